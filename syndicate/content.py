@@ -1,0 +1,335 @@
+"""content/ -> Articles. Every problem in every file is reported as ``path:line: message``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import urljoin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import frontmatter
+from .errors import ContentError, Problem
+from .markdown import parse
+from .model import Article, Author, Enclosure, Image, Publication, newest_first
+from .render import first_paragraph_text, render_html, shorten, strip_xml_illegal
+from .slugs import slugify
+from .when import parse_datetime
+
+CONTENT_SUFFIXES = (".md", ".markdown")
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}[-_]")
+
+Moment = datetime | date | str
+
+
+class _AuthorEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    email: str = ""
+    url: str = ""
+
+
+class _ImageEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1)
+    alt: str | None = None
+    width: int | None = Field(default=None, gt=0)
+    height: int | None = Field(default=None, gt=0)
+
+
+class _EnclosureEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1)
+    type: str = Field(min_length=3)
+    length: int = Field(default=0, ge=0)
+
+
+class FrontMatter(BaseModel):
+    """The front-matter schema: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1)
+    date: Moment
+    slug: str | None = None
+    id: str | None = Field(default=None, min_length=1)
+    url: str | None = None
+    dek: str = ""
+    updated: Moment | None = None
+    summary: str = ""
+    authors: list[str | _AuthorEntry] = []
+    author: str | _AuthorEntry | None = None
+    tags: list[str] = []
+    section: str = ""
+    image: str | _ImageEntry | None = None
+    image_alt: str | None = None
+    enclosure: _EnclosureEntry | None = None
+    draft: bool = False
+    publish_at: Moment | None = None
+    canonical_url: str = ""
+    lang: str = ""
+
+    @field_validator("slug")
+    @classmethod
+    def _slug_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w][\w.-]*", value):
+            raise ValueError(f"not a usable slug: {value!r}; use letters, digits and hyphens")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_not_blank(cls, value: list[str]) -> list[str]:
+        if any(not slugify(tag) for tag in value):
+            raise ValueError("every tag needs at least one letter or digit")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """Every article found, in file order, plus warnings that do not stop a build."""
+
+    articles: tuple[Article, ...]
+    warnings: tuple[Problem, ...] = ()
+
+
+def content_files(directory: Path) -> list[Path]:
+    """The Markdown files under a content directory, in a stable (sorted) order."""
+    if not directory.is_dir():
+        return []
+    return sorted(
+        path
+        for path in directory.rglob("*")
+        if path.suffix.lower() in CONTENT_SUFFIXES
+        and path.is_file()
+        and not any(part.startswith((".", "_")) for part in path.relative_to(directory).parts)
+    )
+
+
+def load_articles(directory: Path, pub: Publication, *, render: bool = False) -> LoadResult:
+    """Read every article; raise ContentError listing every problem in every file."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    articles: list[Article] = []
+    if not directory.is_dir():
+        raise ContentError(
+            [Problem(directory, None, "content directory not found; set [content] dir")]
+        )
+    for path in content_files(directory):
+        try:
+            article, file_warnings = read_article(path, pub, display=_display(path))
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            continue
+        warnings.extend(file_warnings)
+        articles.append(article)
+    problems.extend(_duplicates(articles))
+    if problems:
+        raise ContentError(problems)
+    if render:
+        articles = [render_article(article, pub) for article in articles]
+    return LoadResult(tuple(articles), tuple(warnings))
+
+
+def _display(path: Path) -> Path:
+    """Paths in messages are relative to the working directory when possible."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def read_article(
+    path: Path, pub: Publication, *, display: Path | None = None
+) -> tuple[Article, list[Problem]]:
+    """Parse one content file into an Article (body not yet rendered)."""
+    shown = display or path
+    data = path.read_bytes()
+    return parse_article(data, pub, path=path, display=shown)
+
+
+def parse_article(
+    data: bytes, pub: Publication, *, path: Path, display: Path
+) -> tuple[Article, list[Problem]]:
+    """Bytes of one content file -> an Article, or ContentError naming file and line."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ContentError(
+            [Problem(display, line, f"invalid UTF-8 at byte {exc.start}; save the file as UTF-8")]
+        ) from None
+    try:
+        split = frontmatter.split(text)
+    except frontmatter.FrontMatterSyntaxError as exc:
+        raise ContentError([Problem(display, exc.line, str(exc))]) from None
+    try:
+        meta = FrontMatter.model_validate(split.data)
+    except ValidationError as exc:
+        raise ContentError(_schema_problems(display, split, exc)) from None
+    return _build(meta, split, pub, path=path, display=display)
+
+
+def _schema_problems(
+    display: Path, split: frontmatter.Split, exc: ValidationError
+) -> list[Problem]:
+    problems = []
+    seen: set[str] = set()
+    for err in exc.errors():
+        key = str(err["loc"][0]) if err["loc"] else "front matter"
+        if key in seen:
+            continue  # a union type reports each alternative; one message per key is enough
+        seen.add(key)
+        line = split.line_of(key) or split.first_line
+        if err["type"] == "extra_forbidden":
+            message = f"{key}: unknown front-matter key; see the README's front-matter reference"
+        elif err["type"] == "missing":
+            message = f"{key}: required front-matter key is missing"
+            line = split.first_line - 1
+        else:
+            message = f"{key}: {err['msg'].removeprefix('Value error, ')}"
+        problems.append(Problem(display, line, message))
+    return problems
+
+
+def _build(
+    meta: FrontMatter, split: frontmatter.Split, pub: Publication, *, path: Path, display: Path
+) -> tuple[Article, list[Problem]]:
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+
+    def moment(key: str, value: Moment | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return parse_datetime(value, pub.timezone)
+        except ValueError:
+            problems.append(
+                Problem(
+                    display,
+                    split.line_of(key),
+                    f"{key}: not a date: {value!r}; use ISO 8601 such as 2026-11-25T08:00:00+01:00",
+                )
+            )
+            return None
+
+    published = moment("date", meta.date)
+    updated = moment("updated", meta.updated)
+    publish_at = moment("publish_at", meta.publish_at)
+    if problems or published is None:
+        raise ContentError(problems)
+    slug = meta.slug or slugify(_DATE_PREFIX.sub("", path.stem))
+    if not slug:
+        raise ContentError(
+            [Problem(display, 1, "cannot derive a slug from the file name; set slug")]
+        )
+    url = meta.url or f"{pub.base_url}/{slug}/"
+    image = _image(meta, url)
+    if (
+        image is not None
+        and not image.alt
+        and meta.image_alt is None
+        and not (isinstance(meta.image, _ImageEntry) and meta.image.alt is not None)
+    ):
+        warnings.append(
+            Problem(display, split.line_of("image"), "image has no alt text; set image_alt", True)
+        )
+    summary = meta.summary.strip()
+    if not summary:
+        summary = shorten(first_paragraph_text(parse(split.body)))
+    article = Article(
+        id=strip_xml_illegal(meta.id or f"{pub.base_url}/{slug}/"),
+        slug=slug,
+        url=url,
+        title=_clean_line(meta.title),
+        date=published,
+        updated=max(updated or published, published),
+        body=split.body,
+        dek=_clean_line(meta.dek),
+        summary=strip_xml_illegal(summary),
+        authors=_authors(meta, pub),
+        tags=tuple(dict.fromkeys(_clean_line(tag) for tag in meta.tags)),
+        section=_clean_line(meta.section),
+        image=image,
+        enclosure=(
+            Enclosure(
+                url=_absolute(meta.enclosure.url, url),
+                type=meta.enclosure.type,
+                length=meta.enclosure.length,
+            )
+            if meta.enclosure
+            else None
+        ),
+        draft=meta.draft,
+        publish_at=publish_at,
+        canonical_url=meta.canonical_url,
+        lang=meta.lang or pub.language,
+        source=path,
+        body_line=split.body_line,
+    )
+    return article, warnings
+
+
+def _clean_line(text: str) -> str:
+    """A one-line field: XML-illegal characters dropped, runs of whitespace folded."""
+    return re.sub(r"\s+", " ", strip_xml_illegal(text)).strip()
+
+
+def _absolute(url: str, base: str) -> str:
+    return urljoin(base, url)
+
+
+def _image(meta: FrontMatter, article_url: str) -> Image | None:
+    if meta.image is None:
+        return None
+    if isinstance(meta.image, str):
+        return Image(url=_absolute(meta.image, article_url), alt=_clean_line(meta.image_alt or ""))
+    alt = meta.image.alt if meta.image.alt is not None else (meta.image_alt or "")
+    return Image(
+        url=_absolute(meta.image.url, article_url),
+        alt=_clean_line(alt),
+        width=meta.image.width,
+        height=meta.image.height,
+    )
+
+
+def _authors(meta: FrontMatter, pub: Publication) -> tuple[Author, ...]:
+    entries: list[str | _AuthorEntry] = list(meta.authors)
+    if meta.author is not None:
+        entries.insert(0, meta.author)
+    authors = tuple(
+        Author(name=_clean_line(entry))
+        if isinstance(entry, str)
+        else Author(name=_clean_line(entry.name), email=entry.email, url=entry.url)
+        for entry in entries
+    )
+    if not authors and pub.author is not None:
+        return (pub.author,)
+    return authors
+
+
+def _duplicates(articles: Sequence[Article]) -> Iterable[Problem]:
+    for field in ("slug", "id"):
+        owners: dict[str, Article] = {}
+        for article in articles:
+            key = getattr(article, field)
+            first = owners.setdefault(key, article)
+            if first is not article:
+                yield Problem(
+                    _display(article.source) if article.source else "?",
+                    1,
+                    f"duplicate {field} {key!r}: also used by {_display(first.source or Path('?'))}",
+                )
+
+
+def render_article(article: Article, pub: Publication) -> Article:
+    """The article with its body rendered to sanitized HTML (done once, shared by exporters)."""
+    if article.html:
+        return article
+    return replace(article, html=render_html(article.body, article.url))
+
+
+def select_published(articles: Iterable[Article], now: datetime) -> list[Article]:
+    """What may be published at ``now``: no drafts, no embargoed or future articles."""
+    return newest_first([article for article in articles if article.is_published(now)])

@@ -1,0 +1,96 @@
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1), written to the spec: feedgen has none."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ..model import Article, Author, Publication
+from . import Artifact
+from .feedset import FeedSpec, feed_specs
+
+FILENAME = "feed.json"
+MEDIA_TYPE = "application/feed+json"
+VERSION = "https://jsonfeed.org/version/1.1"
+
+
+class JsonFeedExporter:
+    """Writes ``feed.json`` for the publication and for each tag and section."""
+
+    name: ClassVar[str] = "json"
+
+    def export(self, pub: Publication, articles: Sequence[Article]) -> Sequence[Artifact]:
+        return [
+            Artifact(spec.path(FILENAME), _serialise(_feed(pub, spec)), MEDIA_TYPE)
+            for spec in feed_specs(pub, articles)
+        ]
+
+
+def _serialise(document: dict[str, Any]) -> bytes:
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _date(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _author(author: Author) -> dict[str, str]:
+    entry = {"name": author.name}
+    if author.url:
+        entry["url"] = author.url
+    return entry
+
+
+def _feed(pub: Publication, spec: FeedSpec) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "version": VERSION,
+        "title": spec.title,
+        "home_page_url": spec.home_url,
+        "feed_url": spec.url(pub, FILENAME),
+        "description": spec.description,
+        "language": pub.language,
+    }
+    if pub.logo:
+        document["icon"] = pub.logo
+    if pub.author is not None:
+        document["authors"] = [_author(pub.author)]
+    if pub.feeds.websub_hub:
+        document["hubs"] = [{"type": "WebSub", "url": pub.feeds.websub_hub}]
+    document["items"] = [_item(pub, article) for article in spec.articles]
+    return document
+
+
+def _item(pub: Publication, article: Article) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": article.id, "url": article.url, "title": article.title}
+    if article.canonical_url and article.canonical_url != article.url:
+        item["external_url"] = article.canonical_url
+    if pub.feeds.full_content and article.html:
+        item["content_html"] = article.html
+    else:
+        item["content_text"] = article.summary or article.title
+    if article.summary:
+        item["summary"] = article.summary
+    if article.image is not None:
+        item["image"] = article.image.url
+    item["date_published"] = _date(article.date)
+    item["date_modified"] = _date(article.updated)
+    if article.authors:
+        item["authors"] = [_author(author) for author in article.authors]
+    tags = list(article.tags)
+    if article.section and article.section not in tags:
+        tags.append(article.section)
+    if tags:
+        item["tags"] = tags
+    if article.lang:
+        item["language"] = article.lang
+    if article.enclosure is not None:
+        item["attachments"] = [
+            {
+                "url": article.enclosure.url,
+                "mime_type": article.enclosure.type,
+                "size_in_bytes": article.enclosure.length,
+            }
+        ]
+    return item

@@ -1,0 +1,173 @@
+"""The Markdown dialect: CommonMark plus tables, callout blocks and FAQ blocks.
+
+Callouts and FAQs become their own token types (``callout_open``, ``faq_open`` ...) so that
+every renderer — HTML for feeds and email, plain text for digests — shows them as distinct
+blocks instead of guessing from rendered HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+CALLOUT_MARKER = re.compile(r"^\[!([A-Za-z][A-Za-z-]*)\][ \t]*(.*)$")
+FAQ_FENCE = re.compile(r"^:::[ \t]*faq[ \t]*$", re.IGNORECASE)
+FAQ_END = re.compile(r"^:::[ \t]*$")
+FAQ_LINE = re.compile(r"^(?:\*\*)?([QA])(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*(.*)$")
+
+
+def callout_label(kind: str) -> str:
+    """The default heading of a callout kind: ``tip`` -> ``Tip``."""
+    return kind.replace("-", " ").capitalize()
+
+
+def _callouts(state: StateCore) -> None:
+    """Turn ``> [!KIND] Title`` block quotes into callout tokens (runs before inline parsing)."""
+    tokens = state.tokens
+    for index, token in enumerate(tokens):
+        if token.type != "blockquote_open":
+            continue
+        if index + 2 >= len(tokens) or tokens[index + 1].type != "paragraph_open":
+            continue
+        inline = tokens[index + 2]
+        first, _, rest = inline.content.partition("\n")
+        match = CALLOUT_MARKER.match(first.strip())
+        if not match:
+            continue
+        kind = match.group(1).lower()
+        title = match.group(2).strip()
+        token.type = "callout_open"
+        token.tag = "blockquote"
+        token.meta = {"kind": kind, "title": title or callout_label(kind), "custom": bool(title)}
+        close = _matching_close(tokens, index, "blockquote_close")
+        tokens[close].type = "callout_close"
+        if rest.strip():
+            inline.content = rest
+        else:
+            # The marker line was the whole first paragraph: drop that empty paragraph.
+            for empty in tokens[index + 1 : index + 4]:
+                empty.hidden = True
+                empty.type = "callout_marker"
+                empty.content = ""
+                empty.children = []
+
+
+def _matching_close(tokens: list[Token], open_index: int, close_type: str) -> int:
+    depth = 0
+    for index in range(open_index, len(tokens)):
+        if tokens[index].nesting == 1:
+            depth += 1
+        elif tokens[index].nesting == -1:
+            depth -= 1
+            if depth == 0 and tokens[index].type == close_type:
+                return index
+    raise ValueError("unbalanced block quote tokens")  # markdown-it always balances them
+
+
+def _faq_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """``::: faq`` ... ``:::`` holding ``Q:``/``A:`` lines -> FAQ tokens."""
+    if state.sCount[start] - state.blkIndent >= 4:
+        return False
+    first = state.src[state.bMarks[start] + state.tShift[start] : state.eMarks[start]]
+    if not FAQ_FENCE.match(first.strip()):
+        return False
+    if silent:
+        return True
+    pairs: list[list[str]] = []
+    line = start + 1
+    closed = False
+    current: list[str] | None = None
+    while line < end:
+        text = state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]].strip()
+        if FAQ_END.match(text):
+            closed = True
+            break
+        match = FAQ_LINE.match(text)
+        if match and match.group(1) == "Q":
+            current = [match.group(2), ""]
+            pairs.append(current)
+        elif match and current is not None:
+            current[1] = (current[1] + "\n" + match.group(2)).strip()
+        elif text and current is not None:
+            index = 1 if current[1] else 0
+            current[index] = (current[index] + "\n" + text).strip()
+        line += 1
+    state.line = line + 1 if closed else line
+    open_token = state.push("faq_open", "dl", 1)
+    open_token.map = [start, state.line]
+    open_token.block = True
+    for question, answer in pairs:
+        for kind, text, tag in (("question", question, "dt"), ("answer", answer, "dd")):
+            state.push(f"faq_{kind}_open", tag, 1)
+            inline = state.push("inline", "", 0)
+            inline.content = text
+            inline.map = [start, state.line]
+            inline.children = []
+            state.push(f"faq_{kind}_close", tag, -1)
+    state.push("faq_close", "dl", -1)
+    return True
+
+
+def _render_callout_open(
+    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    meta: dict[str, Any] = tokens[idx].meta
+    kind = meta["kind"]
+    title = escapeHtml(meta["title"])
+    return (
+        f'<blockquote class="callout callout-{kind}">\n'
+        f'<p class="callout-title"><strong>{title}</strong></p>\n'
+    )
+
+
+def _render_faq_question(
+    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    return "<dt><strong>" if tokens[idx].nesting == 1 else "</strong></dt>\n"
+
+
+def _render_static(html: str) -> Any:
+    def render(
+        renderer: RendererHTML,
+        tokens: Sequence[Token],
+        idx: int,
+        options: OptionsDict,
+        env: EnvType,
+    ) -> str:
+        return html
+
+    return render
+
+
+@cache
+def parser() -> MarkdownIt:
+    """The shared parser (markdown-it instances are reusable and thread-safe for parsing)."""
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.block.ruler.before("fence", "faq", _faq_block, {"alt": ["paragraph"]})
+    md.core.ruler.after("block", "callouts", _callouts)
+    md.add_render_rule("callout_open", _render_callout_open)
+    md.add_render_rule("callout_close", _render_static("</blockquote>\n"))
+    md.add_render_rule("callout_marker", _render_static(""))
+    md.add_render_rule("faq_open", _render_static('<dl class="faq">\n'))
+    md.add_render_rule("faq_close", _render_static("</dl>\n"))
+    md.add_render_rule("faq_question_open", _render_faq_question)
+    md.add_render_rule("faq_question_close", _render_faq_question)
+    md.add_render_rule("faq_answer_open", _render_static("<dd>"))
+    md.add_render_rule("faq_answer_close", _render_static("</dd>\n"))
+    return md
+
+
+def parse(text: str) -> list[Token]:
+    """Markdown source -> the token stream every renderer works from."""
+    return parser().parse(text)

@@ -1,0 +1,129 @@
+"""The canonical article model: frozen data, no I/O. Everything else is made from these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+def _require_aware(owner: str, name: str, value: datetime | None) -> None:
+    """Naive datetimes are refused: every date we publish must say which instant it means."""
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError(f"{owner}.{name} must be timezone-aware, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Author:
+    """A person credited on an article or publication."""
+
+    name: str
+    email: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Image:
+    """An article's lead image; alt text is required for accessibility (empty = decorative)."""
+
+    url: str
+    alt: str = ""
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Enclosure:
+    """A podcast-style attachment: RSS needs all three fields."""
+
+    url: str
+    type: str
+    length: int = 0
+
+
+Media = Image | Enclosure
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedOptions:
+    """What the feed exporters need from config, and nothing more."""
+
+    url: str
+    max_items: int = 50
+    full_content: bool = True
+    taxonomies: tuple[str, ...] = ("tags", "sections")
+    websub_hub: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Publication:
+    """The publication as exporters see it: identity, locale and output options."""
+
+    title: str
+    base_url: str
+    language: str = "en"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    description: str = ""
+    author: Author | None = None
+    postal_address: str = ""
+    logo: str = ""
+    feeds: FeedOptions = field(default_factory=lambda: FeedOptions(url=""))
+
+    @property
+    def domain(self) -> str:
+        """The host part of base_url, used for Message-IDs and List-Id."""
+        rest = self.base_url.split("://", 1)[-1]
+        return rest.split("/", 1)[0].split(":", 1)[0] or "localhost"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Article:
+    """One article, as published. ``html`` is the sanitized body, filled in by rendering."""
+
+    id: str
+    slug: str
+    url: str
+    title: str
+    date: datetime
+    updated: datetime
+    body: str = ""
+    html: str = ""
+    dek: str = ""
+    summary: str = ""
+    authors: tuple[Author, ...] = ()
+    tags: tuple[str, ...] = ()
+    section: str = ""
+    image: Image | None = None
+    enclosure: Enclosure | None = None
+    draft: bool = False
+    publish_at: datetime | None = None
+    canonical_url: str = ""
+    lang: str = ""
+    source: Path | None = None
+    body_line: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("date", "updated", "publish_at"):
+            _require_aware("Article", name, getattr(self, name))
+
+    @property
+    def visible_from(self) -> datetime:
+        """The moment the article may first appear anywhere: its embargo or its date."""
+        if self.publish_at is not None and self.publish_at > self.date:
+            return self.publish_at
+        return self.date
+
+    def is_published(self, now: datetime) -> bool:
+        """Drafts never publish; embargoed and future-dated articles wait for their moment."""
+        return not self.draft and self.visible_from <= now
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        """Newest first with a stable tie-break on id, so output order never wobbles."""
+        return (self.date, self.id)
+
+
+def newest_first(articles: list[Article] | tuple[Article, ...]) -> list[Article]:
+    """Articles ordered newest first; equal dates fall back to id order (descending, stable)."""
+    return sorted(articles, key=lambda a: a.sort_key, reverse=True)

@@ -1,0 +1,129 @@
+"""Markdown -> a sanitized HTML fragment with absolute URLs, safe for any feed or email."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import nh3
+from markdown_it.token import Token
+
+from .markdown import parse, parser
+
+# Tags and attributes an article body may keep. Everything else is dropped by nh3; scripts,
+# styles and event handlers never survive, whatever the Markdown's raw HTML held.
+ALLOWED_TAGS = (nh3.ALLOWED_TAGS | {"figure", "figcaption", "picture", "source"}) - {
+    "map",
+    "area",
+}
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "a": {"href", "hreflang", "title"},
+    "img": {"src", "alt", "width", "height", "title"},
+    "source": {"srcset", "type", "media"},
+    "td": {"align", "colspan", "rowspan"},
+    "th": {"align", "colspan", "rowspan", "scope"},
+    "code": {"class"},
+    "time": {"datetime"},
+}
+ALLOWED_CLASSES: dict[str, set[str]] = {
+    "blockquote": {"callout"}
+    | {
+        f"callout-{k}"
+        for k in (
+            "note",
+            "tip",
+            "info",
+            "important",
+            "warning",
+            "caution",
+            "danger",
+            "success",
+            "question",
+            "example",
+            "quote",
+            "bug",
+            "abstract",
+            "todo",
+            "failure",
+        )
+    },
+    "p": {"callout-title"},
+    "dl": {"faq"},
+}
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def strip_xml_illegal(text: str) -> str:
+    """Remove characters that no XML 1.0 document may hold (NUL, most C0 controls, ...)."""
+    return XML_ILLEGAL.sub("", text)
+
+
+def sanitize(html: str, base_url: str) -> str:
+    """Sanitize an HTML fragment and make every relative link and image URL absolute."""
+    attributes = {tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()}
+    # nh3 refuses "class" in attributes when allowed_classes governs it.
+    cleaned = nh3.clean(
+        strip_xml_illegal(html),
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags={"script", "style", "template", "noscript", "iframe", "object"},
+        attributes=attributes,
+        allowed_classes=ALLOWED_CLASSES,
+        url_schemes=URL_SCHEMES,
+        url_relative=("rewrite_with_base", base_url),
+        link_rel=None,
+    )
+    return cleaned
+
+
+def render_tokens(tokens: Sequence[Token]) -> str:
+    """Tokens -> unsanitized HTML. Call sanitize() before publishing the result."""
+    md = parser()
+    html: str = md.renderer.render(tokens, md.options, {})
+    return html
+
+
+def render_html(body: str, base_url: str) -> str:
+    """Markdown body -> sanitized HTML fragment, links resolved against the article URL."""
+    return sanitize(render_tokens(parse(body)), base_url)
+
+
+def first_paragraph_text(tokens: Sequence[Token]) -> str:
+    """The plain text of the first top-level paragraph, the fallback summary of an article."""
+    for index, token in enumerate(tokens):
+        if token.type == "paragraph_open" and token.level == 0:
+            inline = tokens[index + 1]
+            return inline_text(inline.children or [])
+    return ""
+
+
+def inline_text(children: Sequence[Token]) -> str:
+    """Plain text of inline tokens: text and code kept, markup and raw HTML dropped."""
+    parts = []
+    hidden = 0  # inside raw <script>/<style>: their text is code, not prose
+    for child in children:
+        if child.type == "html_inline":
+            tag = child.content.lower()
+            if re.match(r"<(script|style)\b", tag):
+                hidden += 1
+            elif re.match(r"</(script|style)\b", tag):
+                hidden = max(0, hidden - 1)
+        elif hidden:
+            continue
+        elif child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(inline_text(child.children or []))
+    return re.sub(r"\s+", " ", "".join(parts)).strip()
+
+
+def shorten(text: str, limit: int = 280) -> str:
+    """Cut text at a word boundary, adding an ellipsis when something was cut."""
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return cut + "…"

@@ -1,0 +1,121 @@
+"""Shared fixtures: throwaway publications on disk and a CLI runner that keeps stderr apart."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from syndicate.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+BASE_CONFIG = """\
+[publication]
+title = "Test Times"
+base_url = "https://news.test"
+language = "en"
+timezone = "Europe/Berlin"
+description = "A publication for tests."
+author = {{ name = "Desk", email = "desk@news.test" }}
+postal_address = "1 Test Street, Testville"
+
+[feeds]
+max_items = 50
+{feeds}
+
+[email]
+from = "Test Times <news@news.test>"
+unsubscribe_url = "https://news.test/unsubscribe"
+unsubscribe_mailto = "unsubscribe@news.test"
+{email}
+
+[state]
+db = "state/syndicate.db"
+{extra}
+"""
+
+
+def article(
+    title: str = "An article",
+    date: str = "2026-11-02T09:00:00+01:00",
+    body: str = "Some text.",
+    **fields: object,
+) -> str:
+    """A TOML-front-matter article; extra fields are written as TOML values."""
+    lines = [f"title = {_toml(title)}", f"date = {date}"]
+    lines += [f"{key} = {_toml(value)}" for key, value in fields.items()]
+    return "+++\n" + "\n".join(lines) + "\n+++\n" + textwrap.dedent(body).lstrip("\n")
+
+
+def _toml(value: object) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+Publication = Callable[..., Path]
+
+
+@pytest.fixture
+def make_pub(tmp_path: Path) -> Publication:
+    """Write a publication (config.toml + content/) under tmp_path and return its folder."""
+
+    def make(
+        articles: dict[str, str | bytes] | None = None,
+        *,
+        feeds: str = "",
+        email: str = "",
+        extra: str = "",
+        name: str = "pub",
+    ) -> Path:
+        root = tmp_path / name
+        (root / "content").mkdir(parents=True, exist_ok=True)
+        (root / "config.toml").write_text(
+            BASE_CONFIG.format(feeds=feeds, email=email, extra=extra), encoding="utf-8"
+        )
+        for filename, text in (articles or {}).items():
+            path = root / "content" / filename
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(text, bytes):
+                path.write_bytes(text)
+            else:
+                path.write_text(text, encoding="utf-8")
+        return root
+
+    return make
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run() -> Run:
+    """Invoke the CLI in-process; ``run(root, "build")`` uses root/config.toml."""
+
+    def invoke(root: Path | None, *args: str, input: str | None = None) -> Result:
+        runner = CliRunner()
+        prefix = ["--config", str(root / "config.toml")] if root is not None else []
+        return runner.invoke(cli, [*prefix, *args], input=input, obj={}, catch_exceptions=False)
+
+    return invoke
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file below root, by relative path: for byte-for-byte comparisons of builds."""
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
