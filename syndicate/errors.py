@@ -61,5 +61,9 @@ class DeliveryError(SyndicateError):
     """Sending failed in a way the run cannot continue from."""
 
 
+class StateError(SyndicateError):
+    """The state database is unusable (newer schema, corrupt file, locked too long)."""
+
+
 class UsageError(SyndicateError):
     """A command was asked for something impossible (bad WHEN, unknown slug, ...)."""

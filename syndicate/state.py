@@ -11,6 +11,8 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
+from .errors import StateError
+
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
@@ -42,7 +44,7 @@ def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence
         ).fetchone()
         current = row[0] if row else 0
         if current > len(migrations):
-            raise RuntimeError(
+            raise StateError(
                 f"state database has {component} schema v{current}, newer than this syndicate "
                 f"(v{len(migrations)}); upgrade syndicate"
             )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from syndicate.errors import StateError
 from syndicate.state import connect, ensure_schema
 
 
@@ -29,5 +30,5 @@ def test_migrations_apply_in_order_and_only_once(tmp_path: Path) -> None:
 def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     conn = connect(tmp_path / "s.db")
     ensure_schema(conn, "things", ["CREATE TABLE a (x)", "CREATE TABLE b (x)"])
-    with pytest.raises(RuntimeError, match="newer than this syndicate"):
+    with pytest.raises(StateError, match="newer than this syndicate"):
         ensure_schema(conn, "things", ["CREATE TABLE a (x)"])
