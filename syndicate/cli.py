@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import Problem, SyndicateError
+from .errors import Problem, ProblemsError, SyndicateError
 
 log = logging.getLogger("syndicate")
 
@@ -24,11 +24,14 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except ProblemsError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            count = sum(1 for problem in exc.problems if not problem.warning)
+            click.echo(f"error: {count} problem{'s' if count != 1 else ''} found", err=True)
+            ctx.exit(exc.exit_code)
         except SyndicateError as exc:
-            click.echo(f"error: {exc}" if "\n" not in str(exc) else str(exc), err=True)
-            if "\n" in str(exc):
-                count = str(exc).count("\n") + 1
-                click.echo(f"error: {count} problems found", err=True)
+            click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
 
 

@@ -126,7 +126,7 @@ def load_articles(directory: Path, pub: Publication, *, render: bool = False) ->
         articles.append(article)
     problems.extend(_duplicates(articles))
     if problems:
-        raise ContentError(problems)
+        raise ContentError([*problems, *warnings])
     if render:
         articles = [render_article(article, pub) for article in articles]
     return LoadResult(tuple(articles), tuple(warnings))
@@ -214,6 +214,8 @@ def _build(
             )
             return None
 
+    if not _clean_line(meta.title):
+        problems.append(Problem(display, split.line_of("title"), "title: is blank"))
     published = moment("date", meta.date)
     updated = moment("updated", meta.updated)
     publish_at = moment("publish_at", meta.publish_at)
@@ -237,7 +239,7 @@ def _build(
         )
     summary = meta.summary.strip()
     if not summary:
-        summary = shorten(first_paragraph_text(parse(split.body)))
+        summary = shorten(first_paragraph_text(parse(split.body))) or _clean_line(meta.title)
     article = Article(
         id=strip_xml_illegal(meta.id or f"{pub.base_url}/{slug}/"),
         slug=slug,

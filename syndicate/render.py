@@ -91,10 +91,13 @@ def render_html(body: str, base_url: str) -> str:
 
 def first_paragraph_text(tokens: Sequence[Token]) -> str:
     """The plain text of the first top-level paragraph, the fallback summary of an article."""
-    for index, token in enumerate(tokens):
-        if token.type == "paragraph_open" and token.level == 0:
-            inline = tokens[index + 1]
-            return inline_text(inline.children or [])
+    paragraphs = [
+        (token.level, index) for index, token in enumerate(tokens) if token.type == "paragraph_open"
+    ]
+    for _, index in sorted(paragraphs, key=lambda item: item[0]):
+        text = inline_text(tokens[index + 1].children or [])
+        if text:
+            return text
     return ""
 
 

@@ -24,7 +24,6 @@ author = {{ name = "Desk", email = "desk@news.test" }}
 postal_address = "1 Test Street, Testville"
 
 [feeds]
-max_items = 50
 {feeds}
 
 [email]
