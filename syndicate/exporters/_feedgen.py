@@ -87,11 +87,11 @@ def new_feed(pub: Publication, spec: FeedSpec, self_url: str, self_type: str) ->
     fg.description(spec.description)
     fg.language(pub.language)
     fg.generator(GENERATOR, uri=GENERATOR_URI)
-    if pub.author is not None:
-        author = {"name": pub.author.name}
-        if pub.author.email:
-            author["email"] = pub.author.email
-        fg.author(author)
+    # Atom needs an author on the feed or on every entry: fall back to the publication itself.
+    author = {"name": pub.author.name if pub.author is not None else spec.title}
+    if pub.author is not None and pub.author.email:
+        author["email"] = pub.author.email
+    fg.author(author)
     if pub.logo:
         fg.logo(pub.logo)
     fg.link(href=self_url, rel="self", type=self_type)
