@@ -118,3 +118,37 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-golden`` rewrites golden files from current output (review them as a diff)."""
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/ files from the current output instead of comparing",
+    )
+
+
+Golden = Callable[[Path, str], None]
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Golden:
+    """Compare text with a golden file byte for byte, or rewrite it under --update-golden."""
+    update = bool(request.config.getoption("--update-golden"))
+
+    def check(path: Path, actual: str) -> None:
+        data = actual.encode("utf-8")
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            return
+        assert path.exists(), f"{path} is missing; run pytest --update-golden and review it"
+        expected = path.read_bytes()
+        assert data == expected, (
+            f"{path} differs; run pytest --update-golden and review the diff\n"
+            f"--- expected\n{expected.decode('utf-8')}\n+++ actual\n{actual}"
+        )
+
+    return check

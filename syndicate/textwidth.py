@@ -1,0 +1,186 @@
+"""Display width and line wrapping for text read in terminals, mail clients and phones.
+
+``textwrap`` counts code points, so a line of Japanese wraps at twice the intended width and an
+accented letter written as ``e`` + combining accent counts as two columns. Here widths come from
+wcwidth, breaks never split a character from its combining marks (or an emoji ZWJ sequence),
+CJK text without spaces may break between ideographs (but not before closing punctuation), and
+URLs are never broken: a URL wider than the line stands alone on its own line.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from wcwidth import wcswidth
+
+# Joins a link's text to its ``[n]`` marker without allowing a break; becomes a space at the end.
+GLUE = "\ue000"
+
+URL = re.compile(r"^[\[(<\"'«“‘]*(?:(?:https?|ftp)://|mailto:|www\.)\S+$", re.IGNORECASE)  # noqa: RUF001
+_ZWJ = "\u200d"
+# Kinsoku shori: no line may start with these (closing brackets, small kana, full stops) ...
+_NO_BREAK_BEFORE = frozenset(
+    "、。，．・：；？！ー）」』】〕〉》〙〗〟’”｝〜゛゜ゝゞ々ぁぃぅぇぉっゃゅょゎゕゖ"  # noqa: RUF001 (the full-width forms are the point)
+    "ァィゥェォッャュョヮヵヶ%),.:;?!]}…‥"
+)
+# ... and none may end with these (opening brackets).
+_NO_BREAK_AFTER = frozenset("（「『【〔〈《〘〖〝‘“｛([{")  # noqa: RUF001
+_HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_controls(text: str) -> str:
+    """Drop control characters (other than newline and tab), which have no display width."""
+    return _CONTROL.sub("", text)
+
+
+def graphemes(text: str) -> Iterator[str]:
+    """User-perceived characters: a base character with its combining marks, modifiers and ZWJ
+    continuations, or a pair of regional indicators (a flag)."""
+    cluster = ""
+    regional = 0
+    for char in text:
+        code = ord(char)
+        joins = bool(cluster) and (
+            unicodedata.category(char) in ("Mn", "Me", "Mc")
+            or char == _ZWJ
+            or cluster.endswith(_ZWJ)
+            or 0xFE00 <= code <= 0xFE0F  # variation selectors
+            or 0x1F3FB <= code <= 0x1F3FF  # skin-tone modifiers
+            or 0xE0020 <= code <= 0xE007F  # emoji tag sequences
+            or (0x1F1E6 <= code <= 0x1F1FF and regional % 2 == 1)
+        )
+        if not joins and cluster:
+            yield cluster
+            cluster = ""
+            regional = 0
+        if 0x1F1E6 <= code <= 0x1F1FF:
+            regional += 1
+        cluster += char
+    if cluster:
+        yield cluster
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal; characters wcwidth cannot measure count as 0."""
+    width = wcswidth(text)
+    if width >= 0:
+        return width
+    return sum(max(0, wcswidth(cluster)) for cluster in graphemes(text))
+
+
+def _breaks_around(cluster: str) -> bool:
+    """Wide CJK letters and punctuation allow a break on either side; wide emoji do not, nor
+    does Hangul, which Korean breaks at spaces like Latin text."""
+    char = cluster[0]
+    if unicodedata.east_asian_width(char) not in ("W", "F") or _HANGUL.match(char):
+        return False
+    return unicodedata.category(char) not in ("So", "Sk")
+
+
+@dataclass(slots=True)
+class _Piece:
+    """An unbreakable run of text and whether a space separates it from the previous piece."""
+
+    text: str
+    width: int
+    spaced: bool
+
+
+def _pieces(text: str) -> list[_Piece]:
+    """Split text into pieces at spaces, and between CJK characters where a break is allowed."""
+    pieces: list[_Piece] = []
+    for word in text.split():
+        if URL.match(word) or word.isascii():
+            pieces.append(_Piece(word, text_width(word), True))
+            continue
+        spaced = True
+        current = ""
+        previous = ""
+        for cluster in graphemes(word):
+            breakable = current and (
+                (_breaks_around(cluster) or _breaks_around(previous))
+                and cluster[0] not in _NO_BREAK_BEFORE
+                and previous[-1] not in _NO_BREAK_AFTER
+            )
+            if breakable:
+                pieces.append(_Piece(current, text_width(current), spaced))
+                spaced = False
+                current = ""
+            current += cluster
+            previous = cluster
+        if current:
+            pieces.append(_Piece(current, text_width(current), spaced))
+    return pieces
+
+
+def _split_to_fit(piece: str, room: int) -> tuple[str, str]:
+    """The longest grapheme-aligned head of ``piece`` at most ``room`` wide, and the rest."""
+    head = ""
+    used = 0
+    clusters = list(graphemes(piece))
+    for index, cluster in enumerate(clusters):
+        size = max(0, wcswidth(cluster))
+        if used + size > room:
+            return head, "".join(clusters[index:])
+        head += cluster
+        used += size
+    return head, ""
+
+
+def wrap(
+    text: str, width: int, *, initial_indent: str = "", subsequent_indent: str = ""
+) -> list[str]:
+    """Wrap text to ``width`` display columns on word boundaries (CJK: between characters).
+
+    Runs of whitespace fold to one space. A word wider than a line is broken between graphemes,
+    except a URL, which is never broken: it goes alone on its own line, however wide.
+    Lines carry no trailing spaces. Empty text gives no lines.
+    """
+    lines: list[str] = []
+    indent = initial_indent
+    line = ""
+    used = text_width(indent)
+
+    def flush() -> None:
+        nonlocal indent, line, used
+        lines.append((indent + line).rstrip().replace(GLUE, " "))
+        indent = subsequent_indent
+        line = ""
+        used = text_width(indent)
+
+    for piece in _pieces(text):
+        gap = 1 if (piece.spaced and line) else 0
+        if used + gap + piece.width <= width:
+            line += " " * gap + piece.text
+            used += gap + piece.width
+            continue
+        if line and (piece.width <= width - text_width(subsequent_indent) or URL.match(piece.text)):
+            flush()
+        if URL.match(piece.text) or used + piece.width <= width:
+            line += piece.text
+            used += piece.width
+            continue
+        # A word wider than any line: fill what is left of this line, then continue below.
+        rest = piece.text
+        if line and width - used > gap:
+            line += " " * gap
+            used += gap
+        elif line:
+            flush()
+        while rest:
+            head, rest = _split_to_fit(rest, width - used)
+            if not head:
+                # Not even one character fits after the indent: take one anyway.
+                head = next(graphemes(rest))
+                rest = rest[len(head) :]
+            line += head
+            used += text_width(head)
+            if rest:
+                flush()
+    if line:
+        flush()
+    return lines
