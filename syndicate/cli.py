@@ -154,6 +154,35 @@ def build(ctx: click.Context, out: Path | None, now_text: str | None) -> None:
         click.echo(result.summary())
 
 
+@cli.group()
+def dkim() -> None:
+    """DKIM signing keys for outgoing mail ([email.dkim] in config.toml)."""
+
+
+@dkim.command("keygen")
+@click.option("--selector", help="DKIM selector (default: [email.dkim] selector or 'syndicate').")
+@click.option("--domain", help="Signing domain (default: [email.dkim] domain or From's domain).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Private key file to write (default: [email.dkim] key_file or dkim.pem); never overwritten.",
+)
+@click.option("--bits", type=int, default=2048, show_default=True, help="RSA key size.")
+@click.pass_context
+def dkim_keygen(
+    ctx: click.Context, selector: str | None, domain: str | None, out: Path | None, bits: int
+) -> None:
+    """Write a new DKIM private key (mode 600) and print the DNS TXT record to publish."""
+    from .delivery.dkim import keygen_for
+
+    path, record = keygen_for(load(ctx), selector=selector, out=out, domain=domain, bits=bits)
+    click.echo(f"wrote private key {path} (mode 600; keep it secret)")
+    click.echo("publish this DNS TXT record, then set [email.dkim] selector and key_file:")
+    click.echo(f"name:  {record.name}")
+    click.echo(f"value: {record.value}")
+    click.echo(f"zone:  {record.zone_line()}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(obj={})
