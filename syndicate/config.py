@@ -98,6 +98,21 @@ class SesConfig(_Section):
     configuration_set: str = ""
 
 
+class DkimConfig(_Section):
+    """[email.dkim]: signing is on when ``key_file`` is set; ``domain`` defaults to From's."""
+
+    selector: str = ""
+    domain: str = ""
+    key_file: str = ""
+
+    @field_validator("selector", "domain")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?", value):
+            raise ValueError(f"not a DNS name: {value!r}")
+        return value
+
+
 class EmailConfig(_Section):
     from_: str = Field(default="", alias="from")
     reply_to: str = ""
@@ -108,8 +123,29 @@ class EmailConfig(_Section):
     outbox: str = "outbox"
     unsubscribe_url: str = ""
     unsubscribe_mailto: str = ""
+    archive_url: str = ""
     smtp: SmtpConfig = SmtpConfig()
     ses: SesConfig = SesConfig()
+    dkim: DkimConfig = DkimConfig()
+
+    @field_validator(
+        "from_", "reply_to", "subject", "unsubscribe_url", "unsubscribe_mailto", "archive_url"
+    )
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        # A CR or LF in a header value would let config inject headers into every message.
+        if "\r" in value or "\n" in value:
+            raise ValueError("must be one line: CR/LF is not allowed in an email header")
+        return value
+
+    @field_validator("from_", "reply_to")
+    @classmethod
+    def _mailbox(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        if value and "@" not in parseaddr(value)[1]:
+            raise ValueError(f"not an email address: {value!r}; use 'Name <addr@example.org>'")
+        return value
 
 
 class ScheduleConfig(_Section):
@@ -120,12 +156,31 @@ class ScheduleConfig(_Section):
     time: str = "08:00"
     min_articles: int = Field(default=1, ge=1)
 
+    @field_validator("email")
+    @classmethod
+    def _schedule_kind(cls, value: str) -> str:
+        from .schedule import KEYWORDS, cron_problem
+
+        value = value.strip()
+        if value.lower() in KEYWORDS:
+            return value.lower()
+        problem = cron_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
             raise ValueError(f"not a time of day: {value!r}; use HH:MM such as '08:00'")
         return value
+
+
+class BouncesConfig(_Section):
+    """[bounces]: soft bounces in a row before an address is suppressed."""
+
+    soft_limit: int = Field(default=3, ge=1)
 
 
 class StateConfig(_Section):
@@ -147,6 +202,7 @@ class ConfigModel(_Section):
     schedule: ScheduleConfig = ScheduleConfig()
     state: StateConfig = StateConfig()
     digest: DigestConfig = DigestConfig()
+    bounces: BouncesConfig = BouncesConfig()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,85 @@
+"""One run at a time: an advisory ``flock`` on a file next to the state database.
+
+``flock`` locks belong to the open file, so the kernel drops them when the process dies, however
+it dies (SIGKILL, OOM killer, power cut): a killed run never leaves a lock that blocks the next
+one, and there is no stale-lock guessing by PID or age. The file itself stays; its content (PID
+and start time of the holder) is only for the "another run holds the lock" message.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import StateError
+
+POLL_SECONDS = 0.05
+
+
+class LockBusy(Exception):
+    """Another process holds the lock; ``holder`` says who, as far as the lock file tells."""
+
+    def __init__(self, path: Path, holder: str) -> None:
+        self.path = path
+        self.holder = holder
+        super().__init__(f"another run holds the lock {path}" + (f" ({holder})" if holder else ""))
+
+
+def lock_path(state_db: Path) -> Path:
+    """``state/syndicate.db`` -> ``state/syndicate.db.lock``."""
+    return state_db.with_name(state_db.name + ".lock")
+
+
+@contextmanager
+def run_lock(path: Path, *, wait: bool = False, timeout: float | None = None) -> Iterator[Path]:
+    """Hold an exclusive lock on ``path`` for the block; raise LockBusy if it is taken.
+
+    With ``wait`` the call blocks until the holder finishes (or ``timeout`` seconds pass, then
+    LockBusy). The lock is released when the block ends or the process dies.
+    """
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise StateError(f"cannot open lock file {path}: {exc.strerror}") from None
+    try:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise StateError(f"cannot lock {path}: {exc.strerror}") from None
+            if not wait or (deadline is not None and time.monotonic() >= deadline):
+                raise LockBusy(path, _holder(fd))
+            if deadline is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # sleep in the kernel until it is free
+                break
+            time.sleep(POLL_SECONDS)
+        _describe_holder(fd)
+        yield path
+    finally:
+        # Closing the descriptor releases the flock; the file stays for the next run.
+        os.close(fd)
+
+
+def _describe_holder(fd: int) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    note = f"pid {os.getpid()} since {stamp}\n".encode()
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, note, 0)
+
+
+def _holder(fd: int) -> str:
+    try:
+        return os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
