@@ -96,6 +96,18 @@ class SesConfig(_Section):
     region: str = "us-east-1"
     endpoint_url: str = ""
     configuration_set: str = ""
+    connections: int = Field(default=4, ge=1, le=64)
+    rate: float = Field(default=0, ge=0)
+    timeout: float = Field(default=30, gt=0)
+
+
+class SendingConfig(_Section):
+    """How a send run retries and when it gives up (see README, [email.sending])."""
+
+    retries: int = Field(default=3, ge=0, le=20)
+    retry_delay: float = Field(default=10, ge=0)
+    max_attempts: int = Field(default=10, ge=1)
+    max_errors: int = Field(default=50, ge=1)
 
 
 class DkimConfig(_Section):
@@ -126,6 +138,7 @@ class EmailConfig(_Section):
     archive_url: str = ""
     smtp: SmtpConfig = SmtpConfig()
     ses: SesConfig = SesConfig()
+    sending: SendingConfig = SendingConfig()
     dkim: DkimConfig = DkimConfig()
 
     @field_validator(

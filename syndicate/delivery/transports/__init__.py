@@ -1,0 +1,100 @@
+"""Transports: the one small interface every way of handing over a message implements.
+
+A ``Transport`` opens ``Session`` objects (an SMTP connection, an SES client, a Maildir);
+the send run gives each worker thread its own session. ``Session.send`` either returns (the
+message was accepted; the return value is the provider's id or reply) or raises one of the
+outcome exceptions below, which tell the ledger what happened:
+
+==================  ===========================================  ==================
+exception           meaning                                      ledger row becomes
+==================  ===========================================  ==================
+TemporaryFailure    refused for now (4xx, throttling)            deferred
+PermanentFailure    refused for good (5xx); ``bounce`` on 5.1.x   failed
+ConnectionLost      nothing was handed over; reconnect, retry    queued
+UncertainDelivery   lost after the hand-off began (after DATA)   stays "sending"
+TransportDown       cannot send at all (login, sender refused)   run stops
+==================  ===========================================  ==================
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from ...errors import DeliveryError
+
+if TYPE_CHECKING:
+    from ...config import Config
+
+
+class TransportFailure(Exception):
+    """Base of the per-message outcomes; ``reason`` is what the server or library said."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TemporaryFailure(TransportFailure):
+    """Try again later: SMTP 4xx, an API's throttling answer."""
+
+
+class PermanentFailure(TransportFailure):
+    """Refused for good: SMTP 5xx. ``bounce`` marks a bad address (5.1.x)."""
+
+    def __init__(self, reason: str, *, bounce: bool = False) -> None:
+        super().__init__(reason)
+        self.bounce = bounce
+
+
+class ConnectionLost(TransportFailure):
+    """The connection broke before the message was handed over: safe to retry at once."""
+
+
+class UncertainDelivery(TransportFailure):
+    """The connection broke after the message was handed over: it may or may not be sent."""
+
+
+class TransportDown(DeliveryError):
+    """The transport cannot send anything (bad login, sender refused, no boto3): stop."""
+
+
+class Session(Protocol):
+    """One connection's worth of sending; used by one thread at a time."""
+
+    def send(self, sender: str, recipient: str, message: bytes) -> str:
+        """Hand over one message for one envelope recipient; returns the provider's id."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection (quietly: the run is over or the link is already gone)."""
+        ...
+
+
+class Transport(Protocol):
+    """A way of sending; ``sessions`` is how many may be used at once, ``rate`` msgs/s."""
+
+    name: str
+    sessions: int
+    rate: float
+
+    def open(self) -> Session:
+        """A new session; connecting may happen lazily on the first ``send``."""
+        ...
+
+
+def make_transport(config: Config, name: str | None = None) -> Transport:
+    """The transport ``[email] transport`` names (or ``name``), configured from config."""
+    chosen = name or config.model.email.transport
+    if chosen == "file":
+        from .file import FileTransport
+
+        return FileTransport(config.resolve(config.model.email.outbox))
+    if chosen == "smtp":
+        from .smtp import SmtpTransport
+
+        return SmtpTransport.from_config(config.model.email.smtp)
+    if chosen == "ses":
+        from .ses import SesTransport
+
+        return SesTransport.from_config(config.model.email.ses)
+    raise DeliveryError(f"unknown transport {chosen!r}; use file, smtp or ses")
