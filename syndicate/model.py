@@ -57,6 +57,16 @@ class FeedOptions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DigestOptions:
+    """What the digest exporter needs from config: [digest] and the publication's templates."""
+
+    width: int = 72
+    links: str = "article"  # "article": a link list after each article; "digest": one at the end
+    full: bool = False
+    templates_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Publication:
     """The publication as exporters see it: identity, locale and output options."""
 
@@ -69,6 +79,7 @@ class Publication:
     postal_address: str = ""
     logo: str = ""
     feeds: FeedOptions = field(default_factory=lambda: FeedOptions(url=""))
+    digest: DigestOptions = field(default_factory=DigestOptions)
 
     @property
     def domain(self) -> str:
@@ -127,3 +138,22 @@ class Article:
 def newest_first(articles: list[Article] | tuple[Article, ...]) -> list[Article]:
     """Articles ordered newest first; equal dates fall back to id order (descending, stable)."""
     return sorted(articles, key=lambda a: a.sort_key, reverse=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Edition:
+    """One newsletter issue: a dated selection of rendered articles and its subject line.
+
+    ``id`` is readable and stable (``2026-11-25``, then ``2026-11-25-2`` for a second edition
+    made that day); it names the preview files, the archive page and the Message-IDs.
+    """
+
+    id: str
+    created: datetime
+    articles: tuple[Article, ...]
+    subject: str
+
+    def __post_init__(self) -> None:
+        _require_aware("Edition", "created", self.created)
+        if not self.articles:
+            raise ValueError("an Edition needs at least one article")
