@@ -154,6 +154,103 @@ def build(ctx: click.Context, out: Path | None, now_text: str | None) -> None:
         click.echo(result.summary())
 
 
+@cli.command()
+@click.option("--since", metavar="WHEN", help="Start, inclusive: ISO date/time or a span (7d).")
+@click.option("--until", metavar="WHEN", help="End, exclusive (default: now).")
+@click.option("--section", "sections", multiple=True, metavar="S", help="Only this section.")
+@click.option("--tag", "tags", multiple=True, metavar="T", help="Only articles with this tag.")
+@click.option("--full/--summary", default=None, help="Full text or summaries ([digest] full).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+@click.option("--now", "now_text", metavar="ISO", help="Pretend the time is ISO.")
+@click.pass_context
+def digest(
+    ctx: click.Context,
+    since: str | None,
+    until: str | None,
+    sections: tuple[str, ...],
+    tags: tuple[str, ...],
+    full: bool | None,
+    output: Path | None,
+    now_text: str | None,
+) -> None:
+    """Plain-text digest of [--since, --until) (default: the last 7 days) to stdout or FILE."""
+    from .build import now_utc
+    from .digest import make_digest
+    from .output import atomic_write
+    from .when import parse_when
+
+    config = load(ctx)
+    zone = config.publication.timezone
+    now = parse_now(now_text, ctx) or now_utc()
+    result = make_digest(
+        config,
+        since=parse_when(since, now, zone) if since else None,
+        until=parse_when(until, now, zone) if until else None,
+        sections=sections,
+        tags=tags,
+        full=full,
+        now=now,
+    )
+    if not result.articles:
+        click.echo(
+            f"no articles published in {result.period.label(zone)}; nothing written", err=True
+        )
+        return
+    if output is None:
+        click.echo(result.text.encode("utf-8"), nl=False)
+        return
+    atomic_write(output, result.text.encode("utf-8"))
+    if not quiet(ctx):
+        count = len(result.articles)
+        click.echo(f"wrote {output} ({count} article{'' if count == 1 else 's'})", err=True)
+
+
+@cli.command()
+@click.option("--since", metavar="WHEN", help="Every article since WHEN (ISO or 7d), sent or not.")
+@click.option(
+    "--article", "slugs", multiple=True, metavar="SLUG", help="Include this article (repeatable)."
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Preview folder.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the HTML in the web browser.")
+@click.option("--now", "now_text", metavar="ISO", help="Pretend the time is ISO.")
+@click.pass_context
+def email(
+    ctx: click.Context,
+    since: str | None,
+    slugs: tuple[str, ...],
+    out: Path | None,
+    open_browser: bool,
+    now_text: str | None,
+) -> None:
+    """Render the next newsletter edition to --out (default newsletter/): EDITION.html/.txt/.eml.
+
+    The edition holds every published article not yet sent, newest first, up to
+    [email] max_articles; --since and --article choose the articles instead.
+    """
+    from .build import now_utc
+    from .preview import NothingNew, preview_edition
+    from .when import parse_when
+
+    config = load(ctx)
+    now = parse_now(now_text, ctx) or now_utc()
+    since_at = parse_when(since, now, config.publication.timezone) if since else None
+    # Sending options (--to, --send) branch off here; without them this is a preview.
+    result = preview_edition(config, now=now, since=since_at, slugs=slugs, out=out)
+    show_warnings(result.warnings)
+    if isinstance(result, NothingNew):
+        click.echo("nothing to send: no published article is waiting for a newsletter edition")
+        return
+    if not quiet(ctx):
+        count = len(result.edition.articles)
+        click.echo(f"edition {result.edition.id}: {count} article{'' if count == 1 else 's'}")
+        click.echo(f"subject: {result.subject}")
+        click.echo(f"html:    {result.html_path} ({result.html_bytes / 1024:.1f} KB)")
+        click.echo(f"text:    {result.text_path}")
+        click.echo(f"eml:     {result.eml_path} (To: {result.recipient})")
+    if open_browser:
+        click.launch(str(result.html_path))
+
+
 @cli.group()
 def dkim() -> None:
     """DKIM signing keys for outgoing mail ([email.dkim] in config.toml)."""
@@ -181,6 +278,68 @@ def dkim_keygen(
     click.echo(f"name:  {record.name}")
     click.echo(f"value: {record.value}")
     click.echo(f"zone:  {record.zone_line()}")
+
+
+@cli.command()
+@click.option("--now", "now_text", metavar="ISO", help="Pretend the time is ISO (tests, back-fills).")
+@click.option("--dry-run", is_flag=True, help="Say what would happen; write and send nothing.")
+@click.option("--wait", is_flag=True, help="Wait for a running publish instead of exiting at once.")
+@click.pass_context
+def publish(ctx: click.Context, now_text: str | None, dry_run: bool, wait: bool) -> None:
+    """Cron entry: build feeds, then send the edition if one is due. Safe to run every minute.
+
+    Silent on success (add --verbose for one line per action); errors and warnings go to
+    stderr. Exit 0 ok (also when another run holds the lock), 1 error, 3 recipients pending.
+    """
+    from .publish import publish as run_publish
+
+    config = load(ctx)
+    chatty = dry_run or ctx.find_root().obj.get("verbosity") == 2
+    report = run_publish(
+        config,
+        now=parse_now(now_text, ctx),
+        dry_run=dry_run,
+        wait=wait,
+        say=click.echo if chatty else None,
+    )
+    if chatty:
+        for note in report.notes:
+            click.echo(note, err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    ctx.exit(report.exit_code)
+
+
+@cli.group()
+def bounces() -> None:
+    """Bounces and complaints: stop mailing addresses that fail or report spam."""
+
+
+@bounces.command("process")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def bounces_process(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Read DSNs (Maildir, mbox, .eml) and SES notification JSON; suppress bad addresses."""
+    from .delivery.bounces import process_for_config
+
+    report = process_for_config(load(ctx), paths)
+    show_warnings(report.problems)
+    for address, reason in report.suppressed:
+        click.echo(f"suppressed {address}: {reason}")
+    if not quiet(ctx):
+        click.echo(report.summary())
+
+
+@bounces.command("list")
+@click.pass_context
+def bounces_list(ctx: click.Context) -> None:
+    """List suppressed addresses (tab-separated: email, kind, reason)."""
+    from .delivery.bounces import suppressions_for_config
+
+    for address, kind, reason in suppressions_for_config(load(ctx)):
+        click.echo(f"{address}\t{kind}\t{reason}")
 
 
 def main() -> None:
