@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError, Problem
-from .model import Author, FeedOptions, Publication
+from .model import Author, DigestOptions, FeedOptions, Publication
 
 CONFIG_ENV = "SYNDICATE_CONFIG"
 DEFAULT_CONFIG = "config.toml"
@@ -200,6 +200,11 @@ class StateConfig(_Section):
     db: str = "state/syndicate.db"
 
 
+class PublishConfig(_Section):
+    deploy: str = ""
+    deploy_timeout: float = Field(default=600, gt=0)
+
+
 class DigestConfig(_Section):
     width: int = Field(default=72, ge=30, le=400)
     links: Literal["article", "digest"] = "article"
@@ -214,6 +219,7 @@ class ConfigModel(_Section):
     email: EmailConfig = EmailConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     state: StateConfig = StateConfig()
+    publish: PublishConfig = PublishConfig()
     digest: DigestConfig = DigestConfig()
     bounces: BouncesConfig = BouncesConfig()
 
@@ -283,7 +289,17 @@ def load_config(path: str | Path | None = None) -> Config:
         model = ConfigModel.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_problems(config_path, text, exc)) from None
-    return Config(path=config_path.absolute(), model=model, publication=_publication(model))
+    publication = replace(
+        _publication(model), digest=_digest_options(model, config_path.absolute().parent)
+    )
+    return Config(path=config_path.absolute(), model=model, publication=publication)
+
+
+def _digest_options(model: ConfigModel, root: Path) -> DigestOptions:
+    digest = model.digest
+    return DigestOptions(
+        width=digest.width, links=digest.links, full=digest.full, templates_dir=root / "templates"
+    )
 
 
 def _publication(model: ConfigModel) -> Publication:
