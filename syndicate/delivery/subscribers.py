@@ -33,6 +33,9 @@ class Status(StrEnum):
     COMPLAINED = "complained"  # marked the newsletter as spam at their provider
 
 
+# Plain strings: ``str in Status`` warns (and changes meaning) before Python 3.12.
+_STATUSES = frozenset(str(status) for status in Status)
+
 MIGRATIONS = (
     """
     CREATE TABLE subscribers (
@@ -126,7 +129,7 @@ def _row(row: sqlite3.Row) -> Subscriber:
         id=row["id"],
         email=row["email"],
         name=row["name"],
-        status=Status(row["status"]) if row["status"] in Status else Status.UNSUBSCRIBED,
+        status=Status(row["status"]) if row["status"] in _STATUSES else Status.UNSUBSCRIBED,
         reason=row["reason"],
         source=row["source"],
         created=row["created"],
@@ -158,13 +161,21 @@ def add_subscriber(
     then an unsubscribed or bounced address becomes ``status`` again, a deliberate act by an
     editor who has the reader's renewed consent.
     """
+    from .bounces import lift_suppression, suppressed_status
+
     ensure_subscribers(conn)
     address = normalize_email(email)
     now = utcnow()
+    # A bounced or complaining address stays suppressed, even when re-added by an import.
+    held = suppressed_status(conn, address)
+    if held is not None and resubscribe:
+        lift_suppression(conn, address, why=f"resubscribed ({source})")
+        held = None
+    initial, reason = held or (status, "")
     cursor = conn.execute(
-        "INSERT INTO subscribers (email, name, status, source, created, updated)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(email) DO NOTHING",
-        (address, name.strip(), str(status), source, now, now),
+        "INSERT INTO subscribers (email, name, status, reason, source, created, updated)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(email) DO NOTHING",
+        (address, name.strip(), str(initial), reason, source, now, now),
     )
     created = cursor.rowcount == 1
     if not created and resubscribe:
@@ -228,12 +239,15 @@ def count_by_status(conn: sqlite3.Connection) -> dict[str, int]:
     return {row[0]: row[1] for row in rows}
 
 
-def import_csv(conn: sqlite3.Connection, path: Path, *, source: str | None = None) -> ImportReport:
+def import_csv(
+    conn: sqlite3.Connection, path: Path, *, source: str | None = None, resubscribe: bool = False
+) -> ImportReport:
     """Add every good row of a CSV file (header with ``email``, optional ``name``).
 
     Bad rows are reported as ``file:line: reason`` and skipped; good ones are imported in one
     transaction. Existing addresses are left untouched, so importing twice changes nothing and
-    an unsubscribed reader is never re-subscribed by an old export.
+    an unsubscribed reader is never re-subscribed by an old export; nor is an address that
+    bounced or complained. ``resubscribe`` (the editor has renewed consent) reactivates both.
     """
     ensure_subscribers(conn)
     try:
@@ -249,7 +263,9 @@ def import_csv(conn: sqlite3.Connection, path: Path, *, source: str | None = Non
     try:
         for line, email, name in rows:
             try:
-                _, created = add_subscriber(conn, email, name=name, source=label)
+                _, created = add_subscriber(
+                    conn, email, name=name, source=label, resubscribe=resubscribe
+                )
             except InvalidAddress as exc:
                 report.problems.append(Problem(path, line, str(exc)))
                 continue

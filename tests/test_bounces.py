@@ -1,0 +1,159 @@
+"""Bounces and complaints: DSNs from several MTAs and SES JSON suppress the right addresses."""
+
+from __future__ import annotations
+
+import mailbox
+import shutil
+from pathlib import Path
+
+from syndicate.config import load_config
+from syndicate.delivery.bounces import is_suppressed, process_paths
+from syndicate.delivery.subscribers import (
+    Status,
+    add_subscriber,
+    get_subscriber,
+    import_csv,
+)
+from syndicate.state import connect
+from tests.conftest import Publication, Run
+
+FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
+DSN_FILES = sorted(FIXTURES.glob("*.eml"))
+SES_FILES = sorted(FIXTURES.glob("ses-*.json"))
+
+HARD = ["gone@example.com", "nobody@example.org", "left@contoso.example", "ses-gone@example.com"]
+COMPLAINED = ["angry@yahoo.example", "ses-angry@example.com"]
+SOFT_ONCE = ["full@gmail.example", "ses-full@example.com"]
+SOFT_THREE = "slow@example.net"
+UNTOUCHED = "keep@example.com"
+
+
+def maildir_of(root: Path, files: list[Path]) -> Path:
+    box = mailbox.Maildir(root, create=True)
+    for path in files:
+        box.add(path.read_bytes())
+    return root
+
+
+def subscribe_all(db: Path) -> None:
+    conn = connect(db)
+    for address in [*HARD, *COMPLAINED, *SOFT_ONCE, SOFT_THREE, UNTOUCHED]:
+        add_subscriber(conn, address)
+    conn.close()
+
+
+def statuses(db: Path) -> dict[str, Status]:
+    conn = connect(db)
+    rows = conn.execute("SELECT email, status FROM subscribers").fetchall()
+    conn.close()
+    return {row["email"]: Status(row["status"]) for row in rows}
+
+
+def test_fixtures_cover_three_mta_styles_and_ses() -> None:
+    names = {path.name.split("-")[0] for path in DSN_FILES}
+    assert {"postfix", "exim", "exchange", "gmail", "yahoo"} <= names
+    assert len(SES_FILES) == 3
+
+
+def test_process_maildir_and_ses_json_updates_states(
+    make_pub: Publication, run: Run, tmp_path: Path
+) -> None:
+    root = make_pub()
+    db = root / "state" / "syndicate.db"
+    subscribe_all(db)
+    inbox = maildir_of(tmp_path / "bounces-maildir", DSN_FILES)
+    ses_dir = tmp_path / "ses"
+    ses_dir.mkdir()
+    for path in SES_FILES:
+        shutil.copy(path, ses_dir / path.name)
+
+    result = run(root, "bounces", "process", str(inbox), str(ses_dir))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "read 11 notifications" in result.output
+    state = statuses(db)
+    for address in HARD:
+        assert state[address] is Status.BOUNCED, address
+    for address in COMPLAINED:
+        assert state[address] is Status.COMPLAINED, address
+    for address in SOFT_ONCE:
+        assert state[address] is Status.ACTIVE, address
+    assert state[SOFT_THREE] is Status.BOUNCED  # three soft bounces in a row, limit 3
+    assert state[UNTOUCHED] is Status.ACTIVE
+    assert f"suppressed {SOFT_THREE}: 3 soft bounces in a row" in result.output
+
+    conn = connect(db)
+    events = conn.execute("SELECT email, kind, status FROM bounce_events ORDER BY id").fetchall()
+    kinds = {(row["email"], row["kind"]) for row in events}
+    assert ("gone@example.com", "hard") in kinds
+    assert ("full@gmail.example", "soft") in kinds  # Action: failed, but Status 4.2.2
+    assert ("angry@yahoo.example", "complaint") in kinds
+    assert len(events) == 11
+    assert {row["status"] for row in events if row["email"] == "gone@example.com"} == {"5.1.1"}
+    conn.close()
+
+    again = run(root, "bounces", "process", str(inbox), str(ses_dir))
+    assert again.exit_code == 0
+    assert "0 new events (11 already recorded), 0 addresses suppressed" in again.output
+
+    listed = run(root, "bounces", "list")
+    assert "gone@example.com\thard\thard bounce 5.1.1" in listed.output
+    assert "ses-angry@example.com\tcomplaint" in listed.output
+
+
+def test_mbox_and_single_files_and_soft_limit(make_pub: Publication, tmp_path: Path) -> None:
+    root = make_pub(extra="[bounces]\nsoft_limit = 4\n")
+    config = load_config(root / "config.toml")
+    assert config.model.bounces.soft_limit == 4
+    mbox_path = tmp_path / "bounces.mbox"
+    box = mailbox.mbox(mbox_path, create=True)
+    for path in sorted(FIXTURES.glob("postfix-delayed-*.eml")):
+        box.add(path.read_bytes())
+    box.flush()
+    box.close()
+    conn = connect(config.state_db)
+    add_subscriber(conn, SOFT_THREE)
+    report = process_paths(conn, [mbox_path], soft_limit=4)
+    assert report.messages == 3 and report.recorded == 3
+    subscriber = get_subscriber(conn, SOFT_THREE)
+    assert subscriber is not None and subscriber.status is Status.ACTIVE  # 3 < 4
+    # The same failed message reported twice (a second warning) counts once.
+    process_paths(conn, [FIXTURES / "postfix-delayed-3.eml"], soft_limit=4)
+    subscriber = get_subscriber(conn, SOFT_THREE)
+    assert subscriber is not None and subscriber.status is Status.ACTIVE
+    conn.close()
+
+
+def test_not_a_bounce_is_reported_not_recorded(tmp_path: Path) -> None:
+    letter = tmp_path / "hello.eml"
+    letter.write_text("From: a@example.com\nTo: b@example.com\nSubject: Hi\n\nJust saying hi.\n")
+    conn = connect(tmp_path / "state.db")
+    report = process_paths(conn, [letter], soft_limit=3)
+    assert report.recorded == 0
+    assert "not a bounce or complaint: 'Hi'" in str(report.problems[0])
+    conn.close()
+
+
+def test_import_does_not_readd_suppressed_unless_resubscribe(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "state.db")
+    # An address that bounced before it was ever in the store (e.g. removed, then re-imported).
+    process_paths(conn, [FIXTURES / "ses-bounce-permanent.json"], soft_limit=3)
+    process_paths(conn, [FIXTURES / "ses-complaint.json"], soft_limit=3)
+    assert is_suppressed(conn, "ses-gone@example.com") == "hard bounce 5.1.1"
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text(
+        "email,name\nses-gone@example.com,Gone\nses-angry@example.com,Angry\nnew@example.com,New\n"
+    )
+    report = import_csv(conn, csv_file)
+    assert report.added == 3
+    gone = get_subscriber(conn, "ses-gone@example.com")
+    angry = get_subscriber(conn, "ses-angry@example.com")
+    new = get_subscriber(conn, "new@example.com")
+    assert gone is not None and gone.status is Status.BOUNCED
+    assert angry is not None and angry.status is Status.COMPLAINED
+    assert new is not None and new.status is Status.ACTIVE
+
+    import_csv(conn, csv_file, resubscribe=True)
+    gone = get_subscriber(conn, "ses-gone@example.com")
+    assert gone is not None and gone.status is Status.ACTIVE
+    assert is_suppressed(conn, "ses-gone@example.com") is None
+    conn.close()
