@@ -108,19 +108,29 @@ def flush(
     attempts: int = ATTEMPTS,
     sleep: Sleep = time.sleep,
 ) -> PingReport:
-    """Ping ``hub`` for every queued URL; successes leave the queue, failures stay for later."""
+    """Ping ``hub`` for every queued URL; successes and refusals (4xx) leave the queue.
+
+    Network errors, 429 and 5xx keep the URL queued for the next run.
+    """
     report = PingReport()
     for url in pending(conn, hub):
         try:
             ping(hub, url, timeout=timeout, attempts=attempts, sleep=sleep)
         except PingError as exc:
-            report.failed[url] = str(exc)
-            with conn:
-                conn.execute(
+            if exc.retry:
+                report.failed[url] = f"{exc}; the next run retries"
+                sql = (
                     "UPDATE websub_pending SET attempts = attempts + 1, last_error = ?"
-                    " WHERE hub = ? AND url = ?",
-                    (str(exc), hub, url),
+                    " WHERE hub = ? AND url = ?"
                 )
+                params: tuple[str, ...] = (str(exc), hub, url)
+            else:
+                # The hub refused the request itself (4xx): repeating it cannot help.
+                report.failed[url] = f"{exc}; not retried"
+                sql = "DELETE FROM websub_pending WHERE hub = ? AND url = ?"
+                params = (hub, url)
+            with conn:
+                conn.execute(sql, params)
             continue
         with conn:
             conn.execute("DELETE FROM websub_pending WHERE hub = ? AND url = ?", (hub, url))

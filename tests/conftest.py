@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -152,3 +152,56 @@ def golden(request: pytest.FixtureRequest) -> Golden:
         )
 
     return check
+
+
+class Hub:
+    """A WebSub hub on 127.0.0.1 that records every POST; ``statuses`` scripts its answers."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        self.pings: list[dict[str, list[str]]] = []
+        self.content_types: list[str] = []
+        self.statuses: list[int] = []
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length).decode("ascii")
+                status = hub.statuses.pop(0) if hub.statuses else 204
+                if status < 300:
+                    hub.pings.append(parse_qs(body))
+                    hub.content_types.append(self.headers.get("Content-Type", ""))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hub"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def topics(self) -> list[str]:
+        """The hub.url of every accepted ping, in arrival order."""
+        return [ping["hub.url"][0] for ping in self.pings]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def hub() -> Iterator[Hub]:
+    """A local WebSub hub (``hub.url``) recording pings; see ``Hub``."""
+    server = Hub()
+    yield server
+    server.close()

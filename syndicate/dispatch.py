@@ -1,0 +1,215 @@
+"""The edition half of ``publish``: finish what an earlier run started, then send what is due.
+
+Order matters for crash safety. A new edition is planned and rendered first (nothing stored, so
+a template error leaves no trace and is retried next run), then its period is recorded as
+``sending``, then the edition is marked ``sending`` and handed to the ledger-driven send. A run
+killed after the period row exists is resumed by the next run (re-planned at the same "now" if
+the edition record never got written), so a period never gets a second edition, and the ledger
+sees to it that no recipient gets one edition twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from . import periods
+from .config import Config
+from .content import load_articles
+from .edition import (
+    ensure_editions_schema,
+    get_edition,
+    list_editions,
+    load_edition,
+    mark_sending,
+    mark_sent,
+    plan_edition,
+)
+from .model import Article, Edition
+from .schedule import Schedule, local_label
+
+if TYPE_CHECKING:
+    from .publish import PublishReport
+
+
+class Editions:
+    """One run's edition work against one state database connection."""
+
+    def __init__(
+        self, config: Config, conn: sqlite3.Connection, now: datetime, report: PublishReport
+    ) -> None:
+        self.config = config
+        self.conn = conn
+        self.now = now
+        self.report = report
+        self._articles: Sequence[Article] | None = None
+
+    @property
+    def articles(self) -> Sequence[Article]:
+        """Every article in content/, read once per run (only when an edition needs them)."""
+        if self._articles is None:
+            loaded = load_articles(self.config.content_dir, self.config.publication)
+            self._articles = loaded.articles
+        return self._articles
+
+    def run(self, schedule: Schedule) -> None:
+        """Resume unfinished editions; then, if none is left unfinished, send a due one."""
+        periods.ensure_periods(self.conn)
+        ensure_editions_schema(self.conn)
+        self.resume()
+        if self.report.pending or self.report.errors:
+            return  # an older edition still has recipients waiting: it goes first
+        self.send_due(schedule)
+
+    # --- resuming ------------------------------------------------------------------------
+
+    def resume(self) -> None:
+        """Finish every period and edition left in ``sending`` by a killed or failed run."""
+        handled: set[str] = set()
+        for period in periods.unfinished(self.conn):
+            record = get_edition(self.conn, period.edition_id) if period.edition_id else None
+            if record is not None and record.status == "sent":
+                periods.finish(self.conn, period.period, "sent")
+                handled.add(record.id)
+                continue
+            if record is not None and record.status == "sending":
+                edition = load_edition(self.config, record, articles=self.articles)
+            else:
+                # Killed before the edition was stored: plan it again exactly as it was planned.
+                replanned = plan_edition(
+                    self.config, self.conn, now=period.planned_at, articles=self.articles
+                )
+                if replanned is None:
+                    periods.finish(self.conn, period.period, "empty")
+                    self.report.act(f"edition for {self._label(period)}: nothing left to send")
+                    continue
+                edition = replanned
+                periods.finish(self.conn, period.period, "sending", edition_id=edition.id)
+            handled.add(edition.id)
+            self.deliver(edition, period.period, resumed=True)
+        for record in list_editions(self.conn, status="sending"):
+            if record.id not in handled:  # e.g. an `email --send` that was interrupted
+                edition = load_edition(self.config, record, articles=self.articles)
+                self.deliver(edition, None, resumed=True)
+
+    # --- the due edition -------------------------------------------------------------------
+
+    def send_due(self, schedule: Schedule) -> None:
+        """Send the edition for the current period if the schedule says one is due."""
+        if schedule.kind == "off":
+            return
+        on_new = schedule.kind == "on-new"
+        due_at = self.now if on_new else schedule.last_due(self.now)
+        if due_at is None or (not on_new and periods.covered(self.conn, due_at) is not None):
+            return
+        key = periods.period_key(due_at, on_new=on_new)
+        label = local_label(due_at, schedule.zone)
+        edition = plan_edition(self.config, self.conn, now=self.now, articles=self.articles)
+        count = len(edition.articles) if edition is not None else 0
+        if on_new:
+            if count < schedule.min_articles:
+                return  # not enough new articles yet: nothing happened, nothing to record
+        elif edition is None:
+            self._close(key, due_at, "empty", f"edition due {label}: no new articles, none sent")
+            return
+        elif count < schedule.min_articles:
+            self._close(
+                key,
+                due_at,
+                "skipped",
+                f"edition due {label}: {count} new article(s), fewer than min_articles = "
+                f"{schedule.min_articles}; they wait for the next edition",
+            )
+            return
+        assert edition is not None
+        rendered = self._render(edition)
+        if self.report.dry_run:
+            self.report.act(
+                f"edition {edition.id} due {label}: would send {count} article(s) to "
+                f"{self._active_subscribers()} active subscriber(s)"
+            )
+            return
+        periods.record(
+            self.conn,
+            key,
+            due_at=due_at,
+            planned_at=self.now,
+            state="sending",
+            edition_id=edition.id,
+            articles=count,
+        )
+        from .publish import crash_point
+
+        crash_point("planned")
+        self.deliver(edition, key, resumed=False, rendered=rendered)
+
+    def _close(self, key: str, due_at: datetime, state: periods.State, line: str) -> None:
+        if not self.report.dry_run:
+            periods.record(self.conn, key, due_at=due_at, planned_at=self.now, state=state)
+        self.report.act(line)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def deliver(
+        self, edition: Edition, period: str | None, *, resumed: bool, rendered: Any = None
+    ) -> None:
+        """Send ``edition`` through the ledger; mark it sent when no recipient is left pending."""
+        from .delivery.ledger import summary
+        from .publish import crash_point
+
+        if self.report.dry_run:
+            waiting = summary(self.conn, edition.id).pending
+            self.report.act(
+                f"edition {edition.id}: would resume sending ({waiting} recipient(s) pending)"
+            )
+            return
+        if rendered is None:
+            rendered = self._render(edition)
+        crash_point("rendered")
+        mark_sending(self.conn, edition)
+        from .delivery.send import send_edition
+
+        def progress(done: int, total: int) -> None:
+            crash_point("send", done)
+
+        result = send_edition(self.config, self.conn, edition, rendered, progress=progress)
+        crash_point("sent")
+        verb = "resumed" if resumed else "sent"
+        left = _pending(result)
+        if left:
+            self.report.pending += left
+            self.report.warnings.append(
+                f"edition {edition.id}: {left} recipient(s) not delivered yet; the next run resumes"
+            )
+            self.report.act(f"edition {edition.id}: {verb}, {_describe(result)}")
+            return
+        mark_sent(self.conn, edition, at=self.now)
+        if period is not None:
+            periods.finish(self.conn, period, "sent")
+        self.report.editions_sent.append(edition.id)
+        self.report.act(f"edition {edition.id}: {verb}, {_describe(result)}")
+
+    def _render(self, edition: Edition) -> Any:
+        from .newsletter import render_edition
+
+        return render_edition(self.config, edition)
+
+    def _active_subscribers(self) -> int:
+        from .delivery.subscribers import Status, count_by_status, ensure_subscribers
+
+        ensure_subscribers(self.conn)
+        return count_by_status(self.conn).get(str(Status.ACTIVE), 0)
+
+    def _label(self, period: periods.Period) -> str:
+        return local_label(period.due_at, self.config.publication.timezone)
+
+
+def _pending(result: Any) -> int:
+    return int(getattr(result, "pending", 0))
+
+
+def _describe(result: Any) -> str:
+    describe = getattr(result, "describe", None)
+    return str(describe()) if callable(describe) else str(result)

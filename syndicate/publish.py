@@ -1,0 +1,277 @@
+"""``syndicate publish``: the one command cron runs. Safe every minute, concurrently, after crashes.
+
+One run, under the run lock: build the feeds (validating every article; unchanged files are left
+alone) -> run the deploy command and ping the WebSub hub for changed feeds -> finish any edition
+an earlier run started -> if the schedule says an edition is due, plan, render and send it with
+the ledger. Every step is recorded in the state database before its side effect, so a run killed
+anywhere is completed by the next one and never repeated: see ``periods`` (which due moments
+were handled), ``edition`` (which articles went out) and ``delivery.ledger`` (who got what).
+
+``--dry-run`` does the same reasoning against an in-memory copy of the state database and a
+throw-away build directory, and reports what it would do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from . import websub
+from .build import BuildResult, build, now_utc
+from .config import Config
+from .deploy import deploy_pending, mark_deploy_needed, run_deploy
+from .errors import SyndicateError
+from .lock import LockBusy, lock_path, run_lock
+from .schedule import Schedule, local_label, schedule_from_config
+from .state import connect
+
+log = logging.getLogger("syndicate.publish")
+
+CRASH_ENV = "SYNDICATE_CRASH_AT"
+TEMP_FILE_AGE_SECONDS = 60.0
+
+Say = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class PublishReport:
+    """What a run did: action lines (shown with --verbose), warnings and errors (stderr).
+
+    ``notes`` are content warnings (an image without alt text ...): ``validate`` and ``build``
+    show them; ``publish`` shows them only with --verbose, so cron does not mail them every
+    minute. ``warnings`` are operational (a hub down, recipients still pending): always shown.
+    """
+
+    dry_run: bool = False
+    say: Say | None = None
+    actions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    pending: int = 0
+    locked_out: bool = False
+    editions_sent: list[str] = field(default_factory=list)
+
+    def act(self, line: str) -> None:
+        """Record one action taken (or, in a dry run, one that would be taken)."""
+        self.actions.append(line)
+        if self.say is not None:
+            self.say(line)
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok; 1 a step failed (deploy, rendering ...); 3 recipients still pending."""
+        if self.errors:
+            return 1
+        return 3 if self.pending else 0
+
+
+def crash_point(name: str, count: int | None = None) -> None:
+    """Test hook: SIGKILL this process at a named point when $SYNDICATE_CRASH_AT names it.
+
+    ``SYNDICATE_CRASH_AT=send:3`` dies right after the third message is handed over. Unset (as
+    in production) it costs one dictionary lookup and does nothing.
+    """
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted:
+        return
+    point, _, nth = wanted.partition(":")
+    if point == name and (not nth or (count is not None and count == int(nth))):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def publish(
+    config: Config,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    wait: bool = False,
+    say: Say | None = None,
+) -> PublishReport:
+    """Bring feeds up to date and send the edition if one is due; see the module docstring.
+
+    Raises SyndicateError for user errors (broken articles, bad templates); problems after the
+    feeds are written (deploy, delivery) are collected in the report so later steps still run.
+    """
+    moment = now or now_utc()
+    report = PublishReport(dry_run=dry_run, say=say)
+    if dry_run:
+        _dry_run(config, moment, report)
+        return report
+    try:
+        with run_lock(lock_path(config.state_db), wait=wait):
+            crash_point("locked")
+            _run(config, moment, report)
+    except LockBusy as busy:
+        report.locked_out = True
+        report.act(f"another run holds the lock ({busy.holder or 'holder unknown'}); exiting")
+    return report
+
+
+def _run(config: Config, now: datetime, report: PublishReport) -> None:
+    removed = remove_stale_temp_files(config.feeds_dir)
+    if removed:
+        report.act(f"removed {removed} temp file(s) left in {config.feeds_dir} by a killed run")
+    result = build(config, now=now, progress=_crash_in_build)
+    report.notes.extend(str(problem) for problem in result.warnings)
+    if result.report.written:
+        report.act(_changed_line(result, "wrote"))
+    crash_point("built")
+    conn = connect(config.state_db)
+    try:
+        _announce(config, conn, result, now, report)
+        crash_point("announced")
+        from .dispatch import Editions
+
+        Editions(config, conn, now, report).run(schedule_from_config(config))
+    finally:
+        conn.close()
+
+
+def _crash_in_build(done: int, total: int) -> None:
+    crash_point("build", done)
+
+
+def _changed_line(result: BuildResult, verb: str) -> str:
+    paths = [str(path) for path in result.report.written]
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return f"feeds: {verb} {len(paths)} changed file(s): {shown}"
+
+
+def _announce(
+    config: Config,
+    conn: sqlite3.Connection,
+    result: BuildResult,
+    now: datetime,
+    report: PublishReport,
+) -> None:
+    """Deploy changed feeds (if configured), then tell the WebSub hub which ones changed."""
+    hub = config.publication.feeds.websub_hub
+    command = config.model.publish.deploy
+    changed = websub.changed_feed_urls(
+        config.publication.feeds.url, result.report.written, result.artifacts
+    )
+    # Both intentions are stored before acting, so a run killed in between is made good later.
+    if command and result.report.written:
+        mark_deploy_needed(conn, now)
+    if hub and changed:
+        websub.queue(conn, hub, changed, now)
+    if command and deploy_pending(conn):
+        outcome = run_deploy(config, conn, command)
+        if not outcome.ok:
+            report.errors.append(outcome.message)
+            return  # pinging now would make the hub fetch the old files
+        report.act(outcome.message)
+    if hub:
+        pings = websub.flush(conn, hub)
+        if pings.sent:
+            report.act(f"websub: notified {hub} of {len(pings.sent)} changed feed(s)")
+        for url, reason in pings.failed.items():
+            report.warnings.append(f"websub: {url}: {reason}")
+
+
+def remove_stale_temp_files(out_dir: Path, *, age: float = TEMP_FILE_AGE_SECONDS) -> int:
+    """Delete ``.name.XXXX.tmp`` files that a killed writer left behind in the output folder.
+
+    ``atomic_write`` renames its temp file within milliseconds; one older than ``age`` seconds
+    belongs to a dead process, and left alone it would be deployed with the feeds.
+    """
+    if not out_dir.is_dir():
+        return 0
+    cutoff = time.time() - age
+    removed = 0
+    for path in out_dir.rglob(".*.tmp"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+# --- dry run -------------------------------------------------------------------------------
+
+
+def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
+    with tempfile.TemporaryDirectory(prefix="syndicate-dry-run-") as scratch:
+        result = build(config, out=Path(scratch), now=now)
+    written = [
+        artifact.path
+        for artifact in result.artifacts
+        if _differs(config.feeds_dir / artifact.path, artifact.content)
+    ]
+    result.report.written[:] = written
+    result.report.unchanged[:] = [a.path for a in result.artifacts if a.path not in set(written)]
+    report.notes.extend(str(problem) for problem in result.warnings)
+    if written:
+        report.act(_changed_line(result, "would write"))
+    with _snapshot(config.state_db) as conn:
+        hub = config.publication.feeds.websub_hub
+        command = config.model.publish.deploy
+        if command and (written or deploy_pending(conn)):
+            report.act(f"deploy: would run {command!r}")
+        if hub:
+            changed = websub.changed_feed_urls(
+                config.publication.feeds.url, written, result.artifacts
+            )
+            urls = sorted(set(changed) | set(websub.pending(conn, hub)))
+            if urls:
+                report.act(f"websub: would notify {hub} of {len(urls)} feed(s)")
+        from .dispatch import Editions
+
+        schedule = schedule_from_config(config)
+        before = len(report.actions)
+        Editions(config, conn, now, report).run(schedule)
+        if len(report.actions) == before:
+            report.act(f"no edition due; schedule: {describe_schedule(schedule, now)}")
+
+
+def _differs(path: Path, content: bytes) -> bool:
+    try:
+        return path.read_bytes() != content
+    except FileNotFoundError:
+        return True
+
+
+@contextmanager
+def _snapshot(db: Path) -> Iterator[sqlite3.Connection]:
+    """An in-memory copy of the state database: the dry run may write to it, nothing persists.
+
+    A database without a ``-wal`` file is opened ``immutable`` so that not even the WAL index
+    (``-shm``) is created next to it.
+    """
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    memory.row_factory = sqlite3.Row
+    memory.execute("PRAGMA foreign_keys=ON")
+    try:
+        if db.exists():
+            wal = db.with_name(db.name + "-wal")
+            mode = "mode=ro" if wal.exists() else "immutable=1"
+            source = sqlite3.connect(f"{db.absolute().as_uri()}?{mode}", uri=True)
+            try:
+                source.backup(memory)
+            except sqlite3.DatabaseError as exc:
+                raise SyndicateError(f"cannot read state database {db}: {exc}") from None
+            finally:
+                source.close()
+        yield memory
+    finally:
+        memory.close()
+
+
+def describe_schedule(schedule: Schedule, now: datetime) -> str:
+    """``weekly (...); next edition due 2026-11-09 08:00 CET`` for --verbose and --dry-run."""
+    upcoming = schedule.next_due(now)
+    if upcoming is None:
+        return schedule.describe()
+    return f"{schedule.describe()}; next due {local_label(upcoming, schedule.zone)}"
