@@ -142,7 +142,8 @@ def _crash_in_build(done: int, total: int) -> None:
 
 
 def _changed_line(result: BuildResult, verb: str) -> str:
-    paths = [str(path) for path in result.report.written]
+    ordered = sorted(result.report.written, key=lambda path: (len(path.parts), str(path)))
+    paths = [str(path) for path in ordered]
     shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
     return f"feeds: {verb} {len(paths)} changed file(s): {shown}"
 
@@ -204,7 +205,7 @@ def remove_stale_temp_files(out_dir: Path, *, age: float = TEMP_FILE_AGE_SECONDS
 
 def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
     with tempfile.TemporaryDirectory(prefix="syndicate-dry-run-") as scratch:
-        result = build(config, out=Path(scratch), now=now)
+        result = build(config, out=Path(scratch), now=now, cache=False)
     written = [
         artifact.path
         for artifact in result.artifacts
@@ -254,6 +255,10 @@ def _snapshot(db: Path) -> Iterator[sqlite3.Connection]:
     memory.row_factory = sqlite3.Row
     memory.execute("PRAGMA foreign_keys=ON")
     try:
+        memory.execute(
+            "CREATE TABLE IF NOT EXISTS schema_versions ("
+            " component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        )
         if db.exists():
             wal = db.with_name(db.name + "-wal")
             mode = "mode=ro" if wal.exists() else "immutable=1"

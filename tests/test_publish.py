@@ -1,0 +1,149 @@
+"""``syndicate publish``: embargoes, dry runs, the lock, deploy, output and exit codes."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+from conftest import Hub, Publication, Run, article
+
+from syndicate.lock import lock_path, run_lock
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def titles(feed: Path) -> list[str]:
+    parsed = feedparser.parse(feed.read_bytes())
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    return [entry.title for entry in parsed.entries]
+
+
+def test_embargoed_article_is_absent_a_minute_before_and_present_a_minute_after(
+    make_pub: Publication, run: Run
+) -> None:
+    lift = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)
+    root = make_pub(
+        {
+            "old.md": article("Old news", date="2026-11-01T09:00:00+01:00"),
+            "scoop.md": article(
+                "The scoop", date="2026-11-19T09:00:00+01:00", publish_at=lift.isoformat()
+            ),
+        }
+    )
+    before = run(root, "publish", "--now", (lift - timedelta(minutes=1)).isoformat())
+    assert before.exit_code == 0, before.stderr
+    assert titles(root / "feeds" / "rss.xml") == ["Old news"]
+    assert "The scoop" not in (root / "feeds" / "feed.json").read_text(encoding="utf-8")
+    after = run(root, "publish", "--now", (lift + timedelta(minutes=1)).isoformat())
+    assert after.exit_code == 0, after.stderr
+    assert titles(root / "feeds" / "rss.xml") == ["The scoop", "Old news"]
+    assert titles(root / "feeds" / "atom.xml") == ["The scoop", "Old news"]
+
+
+def test_dry_run_says_what_would_happen_and_changes_nothing(
+    make_pub: Publication, run: Run, hub: Hub
+) -> None:
+    root = make_pub(
+        {"a.md": article("Alpha", date="2026-11-02T09:00:00+01:00")},
+        feeds=f'websub_hub = "{hub.url}"',
+        extra='[publish]\ndeploy = "touch deployed"\n',
+    )
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    result = run(root, "publish", "--dry-run", "--now", NOW.isoformat())
+    assert result.exit_code == 0, result.stderr
+    assert "feeds: would write 3 changed file(s): atom.xml, feed.json, rss.xml" in result.stdout
+    assert "deploy: would run 'touch deployed'" in result.stdout
+    assert f"websub: would notify {hub.url} of 3 feed(s)" in result.stdout
+    assert "no edition due; schedule: off" in result.stdout
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    assert hub.pings == []
+
+    # after a real run, a dry run has nothing to write, deploy or ping
+    assert run(root, "publish", "--now", NOW.isoformat()).exit_code == 0
+    state_files = {p: p.stat().st_mtime_ns for p in (root / "state").iterdir()}
+    again = run(root, "publish", "--dry-run", "--now", NOW.isoformat())
+    assert "would" not in again.stdout, again.stdout
+    assert {p: p.stat().st_mtime_ns for p in (root / "state").iterdir()} == state_files
+
+
+def test_a_held_lock_makes_publish_exit_0_at_once_without_doing_anything(
+    make_pub: Publication, run: Run
+) -> None:
+    root = make_pub({"a.md": article("Alpha")})
+    with run_lock(lock_path(root / "state" / "syndicate.db")):
+        quiet = run(root, "publish")
+        assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == ""
+        loud = run(root, "--verbose", "publish")
+        assert loud.exit_code == 0
+        assert "another run holds the lock" in loud.stdout
+        assert f"pid {os.getpid()}" in loud.stdout
+    assert not (root / "feeds").exists()
+    assert run(root, "publish").exit_code == 0
+    assert (root / "feeds" / "rss.xml").exists()
+
+
+def test_verbose_prints_one_line_per_action(make_pub: Publication, run: Run) -> None:
+    root = make_pub({"a.md": article("Alpha", tags=["x"])})
+    result = run(root, "--verbose", "publish", "--now", NOW.isoformat())
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("feeds: wrote 6 changed file(s): atom.xml, feed.json, rss.xml")
+    assert len(lines) == 1, lines
+    assert run(root, "--verbose", "publish", "--now", NOW.isoformat()).stdout == ""
+
+
+def test_broken_article_is_an_error_on_stderr_with_exit_1_and_no_writes(
+    make_pub: Publication, run: Run
+) -> None:
+    root = make_pub({"a.md": article("Alpha"), "b.md": "+++\ntitle = 'x'\n+++\nno date\n"})
+    result = run(root, "publish", "--now", NOW.isoformat())
+    assert result.exit_code == 1
+    assert "b.md" in result.stderr and "date" in result.stderr
+    assert result.stdout == ""
+    assert not (root / "feeds").exists()
+
+
+def test_deploy_runs_before_pings_and_a_failed_deploy_is_retried(
+    make_pub: Publication, run: Run, hub: Hub
+) -> None:
+    root = make_pub(
+        {"a.md": article("Alpha")},
+        feeds=f'websub_hub = "{hub.url}"',
+        extra='[publish]\ndeploy = "echo no route to host >&2; exit 7"\n',
+    )
+    failed = run(root, "publish", "--now", NOW.isoformat())
+    assert failed.exit_code == 1
+    assert "exit code 7: no route to host" in failed.stderr and "next run retries" in failed.stderr
+    assert hub.pings == []  # the hub must not fetch feeds the host does not have yet
+    config = (root / "config.toml").read_text(encoding="utf-8")
+    deploy = 'mkdir -p site && cp -R "$SYNDICATE_FEEDS_DIR"/. site/'
+    (root / "config.toml").write_text(
+        config.replace('"echo no route to host >&2; exit 7"', f"'{deploy}'"), encoding="utf-8"
+    )
+    fixed = run(root, "--verbose", "publish", "--now", NOW.isoformat())
+    assert fixed.exit_code == 0, fixed.stderr
+    assert "deploy: ran" in fixed.stdout
+    assert titles(root / "site" / "rss.xml") == ["Alpha"]
+    assert len(hub.pings) == 3
+    # nothing changed since: no deploy, no ping
+    quiet = run(root, "--verbose", "publish", "--now", NOW.isoformat())
+    assert quiet.stdout == "" and len(hub.pings) == 3
+
+
+def test_temp_files_left_by_a_killed_writer_are_removed(make_pub: Publication, run: Run) -> None:
+    root = make_pub({"a.md": article("Alpha")})
+    assert run(root, "publish", "--now", NOW.isoformat()).exit_code == 0
+    stale = root / "feeds" / "tags" / ".rss.xml.k2j4.tmp"
+    fresh = root / "feeds" / ".atom.xml.x9q1.tmp"
+    for path in (stale, fresh):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"<half")
+    old = time.time() - 600
+    os.utime(stale, (old, old))
+    result = run(root, "--verbose", "publish", "--now", NOW.isoformat())
+    assert result.exit_code == 0
+    assert not stale.exists() and fresh.exists()  # a fresh one may belong to a live writer
+    assert "removed 1 temp file(s)" in result.stdout
