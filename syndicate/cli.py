@@ -124,8 +124,14 @@ def init(directory: Path, force: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--email",
+    "check_email",
+    is_flag=True,
+    help="Also render the next edition and lint its email (alt text, size, links, footer).",
+)
 @click.pass_context
-def validate(ctx: click.Context) -> None:
+def validate(ctx: click.Context, check_email: bool) -> None:
     """Check config.toml and every article; list ALL problems as path:line: message."""
     from .build import validate as validate_all
 
@@ -134,6 +140,17 @@ def validate(ctx: click.Context) -> None:
     show_warnings(warnings)
     if not quiet(ctx):
         click.echo(f"ok: {config.path.name} and {config.content_dir.name}/ are valid")
+    if check_email:
+        from .build import now_utc
+        from .emaillint import EmailLintError, lint_email
+
+        result = lint_email(config, now=now_utc())
+        if result.errors:
+            raise EmailLintError(result.problems)
+        show_warnings(list(result.problems))
+        if not quiet(ctx):
+            size = result.html_bytes / 1024
+            click.echo(f"ok: email {result.edition_id} passes the email checks ({size:.0f} KB)")
 
 
 @cli.command()
