@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -212,23 +213,39 @@ def _mjml_message(
 def _template_line(
     template: jinja2.Template, context: dict[str, Any], output_line: int
 ) -> tuple[str, int] | None:
-    """The (file, line) of the template code that wrote line ``output_line`` of the output."""
+    """The (file, line) of the template code that wrote line ``output_line`` of the output.
+
+    Each chunk Jinja yields is traced to the template line of the code that yielded it; within
+    a chunk of static template text, output lines and template lines correspond one to one.
+    """
     generator = template.root_render_func(template.new_context(context))
-    newlines = 0
+    before = 0  # newlines written before the current chunk
     for chunk in generator:
-        newlines += chunk.count("\n")
-        if newlines >= output_line - 1:
-            inner: Any = generator
-            while getattr(inner, "gi_yieldfrom", None) is not None:
-                inner = inner.gi_yieldfrom
-            frame = getattr(inner, "gi_frame", None)
-            if frame is None:
-                return None
-            owner = frame.f_globals.get("__jinja_template__")
-            if owner is None:
-                return None
-            return owner.filename or owner.name, owner.get_corresponding_lineno(frame.f_lineno)
+        if before + chunk.count("\n") < output_line - 1:
+            before += chunk.count("\n")
+            continue
+        inner: Any = generator
+        while getattr(inner, "gi_yieldfrom", None) is not None:
+            inner = inner.gi_yieldfrom
+        frame = getattr(inner, "gi_frame", None)
+        if frame is None or frame.f_globals.get("__jinja_template__") is None:
+            return None
+        owner = frame.f_globals["__jinja_template__"]
+        line = owner.get_corresponding_lineno(frame.f_lineno)
+        source = _source_of(owner)
+        if chunk and chunk in source:
+            line = source[: source.index(chunk)].count("\n") + 1 + (output_line - 1 - before)
+        return owner.filename or owner.name, line
     return None
+
+
+def _source_of(template: jinja2.Template) -> str:
+    if template.filename is None:
+        return ""
+    try:
+        return Path(template.filename).read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def _context(

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
@@ -26,7 +26,7 @@ PREVIEW_ADDRESS = "subscriber@example.invalid"
 PREVIEW_TOKEN = "preview"
 
 
-class _UnfoldedUrlsHeader(UnstructuredHeader):
+class _UnfoldedUrlsHeader(UnstructuredHeader, BaseHeader):
     """List-Unsubscribe: folded only between its ``<...>`` items, never RFC 2047-encoded.
 
     The stock policy encodes any word longer than a line as ``=?utf-8?q?...?=``, which turns
@@ -34,11 +34,12 @@ class _UnfoldedUrlsHeader(UnstructuredHeader):
     """
 
     def fold(self, *, policy: Any) -> str:
+        linesep = str(policy.linesep)
         items = [item.strip() for item in str(self).split(",") if item.strip()]
-        return f"{self.name}: " + f",{policy.linesep} ".join(items) + policy.linesep
+        return f"{self.name}: " + f",{linesep} ".join(items) + linesep
 
 
-def _policy() -> policy.EmailPolicy:
+def _policy() -> policy.EmailPolicy[EmailMessage]:
     registry = HeaderRegistry()
     registry.map_to_type("list-unsubscribe", _UnfoldedUrlsHeader)
     return policy.default.clone(header_factory=registry)
