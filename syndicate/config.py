@@ -190,6 +190,22 @@ class ScheduleConfig(_Section):
         return value
 
 
+class SubscribeConfig(_Section):
+    """[subscribe]: the double opt-in form served by ``syndicate serve`` / syndicate.web:app."""
+
+    url: str = ""  # public URL of the web app's root; default: the unsubscribe URL's origin
+    confirm_hours: int = Field(default=48, ge=1, le=24 * 30)
+    rate_limit: int = Field(default=5, ge=1)  # subscribe requests per IP per window
+    rate_window: int = Field(default=3600, ge=1)  # seconds
+
+    @field_validator("url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an absolute http(s) URL such as 'https://example.org'")
+        return value.rstrip("/")
+
+
 class BouncesConfig(_Section):
     """[bounces]: soft bounces in a row before an address is suppressed."""
 
@@ -222,6 +238,7 @@ class ConfigModel(_Section):
     publish: PublishConfig = PublishConfig()
     digest: DigestConfig = DigestConfig()
     bounces: BouncesConfig = BouncesConfig()
+    subscribe: SubscribeConfig = SubscribeConfig()
 
 
 @dataclass(frozen=True, slots=True)
