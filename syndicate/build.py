@@ -1,20 +1,34 @@
-"""``syndicate build``: content -> selected, rendered articles -> exporters -> atomic writes."""
+"""``syndicate build``: content -> selected, rendered articles -> exporters -> atomic writes.
+
+Work is done only where output needs it. Every file is stat-ed; only new or changed files are
+read and their front matter parsed; only articles that land in a feed whose inputs changed have
+their bodies rendered (once, shared by every feed and format); and only those feeds are
+serialised and written. What was learnt is kept in the build cache (``buildcache.py``), so cron
+finding nothing new costs a stat per article and no feed serialisation at all.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from .config import Config
-from .content import LoadResult, load_articles, render_article, select_published
-from .errors import Problem
-from .exporters import Artifact, enabled_exporters
-from .exporters.feedset import feed_specs
-from .model import Article, Publication
-from .output import WriteReport, write_artifacts
+from .errors import ContentError, Problem
+from .exporters import Artifact, Exporter, enabled_exporters
+from .exporters.feedset import FeedExporter, FeedSpec, feed_specs
+from .model import Article, Publication, newest_first
+from .output import WriteReport, write_if_changed
+from .sources import Source
+
+if TYPE_CHECKING:
+    from .buildcache import BuildCache, CachedOutput
+    from .content import LoadResult
 
 Progress = Callable[[int, int], None]
 FEED_SIZE_WARNING = 1_000_000
@@ -22,21 +36,32 @@ FEED_SIZE_WARNING = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
-    """What a build did, for the one-line summary and for ``publish``."""
+    """What a build did, for the one-line summary and for ``publish``.
+
+    ``artifacts`` holds the files this build serialised (every written file is among them);
+    ``paths`` every file the build is responsible for, including feeds whose inputs had not
+    changed and which were therefore confirmed on disk instead of serialised again.
+    """
 
     articles: int
     artifacts: tuple[Artifact, ...]
     report: WriteReport
     seconds: float
     warnings: tuple[Problem, ...]
+    paths: tuple[PurePosixPath, ...] = ()
+    rendered: int = 0  # bodies rendered by this build (not taken from the cache)
+    cached: bool = False  # whether the build cache was used
 
     @property
     def main_files(self) -> int:
-        return sum(1 for a in self.artifacts if a.path.parent == PurePosixPath("."))
+        return sum(1 for path in self._all_paths() if path.parent == PurePosixPath("."))
 
     @property
     def taxonomy_files(self) -> int:
-        return len(self.artifacts) - self.main_files
+        return len(self._all_paths()) - self.main_files
+
+    def _all_paths(self) -> tuple[PurePosixPath, ...]:
+        return self.paths or tuple(a.path for a in self.artifacts)
 
     def summary(self) -> str:
         """``wrote 3 feeds + 42 taxonomy feeds for 120 articles in 0.8 s (2 changed)``."""
@@ -54,6 +79,8 @@ def now_utc() -> datetime:
 
 def load_published(config: Config, now: datetime) -> tuple[list[Article], LoadResult]:
     """Every article visible at ``now``, newest first, bodies not yet rendered."""
+    from .content import load_articles, select_published
+
     loaded = load_articles(config.content_dir, config.publication)
     return select_published(loaded.articles, now), loaded
 
@@ -62,6 +89,8 @@ def render_needed(
     pub: Publication, articles: Sequence[Article], progress: Progress | None = None
 ) -> list[Article]:
     """Render the bodies of the articles that appear in at least one feed, and only those."""
+    from .content import render_article
+
     needed = {article.id for spec in feed_specs(pub, articles) for article in spec.articles}
     result = []
     total = len(needed)
@@ -76,39 +105,312 @@ def render_needed(
     return result
 
 
+def build_exporters(config: Config) -> list[Exporter]:
+    """The exporters ``build`` runs: [feeds] exporters (or the defaults), plus the digest
+    when ``[digest] build = true``."""
+    exporters = enabled_exporters(config.model.feeds.exporters)
+    if config.model.digest.build and all(e.name != "digest" for e in exporters):
+        exporters += enabled_exporters(["digest"])
+    return exporters
+
+
 def build(
     config: Config,
     *,
     out: Path | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    cache: bool = True,
+    jobs: int | None = None,
 ) -> BuildResult:
-    """Run every enabled exporter and write its files; nothing is written if anything fails."""
+    """Run every enabled exporter and write the files whose bytes changed.
+
+    ``cache=False`` neither reads nor writes the build cache (``build --no-cache``); ``jobs``
+    caps the worker processes of a cold build (default: every core this process may use).
+    Content problems raise ContentError before anything is written.
+    """
+    from .sources import default_jobs
+
     started = time.perf_counter()
-    pub = config.publication
-    published, loaded = load_published(config, now or now_utc())
-    rendered = render_needed(pub, published, progress)
-    artifacts: list[Artifact] = []
-    for exporter in enabled_exporters(config.model.feeds.exporters):
-        artifacts.extend(exporter.export(pub, rendered))
-    warnings = list(loaded.warnings)
-    warnings += [
-        Problem(a.path, None, f"feed is {len(a.content) // 1000} KB; lower [feeds] max_items", True)
-        for a in artifacts
-        if len(a.content) > FEED_SIZE_WARNING
-    ]
-    report = write_artifacts(out or config.feeds_dir, artifacts)
-    return BuildResult(
-        articles=len(published),
-        artifacts=tuple(artifacts),
-        report=report,
-        seconds=time.perf_counter() - started,
-        warnings=tuple(warnings),
+    run = _Run(
+        config=config,
+        out_dir=out or config.feeds_dir,
+        now=now or now_utc(),
+        progress=progress,
+        jobs=default_jobs() if jobs is None else max(1, jobs),
+        exporters=build_exporters(config),
     )
+    if not cache:
+        return run.execute(None, started)
+    from .buildcache import BuildCache, cache_path
+
+    path = cache_path(config.state_db)
+    key = _fingerprint(config, run.exporters)
+    try:
+        store = BuildCache.open(path, key)
+    except (sqlite3.Error, OSError):
+        return run.execute(None, started)  # an unusable cache never stops a build
+    try:
+        return run.execute(store, started)
+    except sqlite3.DatabaseError:
+        # Damaged beyond what opening noticed: drop it and build cold (and correct).
+        store.close()
+        path.unlink(missing_ok=True)
+        return run.execute(None, started)
+    finally:
+        store.close()
+
+
+def _fingerprint(config: Config, exporters: Sequence[Exporter]) -> str:
+    from .buildcache import fingerprint
+
+    package = Path(__file__).parent
+    builtin = package / "templates"
+    if not builtin.is_dir():
+        builtin = package.parent / "templates"
+    parts = [
+        config.path.read_bytes(),
+        str(config.content_dir).encode(),
+        *(f"{e.name}={type(e).__module__}.{type(e).__qualname__}".encode() for e in exporters),
+    ]
+    return fingerprint(parts, [config.templates_dir, builtin])
+
+
+@dataclass(slots=True)
+class _Run:
+    """One build's inputs and the state it accumulates."""
+
+    config: Config
+    out_dir: Path
+    now: datetime
+    progress: Progress | None
+    jobs: int
+    exporters: list[Exporter]
+    rendered_rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def execute(self, store: BuildCache | None, started: float) -> BuildResult:
+        from .buildcache import make_snapshot, scan_digest
+        from .sources import load_sources, scan
+
+        config = self.config
+        pub = config.publication
+        if not config.content_dir.is_dir():
+            raise ContentError(
+                [
+                    Problem(
+                        config.content_dir, None, "content directory not found; set [content] dir"
+                    )
+                ]
+            )
+        stats = scan(config.content_dir)
+        out_key = str(self.out_dir.resolve())
+        scanned = scan_digest((s.rel, s.size, s.mtime_ns) for s in stats)
+        if store is not None and all(isinstance(e, FeedExporter) for e in self.exporters):
+            unchanged = self._unchanged(store, out_key, scanned, started)
+            if unchanged is not None:
+                return unchanged
+        sources, source_rows, removed = load_sources(stats, pub, store, self.jobs)
+        warnings = list(_warnings(sources))
+        published = newest_first([s.article for s in sources if s.article.is_published(self.now)])
+        by_id = {s.article.id: s for s in sources}
+        specs = feed_specs(pub, published)
+        in_feeds = {a.id for spec in specs for a in spec.articles}
+
+        previous: dict[str, CachedOutput] = store.outputs(out_key) if store else {}
+        plan: list[tuple[FeedExporter, FeedSpec, str]] = []  # feeds to serialise
+        paths: list[PurePosixPath] = []
+        report = WriteReport()
+        output_rows: list[tuple[str, str, int, int]] = []
+        sizes: dict[PurePosixPath, int] = {}
+        for exporter in self.exporters:
+            if not isinstance(exporter, FeedExporter):
+                continue
+            for spec in specs:
+                path = spec.path(exporter.filename)
+                paths.append(path)
+                digest = _digest(exporter, spec, by_id)
+                known = previous.get(str(path))
+                if (
+                    known is not None
+                    and known.digest == digest
+                    and _current(self.out_dir / path, known)
+                ):
+                    report.unchanged.append(path)
+                    sizes[path] = known.size
+                else:
+                    plan.append((exporter, spec, digest))
+
+        others = [e for e in self.exporters if not isinstance(e, FeedExporter)]
+        needed = {a.id for _, spec, _ in plan for a in spec.articles}
+        if others:
+            needed |= in_feeds
+        html = self._render(store, [by_id[i] for i in sorted(needed)])
+        artifacts: list[Artifact] = []
+        fresh: list[tuple[Artifact, str | None]] = []
+        for feed, spec, feed_digest in plan:
+            rendered = replace(spec, articles=tuple(html[a.id] for a in spec.articles))
+            content = feed.export_feed(pub, rendered)
+            fresh.append(
+                (Artifact(spec.path(feed.filename), content, feed.media_type), feed_digest)
+            )
+        if others:
+            everyone = self._with_summaries(store, published, by_id, html)
+            for other in others:
+                for artifact in other.export(pub, everyone):
+                    paths.append(artifact.path)
+                    fresh.append((artifact, None))
+        for artifact, artifact_digest in fresh:
+            artifacts.append(artifact)
+            sizes[artifact.path] = len(artifact.content)
+            target = _target(self.out_dir, artifact.path)
+            (
+                report.written if write_if_changed(target, artifact.content) else report.unchanged
+            ).append(artifact.path)
+            if artifact_digest is not None:
+                st = target.stat()
+                output_rows.append(
+                    (str(artifact.path), artifact_digest, st.st_size, st.st_mtime_ns)
+                )
+
+        warnings += [
+            _size_warning(path, sizes[path]) for path in paths if sizes[path] > FEED_SIZE_WARNING
+        ]
+        if store is not None:
+            store.save_snapshot(out_key, make_snapshot(scanned, sources, self.now, warnings, paths))
+        if store is not None and (source_rows or removed or self.rendered_rows or output_rows):
+            keep = {by_id[i].key for i in in_feeds} | {key for key, _, _ in self.rendered_rows}
+            store.save(
+                sources=source_rows,
+                removed=removed,
+                rendered=self.rendered_rows,
+                keep_rendered=keep,
+                out=out_key,
+                outputs=output_rows,
+            )
+        return BuildResult(
+            articles=len(published),
+            artifacts=tuple(artifacts),
+            report=report,
+            seconds=time.perf_counter() - started,
+            warnings=tuple(warnings),
+            paths=tuple(paths),
+            rendered=len(self.rendered_rows),
+            cached=store is not None,
+        )
+
+    def _unchanged(
+        self, store: BuildCache, out_key: str, scanned: str, started: float
+    ) -> BuildResult | None:
+        """The result of a build that finds nothing to do, or None if something may differ:
+        same content stats, no publication moment crossed, every output file as last written."""
+        from .sources import display
+
+        snapshot = store.snapshot(out_key)
+        if snapshot is None or snapshot.scan != scanned or not snapshot.covers(self.now):
+            return None
+        known = store.outputs(out_key)
+        for path in snapshot.paths:
+            entry = known.get(path)
+            if entry is None or not _current(self.out_dir / path, entry):
+                return None
+        paths = tuple(PurePosixPath(path) for path in snapshot.paths)
+        warnings = tuple(
+            Problem(
+                display(self.config.content_dir / where)
+                if kind == "content"
+                else PurePosixPath(where),
+                line,
+                message,
+                True,
+            )
+            for kind, where, line, message in snapshot.warnings
+        )
+        return BuildResult(
+            articles=snapshot.articles,
+            artifacts=(),
+            report=WriteReport(unchanged=list(paths)),
+            seconds=time.perf_counter() - started,
+            warnings=warnings,
+            paths=paths,
+            cached=True,
+        )
+
+    def _render(self, store: BuildCache | None, wanted: list[Source]) -> dict[str, Article]:
+        """The wanted articles with html (and fallback summary), from the cache or rendered."""
+        from .sources import render_all, render_job, with_rendering
+
+        known = store.rendered([s.key for s in wanted]) if store else {}
+        missing = [s for s in wanted if s.key not in known]
+        if missing:
+            results = render_all([render_job(s) for s in missing], self.jobs, self.progress)
+            for source, (body_html, summary) in zip(missing, results, strict=True):
+                known[source.key] = (body_html, summary)
+                self.rendered_rows.append((source.key, body_html, summary))
+        return {s.article.id: with_rendering(s, *known[s.key]) for s in wanted}
+
+    def _with_summaries(
+        self,
+        store: BuildCache | None,
+        published: list[Article],
+        by_id: dict[str, Source],
+        html: dict[str, Article],
+    ) -> list[Article]:
+        """Every published article for a plugin exporter: feed articles rendered, every
+        article with its summary (plugins saw complete summaries before the cache existed)."""
+        lacking = [
+            by_id[a.id] for a in published if a.id not in html and by_id[a.id].summary_from_body
+        ]
+        summaries = {a.id: a for a in self._render(store, lacking).values()}
+        return [
+            html.get(a.id)
+            or (replace(a, summary=summaries[a.id].summary) if a.id in summaries else a)
+            for a in published
+        ]
+
+
+def _warnings(sources: Sequence[Source]) -> list[Problem]:
+    from .sources import iter_problems
+
+    return list(iter_problems(sources))
+
+
+def _digest(exporter: FeedExporter, spec: FeedSpec, by_id: dict[str, Source]) -> str:
+    """A hash of everything one feed file is made from (config and code are in the cache key)."""
+    digest = hashlib.blake2b(digest_size=20)
+    head = f"{exporter.name}\0{spec.directory}\0{spec.title}\0{spec.description}\0{spec.home_url}"
+    digest.update(head.encode())
+    for article in spec.articles:
+        digest.update(b"\0" + by_id[article.id].key.encode())
+    return digest.hexdigest()
+
+
+def _current(path: Path, known: CachedOutput) -> bool:
+    """The file on disk is still the one the cache saw written (nobody replaced it)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return st.st_size == known.size and st.st_mtime_ns == known.mtime_ns
+
+
+def _target(out_dir: Path, relative: PurePosixPath) -> Path:
+    from .errors import ExportError
+
+    root = out_dir.resolve()
+    target = (root / relative).resolve()
+    if relative.is_absolute() or not target.is_relative_to(root):
+        raise ExportError(f"refusing to write {relative}: outside {out_dir}")
+    return target
+
+
+def _size_warning(path: PurePosixPath, size: int) -> Problem:
+    return Problem(path, None, f"feed is {size // 1000} KB; lower [feeds] max_items", True)
 
 
 def validate(config: Config) -> tuple[Problem, ...]:
     """Load every article (raising ContentError with all problems); return the warnings."""
+    from .content import load_articles
+
     loaded = load_articles(config.content_dir, config.publication)
     enabled_exporters(config.model.feeds.exporters)
     return loaded.warnings

@@ -156,14 +156,21 @@ def validate(ctx: click.Context, check_email: bool) -> None:
 @cli.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--now", "now_text", metavar="ISO", help="Pretend the time is ISO (embargo checks).")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Ignore the build cache: parse and render everything (the cache is left untouched).",
+)
 @click.pass_context
-def build(ctx: click.Context, out: Path | None, now_text: str | None) -> None:
+def build(ctx: click.Context, out: Path | None, now_text: str | None, no_cache: bool) -> None:
     """Run every enabled feed exporter; default out = [feeds] out (feeds/)."""
     from .build import build as run_build
 
     config = load(ctx)
     with progress_bar(ctx, "rendering") as progress:
-        result = run_build(config, out=out, now=parse_now(now_text, ctx), progress=progress)
+        result = run_build(
+            config, out=out, now=parse_now(now_text, ctx), progress=progress, cache=not no_cache
+        )
     show_warnings(result.warnings)
     for path in result.report.written:
         log.debug("wrote %s", path)
@@ -266,6 +273,82 @@ def email(
         click.echo(f"eml:     {result.eml_path} (To: {result.recipient})")
     if open_browser:
         click.launch(str(result.html_path))
+
+
+@cli.command("import")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the content files (default: [content] dir; needed without a config).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "text", "html", "markdown"]),
+    default="auto",
+    show_default=True,
+    help="Kind of the sources; auto goes by file suffix, then by the file's start.",
+)
+@click.option(
+    "--date",
+    "when",
+    metavar="WHEN",
+    help="Date of every imported article (default: from the source, else the file's mtime).",
+)
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Add a tag (repeatable).")
+@click.option("--section", default="", help="Section of the imported articles.")
+@click.option(
+    "--timezone",
+    "zone_name",
+    metavar="ZONE",
+    help="IANA zone for dates without offset (default: the publication's, or UTC).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the files and the dropped lines; write nothing."
+)
+@click.option("--force", is_flag=True, help="Overwrite content files that differ.")
+@click.pass_context
+def import_(
+    ctx: click.Context,
+    sources: tuple[Path, ...],
+    into: Path | None,
+    fmt: str,
+    when: str | None,
+    tags: tuple[str, ...],
+    section: str,
+    zone_name: str | None,
+    dry_run: bool,
+    force: bool,
+) -> None:
+    """Turn raw text, HTML or Markdown files into content files, one per SOURCE.
+
+    Works without a config.toml when --into is given. A source that fails is reported on
+    one line and the others are still imported; the exit code is then 1.
+    """
+    from .config import find_config
+    from .errors import IngestError
+    from .ingest.importer import import_sources, options_for, report_lines
+
+    named = ctx.find_root().obj.get("config_path")  # --config or $SYNDICATE_CONFIG
+    config = load(ctx) if named or find_config(None).is_file() else None
+    options = options_for(
+        config,
+        into=into,
+        zone_name=zone_name,
+        when=when,
+        fmt=fmt,
+        tags=tags,
+        section=section,
+        dry_run=dry_run,
+        force=force,
+    )
+    report = import_sources(sources, options)
+    for line, to_stderr in report_lines(report, dry_run=dry_run):
+        if to_stderr or dry_run or not quiet(ctx):
+            click.echo(line, err=to_stderr)
+    if report.problems:
+        raise IngestError(report.problems)
 
 
 @cli.group()

@@ -9,13 +9,21 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
+from markdown_it.token import Token
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import frontmatter
 from .errors import ContentError, Problem
 from .markdown import parse
 from .model import Article, Author, Enclosure, Image, Publication, newest_first
-from .render import first_paragraph_text, render_html, shorten, strip_xml_illegal
+from .render import (
+    first_paragraph_text,
+    render_html,
+    render_tokens,
+    sanitize,
+    shorten,
+    strip_xml_illegal,
+)
 from .slugs import slugify
 from .when import parse_datetime
 
@@ -150,9 +158,14 @@ def read_article(
 
 
 def parse_article(
-    data: bytes, pub: Publication, *, path: Path, display: Path
+    data: bytes, pub: Publication, *, path: Path, display: Path, lazy_summary: bool = False
 ) -> tuple[Article, list[Problem]]:
-    """Bytes of one content file -> an Article, or ContentError naming file and line."""
+    """Bytes of one content file -> an Article, or ContentError naming file and line.
+
+    With ``lazy_summary`` an article without a ``summary`` key gets an empty summary instead of
+    one taken from its body: parsing the body is the costly part, and a build only needs the
+    summaries of articles that land in a feed (``render_body`` fills them in, from one parse).
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -168,7 +181,7 @@ def parse_article(
         meta = FrontMatter.model_validate(split.data)
     except ValidationError as exc:
         raise ContentError(_schema_problems(display, split, exc)) from None
-    return _build(meta, split, pub, path=path, display=display)
+    return _build(meta, split, pub, path=path, display=display, lazy_summary=lazy_summary)
 
 
 def _schema_problems(
@@ -194,7 +207,13 @@ def _schema_problems(
 
 
 def _build(
-    meta: FrontMatter, split: frontmatter.Split, pub: Publication, *, path: Path, display: Path
+    meta: FrontMatter,
+    split: frontmatter.Split,
+    pub: Publication,
+    *,
+    path: Path,
+    display: Path,
+    lazy_summary: bool = False,
 ) -> tuple[Article, list[Problem]]:
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -238,8 +257,8 @@ def _build(
             Problem(display, split.line_of("image"), "image has no alt text; set image_alt", True)
         )
     summary = meta.summary.strip()
-    if not summary:
-        summary = shorten(first_paragraph_text(parse(split.body))) or _clean_line(meta.title)
+    if not summary and not lazy_summary:
+        summary = body_summary(parse(split.body), meta.title)
     article = Article(
         id=strip_xml_illegal(meta.id or f"{pub.base_url}/{slug}/"),
         slug=slug,
@@ -330,6 +349,17 @@ def render_article(article: Article, pub: Publication) -> Article:
     if article.html:
         return article
     return replace(article, html=render_html(article.body, article.url))
+
+
+def body_summary(tokens: Sequence[Token], title: str) -> str:
+    """The fallback summary: the body's first paragraph, shortened, else the title."""
+    return strip_xml_illegal(shorten(first_paragraph_text(tokens)) or _clean_line(title))
+
+
+def render_body(body: str, url: str, title: str) -> tuple[str, str]:
+    """(sanitized HTML, fallback summary) of one body from a single Markdown parse."""
+    tokens = parse(body)
+    return sanitize(render_tokens(tokens), url), body_summary(tokens, title)
 
 
 def select_published(articles: Iterable[Article], now: datetime) -> list[Article]:

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import PurePosixPath
+from typing import ClassVar, Protocol, runtime_checkable
 
 from ..model import Article, Publication
-from ..render import strip_xml_illegal
-from ..slugs import slugify
+from ..slugs import slugify as _slugify
+
+# The same set as render.XML_ILLEGAL; repeated so that working out which feeds exist (a no-op
+# rebuild does only that) does not import the Markdown renderer and nh3.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+# Tags repeat across thousands of articles: slugify each spelling once per process.
+slugify = cache(_slugify)
+
+
+def strip_xml_illegal(text: str) -> str:
+    """Remove characters that no XML 1.0 document may hold (see ``render.strip_xml_illegal``)."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+@runtime_checkable
+class FeedExporter(Protocol):
+    """An exporter that writes one file per FeedSpec, so a build can skip unchanged feeds.
+
+    ``export_feed`` must depend only on the publication and the spec (its articles, already
+    rendered): the build cache re-serialises a feed only when those inputs change.
+    """
+
+    name: ClassVar[str]
+    filename: ClassVar[str]
+    media_type: ClassVar[str]
+
+    def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)

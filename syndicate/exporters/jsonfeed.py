@@ -20,12 +20,18 @@ class JsonFeedExporter:
     """Writes ``feed.json`` for the publication and for each tag and section."""
 
     name: ClassVar[str] = "json"
+    filename: ClassVar[str] = FILENAME
+    media_type: ClassVar[str] = MEDIA_TYPE
 
     def export(self, pub: Publication, articles: Sequence[Article]) -> Sequence[Artifact]:
         return [
-            Artifact(spec.path(FILENAME), _serialise(_feed(pub, spec)), MEDIA_TYPE)
+            Artifact(spec.path(FILENAME), self.export_feed(pub, spec), MEDIA_TYPE)
             for spec in feed_specs(pub, articles)
         ]
+
+    def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
+        """One feed's bytes."""
+        return _serialise(_feed(pub, spec))
 
 
 def _serialise(document: dict[str, Any]) -> bytes:

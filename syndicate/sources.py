@@ -1,0 +1,406 @@
+"""Content files as cheap records: scanned by stat, parsed once, bodies read only when rendered.
+
+A build needs the front matter of every article (to select what is published) but the Markdown
+body only of the articles that land in some feed. Here a file becomes a ``Source``: its stat
+key, content hash, and a ``marshal``-able record of its front matter plus the byte offset of
+its body, so 100,000 articles cost front matter in RAM, not bodies. Parsing and rendering fan
+out over a process pool when there is enough work to pay for the workers' start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from .errors import ContentError, Problem
+from .model import Article, Author, Enclosure, Image, Publication
+
+if TYPE_CHECKING:
+    from .buildcache import BuildCache
+
+CONTENT_SUFFIXES = (".md", ".markdown")
+PARSE_POOL_MIN = 1500  # files to parse before a process pool pays for its start-up
+RENDER_POOL_MIN = 150  # bodies to render before a process pool pays for its start-up
+
+Record = tuple[Any, ...]
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Stat:
+    """A content file found by the scan: where it is and its (size, mtime_ns) cache key."""
+
+    rel: str  # POSIX path relative to the content directory: the cache key
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One successfully parsed content file: its article (no body) and how to find the body."""
+
+    stat: Stat
+    sha: str  # content hash of the file's bytes
+    article: Article  # body and html empty; summary empty when ``summary_from_body``
+    summary_from_body: bool
+    body_offset: int
+    warnings: tuple[tuple[int | None, str], ...]
+    record: bytes  # marshal of the fields, what the cache stores
+
+    @property
+    def key(self) -> str:
+        """What identifies the article's inputs: path (slug, url) and content."""
+        return f"{self.stat.rel}\0{self.sha}"
+
+
+def scan(directory: Path) -> list[Stat]:
+    """Every content file under ``directory`` with its stat, in ``content_files`` order."""
+    found: list[tuple[tuple[str, ...], Stat]] = []
+
+    def walk(folder: str, parts: tuple[str, ...]) -> None:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith((".", "_")):
+                    continue  # hidden and underscore folders/files are never articles
+                if entry.is_dir(follow_symlinks=False):
+                    walk(entry.path, (*parts, name))
+                elif name.lower().endswith(CONTENT_SUFFIXES) and entry.is_file():
+                    st = entry.stat()
+                    rel = (*parts, name)
+                    found.append(
+                        (rel, Stat("/".join(rel), Path(entry.path), st.st_size, st.st_mtime_ns))
+                    )
+
+    if directory.is_dir():
+        walk(str(directory), ())
+    found.sort(key=lambda item: item[0])
+    return [stat for _, stat in found]
+
+
+def display(path: Path) -> Path:
+    """Paths in messages are relative to the working directory when possible (as content.py)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+# --- records -------------------------------------------------------------------------------
+
+
+def _moment(value: datetime | None) -> tuple[Any, ...] | None:
+    if value is None:
+        return None
+    zone = value.tzinfo
+    if isinstance(zone, ZoneInfo):
+        return (value.replace(tzinfo=None).isoformat(), zone.key, value.fold)
+    offset = value.utcoffset()
+    seconds = int(offset.total_seconds()) if offset is not None else 0
+    return (value.replace(tzinfo=None).isoformat(), None, seconds)
+
+
+def _unmoment(value: tuple[Any, ...] | None) -> datetime | None:
+    if value is None:
+        return None
+    text, key, extra = value
+    naive = datetime.fromisoformat(text)
+    if key is not None:
+        return naive.replace(tzinfo=ZoneInfo(key), fold=extra)
+    return naive.replace(tzinfo=timezone(timedelta(seconds=extra)))
+
+
+def encode(
+    article: Article,
+    summary_from_body: bool,
+    body_offset: int,
+    warnings: Sequence[tuple[int | None, str]],
+) -> bytes:
+    """An article's front-matter fields as marshal bytes: no code runs when they are read."""
+    image = article.image
+    enclosure = article.enclosure
+    fields = (
+        article.id,
+        article.slug,
+        article.url,
+        article.title,
+        _moment(article.date),
+        _moment(article.updated),
+        article.dek,
+        article.summary,
+        tuple((a.name, a.email, a.url) for a in article.authors),
+        article.tags,
+        article.section,
+        None if image is None else (image.url, image.alt, image.width, image.height),
+        None if enclosure is None else (enclosure.url, enclosure.type, enclosure.length),
+        article.draft,
+        _moment(article.publish_at),
+        article.canonical_url,
+        article.lang,
+        article.body_line,
+        summary_from_body,
+        body_offset,
+        tuple(warnings),
+    )
+    return marshal.dumps(fields)
+
+
+def decode(stat: Stat, sha: str, record: bytes) -> Source:
+    """A cached record back into a Source (raises ValueError/TypeError if it is damaged)."""
+    (
+        id_,
+        slug,
+        url,
+        title,
+        date,
+        updated,
+        dek,
+        summary,
+        authors,
+        tags,
+        section,
+        image,
+        enclosure,
+        draft,
+        publish_at,
+        canonical_url,
+        lang,
+        body_line,
+        summary_from_body,
+        body_offset,
+        warnings,
+    ) = marshal.loads(record)
+    published = _unmoment(date)
+    changed = _unmoment(updated)
+    if published is None or changed is None:
+        raise ValueError("record without dates")
+    article = Article(
+        id=id_,
+        slug=slug,
+        url=url,
+        title=title,
+        date=published,
+        updated=changed,
+        dek=dek,
+        summary=summary,
+        authors=tuple(Author(name=n, email=e, url=u) for n, e, u in authors),
+        tags=tuple(tags),
+        section=section,
+        image=None
+        if image is None
+        else Image(url=image[0], alt=image[1], width=image[2], height=image[3]),
+        enclosure=None
+        if enclosure is None
+        else Enclosure(url=enclosure[0], type=enclosure[1], length=enclosure[2]),
+        draft=draft,
+        publish_at=_unmoment(publish_at),
+        canonical_url=canonical_url,
+        lang=lang,
+        source=stat.path,
+        body_line=body_line,
+    )
+    return Source(
+        stat, sha, article, summary_from_body, body_offset, tuple(map(tuple, warnings)), record
+    )
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+ParseOutcome = tuple[str, bytes | None, tuple[Problem, ...]]  # (sha, record, problems)
+
+
+def parse_file(stat: Stat, pub: Publication) -> ParseOutcome:
+    """Read and parse one file's front matter; problems instead of raising, for the pool."""
+    from .content import parse_article
+
+    data = stat.path.read_bytes()
+    sha = hashlib.blake2b(data, digest_size=20).hexdigest()
+    try:
+        article, warnings = parse_article(
+            data, pub, path=stat.path, display=display(stat.path), lazy_summary=True
+        )
+    except ContentError as exc:
+        return sha, None, exc.problems
+    body_offset = len(data) - len(article.body.encode("utf-8"))
+    summary_from_body = not article.summary
+    record = encode(
+        article, summary_from_body, body_offset, [(w.line, w.message) for w in warnings]
+    )
+    return sha, record, ()
+
+
+def _parse_chunk(job: tuple[Publication, list[Stat]]) -> list[ParseOutcome]:
+    pub, stats = job
+    return [parse_file(stat, pub) for stat in stats]
+
+
+def file_sha(path: Path) -> str:
+    """The content hash that confirms a file whose stat changed (e.g. touched, not edited)."""
+    return hashlib.blake2b(path.read_bytes(), digest_size=20).hexdigest()
+
+
+def parse_all(stats: Sequence[Stat], pub: Publication, jobs: int) -> list[ParseOutcome]:
+    """Parse many files, in order; over a process pool when there are enough of them."""
+    if jobs <= 1 or len(stats) < PARSE_POOL_MIN:
+        return [parse_file(stat, pub) for stat in stats]
+    size = max(64, len(stats) // (jobs * 8))
+    chunks = [(pub, list(stats[i : i + size])) for i in range(0, len(stats), size)]
+    with _pool(jobs) as pool:
+        return [outcome for chunk in pool.map(_parse_chunk, chunks) for outcome in chunk]
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+RenderJob = tuple[str, int, str, str]  # (path, body offset, article url, title)
+
+
+def render_job(source: Source) -> RenderJob:
+    """What a worker needs to render one body: no Article crosses the process boundary."""
+    return (str(source.stat.path), source.body_offset, source.article.url, source.article.title)
+
+
+def render_one(job: RenderJob) -> tuple[str, str]:
+    """Read one body from its offset and render it: (html, fallback summary)."""
+    from .content import render_body
+
+    path, offset, url, title = job
+    with open(path, "rb") as handle:  # noqa: PTH123 - a seek is cheaper than a Path read
+        handle.seek(offset)
+        body = handle.read().decode("utf-8")
+    return render_body(body, url, title)
+
+
+def render_all(
+    jobs_list: Sequence[RenderJob], jobs: int, progress: ProgressFn | None = None
+) -> list[tuple[str, str]]:
+    """Render many bodies, in order; over a process pool when there are enough of them."""
+    results: list[tuple[str, str]] = []
+    total = len(jobs_list)
+    if jobs <= 1 or total < RENDER_POOL_MIN:
+        outcomes: Iterator[tuple[str, str]] = map(render_one, jobs_list)
+        for outcome in outcomes:
+            results.append(outcome)
+            if progress is not None:
+                progress(len(results), total)
+        return results
+    with _pool(jobs) as pool:
+        for outcome in pool.map(render_one, jobs_list, chunksize=8):
+            results.append(outcome)
+            if progress is not None:
+                progress(len(results), total)
+    return results
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    # fork: workers inherit the imported modules instead of importing them again.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method))
+
+
+def default_jobs() -> int:
+    """How many processes a cold build may use: the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def with_rendering(source: Source, html: str, summary: str) -> Article:
+    """The source's article with its rendered body (and fallback summary when it has none)."""
+    article = source.article
+    if source.summary_from_body:
+        return replace(article, html=html, summary=summary)
+    return replace(article, html=html)
+
+
+def iter_problems(sources: Sequence[Source]) -> Iterator[Problem]:
+    """The warnings of every source, as the Problems ``load_articles`` reports."""
+    for source in sources:
+        if not source.warnings:
+            continue
+        shown = display(source.stat.path)
+        for line, message in source.warnings:
+            yield Problem(shown, line, message, True)
+
+
+# --- loading with the cache -----------------------------------------------------------------
+
+
+def load_sources(
+    files: Sequence[Stat], pub: Publication, store: BuildCache | None, jobs: int
+) -> tuple[list[Source], list[tuple[str, int, int, str, bytes]], list[str]]:
+    """Every content file as a Source: from the cache when its stat (or, failing that, its
+    content hash) is unchanged, else parsed. Raises ContentError exactly as load_articles."""
+    cached = store.sources() if store else {}
+    found: list[Source | None] = [None] * len(files)
+    rows: list[tuple[str, int, int, str, bytes]] = []
+    to_parse: list[int] = []
+    for index, stat in enumerate(files):
+        entry = cached.get(stat.rel)
+        if entry is None:
+            to_parse.append(index)
+            continue
+        same_stat = entry.size == stat.size and entry.mtime_ns == stat.mtime_ns
+        if not same_stat and file_sha(stat.path) != entry.sha:
+            to_parse.append(index)
+            continue
+        try:
+            found[index] = decode(stat, entry.sha, entry.record)
+        except (ValueError, TypeError, EOFError):
+            to_parse.append(index)  # a damaged record is a miss, never a wrong article
+            continue
+        if not same_stat:  # touched, not edited: remember the new stat
+            rows.append((stat.rel, stat.size, stat.mtime_ns, entry.sha, entry.record))
+    problems: dict[int, tuple[Problem, ...]] = {}
+    outcomes = parse_all([files[i] for i in to_parse], pub, jobs)
+    for index, (sha, record, file_problems) in zip(to_parse, outcomes, strict=True):
+        stat = files[index]
+        if record is None:
+            problems[index] = file_problems
+            continue
+        found[index] = decode(stat, sha, record)
+        rows.append((stat.rel, stat.size, stat.mtime_ns, sha, record))
+    present = {stat.rel for stat in files}
+    removed = [rel for rel in cached if rel not in present]
+    sources = [s for s in found if s is not None]
+    duplicates = _duplicates(sources)
+    if problems or duplicates:
+        errors = [p for index in sorted(problems) for p in problems[index]] + duplicates
+        if store is not None:  # keep what did parse, so fixing one file rebuilds fast
+            store.save(
+                sources=rows, removed=removed, rendered=(), keep_rendered=None, out="", outputs=()
+            )
+        raise ContentError([*errors, *iter_problems(sources)])
+    return sources, rows, removed
+
+
+def _duplicates(sources: Sequence[Source]) -> list[Problem]:
+    """Two files with one slug or id: the same messages as content.load_articles."""
+    found: list[Problem] = []
+    for field_name in ("slug", "id"):
+        owners: dict[str, Source] = {}
+        for source in sources:
+            key = getattr(source.article, field_name)
+            first = owners.setdefault(key, source)
+            if first is not source:
+                found.append(
+                    Problem(
+                        display(source.stat.path),
+                        1,
+                        f"duplicate {field_name} {key!r}: also used by {display(first.stat.path)}",
+                    )
+                )
+    return found
