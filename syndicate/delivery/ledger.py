@@ -254,6 +254,19 @@ def requeue_uncertain(conn: sqlite3.Connection, edition: str) -> int:
     return cursor.rowcount
 
 
+def skip_uncertain(conn: sqlite3.Connection, edition: str) -> int:
+    """Count rows left in ``sending`` as done without resending: the operator chose
+    at-most-once for them (most were probably delivered)."""
+    ensure_ledger(conn)
+    cursor = conn.execute(
+        "UPDATE deliveries SET state = 'skipped',"
+        " reason = 'outcome unknown; not resent (operator chose --skip-uncertain)',"
+        " updated = ? WHERE edition = ? AND state = 'sending'",
+        (utcnow(), edition),
+    )
+    return cursor.rowcount
+
+
 def open_ledger(path: Path) -> sqlite3.Connection:
     """A connection that worker threads may share (callers serialise use with a lock)."""
     conn = sqlite3.connect(
@@ -318,6 +331,26 @@ class Ledger:
             " WHERE edition = ? AND email = ?",
             (reason[:1000], utcnow(), self._edition, email),
         )
+
+    def bounced(self, email: str, reason: str) -> None:
+        """Refused because the address does not exist: fail the row, mark the subscriber."""
+        now = utcnow()
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "UPDATE deliveries SET state = 'failed', reason = ?, retry_at = NULL,"
+                    " updated = ? WHERE edition = ? AND email = ?",
+                    (reason[:1000], now, self._edition, email),
+                )
+                self._conn.execute(
+                    "UPDATE subscribers SET status = ?, reason = ?, updated = ? WHERE email = ?",
+                    (str(Status.BOUNCED), f"bounced: {reason}"[:1000], now, email),
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
 
     def deferred(self, email: str, reason: str, delay: float) -> None:
         """Refused for now; retry after ``delay`` seconds (this run or the next)."""

@@ -61,6 +61,13 @@ class TransportDown(DeliveryError):
 class Session(Protocol):
     """One connection's worth of sending; used by one thread at a time."""
 
+    def prepare(self) -> None:
+        """Connect now if not connected, so no ledger row is 'sending' while we connect.
+
+        Raises ConnectionLost (try again) or TransportDown (give up).
+        """
+        ...
+
     def send(self, sender: str, recipient: str, message: bytes) -> str:
         """Hand over one message for one envelope recipient; returns the provider's id."""
         ...

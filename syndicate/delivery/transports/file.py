@@ -23,6 +23,9 @@ class FileSession:
             raise TransportDown(f"cannot open outbox {outbox}: {exc}") from None
         self._outbox = outbox
 
+    def prepare(self) -> None:
+        """The Maildir is opened in the constructor: nothing to do."""
+
     def send(self, sender: str, recipient: str, message: bytes) -> str:
         """Store the message; returns its Maildir key."""
         try:

@@ -86,6 +86,9 @@ class SesSession:
             ),
         )
 
+    def prepare(self) -> None:
+        """HTTPS connections are made (and kept) by botocore on demand: nothing to do."""
+
     def send(self, sender: str, recipient: str, message: bytes) -> str:
         """One ``SendEmail`` call; returns SES's MessageId."""
         from botocore import exceptions as boto

@@ -143,6 +143,11 @@ class SmtpSession:
         self._smtp = smtp
         return smtp
 
+    def prepare(self) -> None:
+        """Connect (EHLO, STARTTLS, AUTH) unless a connection is already open."""
+        if self._smtp is None:
+            self._connect()
+
     def send(self, sender: str, recipient: str, message: bytes) -> str:
         """One SMTP transaction; returns the server's final reply (often its queue id)."""
         smtp = self._smtp or self._connect()

@@ -1,0 +1,323 @@
+"""The send engine: worker threads, one transport session each, every hand-off in the ledger.
+
+Per recipient: build the message, connect if needed, claim the ledger row (``sending``,
+committed), hand over, record the outcome (committed). Building and connecting happen before
+the claim, so a crash leaves a row "uncertain" only while a message was really in flight.
+
+Faults: a 4xx defers the row and retries it in this run after ``retry_delay`` (doubling) up to
+``retries`` times, then leaves it for the next run; after ``max_attempts`` across runs it fails.
+A 5xx fails the row with the server's reply, and a 5.1.x reply also marks the subscriber
+bounced. A connection lost before the hand-off puts the row back and reconnects; lost after,
+the row stays ``sending`` (uncertain). ``max_errors`` errors in a row stop the run, as does
+a transport that cannot send at all (bad login, refused sender); what is left stays queued.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import DeliveryError
+from .ledger import Ledger, Pending
+from .transports import (
+    ConnectionLost,
+    PermanentFailure,
+    Session,
+    TemporaryFailure,
+    Transport,
+    TransportDown,
+    UncertainDelivery,
+)
+
+log = logging.getLogger("syndicate.delivery")
+
+Progress = Callable[[int, int], None]
+MAX_RECONNECTS = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """``[email.sending]``: in-run retries, their first delay, the give-up and stop limits."""
+
+    retries: int = 3
+    retry_delay: float = 10.0
+    max_attempts: int = 10
+    max_errors: int = 50
+
+
+@dataclass(slots=True)
+class Job:
+    """One recipient's progress through this run."""
+
+    email: str
+    name: str
+    message_id: str
+    attempts: int
+    tries: int = 0
+    reconnects: int = 0
+
+    @classmethod
+    def of(cls, row: Pending) -> Job:
+        """A job for a due ledger row."""
+        return cls(row.email, row.name, row.message_id, row.attempts)
+
+
+@dataclass(slots=True)
+class Tally:
+    """What this run did; ``done`` counts recipients whose outcome for this run is settled."""
+
+    sent: int = 0
+    failed: int = 0
+    bounced: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    uncertain: int = 0
+    done: int = 0
+    stopped: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+class RateLimiter:
+    """At most ``rate`` hand-offs per second across all threads (0 = unlimited)."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until this caller's slot comes."""
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(self._next, now)
+            self._next = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class Engine:
+    """Sends ``jobs`` through ``transport``, recording every step in ``ledger``."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        ledger: Ledger,
+        build: Callable[[Job], bytes],
+        sender: str,
+        policy: RetryPolicy,
+    ) -> None:
+        self._transport = transport
+        self._ledger = ledger
+        self._build = build
+        self._sender = sender
+        self._policy = policy
+        self._rate = RateLimiter(transport.rate)
+        self._cond = threading.Condition()
+        self._queue: deque[Job] = deque()
+        self._later: list[tuple[float, int, Job]] = []
+        self._order = itertools.count()
+        self._in_flight = 0
+        self._errors_in_row = 0
+        self._fatal: BaseException | None = None
+        self.tally = Tally()
+
+    def run(self, jobs: list[Job], progress: Progress | None = None) -> Tally:
+        """Send every job (and its in-run retries); returns when all are settled or stopped."""
+        self._queue.extend(jobs)
+        total = len(jobs)
+        count = max(1, min(self._transport.sessions, total))
+        threads = [
+            threading.Thread(target=self._worker, name=f"syndicate-send-{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            while any(thread.is_alive() for thread in threads):
+                if progress is not None:
+                    progress(self.tally.done, total)
+                for thread in threads:
+                    thread.join(timeout=0.1 if progress is not None else None)
+        except KeyboardInterrupt:
+            self.stop("interrupted; messages in flight were finished")
+            for thread in threads:
+                thread.join()
+        if progress is not None:
+            progress(self.tally.done, total)
+        if self._fatal is not None:
+            raise self._fatal
+        return self.tally
+
+    def stop(self, reason: str) -> None:
+        """Ask every worker to finish its current message and stop."""
+        with self._cond:
+            if not self.tally.stopped:
+                self.tally.stopped = reason
+                log.warning("stopping the send: %s", reason)
+            self._cond.notify_all()
+
+    def _next(self) -> Job | None:
+        with self._cond:
+            while True:
+                if self.tally.stopped:
+                    return None
+                if self._queue:
+                    self._in_flight += 1
+                    return self._queue.popleft()
+                if self._later:
+                    wait = self._later[0][0] - time.monotonic()
+                    if wait <= 0:
+                        self._in_flight += 1
+                        return heapq.heappop(self._later)[2]
+                    self._cond.wait(wait)
+                    continue
+                if self._in_flight == 0:
+                    return None
+                self._cond.wait()
+
+    def _finished(self, job: Job, retry_after: float | None = None) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            if retry_after is not None:
+                due = time.monotonic() + retry_after
+                heapq.heappush(self._later, (due, next(self._order), job))
+            else:
+                self.tally.done += 1
+            self._cond.notify_all()
+
+    def _worker(self) -> None:
+        session: Session | None = None
+        try:
+            session = self._transport.open()
+            while (job := self._next()) is not None:
+                retry_after: float | None = None
+                try:
+                    retry_after = self._deliver(session, job)
+                finally:
+                    self._finished(job, retry_after)
+        except TransportDown as exc:
+            self.stop(str(exc))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread by run()
+            self._fatal = exc
+            self.stop(f"internal error: {exc!r}")
+        finally:
+            if session is not None:
+                session.close()
+
+    def _deliver(self, session: Session, job: Job) -> float | None:
+        """One recipient, start to finish; returns a delay if it should be retried in-run."""
+        self._rate.wait()
+        try:
+            message = self._build(job)
+        except DeliveryError as exc:
+            if self._claim(job):
+                self._ledger.failed(job.email, f"cannot build the message: {exc}")
+                self._count("failed")
+            return None
+        while True:
+            try:
+                session.prepare()
+            except ConnectionLost as exc:
+                if not self._reconnect_wait(job, exc.reason):
+                    return self._defer_unclaimed(job, exc.reason)
+                continue
+            if not self._claim(job):
+                return None
+            try:
+                reply = session.send(self._sender, job.email, message)
+            except ConnectionLost as exc:
+                self._ledger.release(job.email)
+                job.attempts -= 1
+                if not self._reconnect_wait(job, exc.reason):
+                    return self._defer_unclaimed(job, exc.reason)
+                continue
+            except TemporaryFailure as exc:
+                self._error(exc.reason)
+                return self._defer(job, exc.reason)
+            except PermanentFailure as exc:
+                self._fine()
+                if exc.bounce:
+                    self._ledger.bounced(job.email, exc.reason)
+                    self._count("bounced")
+                else:
+                    self._ledger.failed(job.email, exc.reason)
+                self._count("failed")
+                log.info("%s: failed: %s", job.email, exc.reason)
+                return None
+            except UncertainDelivery as exc:
+                self._error(exc.reason)
+                self._ledger.uncertain(job.email, exc.reason)
+                self._count("uncertain")
+                log.warning("%s: outcome unknown: %s", job.email, exc.reason)
+                return None
+            except TransportDown:
+                self._ledger.release(job.email)
+                raise
+            self._ledger.sent(job.email, reply)
+            self._fine()
+            self._count("sent")
+            return None
+
+    def _claim(self, job: Job) -> bool:
+        claimed = self._ledger.claim(job.email)
+        if claimed is None:
+            self._count("skipped")
+        if claimed:
+            job.attempts += 1
+        return bool(claimed)
+
+    def _reconnect_wait(self, job: Job, reason: str) -> bool:
+        """After a lost connection: wait a little and say whether to try again."""
+        self._error(reason)
+        job.reconnects += 1
+        if job.reconnects > MAX_RECONNECTS or self.tally.stopped:
+            return False
+        time.sleep(min(0.05 * 2 ** (job.reconnects - 1), 2.0))
+        return True
+
+    def _defer_unclaimed(self, job: Job, reason: str) -> float | None:
+        """Give up on the connection for now: count it as a temporary failure."""
+        job.reconnects = 0
+        if not self._claim(job):
+            return None
+        return self._defer(job, reason)
+
+    def _defer(self, job: Job, reason: str) -> float | None:
+        """A temporary failure of a claimed row: retry in-run, leave for later, or give up."""
+        if job.attempts >= self._policy.max_attempts:
+            self._ledger.failed(job.email, f"gave up after {job.attempts} attempts: {reason}")
+            self._count("failed")
+            return None
+        delay = float(self._policy.retry_delay * 2**job.tries)
+        self._ledger.deferred(job.email, reason, delay)
+        job.tries += 1
+        if job.tries <= self._policy.retries and not self.tally.stopped:
+            log.debug("%s: deferred %.1fs: %s", job.email, delay, reason)
+            return delay
+        self._count("deferred")
+        log.info("%s: deferred to the next run: %s", job.email, reason)
+        return None
+
+    def _count(self, what: str) -> None:
+        with self._cond:
+            setattr(self.tally, what, getattr(self.tally, what) + 1)
+
+    def _error(self, reason: str) -> None:
+        with self._cond:  # an RLock: stop() may take it again
+            self._errors_in_row += 1
+            self.tally.errors.append(reason)
+            del self.tally.errors[:-5]
+            if self._errors_in_row >= self._policy.max_errors:
+                self.stop(f"{self._policy.max_errors} errors in a row; last: {reason}")
+
+    def _fine(self) -> None:
+        with self._cond:
+            self._errors_in_row = 0
