@@ -49,6 +49,10 @@ class ContentError(ProblemsError):
     """One or more articles cannot be read."""
 
 
+class IngestError(ProblemsError):
+    """One or more sources of ``syndicate import`` could not be imported (one line each)."""
+
+
 class TemplateError(SyndicateError):
     """A template (Jinja2 or MJML) failed; the message names the template file and line."""
 
