@@ -29,6 +29,12 @@ _NO_BREAK_BEFORE = frozenset(
 # ... and none may end with these (opening brackets).
 _NO_BREAK_AFTER = frozenset("（「『【〔〈《〘〖〝‘“｛([{")  # noqa: RUF001
 _HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]")
+# Scripts written without spaces (Han, kana, CJK punctuation, full-width forms): only words
+# holding one of these are split between characters; every other word is one piece.
+_CJK = re.compile(
+    "[\u2e80-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\U00020000-\U0003fffd]"
+)
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -94,7 +100,7 @@ def _pieces(text: str) -> list[_Piece]:
     """Split text into pieces at spaces, and between CJK characters where a break is allowed."""
     pieces: list[_Piece] = []
     for word in text.split():
-        if URL.match(word) or word.isascii():
+        if word.isascii() or not _CJK.search(word) or URL.match(word):
             pieces.append(_Piece(word, text_width(word), True))
             continue
         spaced = True
