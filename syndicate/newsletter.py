@@ -97,12 +97,7 @@ def render_edition(config: Config, edition: Edition) -> RenderedEdition:
     """Render an edition's HTML (Jinja2 -> MJML -> HTML) and text, each exactly once."""
     from mjml import mjml2html
 
-    marker = hashlib.sha256(repr(edition).encode("utf-8")).hexdigest()[:24]
-    html_env = _environment(config, autoescape=True)
-    css = _template_source(html_env, CSS_TEMPLATE, edition.id)
-    full = config.model.email.full_content
-    articles = [_email_article(config, article, css=css, full=full) for article in edition.articles]
-    context = _context(config, edition, articles, marker)
+    html_env, context = _prepare(config, edition)
     source = _render(html_env, HTML_TEMPLATE, context, edition.id)
     try:
         html = mjml2html(source, disable_comments=True, fonts={})
@@ -111,8 +106,24 @@ def render_edition(config: Config, edition: Edition) -> RenderedEdition:
     text_env = _environment(config, autoescape=False)
     text = _tidy_text(_render(text_env, TEXT_TEMPLATE, context, edition.id))
     return RenderedEdition(
-        edition=edition, subject=edition.subject, html=html, text=text, marker=marker
+        edition=edition, subject=edition.subject, html=html, text=text, marker=context["marker"]
     )
+
+
+def mjml_source(config: Config, edition: Edition) -> str:
+    """The MJML that ``render_edition`` compiles, for debugging a template override."""
+    html_env, context = _prepare(config, edition)
+    return _render(html_env, HTML_TEMPLATE, context, edition.id)
+
+
+def _prepare(config: Config, edition: Edition) -> tuple[jinja2.Environment, dict[str, Any]]:
+    """The HTML environment and the context both templates are rendered with."""
+    marker = hashlib.sha256(repr(edition).encode("utf-8")).hexdigest()[:24]
+    html_env = _environment(config, autoescape=True)
+    css = _template_source(html_env, CSS_TEMPLATE, edition.id)
+    full = config.model.email.full_content
+    articles = [_email_article(config, article, css=css, full=full) for article in edition.articles]
+    return html_env, _context(config, edition, articles, marker)
 
 
 def render_subject(
@@ -261,6 +272,7 @@ def _context(
         "articles": articles,
         "preheader": shorten(first.dek or first.summary or first.title, PREHEADER_LENGTH),
         "full_content": config.model.email.full_content,
+        "marker": marker,
         "recipient": {field: _placeholder(marker, field) for field in PLACEHOLDER_FIELDS},
         "email_width": EMAIL_WIDTH,
         "content_width": CONTENT_WIDTH,
