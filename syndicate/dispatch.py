@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import periods
 from .config import Config
@@ -23,7 +23,6 @@ from .edition import (
     get_edition,
     list_editions,
     load_edition,
-    mark_sending,
     mark_sent,
     plan_edition,
 )
@@ -31,6 +30,7 @@ from .model import Article, Edition
 from .schedule import Schedule, local_label
 
 if TYPE_CHECKING:
+    from .newsletter import RenderedEdition
     from .publish import PublishReport
 
 
@@ -59,8 +59,8 @@ class Editions:
         periods.ensure_periods(self.conn)
         ensure_editions_schema(self.conn)
         self.resume()
-        if self.report.pending or self.report.errors:
-            return  # an older edition still has recipients waiting: it goes first
+        if self.report.waiting:
+            return  # an older edition still has recipients to send to: it goes first
         self.send_due(schedule)
 
     # --- resuming ------------------------------------------------------------------------
@@ -125,12 +125,24 @@ class Editions:
             return
         assert edition is not None
         rendered = self._render(edition)
+        subscribers = self._active_subscribers()
         if self.report.dry_run:
             self.report.act(
                 f"edition {edition.id} due {label}: would send {count} article(s) to "
-                f"{self._active_subscribers()} active subscriber(s)"
+                f"{subscribers} active subscriber(s)"
             )
             return
+        if not subscribers:
+            self._close(
+                key,
+                due_at,
+                "skipped",
+                f"edition due {label}: no active subscribers; none sent, the articles wait",
+            )
+            return
+        from .delivery.tokens import load_secret
+
+        load_secret()  # a missing secret is a config error: fail before claiming the period
         periods.record(
             self.conn,
             key,
@@ -153,10 +165,16 @@ class Editions:
     # --- sending ---------------------------------------------------------------------------
 
     def deliver(
-        self, edition: Edition, period: str | None, *, resumed: bool, rendered: Any = None
+        self,
+        edition: Edition,
+        period: str | None,
+        *,
+        resumed: bool,
+        rendered: RenderedEdition | None = None,
     ) -> None:
-        """Send ``edition`` through the ledger; mark it sent when no recipient is left pending."""
+        """Send ``edition`` through the ledger (which marks it ``sending``, then ``sent``)."""
         from .delivery.ledger import summary
+        from .delivery.send import NoSubscribers, send_edition
         from .publish import crash_point
 
         if self.report.dry_run:
@@ -168,30 +186,44 @@ class Editions:
         if rendered is None:
             rendered = self._render(edition)
         crash_point("rendered")
-        mark_sending(self.conn, edition)
-        from .delivery.send import send_edition
 
         def progress(done: int, total: int) -> None:
             crash_point("send", done)
 
-        result = send_edition(self.config, self.conn, edition, rendered, progress=progress)
-        crash_point("sent")
-        verb = "resumed" if resumed else "sent"
-        left = _pending(result)
-        if left:
-            self.report.pending += left
-            self.report.warnings.append(
-                f"edition {edition.id}: {left} recipient(s) not delivered yet; the next run resumes"
-            )
-            self.report.act(f"edition {edition.id}: {verb}, {_describe(result)}")
+        try:
+            result = send_edition(self.config, self.conn, edition, rendered, progress=progress)
+        except NoSubscribers:
+            if period is not None:
+                periods.finish(self.conn, period, "skipped")
+            self.report.act(f"edition {edition.id}: no active subscribers; none sent")
             return
+        crash_point("sent")
+        self.report.act(("resumed " if resumed else "") + result.summary())
+        if not result.complete:
+            self.report.pending += result.pending
+            self.report.waiting += result.deferred + result.queued
+            if result.deferred or result.queued:
+                self.report.warnings.append(
+                    f"edition {edition.id}: {result.deferred + result.queued} recipient(s) "
+                    "not delivered yet; the next run resumes"
+                )
+            if result.uncertain:
+                self.report.warnings.append(
+                    f"edition {edition.id}: {result.uncertain} recipient(s) uncertain (a run "
+                    "died while handing their message over); decide with `syndicate email "
+                    "--send --resend-uncertain` or `--skip-uncertain`; `syndicate email "
+                    f"--status {edition.id}` lists them"
+                )
+            for error in result.errors:
+                self.report.warnings.append(f"edition {edition.id}: {error}")
+            return
+        # send_edition marked it sent at the wall clock; --now runs keep their own record.
         mark_sent(self.conn, edition, at=self.now)
         if period is not None:
             periods.finish(self.conn, period, "sent")
         self.report.editions_sent.append(edition.id)
-        self.report.act(f"edition {edition.id}: {verb}, {_describe(result)}")
 
-    def _render(self, edition: Edition) -> Any:
+    def _render(self, edition: Edition) -> RenderedEdition:
         from .newsletter import render_edition
 
         return render_edition(self.config, edition)
@@ -204,12 +236,3 @@ class Editions:
 
     def _label(self, period: periods.Period) -> str:
         return local_label(period.due_at, self.config.publication.timezone)
-
-
-def _pending(result: Any) -> int:
-    return int(getattr(result, "pending", 0))
-
-
-def _describe(result: Any) -> str:
-    describe = getattr(result, "describe", None)
-    return str(describe()) if callable(describe) else str(result)

@@ -57,7 +57,8 @@ class PublishReport:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    pending: int = 0
+    pending: int = 0  # recipients not yet handled, uncertain ones included (exit 3)
+    waiting: int = 0  # of those, queued or deferred: the next run sends them
     locked_out: bool = False
     editions_sent: list[str] = field(default_factory=list)
 
