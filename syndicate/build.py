@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]
 FEED_SIZE_WARNING = 1_000_000
+# Files modified this recently may change again without a visible stat change (coarse
+# filesystem timestamps); they are confirmed by content hash on the next build.
+RACY_NS = 2_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +205,7 @@ class _Run:
                     )
                 ]
             )
+        racy_after = time.time_ns() - RACY_NS
         stats = scan(config.content_dir)
         out_key = str(self.out_dir.resolve())
         scanned = scan_digest((s.rel, s.size, s.mtime_ns) for s in stats)
@@ -209,7 +213,9 @@ class _Run:
             unchanged = self._unchanged(store, out_key, scanned, started)
             if unchanged is not None:
                 return unchanged
-        sources, source_rows, removed = load_sources(stats, pub, store, self.jobs)
+        sources, source_rows, removed = load_sources(
+            stats, pub, store, self.jobs, racy_after=racy_after
+        )
         warnings = list(_warnings(sources))
         published = newest_first([s.article for s in sources if s.article.is_published(self.now)])
         by_id = {s.article.id: s for s in sources}
@@ -276,7 +282,9 @@ class _Run:
             _size_warning(path, sizes[path]) for path in paths if sizes[path] > FEED_SIZE_WARNING
         ]
         if store is not None:
-            store.save_snapshot(out_key, make_snapshot(scanned, sources, self.now, warnings, paths))
+            racy = any(s.mtime_ns >= racy_after for s in stats)
+            snapshot = None if racy else make_snapshot(scanned, sources, self.now, warnings, paths)
+            store.save_snapshot(out_key, snapshot)
         if store is not None and (source_rows or removed or self.rendered_rows or output_rows):
             keep = {by_id[i].key for i in in_feeds} | {key for key, _, _ in self.rendered_rows}
             store.save(

@@ -340,10 +340,25 @@ def iter_problems(sources: Sequence[Source]) -> Iterator[Problem]:
 
 
 def load_sources(
-    files: Sequence[Stat], pub: Publication, store: BuildCache | None, jobs: int
+    files: Sequence[Stat],
+    pub: Publication,
+    store: BuildCache | None,
+    jobs: int,
+    *,
+    racy_after: int = 0,
 ) -> tuple[list[Source], list[tuple[str, int, int, str, bytes]], list[str]]:
     """Every content file as a Source: from the cache when its stat (or, failing that, its
-    content hash) is unchanged, else parsed. Raises ContentError exactly as load_articles."""
+    content hash) is unchanged, else parsed. Raises ContentError exactly as load_articles.
+
+    A file modified at or after ``racy_after`` (ns) may change again within the filesystem's
+    timestamp granularity without its stat changing (git's "racily clean" problem): its row
+    is stored with mtime 0, so the next build confirms it by content hash.
+    """
+
+    def row(stat: Stat, sha: str, record: bytes) -> tuple[str, int, int, str, bytes]:
+        mtime = 0 if stat.mtime_ns >= racy_after else stat.mtime_ns
+        return (stat.rel, stat.size, mtime, sha, record)
+
     cached = store.sources() if store else {}
     found: list[Source | None] = [None] * len(files)
     rows: list[tuple[str, int, int, str, bytes]] = []
@@ -362,8 +377,8 @@ def load_sources(
         except (ValueError, TypeError, EOFError):
             to_parse.append(index)  # a damaged record is a miss, never a wrong article
             continue
-        if not same_stat:  # touched, not edited: remember the new stat
-            rows.append((stat.rel, stat.size, stat.mtime_ns, entry.sha, entry.record))
+        if not same_stat and stat.mtime_ns < racy_after:  # touched, not edited: new stat
+            rows.append(row(stat, entry.sha, entry.record))
     problems: dict[int, tuple[Problem, ...]] = {}
     outcomes = parse_all([files[i] for i in to_parse], pub, jobs)
     for index, (sha, record, file_problems) in zip(to_parse, outcomes, strict=True):
@@ -372,7 +387,7 @@ def load_sources(
             problems[index] = file_problems
             continue
         found[index] = decode(stat, sha, record)
-        rows.append((stat.rel, stat.size, stat.mtime_ns, sha, record))
+        rows.append(row(stat, sha, record))
     present = {stat.rel for stat in files}
     removed = [rel for rel in cached if rel not in present]
     sources = [s for s in found if s is not None]
