@@ -130,25 +130,32 @@ def render_subject(
     config: Config, *, edition_id: str, created: datetime, articles: Sequence[Article]
 ) -> str:
     """The subject line from ``[email] subject`` (Jinja2, autoescape off: it is not HTML)."""
-    source = config.model.email.subject
-    where = f"{config.path}:{key_line(config.path.read_text('utf-8'), ('email', 'subject')) or ''}"
     env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
     edition = {"id": edition_id, "created": created, "articles": list(articles)}
     try:
-        subject = env.from_string(source).render(
+        subject = env.from_string(config.model.email.subject).render(
             publication=config.publication, edition=edition, articles=list(articles)
         )
     except jinja2.TemplateError as exc:
-        raise TemplateError(f"{where.rstrip(':')}: [email] subject: {exc}") from None
+        raise _subject_error(config, str(exc)) from None
     subject = subject.strip()
     if "\r" in subject or "\n" in subject:
-        raise TemplateError(
-            f"{where.rstrip(':')}: [email] subject: renders with a line break (CR/LF), "
-            "which would inject email headers; keep it on one line"
+        raise _subject_error(
+            config, "renders with a line break (CR/LF), which would inject email headers"
         )
     if not subject:
-        raise TemplateError(f"{where.rstrip(':')}: [email] subject: renders as empty text")
+        raise _subject_error(config, "renders as empty text")
     return subject
+
+
+def _subject_error(config: Config, message: str) -> TemplateError:
+    """``config.toml:LINE: [email] subject: message``."""
+    try:
+        line = key_line(config.path.read_text(encoding="utf-8"), ("email", "subject"))
+    except OSError:
+        line = None
+    where = f"{config.path}:{line}" if line else f"{config.path}"
+    return TemplateError(f"{where}: [email] subject: {message}")
 
 
 def html_warnings(html: str) -> list[str]:

@@ -37,11 +37,8 @@ class Preview:
 
     @property
     def subject(self) -> str:
+        """The edition's subject line."""
         return self.edition.subject
-
-    @property
-    def paths(self) -> tuple[Path, Path, Path]:
-        return (self.html_path, self.text_path, self.eml_path)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
