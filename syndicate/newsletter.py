@@ -84,7 +84,8 @@ class RenderedEdition:
         missing = [field for field in PLACEHOLDER_FIELDS if field not in values]
         if missing:
             raise ValueError(f"no value for placeholder(s): {', '.join(missing)}")
-        pattern = re.compile(rf"SYNDICATE-{self.marker}-([A-Z-]+)")
+        names = "|".join(_token(field) for field in PLACEHOLDER_FIELDS)
+        pattern = re.compile(rf"SYNDICATE-{self.marker}-({names})")
 
         def value(match: re.Match[str]) -> str:
             text = values[match.group(1).lower().replace("-", "_")]
@@ -97,7 +98,7 @@ def render_edition(config: Config, edition: Edition) -> RenderedEdition:
     """Render an edition's HTML (Jinja2 -> MJML -> HTML) and text, each exactly once."""
     from mjml import mjml2html
 
-    html_env, context = _prepare(config, edition)
+    html_env, context, marker = _prepare(config, edition)
     source = _render(html_env, HTML_TEMPLATE, context, edition.id)
     try:
         html = mjml2html(source, disable_comments=True, fonts={})
@@ -106,24 +107,24 @@ def render_edition(config: Config, edition: Edition) -> RenderedEdition:
     text_env = _environment(config, autoescape=False)
     text = _tidy_text(_render(text_env, TEXT_TEMPLATE, context, edition.id))
     return RenderedEdition(
-        edition=edition, subject=edition.subject, html=html, text=text, marker=context["marker"]
+        edition=edition, subject=edition.subject, html=html, text=text, marker=marker
     )
 
 
 def mjml_source(config: Config, edition: Edition) -> str:
     """The MJML that ``render_edition`` compiles, for debugging a template override."""
-    html_env, context = _prepare(config, edition)
+    html_env, context, _ = _prepare(config, edition)
     return _render(html_env, HTML_TEMPLATE, context, edition.id)
 
 
-def _prepare(config: Config, edition: Edition) -> tuple[jinja2.Environment, dict[str, Any]]:
-    """The HTML environment and the context both templates are rendered with."""
+def _prepare(config: Config, edition: Edition) -> tuple[jinja2.Environment, dict[str, Any], str]:
+    """The HTML environment, the context both templates are rendered with, and the marker."""
     marker = hashlib.sha256(repr(edition).encode("utf-8")).hexdigest()[:24]
     html_env = _environment(config, autoescape=True)
     css = _template_source(html_env, CSS_TEMPLATE, edition.id)
     full = config.model.email.full_content
     articles = [_email_article(config, article, css=css, full=full) for article in edition.articles]
-    return html_env, _context(config, edition, articles, marker)
+    return html_env, _context(config, edition, articles, marker), marker
 
 
 def render_subject(
@@ -279,7 +280,6 @@ def _context(
         "articles": articles,
         "preheader": shorten(first.dek or first.summary or first.title, PREHEADER_LENGTH),
         "full_content": config.model.email.full_content,
-        "marker": marker,
         "recipient": {field: _placeholder(marker, field) for field in PLACEHOLDER_FIELDS},
         "email_width": EMAIL_WIDTH,
         "content_width": CONTENT_WIDTH,
@@ -351,7 +351,11 @@ _MONTHS = (
 
 
 def _placeholder(marker: str, field: str) -> str:
-    return f"SYNDICATE-{marker}-{field.upper().replace('_', '-')}"
+    return f"SYNDICATE-{marker}-{_token(field)}"
+
+
+def _token(field: str) -> str:
+    return field.upper().replace("_", "-")
 
 
 def _tidy_text(text: str) -> str:

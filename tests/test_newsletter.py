@@ -251,6 +251,17 @@ def test_placeholders_escape_per_format(make_pub: Publication) -> None:
     assert set(PLACEHOLDER_FIELDS) == set(VALUES)
 
 
+def test_placeholder_next_to_capitals_is_still_found(make_pub: Publication) -> None:
+    root = make_pub({"x.md": article("Adjacent")})
+    (root / "templates").mkdir()
+    (root / "templates" / "email.txt.j2").write_text(
+        "{{ recipient.email }}-NAME-{{ recipient.name }}EMAIL\n", encoding="utf-8"
+    )
+    config = load_config(root / "config.toml")
+    rendered = render_edition(config, edition_of(config))
+    assert rendered.fill_text(VALUES) == "reader@example.net-NAME-ReaderEMAIL\n"
+
+
 def test_rendering_is_deterministic(make_pub: Publication) -> None:
     root = make_pub({"x.md": article("Same", body=RICH_BODY)}, email="full_content = true")
     config = load_config(root / "config.toml")
