@@ -31,7 +31,7 @@ from markdown_it.token import Token
 from .htmltext import html_to_text
 from .markdown import parse
 from .texttables import render_table
-from .textwidth import GLUE, clean_controls, graphemes, text_width, wrap
+from .textwidth import GLUE, SPACES, clean_controls, graphemes, text_width, wrap
 
 __all__ = ["TextBlock", "format_links", "render_markdown_text", "wrap"]
 
@@ -376,5 +376,5 @@ def _link(href: str, text: str, auto: bool, ctx: _Context) -> str:
 def _clean(text: str, *, keep_breaks: bool = False) -> str:
     """Whitespace folded (hard breaks kept as "\\n" when asked); no leading/trailing space."""
     if keep_breaks:
-        return "\n".join(re.sub(r"\s+", " ", part).strip() for part in text.split("\n"))
-    return re.sub(r"\s+", " ", text).strip()
+        return "\n".join(SPACES.sub(" ", part).strip(" ") for part in text.split("\n"))
+    return SPACES.sub(" ", text).strip(" ")

@@ -35,6 +35,9 @@ _CJK = re.compile(
     "[\u2e80-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf"
     "\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\U00020000-\U0003fffd]"
 )
+# Spaces where a line may break: every Unicode space except the no-break ones (U+00A0, U+2007,
+# U+202F), which writers use on purpose ("58 °C", "§ 5").
+SPACES = re.compile("[ \t\n\r\f\v\u1680\u2000-\u2006\u2008-\u200a\u2028\u2029\u205f\u3000]+")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -96,10 +99,24 @@ class _Piece:
     spaced: bool
 
 
-def _pieces(text: str) -> list[_Piece]:
+def _words(text: str, room: int) -> list[str]:
+    """Words at spaces; a glued link marker (``text[GLUE][1]``) too wide for any line comes
+    apart from its text, so that a URL stays alone on its line."""
+    words: list[str] = []
+    for word in SPACES.split(text):
+        if not word:
+            continue
+        if GLUE in word and text_width(word) > room:
+            words.extend(part for part in word.split(GLUE) if part)
+        else:
+            words.append(word)
+    return words
+
+
+def _pieces(text: str, room: int) -> list[_Piece]:
     """Split text into pieces at spaces, and between CJK characters where a break is allowed."""
     pieces: list[_Piece] = []
-    for word in text.split():
+    for word in _words(text, room):
         if word.isascii() or not _CJK.search(word) or URL.match(word):
             pieces.append(_Piece(word, text_width(word), True))
             continue
@@ -153,12 +170,12 @@ def wrap(
 
     def flush() -> None:
         nonlocal indent, line, used
-        lines.append((indent + line).rstrip().replace(GLUE, " "))
+        lines.append((indent + line).replace(GLUE, " ").rstrip())
         indent = subsequent_indent
         line = ""
         used = text_width(indent)
 
-    for piece in _pieces(text):
+    for piece in _pieces(text, width - text_width(subsequent_indent)):
         gap = 1 if (piece.spaced and line) else 0
         if used + gap + piece.width <= width:
             line += " " * gap + piece.text
@@ -179,6 +196,9 @@ def wrap(
             flush()
         while rest:
             head, rest = _split_to_fit(rest, width - used)
+            if not head and line:
+                flush()  # a wide character does not fit the last column: next line
+                continue
             if not head:
                 # Not even one character fits after the indent: take one anyway.
                 head = next(graphemes(rest))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,14 @@ def rendered(source: Path, width: int) -> str:
     return block.text + ("\n" + links if links else "")
 
 
+MARKER = re.compile(r"^(>|#+|[-*+↪]|\d+\.|\[\d+\]|[A-Za-z]+:)$")
+
+
 def lone_url(line: str) -> bool:
-    """A line that may exceed the width: one URL, with at most a marker or indent before it."""
-    words = line.split()
-    return bool(words) and URL.match(words[-1]) is not None and len(words) <= 2
+    """A line that may exceed the width: a single URL, after nothing but indentation and
+    markers (quote ``>``, heading ``#``, bullets, ``1.``, ``[1]``, a label such as ``Q:``)."""
+    *before, last = line.split() or [""]
+    return URL.match(last) is not None and all(MARKER.match(word) for word in before)
 
 
 def assert_shape(text: str, width: int) -> None:
@@ -114,7 +119,8 @@ FRAGMENTS = [
     *"abc xyz\n#>-*1.`|[]()!:<>/&;",
     "\n\n", "日本語", "é", "e\u0301", "👩‍👩‍👧", "https://ex.org/long/path/", "[l](/x)",
     "> [!TIP] T\n", "::: faq\nQ: q\nA: a\n:::\n", "```\n", "    ", "  - ", "| a | b |\n|-|-|\n",
-    "<b>", "&amp;", "Supercalifragilistic",
+    "<b>", "&amp;", "Supercalifragilistic", "1. ", "\t", "    - ", "###### ",
+    "| 日本語日本語日本語 | https://ex.org/a/b/c/d/e/f/g |\n", "<https://ex.org/auto/link/x>",
 ]  # fmt: skip
 markdownish = st.lists(st.sampled_from(FRAGMENTS), max_size=120).map("".join)
 
@@ -136,3 +142,16 @@ def test_wrap_any_text(text: str, width: int) -> None:
     for line in wrap(clean_controls(text), width, subsequent_indent="  "):
         assert line == line.rstrip()
         assert text_width(line) <= width or lone_url(line)
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=st.text(max_size=300), width=st.integers(min_value=20, max_value=100))
+def test_arbitrary_unicode_fits_the_width(body: str, width: int) -> None:
+    block = render_markdown_text(body, base_url=BASE, width=width)
+    assert_shape(block.text, width)
+
+
+def test_no_break_spaces_hold() -> None:
+    text = render_markdown_text("It was 58\u00a0°C in § 5. " * 3, base_url=BASE, width=24).text
+    assert "58\u00a0°C" in text and "58\n" not in text
+    assert all(text_width(line) <= 24 for line in text.splitlines())
