@@ -237,6 +237,16 @@ def digest(
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Preview folder.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the HTML in the web browser.")
 @click.option("--now", "now_text", metavar="ISO", help="Pretend the time is ISO.")
+@click.option("--to", "to", metavar="ADDR", help="Send one test copy to ADDR (no ledger).")
+@click.option("--send", "send", is_flag=True, help="Send to every active subscriber (resumable).")
+@click.option("--yes", "-y", "yes", is_flag=True, help="Do not ask before --send.")
+@click.option(
+    "--resend-uncertain", is_flag=True, help="With --send: resend rows a crash left uncertain."
+)
+@click.option("--skip-uncertain", is_flag=True, help="With --send: count uncertain rows as done.")
+@click.option(
+    "--status", "status", metavar="EDITION", help="Show an edition's send ledger ('latest' ok)."
+)
 @click.pass_context
 def email(
     ctx: click.Context,
@@ -245,11 +255,19 @@ def email(
     out: Path | None,
     open_browser: bool,
     now_text: str | None,
+    to: str | None,
+    send: bool,
+    yes: bool,
+    resend_uncertain: bool,
+    skip_uncertain: bool,
+    status: str | None,
 ) -> None:
     """Render the next newsletter edition to --out (default newsletter/): EDITION.html/.txt/.eml.
 
     The edition holds every published article not yet sent, newest first, up to
     [email] max_articles; --since and --article choose the articles instead.
+    --to ADDR sends one test copy; --send sends to every active subscriber and resumes an
+    interrupted send (exit 3 while recipients are pending); --status EDITION shows the ledger.
     """
     from .build import now_utc
     from .preview import NothingNew, preview_edition
@@ -258,7 +276,23 @@ def email(
     config = load(ctx)
     now = parse_now(now_text, ctx) or now_utc()
     since_at = parse_when(since, now, config.publication.timezone) if since else None
-    # Sending options (--to, --send) branch off here; without them this is a preview.
+    if status or to or send:
+        _email_delivery(
+            ctx,
+            config,
+            now,
+            since_at,
+            slugs,
+            to=to,
+            send=send,
+            yes=yes,
+            status=status,
+            resend_uncertain=resend_uncertain,
+            skip_uncertain=skip_uncertain,
+        )
+        return
+    if resend_uncertain or skip_uncertain or yes:
+        raise click.UsageError("--yes, --resend-uncertain and --skip-uncertain go with --send")
     result = preview_edition(config, now=now, since=since_at, slugs=slugs, out=out)
     show_warnings(result.warnings)
     if isinstance(result, NothingNew):
@@ -273,6 +307,79 @@ def email(
         click.echo(f"eml:     {result.eml_path} (To: {result.recipient})")
     if open_browser:
         click.launch(str(result.html_path))
+
+
+def _email_delivery(
+    ctx: click.Context,
+    config: Any,
+    now: datetime,
+    since: datetime | None,
+    slugs: tuple[str, ...],
+    *,
+    to: str | None,
+    send: bool,
+    yes: bool,
+    status: str | None,
+    resend_uncertain: bool,
+    skip_uncertain: bool,
+) -> None:
+    """The sending side of `syndicate email`: --status, --to, --send."""
+    from .delivery.send import (
+        graceful_sigterm,
+        select_edition,
+        send_edition,
+        send_test,
+        status_lines,
+    )
+    from .edition import open_state
+
+    if sum(map(bool, (to, send, status))) > 1:
+        raise click.UsageError("use one of --to, --send and --status at a time")
+    if resend_uncertain and skip_uncertain:
+        raise click.UsageError("--resend-uncertain and --skip-uncertain exclude each other")
+    conn = open_state(config)
+    try:
+        if status:
+            for line in status_lines(conn, status):
+                click.echo(line)
+            return
+        chosen = select_edition(config, conn, now=now, since=since, slugs=slugs)
+        if chosen is None:
+            click.echo("nothing to send: no published article is waiting for a newsletter edition")
+            return
+        if chosen.resumed and not quiet(ctx):
+            click.echo(f"resuming edition {chosen.edition.id} (its send was not finished)")
+        if to:
+            reply = send_test(config, chosen.rendered, to)
+            if not quiet(ctx):
+                click.echo(f"test copy of edition {chosen.edition.id} sent to {to}: {reply}")
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise click.UsageError(
+                    "--send needs confirmation: run it on a terminal, or pass --yes"
+                )
+            click.confirm(
+                f"Send edition {chosen.edition.id} ({chosen.edition.subject!r}) to "
+                f"{chosen.due} recipient(s) via {config.model.email.transport}?",
+                abort=True,
+            )
+        with progress_bar(ctx, "sending") as progress, graceful_sigterm():
+            report = send_edition(
+                config,
+                conn,
+                chosen.edition,
+                chosen.rendered,
+                progress=progress,
+                resend_uncertain=resend_uncertain,
+                skip_uncertain=skip_uncertain,
+            )
+    finally:
+        conn.close()
+    click.echo(report.summary())
+    for note in report.advice():
+        click.echo(note, err=True)
+    ctx.exit(report.exit_code)
 
 
 @cli.command("import")
@@ -380,6 +487,168 @@ def dkim_keygen(
     click.echo(f"zone:  {record.zone_line()}")
 
 
+@cli.group()
+def subscribers() -> None:
+    """The subscriber list (in the state database): add, remove, list, import, export."""
+
+
+def _subscriber_db(ctx: click.Context) -> Any:
+    from .delivery.subscribers import ensure_subscribers
+    from .state import connect
+
+    conn = connect(load(ctx).state_db)
+    ensure_subscribers(conn)
+    return conn
+
+
+_STATUSES = ("active", "unsubscribed", "bounced", "pending", "complained")
+
+
+@subscribers.command("add")
+@click.argument("addresses", nargs=-1, required=True, metavar="EMAIL...")
+@click.option("--name", default="", help="The subscriber's name (for one address).")
+@click.option(
+    "--resubscribe", is_flag=True, help="Make an unsubscribed or bounced address active again."
+)
+@click.pass_context
+def subscribers_add(
+    ctx: click.Context, addresses: tuple[str, ...], name: str, resubscribe: bool
+) -> None:
+    """Add addresses as active subscribers; existing ones are left as they are."""
+    from .delivery.subscribers import add_subscriber
+
+    if name and len(addresses) > 1:
+        raise click.UsageError("--name goes with a single address")
+    conn = _subscriber_db(ctx)
+    try:
+        for address in addresses:
+            sub, created = add_subscriber(conn, address, name=name, resubscribe=resubscribe)
+            if created:
+                click.echo(f"added {sub.email}")
+            elif sub.status != "active":
+                click.echo(
+                    f"{sub.email} is {sub.status}; not changed (use --resubscribe with "
+                    "the reader's consent)",
+                    err=True,
+                )
+            elif not quiet(ctx):
+                click.echo(f"{sub.email} is already subscribed")
+    finally:
+        conn.close()
+
+
+@subscribers.command("remove")
+@click.argument("addresses", nargs=-1, required=True, metavar="EMAIL...")
+@click.pass_context
+def subscribers_remove(ctx: click.Context, addresses: tuple[str, ...]) -> None:
+    """Delete addresses and their data (to stop mail but keep the record, use unsubscribe)."""
+    from .delivery.subscribers import remove_subscriber
+
+    conn = _subscriber_db(ctx)
+    try:
+        missing = [a for a in addresses if not remove_subscriber(conn, a)]
+    finally:
+        conn.close()
+    for address in addresses:
+        if address not in missing and not quiet(ctx):
+            click.echo(f"removed {address}")
+    if missing:
+        raise click.ClickException(f"not subscribed: {', '.join(missing)}")
+
+
+@subscribers.command("list")
+@click.option("--status", type=click.Choice(_STATUSES), help="Only subscribers with this status.")
+@click.option("--count", is_flag=True, help="Only the number of subscribers per status.")
+@click.pass_context
+def subscribers_list(ctx: click.Context, status: str | None, count: bool) -> None:
+    """List subscribers, tab-separated: email, name, status, source, added."""
+    from .delivery.subscribers import Status, count_by_status, list_subscribers
+
+    conn = _subscriber_db(ctx)
+    try:
+        if count:
+            for name, number in count_by_status(conn).items():
+                click.echo(f"{name}\t{number}")
+            return
+        for sub in list_subscribers(conn, Status(status) if status else None):
+            click.echo(f"{sub.email}\t{sub.name}\t{sub.status}\t{sub.source}\t{sub.created}")
+    finally:
+        conn.close()
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV")
+@click.pass_context
+def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
+    """Import a CSV with a header row naming 'email' (and optionally 'name').
+
+    Bad rows are listed as file:line: reason and skipped; addresses already known (also
+    unsubscribed ones) are left alone, so importing twice changes nothing. Exit 1 if any row
+    was bad.
+    """
+    from .delivery.subscribers import import_csv
+
+    conn = _subscriber_db(ctx)
+    try:
+        report = import_csv(conn, csv_file)
+    finally:
+        conn.close()
+    show_warnings(report.problems)
+    click.echo(report.summary())
+    if report.problems:
+        ctx.exit(1)
+
+
+@subscribers.command("export")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV")
+@click.option("--status", type=click.Choice(_STATUSES), help="Only subscribers with this status.")
+@click.pass_context
+def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -> None:
+    """Write every subscriber to CSV ('-' for stdout): email, name, status, reason, ..."""
+    from .delivery.subscribers import Status, export_csv, list_subscribers, write_export
+
+    conn = _subscriber_db(ctx)
+    try:
+        chosen = Status(status) if status else None
+        if str(csv_file) == "-":
+            click.echo(export_csv(list_subscribers(conn, chosen)), nl=False)
+            return
+        count = write_export(conn, csv_file, chosen)
+    finally:
+        conn.close()
+    if not quiet(ctx):
+        click.echo(f"exported {count} subscribers to {csv_file}")
+
+
+@subscribers.command("unsubscribe")
+@click.argument("addresses", nargs=-1, metavar="[EMAIL]...")
+@click.option(
+    "--token", help="An unsubscribe token from a link (checked against $SYNDICATE_SECRET)."
+)
+@click.pass_context
+def subscribers_unsubscribe(
+    ctx: click.Context, addresses: tuple[str, ...], token: str | None
+) -> None:
+    """Unsubscribe addresses, or the address an unsubscribe link's --token names."""
+    from .delivery.subscribers import unsubscribe
+    from .delivery.tokens import load_secret, verify_token
+
+    if bool(token) == bool(addresses):
+        raise click.UsageError("give either EMAIL addresses or --token")
+    if token:
+        addresses = (verify_token(load_secret(), token),)
+    conn = _subscriber_db(ctx)
+    try:
+        unknown = [a for a in addresses if unsubscribe(conn, a, how="cli") is None]
+    finally:
+        conn.close()
+    for address in addresses:
+        if address not in unknown and not quiet(ctx):
+            click.echo(f"unsubscribed {address}")
+    if unknown:
+        raise click.ClickException(f"not subscribed: {', '.join(unknown)}")
+
+
 @cli.command()
 @click.option("--now", "now_text", metavar="ISO", help="Pretend the time is ISO (tests, back-fills).")
 @click.option("--dry-run", is_flag=True, help="Say what would happen; write and send nothing.")
@@ -410,6 +679,21 @@ def publish(ctx: click.Context, now_text: str | None, dry_run: bool, wait: bool)
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     ctx.exit(report.exit_code)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Run the web app (one-click unsubscribe) for local use; use syndicate.web:app in production."""
+    from .delivery.tokens import load_secret
+    from .web import serve as run_server
+
+    config = load(ctx)
+    load_secret()  # fail now, not on the first reader's click
+    click.echo(f"serving {config.publication.title} on http://{host}:{port}/ (Ctrl-C to stop)")
+    run_server(config, host, port)
 
 
 @cli.group()

@@ -45,12 +45,19 @@ CRLF = b"\r\n"
 
 
 SOFT_BREAK = b"=" + CRLF
+QP_LINE = 76
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 SEPARATOR = "\x00"
 
 
 def qp(data: bytes) -> bytes:
-    """Quoted-printable (C implementation), line breaks kept as they are."""
-    return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
+    """Quoted-printable (C implementation) with CRLF line breaks.
+
+    b2a_qp writes soft breaks as bare LF unless the data's first line break is CRLF (a
+    one-line HTML piece has none), so bare LFs are made CRLF afterwards.
+    """
+    encoded = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
+    return _BARE_LF.sub(CRLF, encoded) if b"\n" in encoded else encoded
 
 
 def crlf_text(text: str) -> bytes:
@@ -81,15 +88,25 @@ class _Body:
         return cls(tuple(pieces))
 
     def fill(self, encoded: dict[str, bytes]) -> list[bytes]:
-        """The encoded body for one recipient, as pieces to join."""
+        """The encoded body for one recipient, as pieces to join.
+
+        Pieces are joined directly while the line stays within QP's 76 characters, else
+        with a soft line break (b2a_qp already encodes whitespace at the end of each piece).
+        """
         out: list[bytes] = []
+        column = 0
         for piece in self.pieces:
             chunk = encoded[piece] if isinstance(piece, str) else piece
             if not chunk:
                 continue
-            if out and not out[-1].endswith(CRLF):
+            newline = chunk.find(CRLF)
+            head = len(chunk) if newline < 0 else newline
+            if out and column + head > QP_LINE - 1:
                 out.append(SOFT_BREAK)
+                column = 0
             out.append(chunk)
+            last = chunk.rfind(CRLF)
+            column = column + len(chunk) if last < 0 else len(chunk) - last - 2
         return out
 
 
@@ -180,7 +197,11 @@ class Personalizer:
         """The fast copies of a few awkward recipients equal build_message's, once parsed."""
         parser = BytesParser(policy=email_policy.default)
         for recipient in _awkward(tag):
-            fast = parser.parsebytes(self._splice(template, recipient))
+            raw = self._splice(template, recipient)
+            body = raw.partition(CRLF + CRLF)[2]
+            if _BARE_LF.search(raw) or max(map(len, body.split(CRLF))) > QP_LINE:
+                return False
+            fast = parser.parsebytes(raw)
             slow = parser.parsebytes(self._bytes(self._build(recipient)))
             if _shape(fast) != _shape(slow):
                 return False

@@ -15,16 +15,19 @@ get two copies) or ``skip_uncertain`` (count them as done; some may have none).
 from __future__ import annotations
 
 import logging
+import signal
 import sqlite3
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import DeliveryError
+from ..errors import DeliveryError, UsageError
 from . import ledger as ledger_db
 from .engine import Engine, Job, Progress, RetryPolicy, Tally
 from .ledger import LedgerSummary, RowState
@@ -323,6 +326,80 @@ def send_test(
         session.close()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chosen:
+    """The edition `email --to/--send` works on, rendered, with how many recipients are due."""
+
+    edition: Edition
+    rendered: RenderedEdition
+    resumed: bool
+    due: int
+
+
+def select_edition(
+    config: Config,
+    conn: sqlite3.Connection,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    slugs: Sequence[str] = (),
+) -> Chosen | None:
+    """An unfinished edition if there is one (it is resumed), else the next planned one;
+    None when there is nothing to send. Renders it once (MJML runs here, not per message)."""
+    from ..edition import plan_edition
+    from ..newsletter import render_edition
+
+    edition = find_resumable(config, conn)
+    resumed = edition is not None
+    if edition is not None and (since is not None or slugs):
+        raise UsageError(
+            f"edition {edition.id} is still being sent; finish it first with "
+            "`syndicate email --send` (without --since/--article)"
+        )
+    if edition is None:
+        edition = plan_edition(config, conn, now=now, since=since, slugs=slugs)
+    if edition is None:
+        return None
+    rendered = render_edition(config, edition)
+    return Chosen(
+        edition=edition,
+        rendered=rendered,
+        resumed=resumed,
+        due=recipients_due(conn, edition.id),
+    )
+
+
+def recipients_due(conn: sqlite3.Connection, edition_id: str) -> int:
+    """How many recipients a send of this edition would try now."""
+    ledger_db.ensure_ledger(conn)
+    row = conn.execute(
+        "SELECT (SELECT COUNT(*) FROM subscribers s WHERE s.status = 'active' AND NOT EXISTS"
+        "  (SELECT 1 FROM deliveries d WHERE d.edition = ? AND d.email = s.email))"
+        " + (SELECT COUNT(*) FROM deliveries WHERE edition = ?"
+        "  AND state IN ('queued', 'deferred'))",
+        (edition_id, edition_id),
+    ).fetchone()
+    return int(row[0])
+
+
+@contextmanager
+def graceful_sigterm() -> Iterator[None]:
+    """SIGTERM (systemd stop, kill) ends a send like Ctrl-C: messages in flight finish and
+    are recorded, so no recipient is left uncertain. Main thread only; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def find_resumable(config: Config, conn: sqlite3.Connection) -> Edition | None:
     """The oldest edition left ``sending`` (a run that stopped or crashed), rebuilt from
     content/, or None. ``--send`` and ``publish`` finish it before planning a new one."""
@@ -375,10 +452,14 @@ def status_lines(conn: sqlite3.Connection, edition_id: str) -> list[str]:
 __all__ = [
     "EXIT_OK",
     "EXIT_PENDING",
+    "Chosen",
     "NoSubscribers",
     "SendReport",
     "TransportDown",
     "find_resumable",
+    "graceful_sigterm",
+    "recipients_due",
+    "select_edition",
     "send_edition",
     "send_test",
     "status_lines",
