@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
+from .errors import UsageError
 from .model import Article, Author, DigestOptions, Publication, newest_first
 from .plaintext import format_links, render_markdown_text
 from .slugs import slugify
@@ -286,6 +287,11 @@ def make_digest(
     moment = now or now_utc()
     end = until or moment
     period = Period(since, end) if since is not None else period_ending(end, pub.timezone)
+    if period.since >= period.until:
+        raise UsageError(
+            f"the period is empty: --since ({period.since.isoformat()}) must be before "
+            f"--until ({period.until.isoformat()})"
+        )
     published, _ = load_published(config, moment)
     chosen = select(published, period, sections=sections, tags=tags)
     options = pub.digest

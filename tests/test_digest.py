@@ -313,3 +313,12 @@ def test_build_digest_full_text_is_stable_across_cached_builds(
     assert b"Body text with a link [1].\n\nTIP:\n  A tip.\n\n[1] https://news.test/more/\n" in first
     assert run(root, "build", "--now", LATER).exit_code == 0
     assert (root / "feeds" / "digest.txt").read_bytes() == first
+
+
+def test_since_after_until_is_a_usage_error(make_pub: Publication, run: Run) -> None:
+    root = make_pub({"a.md": article("Alpha", "2026-11-02T09:00:00+01:00")})
+    result = run(root, "digest", "--since", "2026-11-08", "--until", "2026-11-01", "--now", LATER)
+    assert result.exit_code == 1
+    assert "--since (2026-11-08T00:00:00+01:00) must be before --until" in result.stderr
+    bad = run(root, "digest", "--since", "last tuesday", "--now", LATER)
+    assert bad.exit_code == 1 and "not a time: 'last tuesday'" in bad.stderr
