@@ -44,6 +44,14 @@ _TEASER_HEAD = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
+# The head of a comment section: everything below it is readers' text, not the article's.
+_COMMENTS_HEAD = re.compile(
+    r"^(?:(?:\d+\s+)?(?:reader\s+|user\s+)?comments?(?:\s*\(\d+\))?|leave\s+a\s+(?:comment|reply)"
+    r"|join\s+the\s+(?:discussion|conversation)|(?:post|add|write)\s+a\s+comment"
+    r"|(?:show|view|read)\s+(?:all\s+)?\d*\s*comments?)\s*:?$",
+    re.IGNORECASE,
+)
+
 _ADVERTISEMENT = re.compile(r"^(?:advertisement|sponsored content|ad)$", re.IGNORECASE)
 TEASER_MAX = 120
 
@@ -61,14 +69,20 @@ def is_advertisement(line: str) -> bool:
 def trailing_start(units: Sequence[str]) -> int:
     """Index of the first unit of the trailing boilerplate (``len(units)`` if there is none).
 
-    Units are lines or blocks, last one last; empty units are skipped. Walking back from the
-    end, furniture lines are dropped; short lines (story teasers) are dropped only when a
-    "You may also like"-style head stands above them, so a short closing line of the article
-    itself survives.
+    Units are lines or blocks, last one last; empty units are skipped. A comment-section
+    head ("Comments (12)", "Leave a reply") in the second half ends the article: it and
+    everything below it go. Walking back from there, furniture lines are dropped; short
+    lines (story teasers) are dropped only when a "You may also like"-style head stands
+    above them, so a short closing line of the article itself survives.
     """
-    cut = len(units)
+    heads = [
+        index
+        for index, unit in enumerate(units)
+        if index >= len(units) // 2 and _COMMENTS_HEAD.match(unit.strip())
+    ]
+    cut = heads[0] if heads else len(units)
     teasers_pending = False
-    for index in range(len(units) - 1, -1, -1):
+    for index in range(cut - 1, -1, -1):
         text = units[index].strip()
         if not text:
             continue

@@ -77,8 +77,14 @@ def escape_start(line: str) -> str:
 
 
 def callout(kind: str, title: str, paragraphs: Sequence[str]) -> str:
-    """A ``> [!KIND] Title`` callout block; ``paragraphs`` are already Markdown."""
+    """A ``> [!KIND] Title`` callout block; ``paragraphs`` are already Markdown.
+
+    The lead ("Warning:") became the title, so a body that went on in lower case
+    ("Warning: cabins cannot ...") starts its own sentence: its first letter is capitalised.
+    """
     lines = [f"> [!{kind.upper()}] {title}".rstrip()]
+    if paragraphs and paragraphs[0][:1].islower():
+        paragraphs = [paragraphs[0][0].upper() + paragraphs[0][1:], *paragraphs[1:]]
     for index, paragraph in enumerate(paragraphs):
         if index:
             lines.append(">")
