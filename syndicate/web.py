@@ -303,3 +303,6 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:
 
 
 app = App()
+
+# The double opt-in pages (/subscribe, /confirm) register themselves on ``router``.
+from . import web_subscribe as _web_subscribe  # noqa: E402, F401

@@ -1,0 +1,263 @@
+"""The subscribe pages of the WSGI app: ``/subscribe`` (form, POST) and ``/confirm`` (double
+opt-in). Registered on ``syndicate.web``'s router when that module is imported.
+
+* ``GET /subscribe`` shows the form; ``POST /subscribe`` (``email``, optional ``name``, the
+  honeypot ``website`` that people never see and bots fill in, optional ``next``) stores a
+  pending subscriber and mails a confirmation link. Every outcome shows the same page, so the
+  form cannot be used to learn who is subscribed. Rate-limited per client IP and per address.
+* ``GET /confirm?token=T`` changes nothing (mail scanners fetch links); it shows a button.
+  ``POST /confirm`` with the token in the body activates the subscriber.
+
+CSRF: a cross-site page cannot confirm anyone, because the confirm POST needs the secret
+token from the reader's own mailbox; the ``Origin`` header, when a browser sends one, must be
+the publication's site or this app. Redirects (``next``) only go to pages under
+``[publication] base_url``. Every page is rendered by Jinja2 with autoescape on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+from .delivery.optin import (
+    Outcome,
+    RateLimiter,
+    TokenExpired,
+    allowed_origins,
+    confirm_subscription,
+    request_subscription,
+    safe_redirect,
+    send_confirmation,
+    subscribe_url,
+)
+from .web import App, Request, Response, page, router
+
+log = logging.getLogger("syndicate.web")
+
+HONEYPOT = "website"
+TEMPLATE = "web/subscribe.html.j2"
+# A second, tighter limit per address: no one can make us mail-bomb one inbox from many IPs.
+ADDRESS_LIMIT = 3
+
+
+class _AppState:
+    """Per-app state: the two rate limiters and the Jinja2 environment, made on first use."""
+
+    def __init__(self, app: App) -> None:
+        from .templates import template_environment
+
+        settings = app.config.model.subscribe
+        self.by_ip = RateLimiter(settings.rate_limit, settings.rate_window)
+        self.by_address = RateLimiter(ADDRESS_LIMIT, settings.rate_window)
+        self.env = template_environment(app.config, autoescape=True)
+
+
+_states: weakref.WeakKeyDictionary[App, _AppState] = weakref.WeakKeyDictionary()
+_states_lock = threading.Lock()
+
+
+def _state(app: App) -> _AppState:
+    with _states_lock:
+        state = _states.get(app)
+        if state is None:
+            state = _states[app] = _AppState(app)
+        return state
+
+
+def _render(app: App, view: str, title: str, status: int, **context: Any) -> Response:
+    """A page from ``web/subscribe.html.j2`` (autoescaped), inside the app's page frame."""
+    from .templates import render_template
+
+    body = render_template(
+        _state(app).env,
+        TEMPLATE,
+        view=view,
+        publication=app.config.publication,
+        subscribe_url=subscribe_url(app.config),
+        honeypot=HONEYPOT,
+        **context,
+    )
+    return Response(status, page(title, body, publication=app.config.publication.title))
+
+
+def _origin_refused(app: App, request: Request) -> Response | None:
+    """403 when a browser says the form was posted from a foreign site."""
+    sent = str(request.environ.get("HTTP_ORIGIN", "")).strip().lower()
+    if not sent:
+        return None  # not a browser, or one that sends no Origin on same-origin posts
+    if sent in allowed_origins(app.config):
+        return None
+    log.warning("refused form post from origin %r", sent)
+    return _render(
+        app,
+        "error",
+        "Not allowed",
+        HTTPStatus.FORBIDDEN,
+        message="This form was sent from another website. Please use the form on our own pages.",
+    )
+
+
+def _client(request: Request) -> str:
+    # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a trusted proxy
+    # rewrites it, and a proxy setup can set REMOTE_ADDR itself (e.g. gunicorn's
+    # --forwarded-allow-ips with a proxy-fix middleware).
+    return str(request.environ.get("REMOTE_ADDR", "") or "unknown")
+
+
+@router.route("/subscribe", "GET")
+def subscribe_form(app: App, request: Request) -> Response:
+    """The form, for readers who arrive here rather than at a form on the site."""
+    return _render(app, "form", "Subscribe", HTTPStatus.OK, email="", subscriber_name="", error="")
+
+
+@router.route("/subscribe", "POST")
+def subscribe(app: App, request: Request) -> Response:
+    """Store a pending subscriber and mail the confirmation link (or quietly do nothing)."""
+    from .delivery.subscribers import InvalidAddress
+    from .delivery.tokens import load_secret
+    from .delivery.transports import TransportDown, TransportFailure
+    from .state import connect
+
+    refused = _origin_refused(app, request)
+    if refused is not None:
+        return refused
+    if not _state(app).by_ip.allow(_client(request)):
+        return _render(
+            app,
+            "error",
+            "Too many requests",
+            HTTPStatus.TOO_MANY_REQUESTS,
+            message="Too many sign-ups from your network. Please try again later.",
+        )
+    email = request.value("email").strip()
+    name = request.value("name")
+    done = _done(app, request)
+    if request.value(HONEYPOT):
+        log.info("honeypot filled in; nothing stored or sent")
+        return done
+    if not email:
+        return _render(
+            app,
+            "form",
+            "Subscribe",
+            HTTPStatus.BAD_REQUEST,
+            email="",
+            subscriber_name=name,
+            error="Please enter your email address.",
+        )
+    secret = load_secret()
+    conn = connect(app.config.state_db)
+    try:
+        try:
+            if not _state(app).by_address.allow(email.lower()):
+                return done
+            outcome, confirmation = request_subscription(
+                app.config, conn, email, name=name, secret=secret, now=datetime.now(UTC)
+            )
+        except InvalidAddress as exc:
+            return _render(
+                app,
+                "form",
+                "Subscribe",
+                HTTPStatus.BAD_REQUEST,
+                email=email,
+                subscriber_name=name,
+                error=f"That address does not look right: {exc}",
+            )
+    finally:
+        conn.close()
+    if confirmation is not None:
+        try:
+            send_confirmation(app.config, confirmation)
+        except (TransportFailure, TransportDown) as exc:
+            log.error("confirmation email to %s not sent: %s", confirmation.recipient, exc)
+            return _render(
+                app,
+                "error",
+                "Please try again later",
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                message="We could not send the confirmation email just now.",
+            )
+    log.info("subscribe request: %s", outcome)
+    return done
+
+
+def _done(app: App, request: Request) -> Response:
+    """The one answer to every accepted form: a redirect to ``next`` on our site, or a page."""
+    target = safe_redirect(app.config, request.value("next"))
+    if target is not None:
+        return Response(HTTPStatus.SEE_OTHER, "", headers=(("Location", target),))
+    return _render(app, "check-inbox", "Check your inbox", HTTPStatus.OK)
+
+
+def _token_problem(app: App, exc: Exception) -> Response:
+    from .delivery.tokens import BadToken
+
+    if isinstance(exc, TokenExpired):
+        return _render(
+            app,
+            "expired",
+            "Link expired",
+            HTTPStatus.GONE,
+            message="This confirmation link has expired. Please subscribe again.",
+        )
+    forged = isinstance(exc, BadToken) and exc.forged
+    return _render(
+        app,
+        "error",
+        "Link not valid",
+        HTTPStatus.FORBIDDEN if forged else HTTPStatus.BAD_REQUEST,
+        message="This confirmation link is not valid. Please use the link from the email.",
+    )
+
+
+@router.route("/confirm", "GET")
+def confirm_page(app: App, request: Request) -> Response:
+    """Check the token and show the button; nothing changes on a GET."""
+    from .delivery.optin import verify_confirm_token
+    from .delivery.tokens import BadToken, load_secret
+
+    token = request.value("token")
+    try:
+        address = verify_confirm_token(load_secret(), token, now=datetime.now(UTC))
+    except BadToken as exc:
+        return _token_problem(app, exc)
+    return _render(
+        app, "confirm", "Confirm your subscription", HTTPStatus.OK, email=address, token=token
+    )
+
+
+@router.route("/confirm", "POST")
+def confirm(app: App, request: Request) -> Response:
+    """Activate the subscriber named by the token in the form body."""
+    from .delivery.tokens import BadToken, load_secret
+    from .state import connect
+
+    refused = _origin_refused(app, request)
+    if refused is not None:
+        return refused
+    token = request.form.get("token", [""])[0]
+    conn = connect(app.config.state_db)
+    try:
+        address, outcome = confirm_subscription(
+            conn, token, secret=load_secret(), now=datetime.now(UTC)
+        )
+    except BadToken as exc:
+        return _token_problem(app, exc)
+    finally:
+        conn.close()
+    if outcome is None or outcome is Outcome.SUPPRESSED:
+        return _render(
+            app,
+            "error",
+            "Cannot subscribe this address",
+            HTTPStatus.CONFLICT,
+            message="This address cannot be subscribed any more. Please subscribe again "
+            "or write to us.",
+        )
+    log.info("confirmed subscriber %s", address)
+    return _render(app, "confirmed", "You are subscribed", HTTPStatus.OK, email=address)
