@@ -50,7 +50,12 @@ class _Group(click.Group):
 def cli(ctx: click.Context, config_path: Path | None, verbosity: int | None) -> None:
     """syndicate: publish one set of articles as feeds, an email newsletter and digests."""
     level = {0: logging.WARNING, 2: logging.DEBUG}.get(verbosity or 1, logging.INFO)
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    # Only our own loggers follow --verbose: libraries' debug output (markdown-it logs every
+    # block rule it tries) would drown the one line per action that cron logs want.
+    logging.basicConfig(
+        level=max(level, logging.INFO), format="%(message)s", stream=sys.stderr, force=True
+    )
+    logging.getLogger("syndicate").setLevel(level)
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
     ctx.obj["verbosity"] = 1 if verbosity is None else verbosity
@@ -523,7 +528,13 @@ def subscribers_add(
     try:
         for address in addresses:
             sub, created = add_subscriber(conn, address, name=name, resubscribe=resubscribe)
-            if created:
+            if created and sub.status != "active":
+                click.echo(
+                    f"{sub.email} is suppressed ({sub.reason}); added as {sub.status} (use "
+                    "--resubscribe with the reader's consent)",
+                    err=True,
+                )
+            elif created:
                 click.echo(f"added {sub.email}")
             elif sub.status != "active":
                 click.echo(
@@ -578,19 +589,25 @@ def subscribers_list(ctx: click.Context, status: str | None, count: bool) -> Non
 
 @subscribers.command("import")
 @click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV")
+@click.option(
+    "--resubscribe",
+    is_flag=True,
+    help="Make unsubscribed, bounced or complained addresses in the file active again.",
+)
 @click.pass_context
-def subscribers_import(ctx: click.Context, csv_file: Path) -> None:
+def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool) -> None:
     """Import a CSV with a header row naming 'email' (and optionally 'name').
 
     Bad rows are listed as file:line: reason and skipped; addresses already known (also
-    unsubscribed ones) are left alone, so importing twice changes nothing. Exit 1 if any row
+    unsubscribed ones) are left alone, so importing twice changes nothing, and addresses
+    that bounced or complained stay suppressed (unless --resubscribe). Exit 1 if any row
     was bad.
     """
     from .delivery.subscribers import import_csv
 
     conn = _subscriber_db(ctx)
     try:
-        report = import_csv(conn, csv_file)
+        report = import_csv(conn, csv_file, resubscribe=resubscribe)
     finally:
         conn.close()
     show_warnings(report.problems)

@@ -6,6 +6,8 @@ import mailbox
 import shutil
 from pathlib import Path
 
+import pytest
+
 from syndicate.config import load_config
 from syndicate.delivery.bounces import is_suppressed, process_paths
 from syndicate.delivery.subscribers import (
@@ -15,7 +17,7 @@ from syndicate.delivery.subscribers import (
     import_csv,
 )
 from syndicate.state import connect
-from tests.conftest import Publication, Run
+from tests.conftest import Publication, Run, article
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
 DSN_FILES = sorted(FIXTURES.glob("*.eml"))
@@ -157,3 +159,49 @@ def test_import_does_not_readd_suppressed_unless_resubscribe(tmp_path: Path) -> 
     assert gone is not None and gone.status is Status.ACTIVE
     assert is_suppressed(conn, "ses-gone@example.com") is None
     conn.close()
+
+
+def test_next_send_skips_suppressed_addresses(
+    make_pub: Publication, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syndicate.delivery.send import send_edition
+    from syndicate.edition import open_state, plan_edition
+    from syndicate.newsletter import render_edition
+    from syndicate.when import parse_datetime
+
+    monkeypatch.setenv("SYNDICATE_SECRET", "bounce-test-secret-0123456789")
+    root = make_pub({"news.md": article("News", summary="Something happened.")})
+    config = load_config(root / "config.toml")
+    subscribe_all(config.state_db)
+    inbox = maildir_of(tmp_path / "dsn", DSN_FILES)
+    assert run(root, "bounces", "process", str(inbox), *map(str, SES_FILES)).exit_code == 0
+
+    conn = open_state(config)
+    now = parse_datetime("2026-11-03T09:00:00+01:00", config.publication.timezone)
+    edition = plan_edition(config, conn, now=now)
+    assert edition is not None
+    report = send_edition(config, conn, edition, render_edition(config, edition))
+    conn.close()
+    outbox = mailbox.Maildir(root / "outbox", create=False)
+    recipients = sorted(str(message["To"]) for message in outbox)
+    assert recipients == sorted([UNTOUCHED, *SOFT_ONCE])
+    assert report.sent == 3
+
+
+def test_cli_import_keeps_suppressed_unless_resubscribe(
+    make_pub: Publication, run: Run, tmp_path: Path
+) -> None:
+    root = make_pub()
+    assert run(root, "bounces", "process", str(FIXTURES / "exim-hard.eml")).exit_code == 0
+    csv_file = tmp_path / "readers.csv"
+    csv_file.write_text("email\nnobody@example.org\nfresh@example.org\n")
+    result = run(root, "subscribers", "import", str(csv_file))
+    assert result.exit_code == 0, result.output
+    assert "1 kept suppressed" in result.output
+    listed = run(root, "subscribers", "list")
+    assert "nobody@example.org\t\tbounced" in listed.output
+    assert "fresh@example.org\t\tactive" in listed.output
+    result = run(root, "subscribers", "import", "--resubscribe", str(csv_file))
+    assert result.exit_code == 0, result.output
+    assert "nobody@example.org\t\tactive" in run(root, "subscribers", "list").output
+    assert run(root, "bounces", "list").output == ""

@@ -75,13 +75,15 @@ class ImportReport:
 
     added: int = 0
     existing: int = 0
+    suppressed: int = 0  # of ``added``: held back as bounced/complained (see bounces.py)
     problems: list[Problem] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for the CLI."""
+        held = f" ({self.suppressed} kept suppressed: bounced or complained)"
         return (
             f"imported {self.added} new subscribers, {self.existing} already present, "
-            f"{len(self.problems)} bad rows"
+            f"{len(self.problems)} bad rows" + (held if self.suppressed else "")
         )
 
 
@@ -263,7 +265,7 @@ def import_csv(
     try:
         for line, email, name in rows:
             try:
-                _, created = add_subscriber(
+                sub, created = add_subscriber(
                     conn, email, name=name, source=label, resubscribe=resubscribe
                 )
             except InvalidAddress as exc:
@@ -271,6 +273,7 @@ def import_csv(
                 continue
             if created:
                 report.added += 1
+                report.suppressed += sub.status is not Status.ACTIVE
             else:
                 report.existing += 1
         conn.execute("COMMIT")
