@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from . import periods
 from .config import Config
 from .content import load_articles
+from .crashpoints import crash_point, crash_transport
 from .edition import (
     ensure_editions_schema,
     get_edition,
@@ -152,8 +153,6 @@ class Editions:
             edition_id=edition.id,
             articles=count,
         )
-        from .publish import crash_point
-
         crash_point("planned")
         self.deliver(edition, key, resumed=False, rendered=rendered)
 
@@ -175,7 +174,6 @@ class Editions:
         """Send ``edition`` through the ledger (which marks it ``sending``, then ``sent``)."""
         from .delivery.ledger import summary
         from .delivery.send import NoSubscribers, send_edition
-        from .publish import crash_point
 
         if self.report.dry_run:
             waiting = summary(self.conn, edition.id).pending
@@ -187,11 +185,14 @@ class Editions:
             rendered = self._render(edition)
         crash_point("rendered")
 
-        def progress(done: int, total: int) -> None:
-            crash_point("send", done)
-
         try:
-            result = send_edition(self.config, self.conn, edition, rendered, progress=progress)
+            result = send_edition(
+                self.config,
+                self.conn,
+                edition,
+                rendered,
+                transport=crash_transport(self.config),
+            )
         except NoSubscribers:
             if period is not None:
                 periods.finish(self.conn, period, "skipped")

@@ -14,8 +14,6 @@ throw-away build directory, and reports what it would do.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import sqlite3
 import tempfile
 import time
@@ -28,6 +26,7 @@ from pathlib import Path
 from . import websub
 from .build import BuildResult, build, now_utc
 from .config import Config
+from .crashpoints import crash_point
 from .deploy import deploy_pending, mark_deploy_needed, run_deploy
 from .errors import SyndicateError
 from .lock import LockBusy, lock_path, run_lock
@@ -36,7 +35,6 @@ from .state import connect
 
 log = logging.getLogger("syndicate.publish")
 
-CRASH_ENV = "SYNDICATE_CRASH_AT"
 TEMP_FILE_AGE_SECONDS = 60.0
 
 Say = Callable[[str], None]
@@ -74,20 +72,6 @@ class PublishReport:
         if self.errors:
             return 1
         return 3 if self.pending else 0
-
-
-def crash_point(name: str, count: int | None = None) -> None:
-    """Test hook: SIGKILL this process at a named point when $SYNDICATE_CRASH_AT names it.
-
-    ``SYNDICATE_CRASH_AT=send:3`` dies right after the third message is handed over. Unset (as
-    in production) it costs one dictionary lookup and does nothing.
-    """
-    wanted = os.environ.get(CRASH_ENV)
-    if not wanted:
-        return
-    point, _, nth = wanted.partition(":")
-    if point == name and (not nth or (count is not None and count == int(nth))):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def publish(

@@ -1,0 +1,182 @@
+"""``publish`` under concurrency and SIGKILL: one edition, once per reader, feeds always valid.
+
+These run the real CLI in subprocesses: flock and SIGKILL only mean something across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import feedparser
+import pytest
+from conftest import Publication, article
+
+from syndicate.delivery.ledger import RowState, rows
+from syndicate.delivery.subscribers import add_subscriber
+from syndicate.edition import list_editions
+from syndicate.state import connect
+
+SECRET = "a-test-secret-that-is-long-enough-0123456789"
+READERS = tuple(f"reader{n:02d}@example.com" for n in range(12))
+NOW = "2026-11-09T09:00:00+01:00"  # an hour after the weekly edition was due
+TITLES = ("Alpha", "Bravo", "Charlie", "Delta")
+CLI = [sys.executable, "-c", "from syndicate.cli import main; main()"]
+
+
+def make_due_publication(make_pub: Publication, name: str = "pub") -> Path:
+    root = make_pub(
+        {
+            f"{title.lower()}.md": article(
+                title, date=f"2026-11-0{n + 2}T10:00:00+01:00", tags=["news", title.lower()]
+            )
+            for n, title in enumerate(TITLES)
+        },
+        extra='[schedule]\nemail = "weekly"\nday = "monday"\ntime = "08:00"\n',
+        name=name,
+    )
+    conn = connect(root / "state" / "syndicate.db")
+    for reader in READERS:
+        add_subscriber(conn, reader)
+    conn.close()
+    return root
+
+
+def start(root: Path, *args: str, crash: str = "") -> subprocess.Popen[str]:
+    env = {**os.environ, "SYNDICATE_SECRET": SECRET}
+    env.pop("SYNDICATE_CRASH_AT", None)
+    if crash:
+        env["SYNDICATE_CRASH_AT"] = crash
+    return subprocess.Popen(
+        [*CLI, "--config", str(root / "config.toml"), *args],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def publish(root: Path, *args: str, crash: str = "") -> subprocess.CompletedProcess[str]:
+    process = start(root, *args, "publish", "--now", NOW, crash=crash)
+    out, err = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def deliveries(root: Path) -> Counter[str]:
+    """How many copies of an edition each reader has in the outbox."""
+    box = mailbox.Maildir(root / "outbox", factory=None, create=True)
+    return Counter(
+        str(message_from_bytes(box.get_bytes(key), policy=policy.default)["To"])
+        for key in box.keys()
+    )
+
+
+def assert_feeds_valid_and_complete(root: Path) -> None:
+    feeds = root / "feeds"
+    files = [p for p in feeds.rglob("*") if p.is_file()]
+    assert not [p for p in files if p.name.endswith(".tmp")], "temp files left in feeds/"
+    assert {p.name for p in files} == {"rss.xml", "atom.xml", "feed.json"}
+    assert len(files) == 3 * (1 + 1 + len(TITLES))  # main + news + one tag per article
+    for path in files:
+        if path.suffix == ".json":
+            assert json.loads(path.read_bytes())["version"].startswith("https://jsonfeed.org/")
+        else:
+            parsed = feedparser.parse(path.read_bytes())
+            assert parsed.bozo == 0, (path, parsed.get("bozo_exception"))
+    main = feedparser.parse((feeds / "rss.xml").read_bytes())
+    assert sorted(entry.title for entry in main.entries) == sorted(TITLES)
+
+
+def assert_one_edition_at_most_once_each(
+    root: Path, recovery: subprocess.CompletedProcess[str]
+) -> None:
+    conn = connect(root / "state" / "syndicate.db")
+    try:
+        editions = list_editions(conn)
+        assert [e.id for e in editions] == ["2026-11-09"], editions
+        assert len(editions[0].article_ids) == len(TITLES)
+        uncertain = {row.email for row in rows(conn, "2026-11-09", RowState.SENDING)}
+        state = editions[0].status
+    finally:
+        conn.close()
+    copies = deliveries(root)
+    assert max(copies.values()) == 1, f"someone got the edition twice: {copies}"
+    missing = set(READERS) - set(copies)
+    # nothing is lost silently: a reader without a copy is one the ledger flags as uncertain
+    assert missing <= uncertain, (missing, uncertain)
+    if uncertain:
+        assert recovery.returncode == 3 and "uncertain" in recovery.stderr, recovery.stderr
+        assert state == "sending"
+    else:
+        assert recovery.returncode == 0, recovery.stderr
+        assert state == "sent" and set(copies) == set(READERS)
+
+
+def test_ten_concurrent_runs_send_one_edition_once(make_pub: Publication) -> None:
+    root = make_due_publication(make_pub)
+    started = time.monotonic()
+    processes = [start(root, "--verbose", "publish", "--now", NOW) for _ in range(10)]
+    outcomes = []
+    for process in processes:
+        out, err = process.communicate(timeout=60)
+        outcomes.append((process.returncode, out, err, time.monotonic() - started))
+    assert [code for code, *_ in outcomes] == [0] * 10, outcomes
+    assert all(err == "" for _, _, err, _ in outcomes), outcomes
+    senders = [out for _, out, _, _ in outcomes if "edition 2026-11-09 via file" in out]
+    assert len(senders) == 1, outcomes
+    busy = [o for o in outcomes if "another run holds the lock" in o[1]]
+    assert busy, "no run found the lock taken: the runs did not overlap"
+    for _, out, _, _ in busy:
+        assert out.count("\n") == 1  # it said so, and did nothing else
+    assert deliveries(root) == Counter(dict.fromkeys(READERS, 1))
+    assert_feeds_valid_and_complete(root)
+
+
+@pytest.mark.parametrize(
+    "point",
+    ["locked", "build:1", "built", "announced", "planned", "rendered", "send:1", "send:7", "sent"],
+)
+def test_sigkill_at_a_named_point_then_a_normal_run(make_pub: Publication, point: str) -> None:
+    root = make_due_publication(make_pub)
+    crashed = publish(root, crash=point)
+    assert crashed.returncode == -signal.SIGKILL, (point, crashed.stdout, crashed.stderr)
+    recovery = publish(root)
+    assert_feeds_valid_and_complete(root)
+    assert_one_edition_at_most_once_each(root, recovery)
+    if point.startswith("send:"):
+        # handed over, then killed before the ledger knew: flagged, never sent again
+        conn = connect(root / "state" / "syndicate.db")
+        flagged = list(rows(conn, "2026-11-09", RowState.SENDING))
+        conn.close()
+        assert len(flagged) == 1 and deliveries(root)[flagged[0].email] == 1
+    before = deliveries(root)
+    again = publish(root)
+    assert again.returncode == recovery.returncode
+    assert deliveries(root) == before
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_sigkill_after_a_random_delay_then_a_normal_run(make_pub: Publication, seed: int) -> None:
+    rng = random.Random(seed)
+    root = make_due_publication(make_pub)
+    for _ in range(2):  # two crashes in a row, then recovery
+        process = start(root, "publish", "--now", NOW)
+        time.sleep(rng.uniform(0.05, 0.7))
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+    # a writer killed mid-file leaves a temp file; publish removes those older than a minute
+    for leftover in (root / "feeds").rglob(".*.tmp") if (root / "feeds").exists() else ():
+        os.utime(leftover, (time.time() - 3600, time.time() - 3600))
+    recovery = publish(root)
+    assert_feeds_valid_and_complete(root)
+    assert_one_edition_at_most_once_each(root, recovery)
