@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -12,9 +13,16 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from syndicate.content import parse_article
+from syndicate.ingest.document import SourceError
 from syndicate.ingest.importer import ImportOptions, import_sources
+from syndicate.ingest.markdown import parse_markdown
+from syndicate.ingest.markup import escape_block
+from syndicate.ingest.text import parse_text
+from syndicate.ingest.writer import render_document
 from syndicate.model import Publication
 from syndicate.render import render_html
 from tests.conftest import Golden, Run
@@ -433,3 +441,57 @@ def test_format_detection_without_a_suffix(tmp_path: Path) -> None:
     )
     assert report.imported[0].fmt == "html"
     assert "Forty stalls open every Friday" in report.imported[0].text
+
+
+# --- properties ------------------------------------------------------------------------------
+
+_TEXT_PIECES = st.sampled_from(
+    ["ab", " ", "c*d", "_", "[x]", "<b>", "`", "\\", "~~", "&amp;", "#", "!", "-", "+", "=",
+     "|", ":::", "1.", "2)", "\u2019", "\u00e9", "https://x.example/a_b.", "**", "> ", "[!NOTE]"]
+)  # fmt: skip
+_LINES = st.sampled_from(
+    ["Title of a story", "by Jane Doe", "By A and B | 3 November 2026", "", "", "", "  • item",
+     "  • Lead In: text", "1. first", "2) second", "   Warning: careful", "Q: why?",
+     "A: because.", "    A: indented", "Did you know?", "Pro Tip: do it", "Note:",
+     "A heading line", "A sentence that ends.", "You may also like", "Leave a Comment",
+     "Comments (3)", "Advertisement", "* star", "- dash", "      ◦ nested", "FAQ: Things",
+     "odd *chars* _ [x] <y> `z` \\ ~~", "\t tabbed", "2026-11-03", "# hash", "> quote?", ":::",
+     "::: faq", "+++", "---", "\u00a0", "Tags: a, b"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_TEXT_PIECES, min_size=1, max_size=12).map("".join))
+def test_escaped_text_renders_as_exactly_that_text(text: str) -> None:
+    text = " ".join(text.split())
+    assume(text)
+    rendered = render_html(escape_block(text), "https://news.test/x/")
+    shown = html.unescape(re.sub(r"<[^>]+>", "", rendered))
+    assert " ".join(shown.split()) == text, rendered
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINES, min_size=1, max_size=25))
+def test_any_text_imports_to_a_loadable_article_or_a_clean_error(lines: list[str]) -> None:
+    source = "\r\n".join(lines)
+    for parse in (parse_text, parse_markdown):
+        try:
+            doc = parse(source, BERLIN)
+        except SourceError:
+            continue
+        text = render_document(doc, date=datetime(2026, 1, 1, tzinfo=BERLIN))
+        article, _ = parse_article(text.encode(), PUB, path=Path("x.md"), display=Path("x.md"))
+        render_html(article.body, article.url)
+
+
+def test_reimporting_an_imported_file_changes_nothing(run: Run, tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    sources = [str(path) for path in sorted(FIXTURES.iterdir())]
+    assert (
+        run(None, "import", *sources, "--into", str(first), "--date", "2026-11-01").exit_code == 0
+    )
+    written = sorted(first.iterdir())
+    result = run(None, "import", *map(str, written), "--into", str(second))
+    assert result.exit_code == 0, result.output
+    for path in written:
+        assert (second / path.name).read_bytes() == path.read_bytes(), path.name

@@ -10,6 +10,7 @@ imported here only, and this module only when an HTML file is imported.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -71,6 +72,10 @@ def parse_html(text: str, zone: tzinfo, *, source_uri: str) -> ImportedDocument:
     _prune(tree)
     import trafilatura  # heavy (~0.1 s): only when an HTML page is imported
     from trafilatura.settings import Document
+
+    for name in ("trafilatura", "htmldate", "courlan", "justext"):
+        # Their warnings ("discarding data: None") repeat what our own error says.
+        logging.getLogger(name).setLevel(logging.ERROR)
 
     found = trafilatura.bare_extraction(
         tree,
