@@ -495,3 +495,32 @@ def test_reimporting_an_imported_file_changes_nothing(run: Run, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     for path in written:
         assert (second / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_html_callouts_faq_and_tables_become_our_blocks(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>Winter tyres: what drivers must know</title>"
+        "<link rel='canonical' href='https://paper.example/tyres'></head><body><article>"
+        "<h1>Winter tyres: what drivers must know</h1>"
+        "<p>From December, cars on mountain roads must have winter tyres or carry chains, "
+        "the roads agency said on Monday, ending years of confusing local rules.</p>"
+        "<p><strong>Pro tip:</strong> check the tread depth with a one-euro coin.</p>"
+        "<h2>Fines</h2><table><tr><th>Offence</th><th>Fine</th></tr>"
+        "<tr><td>No winter tyres</td><td>€80</td></tr><tr><td>No chains</td><td>€40</td></tr>"
+        "</table><p>Q: Do all-season tyres count?</p><p>A: Yes, if they carry the snowflake "
+        "symbol.</p><p>Q: What about rental cars?</p><p>A: The rental company must fit them."
+        "</p><p>Police will start checks on the pass roads in the second week of December.</p>"
+        "</article></body></html>",
+        encoding="utf-8",
+    )
+    text, _, _ = preview(page, date=datetime(2026, 11, 30, tzinfo=BERLIN))
+    _, body = split(text)
+    assert "> [!TIP] Pro tip\n> Check the tread depth with a one-euro coin." in body
+    assert "| Offence | Fine |\n|---|---|\n| No winter tyres | \u20ac80 |" in body
+    assert faq_pairs(body) == [
+        ("Do all-season tyres count?", "Yes, if they carry the snowflake symbol."),
+        ("What about rental cars?", "The rental company must fit them."),
+    ]
+    rendered = render_html(body, "https://news.test/x/")
+    assert "<table>" in rendered and 'class="callout callout-tip"' in rendered

@@ -15,7 +15,17 @@ from typing import Any
 from lxml import html as lxml_html
 
 from . import boilerplate
-from .markup import callout, callout_lead, escape_block, escape_inline, escape_start
+from .markup import (
+    QA_LINE,
+    blockquote,
+    callout,
+    callout_lead,
+    escape_block,
+    escape_inline,
+    escape_start,
+    faq,
+    qa_pairs,
+)
 
 _BLOCK_TAGS = {
     "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "table",
@@ -65,9 +75,29 @@ def fragment_to_markdown(fragment: str, *, title: str, resolvable: bool) -> Conv
     cut = boilerplate.trailing_start([block.text for block in blocks])
     dropped.extend(block.text for block in blocks[cut:] if block.text)
     blocks = blocks[:cut]
+    blocks = _faq_runs(blocks)
     first = next((block.text for block in blocks if block.kind == "p"), "")
     markdown = "\n\n".join(block.markdown for block in blocks if block.markdown.strip())
     return Converted(markdown + "\n" if markdown else "", first, tuple(dropped), tuple(state.notes))
+
+
+def _faq_runs(blocks: list[_Block]) -> list[_Block]:
+    """Consecutive ``Q: ...`` / ``A: ...`` paragraphs -> one FAQ block, as in plain text."""
+    result: list[_Block] = []
+    index = 0
+    while index < len(blocks):
+        end = index
+        while end < len(blocks) and blocks[end].kind == "p" and QA_LINE.match(blocks[end].text):
+            end += 1
+        pairs = qa_pairs([block.text for block in blocks[index:end]]) if end > index else None
+        if pairs:
+            markdown = faq([(escape_inline(q), escape_inline(a)) for q, a in pairs])
+            result.append(_Block(markdown, " ".join(b.text for b in blocks[index:end]), "other"))
+            index = end
+        else:
+            result.append(blocks[index])
+            index += 1
+    return result
 
 
 def _same(one: str, other: str) -> bool:
@@ -128,8 +158,7 @@ def _block(element: Any, state: _State) -> list[_Block]:
     if tag == "blockquote":
         inner = _blocks(element, state)
         body = "\n\n".join(block.markdown for block in inner)
-        quoted = "\n".join(f"> {line}" if line else ">" for line in body.split("\n"))
-        return [_Block(quoted, _plain(_text(element)), "other")] if inner else []
+        return [_Block(blockquote(body), _plain(_text(element)), "other")] if inner else []
     if tag == "pre":
         code = element.text_content().strip("\n")
         fence = "`" * max(3, _longest_run(code, "`") + 1)

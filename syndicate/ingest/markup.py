@@ -15,6 +15,7 @@ _URL_TRAILING = ".,;:!?'\"\u2019”)»"
 _INLINE_SPECIAL = re.compile(r"[\\`*\[\]<]|~~|&(?=#?[A-Za-z0-9]+;)")
 _UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _ORDERED_START = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
+QA_LINE = re.compile(r"^(?P<kind>Q|A|Question|Answer)[ ]*:[ ]*(?P<text>.*)$", re.IGNORECASE)
 
 _CALLOUTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(rf"^(?P<lead>{lead})[ ]*(?P<rest>.*)$", re.IGNORECASE), kind)
@@ -104,6 +105,31 @@ def faq(pairs: Sequence[tuple[str, str]]) -> str:
 
 def _one_line(text: str) -> str:
     return re.sub(r"\s*\n\s*", " ", text).strip()
+
+
+def qa_pairs(lines: Sequence[str]) -> list[tuple[str, str]] | None:
+    """``Q:``/``A:`` lines (answers may run on) -> pairs; None unless every Q has an A."""
+    pairs: list[list[str]] = []
+    target = -1
+    for line in lines:
+        match = QA_LINE.match(line)
+        if match:
+            kind = match.group("kind")[0].upper()
+            if kind == "Q":
+                pairs.append([match.group("text"), ""])
+                target = 0
+            elif pairs and target == 0 and not pairs[-1][1]:
+                pairs[-1][1] = match.group("text")
+                target = 1
+            else:
+                return None
+        elif pairs:
+            pairs[-1][target] = f"{pairs[-1][target]} {line}".strip()
+        else:
+            return None
+    if not pairs or not all(question and answer for question, answer in pairs):
+        return None
+    return [(question, answer) for question, answer in pairs]
 
 
 def blockquote(markdown: str) -> str:

@@ -18,7 +18,7 @@ from ..model import Author
 from . import boilerplate
 from .dates import parse_loose_date
 from .document import ImportedDocument, SourceError
-from .markup import callout, callout_lead, escape_block, escape_inline, faq
+from .markup import QA_LINE, callout, callout_lead, escape_block, escape_inline, faq, qa_pairs
 
 TITLE_MAX = 150
 DEK_MAX = 200
@@ -27,7 +27,6 @@ HEADING_WORDS = 16
 LEAD_IN_WORDS = 6
 
 _BULLET = re.compile(r"^(?P<indent>[ ]*)(?P<marker>[•◦▪‣●·*-]|\d{1,3}[.)])[ ]+(?P<text>\S.*)$")
-_QA = re.compile(r"^(?P<kind>Q|A|Question|Answer)[ ]*:[ ]*(?P<text>.*)$", re.IGNORECASE)
 _BYLINE = re.compile(
     r"^(?:by|written\s+by|words\s+by|reported\s+by|text\s+by)\s*:?\s+(?P<rest>\S.*)$",
     re.IGNORECASE,
@@ -166,7 +165,7 @@ def _check_title(title: str) -> None:
         problem = "it has no letters"
     elif len(title) > TITLE_MAX:
         problem = f"it is {len(title)} characters long (a paragraph, not a title)"
-    elif _BULLET.match(title) or _QA.match(title) or _byline_names(title):
+    elif _BULLET.match(title) or QA_LINE.match(title) or _byline_names(title):
         problem = "it is a list item, question or byline"
     elif title.endswith((",", ";", ":")):
         problem = "it ends like an unfinished sentence"
@@ -231,7 +230,7 @@ def _blocks(lines: Sequence[str]) -> list[_Block]:
             index += 1
         elif _BULLET.match(line):
             index = _read_list(lines, index, blocks)
-        elif _QA.match(line.strip()):
+        elif QA_LINE.match(line.strip()):
             index = _read_qa(lines, index, blocks)
         else:
             para = [line.strip()]
@@ -244,7 +243,7 @@ def _blocks(lines: Sequence[str]) -> list[_Block]:
 
 
 def _starts_block(line: str) -> bool:
-    return bool(_BULLET.match(line) or _QA.match(line.strip()))
+    return bool(_BULLET.match(line) or QA_LINE.match(line.strip()))
 
 
 def _indent(line: str) -> int:
@@ -288,49 +287,24 @@ def _read_qa(lines: Sequence[str], index: int, blocks: list[_Block]) -> int:
         line = lines[index]
         if not line:
             blank = True
-        elif _QA.match(line.strip()) or (run and not blank and not _BULLET.match(line)):
+        elif QA_LINE.match(line.strip()) or (run and not blank and not _BULLET.match(line)):
             run.append(line.strip())
             blank = False
         else:
             break
         index += 1
-    pairs = _qa_pairs(run)
+    pairs = qa_pairs(run)
     blocks.append(_Faq(pairs) if pairs else _Para(run))
     return index
-
-
-def _qa_pairs(lines: Sequence[str]) -> list[tuple[str, str]] | None:
-    """``Q:``/``A:`` lines (answers may run on) -> pairs; None unless every Q has an A."""
-    pairs: list[list[str]] = []
-    target = -1
-    for line in lines:
-        match = _QA.match(line)
-        if match:
-            kind = match.group("kind")[0].upper()
-            if kind == "Q":
-                pairs.append([match.group("text"), ""])
-                target = 0
-            elif pairs and target == 0 and not pairs[-1][1]:
-                pairs[-1][1] = match.group("text")
-                target = 1
-            else:
-                return None
-        elif pairs:
-            pairs[-1][target] = f"{pairs[-1][target]} {line}".strip()
-        else:
-            return None
-    if not pairs or not all(question and answer for question, answer in pairs):
-        return None
-    return [(question, answer) for question, answer in pairs]
 
 
 def _faq_lists(blocks: list[_Block]) -> list[_Block]:
     """A list whose items are all ``Q:``/``A:`` (like the CMS export's FAQ) is an FAQ."""
     result: list[_Block] = []
     for block in blocks:
-        if isinstance(block, _List) and _QA.match(block.items[0].lines[0]):
+        if isinstance(block, _List) and QA_LINE.match(block.items[0].lines[0]):
             lines = [line for item in block.items for line in _flatten(item)]
-            pairs = _qa_pairs(lines)
+            pairs = qa_pairs(lines)
             if pairs:
                 result.append(_Faq(pairs))
                 continue
