@@ -1,0 +1,80 @@
+"""The sending process SIGKILLed mid-run, then rerun: nobody is missed, and nobody gets two
+copies except recipients the ledger reports as uncertain."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from syndicate.delivery.ledger import RowState
+from tests.conftest import Publication, Run
+from tests.sending import NOW, SECRET, add_many, ledger_rows, smtp_pub
+from tests.smtp_server import SmtpSink
+
+CLI = "from syndicate.cli import main; main()"
+SEND = ("email", "--send", "--yes", "--now", NOW)
+
+
+def start_send(root: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SYNDICATE_SECRET": SECRET}
+    return subprocess.Popen(
+        [sys.executable, "-c", CLI, "--config", str(root / "config.toml"), *SEND],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def kill_after(process: subprocess.Popen[bytes], sink: SmtpSink, count: int) -> int:
+    """SIGKILL ``process`` once the sink has ``count`` messages; returns how many it had."""
+    deadline = time.monotonic() + 60
+    while sink.handler.count() < count:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            pytest.fail(f"sender exited early ({process.returncode}): {out!r} {err!r}")
+        assert time.monotonic() < deadline, "sender made no progress"
+        time.sleep(0.001)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    return sink.handler.count()
+
+
+def test_sigkill_mid_run_then_rerun(
+    make_pub: Publication, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    with SmtpSink() as sink:
+        root = smtp_pub(make_pub, sink.port, connections=2)
+        emails = add_many(root, 500)
+        at_kill = kill_after(start_send(root), sink, 150)
+        assert at_kill < 500, "the kill came too late to test anything"
+
+        rerun = run(root, "email", "--send", "--yes", "--now", NOW)
+        uncertain = {row.email for row in ledger_rows(root, RowState.SENDING)}
+        assert len(uncertain) <= 2  # at most one message in flight per connection
+        counts = sink.handler.per_recipient()
+        assert max(counts.values()) == 1, "the default rerun must not resend anyone"
+        missing = set(emails) - set(counts)
+        assert missing <= uncertain, "only uncertain recipients may still lack a copy"
+        assert rerun.exit_code == (3 if uncertain else 0), rerun.output
+        if uncertain:
+            assert f"uncertain {len(uncertain)}" in rerun.stdout
+
+        final = run(root, "email", "--send", "--yes", "--resend-uncertain", "--now", NOW)
+        if uncertain:
+            assert final.exit_code == 0, final.output
+        counts = sink.handler.per_recipient()
+        assert set(counts) == set(emails), "nobody is missed"
+        twice = {email for email, n in counts.items() if n > 1}
+        assert twice <= uncertain
+        assert max(counts.values()) <= 2
+    assert {row.state for row in ledger_rows(root)} == {RowState.SENT}
