@@ -126,6 +126,23 @@ def build(
     cache: bool = True,
     jobs: int | None = None,
 ) -> BuildResult:
+    """The feeds (``build_feeds``), then the newsletter archive of sent editions next to them
+    (``archive.with_archive``: reads the state database, never writes it)."""
+    from .archive import with_archive
+
+    result = build_feeds(config, out=out, now=now, progress=progress, cache=cache, jobs=jobs)
+    return with_archive(config, out or config.feeds_dir, result)
+
+
+def build_feeds(
+    config: Config,
+    *,
+    out: Path | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    cache: bool = True,
+    jobs: int | None = None,
+) -> BuildResult:
     """Run every enabled exporter and write the files whose bytes changed.
 
     ``cache=False`` neither reads nor writes the build cache (``build --no-cache``); ``jobs``
