@@ -167,6 +167,7 @@ def add_subscriber(
 
     ensure_subscribers(conn)
     address = normalize_email(email)
+    name = " ".join(name.split())  # no line breaks or runs of spaces in a To: header
     now = utcnow()
     # A bounced or complaining address stays suppressed, even when re-added by an import.
     held = suppressed_status(conn, address)
@@ -177,14 +178,14 @@ def add_subscriber(
     cursor = conn.execute(
         "INSERT INTO subscribers (email, name, status, reason, source, created, updated)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(email) DO NOTHING",
-        (address, name.strip(), str(initial), reason, source, now, now),
+        (address, name, str(initial), reason, source, now, now),
     )
     created = cursor.rowcount == 1
     if not created and resubscribe:
         conn.execute(
             "UPDATE subscribers SET status = ?, reason = '', updated = ?,"
             " name = CASE WHEN ? != '' THEN ? ELSE name END WHERE email = ?",
-            (str(status), now, name.strip(), name.strip(), address),
+            (str(status), now, name, name, address),
         )
     found = get_subscriber(conn, address)
     assert found is not None
