@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html as html_lib
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from .errors import Problem, StateError
+from .errors import Problem, StateError, SyndicateError
 from .exporters import Artifact
 from .output import WriteReport, write_artifacts
 from .state import connect, ensure_schema
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from .build import BuildResult
     from .config import Config
     from .newsletter import RenderedEdition
+
+log = logging.getLogger("syndicate.archive")
 
 COMPONENT = "archive"
 MIGRATIONS: tuple[str, ...] = (
@@ -164,8 +167,17 @@ def archive_sent(config: Config, conn: sqlite3.Connection, rendered: RenderedEdi
     record = get_edition(conn, rendered.edition.id)
     if record is None or record.status != "sent":
         return
-    store(conn, snapshot(config, rendered, sent_at=record.sent_at or record.created))
-    write_archive(config, config.feeds_dir)
+    try:
+        store(conn, snapshot(config, rendered, sent_at=record.sent_at or record.created))
+        _, problems = write_archive(config, config.feeds_dir)
+    except (SyndicateError, OSError, sqlite3.Error) as exc:
+        # The mail went out; a page that failed must not turn the send into an error.
+        log.warning(
+            "archive: edition %s not published: %s (the next build retries)", record.id, exc
+        )
+        return
+    for problem in problems:
+        log.warning("%s", problem)
 
 
 def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]:

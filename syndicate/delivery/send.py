@@ -250,6 +250,9 @@ def send_edition(
             after = ledger_db.summary(conn, edition.id)
             if after.complete:
                 mark_sent(conn, edition)
+                from ..archive import archive_sent
+
+                archive_sent(config, conn, rendered)  # the view-in-browser page, at once
     except LockBusy as exc:
         raise DeliveryError(
             f"another syndicate process is sending ({exc.holder or 'see ' + str(exc.path)}); "
