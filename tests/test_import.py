@@ -524,3 +524,14 @@ def test_html_callouts_faq_and_tables_become_our_blocks(tmp_path: Path) -> None:
     ]
     rendered = render_html(body, "https://news.test/x/")
     assert "<table>" in rendered and 'class="callout callout-tip"' in rendered
+
+
+def test_utf8_with_stray_windows_1252_bytes_keeps_both(tmp_path: Path) -> None:
+    source = tmp_path / "pasted.txt"
+    source.write_bytes(
+        "Caf\u00e9 owners meet\n\nThe caf\u00e9 said ".encode()
+        + "\u201cno\u201d \u2013 twice.\n".encode("cp1252")
+    )
+    text, _, notes = preview(source, date=datetime(2026, 11, 1, tzinfo=BERLIN))
+    assert "The caf\u00e9 said \u201cno\u201d \u2013 twice." in split(text)[1]
+    assert "the first on line 3" in notes[0]

@@ -51,12 +51,11 @@ def decode(data: bytes, *, html: bool = False) -> Decoded:
         return _strict(data, declared, f"its declared charset {declared}")
     try:
         return _checked(data.decode("utf-8"), "")
-    except UnicodeDecodeError:
-        pass
-    text, replaced, first = _utf8_then_cp1252(data)
-    line = data[:first].count(b"\n") + 1
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+    text = data.decode("utf-8", errors=_FALLBACK)
     note = (
-        f"read as Windows-1252: {replaced} byte(s) were not UTF-8 (the first on line {line}); "
+        f"read as Windows-1252: some bytes (the first on line {line}) are not UTF-8; "
         "save the file as UTF-8 to avoid this guess"
     )
     return _checked(text, note)
@@ -87,35 +86,25 @@ def _declared_charset(data: bytes) -> str | None:
     return "utf-8" if canonical == "utf-8" else canonical
 
 
-def _utf8_then_cp1252(data: bytes) -> tuple[str, int, int]:
-    """UTF-8 where the bytes are UTF-8, Windows-1252 for each byte that is not."""
-    parts: list[str] = []
-    replaced = 0
-    first = -1
-    position = 0
-    while position < len(data):
-        try:
-            parts.append(data[position:].decode("utf-8"))
-            break
-        except UnicodeDecodeError as exc:
-            bad = position + exc.start
-            parts.append(data[position:bad].decode("utf-8"))
-            end = position + exc.end
-            for offset in range(bad, end):
-                byte = data[offset : offset + 1]
-                try:
-                    parts.append(byte.decode("cp1252"))
-                except UnicodeDecodeError:
-                    line = data[:offset].count(b"\n") + 1
-                    raise SourceError(
-                        f"not UTF-8, Windows-1252 or Latin-1 text: byte 0x{byte.hex().upper()} "
-                        f"at line {line} is undefined in Windows-1252 (a C1 control code in "
-                        "Latin-1); re-save the file as UTF-8"
-                    ) from None
-                replaced += 1
-                first = offset if first < 0 else first
-            position = end
-    return "".join(parts), replaced, first
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a run of bytes that is not UTF-8 is read as Windows-1252."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    chunk = exc.object[exc.start : exc.end]
+    try:
+        return chunk.decode("cp1252"), exc.end
+    except UnicodeDecodeError as inner:
+        offset = exc.start + inner.start
+        line = exc.object[:offset].count(b"\n") + 1
+        raise SourceError(
+            f"not UTF-8, Windows-1252 or Latin-1 text: byte 0x{exc.object[offset]:02X} at line "
+            f"{line} is undefined in Windows-1252 (a C1 control code in Latin-1); re-save the "
+            "file as UTF-8"
+        ) from None
+
+
+_FALLBACK = "syndicate-cp1252"
+codecs.register_error(_FALLBACK, _cp1252_fallback)
 
 
 def _checked(text: str, note: str) -> Decoded:
