@@ -63,6 +63,7 @@ def lint_email(config: Config, *, now: datetime) -> LintResult:
     )
     if recipient.unsubscribe_url not in text:
         problems.append(Problem(f"{where} (text)", None, "no unsubscribe link in the plain text"))
+    problems += _dkim_problems(config)
     if not config.publication.postal_address.strip():
         problems.append(
             Problem(
@@ -144,6 +145,17 @@ def check_html(
                 Problem(where, None, "the postal address is not shown in the HTML body")
             )
     return problems
+
+
+def _dkim_problems(config: Config) -> list[Problem]:
+    """A configured DKIM key that cannot be used fails every send: say so before sending."""
+    from .delivery.dkim import DkimError, signer_from_config
+
+    try:
+        signer_from_config(config)
+    except DkimError as exc:
+        return [Problem(config.path, None, f"[email.dkim]: {exc}")]
+    return []
 
 
 def _https(url: str) -> bool:

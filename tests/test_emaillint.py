@@ -102,3 +102,13 @@ def test_nothing_new_checks_latest_articles(
     result = run(root, "validate", "--email")
     assert result.exit_code == 0, result.stderr
     assert "passes the email checks" in result.output
+
+
+def test_unusable_dkim_key_is_reported(make_pub: Publication, run: Run) -> None:
+    root = make_pub(CLEAN, email='[email.dkim]\nselector = "s1"\nkey_file = "dkim.pem"\n')
+    key = root / "dkim.pem"
+    key.write_text("-----BEGIN RSA PRIVATE KEY-----\nnot really\n-----END RSA PRIVATE KEY-----\n")
+    key.chmod(0o644)
+    result = run(root, "validate", "--email")
+    assert result.exit_code == 1
+    assert "[email.dkim]:" in result.stderr and "chmod 600" in result.stderr
