@@ -35,16 +35,31 @@ if TYPE_CHECKING:
     from .publish import PublishReport
 
 
+ON_NEW_MARK = "on-new-published"
+
+
 class Editions:
     """One run's edition work against one state database connection."""
 
     def __init__(
-        self, config: Config, conn: sqlite3.Connection, now: datetime, report: PublishReport
+        self,
+        config: Config,
+        conn: sqlite3.Connection,
+        now: datetime,
+        report: PublishReport,
+        *,
+        published: int | None = None,
+        feeds_changed: bool = True,
     ) -> None:
+        """``published``/``feeds_changed`` come from this run's build: when the feeds did not
+        change and as many articles are published as at the last on-new check, nothing new can
+        have appeared, and the on-new check skips reading every article again."""
         self.config = config
         self.conn = conn
         self.now = now
         self.report = report
+        self.published = published
+        self.feeds_changed = feeds_changed
         self._articles: Sequence[Article] | None = None
 
     @property
@@ -107,8 +122,13 @@ class Editions:
             return
         key = periods.period_key(due_at, on_new=on_new)
         label = local_label(due_at, schedule.zone)
+        seen = str(self.published)
+        if on_new and self._unchanged_since_last_check(seen):
+            return
         edition = plan_edition(self.config, self.conn, now=self.now, articles=self.articles)
         count = len(edition.articles) if edition is not None else 0
+        if on_new and self.published is not None and not self.report.dry_run:
+            periods.set_mark(self.conn, ON_NEW_MARK, seen)
         if on_new:
             if count < schedule.min_articles:
                 return  # not enough new articles yet: nothing happened, nothing to record
@@ -155,6 +175,11 @@ class Editions:
         )
         crash_point("planned")
         self.deliver(edition, key, resumed=False, rendered=rendered)
+
+    def _unchanged_since_last_check(self, seen: str) -> bool:
+        if self.feeds_changed or self.published is None or self.report.dry_run:
+            return False
+        return periods.get_mark(self.conn, ON_NEW_MARK) == seen
 
     def _close(self, key: str, due_at: datetime, state: periods.State, line: str) -> None:
         if not self.report.dry_run:

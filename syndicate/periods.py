@@ -29,6 +29,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX publish_periods_due ON publish_periods (due_at)
     """,
+    """
+    CREATE TABLE publish_marks (name TEXT PRIMARY KEY, value TEXT NOT NULL)
+    """,
 )
 
 State = Literal["sending", "sent", "empty", "skipped"]
@@ -144,4 +147,19 @@ def _period(row: sqlite3.Row) -> Period:
         state=row["state"],
         edition_id=row["edition_id"],
         articles=row["articles"],
+    )
+
+
+def get_mark(conn: sqlite3.Connection, name: str) -> str | None:
+    """A small remembered value (e.g. what the last on-new check saw), or None."""
+    row = conn.execute("SELECT value FROM publish_marks WHERE name = ?", (name,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_mark(conn: sqlite3.Connection, name: str, value: str) -> None:
+    """Remember ``value`` under ``name`` for the next run."""
+    conn.execute(
+        "INSERT INTO publish_marks (name, value) VALUES (?, ?)"
+        " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        (name, value),
     )

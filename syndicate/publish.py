@@ -117,7 +117,14 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
         crash_point("announced")
         from .dispatch import Editions
 
-        Editions(config, conn, now, report).run(schedule_from_config(config))
+        Editions(
+            config,
+            conn,
+            now,
+            report,
+            published=result.articles,
+            feeds_changed=bool(result.report.written),
+        ).run(schedule_from_config(config))
     finally:
         conn.close()
 

@@ -212,3 +212,24 @@ def test_dry_run_names_the_due_edition_and_sends_nothing(make_pub: Publication, 
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     conn.close()
     assert "editions" not in tables and "publish_periods" not in tables
+
+
+def test_on_new_notices_a_backdated_article_that_changes_no_feed(
+    make_pub: Publication, run: Run
+) -> None:
+    # max_items = 1: an article older than the newest changes no feed, only the count
+    root = make_pub(
+        {"a.md": article("Alpha", date="2026-11-02T09:00:00+01:00")},
+        feeds="max_items = 1\ntaxonomies = []",
+        extra='[schedule]\nemail = "on-new"\nmin_articles = 2\n',
+    )
+    subscribe(root, READERS[0])
+    assert run(root, "publish", "--now", "2026-11-02T10:00:00+01:00").exit_code == 0
+    assert run(root, "publish", "--now", "2026-11-02T10:01:00+01:00").exit_code == 0
+    assert editions(root) == []
+    (root / "content" / "old.md").write_text(
+        article("Backdated", date="2026-10-01T09:00:00+01:00"), encoding="utf-8"
+    )
+    result = run(root, "--verbose", "publish", "--now", "2026-11-02T10:02:00+01:00")
+    assert not result.stdout.startswith("feeds:"), result.stdout  # no feed changed
+    assert [(e[0], len(e[1])) for e in editions(root)] == [("2026-11-02", 2)]
