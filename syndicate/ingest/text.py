@@ -387,27 +387,36 @@ def _render_list(items: Sequence[_Item]) -> list[str]:
                 break
             text_lines.append(line)
         if text_lines:
-            current.append(_item_markdown(item, " ".join(text_lines), 0))
+            current.append(_item_markdown(item, " ".join(text_lines)))
         if extra:
             if current:
                 out.append("\n".join(current))
                 current = []
             out.extend(extra)
+        if not text_lines and item.children:  # the item became a callout: sub-items follow it
+            current.extend(line.removeprefix("  ") for line in _children_markdown(item, "  "))
     if current:
         out.append("\n".join(current))
     return out
 
 
-def _item_markdown(item: _Item, text: str, depth: int) -> str:
+def _item_markdown(item: _Item, text: str) -> str:
     marker = f"{item.marker[:-1]}." if item.ordered else "-"
     lead = _LEAD_IN.match(text)
     if lead and len(lead.group("lead").split()) <= LEAD_IN_WORDS:
         body = f"**{escape_inline(lead.group('lead'))}:** {escape_inline(lead.group('rest'))}"
     else:
         body = escape_block(text)  # an item's text opens a block of its own, like a paragraph
-    pad = " " * (len(marker) + 1)
-    lines = [f"{marker} {body}"]
+    return "\n".join([f"{marker} {body}", *_children_markdown(item, " " * (len(marker) + 1))])
+
+
+def _children_markdown(item: _Item, pad: str) -> list[str]:
+    """Nested items, indented under their parent's text."""
+    lines: list[str] = []
+    first = item.children[0] if item.children else None
+    if first is not None and first.ordered and int(first.marker[:-1]) != 1:
+        lines.append("")  # a list starting at 3 may not interrupt the parent's paragraph
     for child in item.children:
-        child_md = _item_markdown(child, " ".join(child.lines), depth + 1)
-        lines.extend(pad + line for line in child_md.split("\n"))
-    return "\n".join(lines)
+        child_md = _item_markdown(child, " ".join(child.lines))
+        lines.extend(pad + line if line else "" for line in child_md.split("\n"))
+    return lines
