@@ -210,7 +210,7 @@ def _convert(element: Any) -> Any:
     elif tag == "code" and "\n" in "".join(element.itertext()):
         name = "pre"
     else:
-        name = _TAGS.get(tag, "div" if len(element) and tag not in ("span",) else "span")
+        name = _TAGS.get(tag, "div" if len(element) else "span")  # unknown: keep the content
     out = etree.Element(name)
     if tag == "ref" and element.get("target"):
         out.set("href", element.get("target"))
