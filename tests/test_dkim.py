@@ -134,3 +134,42 @@ def test_no_dkim_config_leaves_message_alone(make_pub: Publication) -> None:
     config = load_config(make_pub() / "config.toml")
     message = newsletter_bytes()
     assert sign_message(config, message) == message
+
+
+def test_sent_edition_is_signed_over_its_final_bytes(
+    make_pub: Publication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mailbox
+    from datetime import datetime
+
+    from syndicate.delivery.send import send_edition
+    from syndicate.delivery.subscribers import add_subscriber
+    from syndicate.edition import open_state, plan_edition
+    from syndicate.newsletter import render_edition
+    from tests.conftest import article
+
+    monkeypatch.setenv("SYNDICATE_SECRET", "dkim-test-secret-0123456789")
+    private, public = generate_key(1024)
+    key = tmp_path / "dkim.pem"
+    key.write_bytes(private)
+    key.chmod(0o600)
+    root = make_pub(
+        {"a.md": article("Signed news", summary="Short.")},
+        email=f'[email.dkim]\nselector = "ed1"\nkey_file = "{key}"\n',
+    )
+    config = load_config(root / "config.toml")
+    conn = open_state(config)
+    for address in ("one@example.com", "two@example.org"):
+        add_subscriber(conn, address)
+    edition = plan_edition(config, conn, now=datetime.fromisoformat("2026-11-03T09:00:00+01:00"))
+    assert edition is not None
+    assert send_edition(config, conn, edition, render_edition(config, edition)).sent == 2
+    conn.close()
+    record = dns_record("ed1", "news.test", public)
+    dns = dns_table({record.name: record.value})
+    box = mailbox.Maildir(root / "outbox", factory=None, create=False)
+    messages = [box.get_bytes(key) for key in box.keys()]
+    assert len(messages) == 2
+    for data in messages:
+        assert dkim.verify(data, dnsfunc=dns)
+        assert "list-unsubscribe-post" in signed_tags(data)["h"].lower().split(":")
