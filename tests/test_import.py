@@ -17,6 +17,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from syndicate.content import parse_article
+from syndicate.ingest.dates import parse_loose_date
 from syndicate.ingest.document import SourceError
 from syndicate.ingest.importer import ImportOptions, import_sources
 from syndicate.ingest.markdown import parse_markdown
@@ -535,3 +536,23 @@ def test_utf8_with_stray_windows_1252_bytes_keeps_both(tmp_path: Path) -> None:
     text, _, notes = preview(source, date=datetime(2026, 11, 1, tzinfo=BERLIN))
     assert "The caf\u00e9 said \u201cno\u201d \u2013 twice." in split(text)[1]
     assert "the first on line 3" in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("3 November 2026", datetime(2026, 11, 3, tzinfo=BERLIN)),
+        ("Published Nov. 3, 2026, 9:15 pm", datetime(2026, 11, 3, 21, 15, tzinfo=BERLIN)),
+        (
+            "Updated: Tuesday, 3rd November 2026 at 08.30",
+            datetime(2026, 11, 3, 8, 30, tzinfo=BERLIN),
+        ),
+        ("2026-11-03T09:15:00Z", datetime.fromisoformat("2026-11-03T09:15:00+00:00")),
+        ("2026-11-03", datetime(2026, 11, 3, tzinfo=BERLIN)),
+        ("31 February 2026", None),
+        ("Smarch 3, 2026", None),
+        ("The vote on 3 November 2026 was close", None),
+    ],
+)
+def test_dates_as_sources_write_them(line: str, expected: datetime | None) -> None:
+    assert parse_loose_date(line, BERLIN) == expected
