@@ -1,11 +1,11 @@
-"""The optional deploy step: copy changed feeds to the static host before the hub is told.
+"""The optional deploy step: copy the output folder to the static host before the hub is told.
 
 ``[publish] deploy`` is a shell command (``rsync ...``, ``aws s3 sync ...``, ``rclone sync ...``)
-that ``publish`` runs after a build that changed files. A WebSub hub fetches the feed as soon as
-it is pinged, so the ping must wait until the files are live: the command runs first, and a
-failing command holds the pings back. "Deploy needed" is remembered in the state database until
-the command succeeds, so a failed or killed deploy is retried by the next run even though that
-run's build changes nothing.
+that ``publish`` runs whenever the output folder differs from what was last deployed. A WebSub
+hub fetches a feed as soon as it is pinged, so the pings wait until the command succeeded. What
+was deployed is remembered as a signature of the folder listing (and the command), so a failed
+or killed deploy, a manual ``syndicate build`` and the newsletter archive written by a send are
+all deployed by the next run, and an unchanged folder is never deployed twice.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE deploy_state (
         id INTEGER PRIMARY KEY CHECK (id = 1),
-        needed_since TEXT,
+        signature TEXT NOT NULL DEFAULT '',
         last_success TEXT,
         last_error TEXT NOT NULL DEFAULT ''
     )
@@ -46,30 +46,23 @@ def _ensure(conn: sqlite3.Connection) -> None:
     ensure_schema(conn, "deploy", MIGRATIONS)
 
 
-def mark_deploy_needed(conn: sqlite3.Connection, now: datetime) -> None:
-    """Remember that feeds changed and are not yet on the host (kept if already set)."""
+def deploy_needed(conn: sqlite3.Connection, signature: str) -> bool:
+    """True when the folder (or the command) changed since the last successful deploy."""
     _ensure(conn)
-    conn.execute(
-        "INSERT INTO deploy_state (id, needed_since) VALUES (1, ?)"
-        " ON CONFLICT(id) DO UPDATE SET needed_since = COALESCE(needed_since, excluded.needed_since)",
-        (now.astimezone(UTC).isoformat(),),
-    )
+    row = conn.execute("SELECT signature FROM deploy_state WHERE id = 1").fetchone()
+    return row is None or row[0] != signature
 
 
-def deploy_pending(conn: sqlite3.Connection) -> bool:
-    """True while changed feeds wait for a successful deploy."""
-    _ensure(conn)
-    row = conn.execute("SELECT needed_since FROM deploy_state WHERE id = 1").fetchone()
-    return row is not None and row[0] is not None
-
-
-def run_deploy(config: Config, conn: sqlite3.Connection, command: str) -> DeployOutcome:
-    """Run the deploy command in the publication folder; clear the flag only on success.
+def run_deploy(
+    config: Config, conn: sqlite3.Connection, command: str, signature: str
+) -> DeployOutcome:
+    """Run the deploy command in the publication folder; remember ``signature`` on success.
 
     The command gets ``SYNDICATE_FEEDS_DIR`` and ``SYNDICATE_FEEDS_URL`` in its environment and
     inherits the rest (credentials such as AWS_* come from there, never from config). It is
     killed with its whole process group after ``[publish] deploy_timeout`` seconds.
     """
+    _ensure(conn)
     timeout = config.model.publish.deploy_timeout
     env = {
         **os.environ,
@@ -101,13 +94,18 @@ def run_deploy(config: Config, conn: sqlite3.Connection, command: str) -> Deploy
             conn, f"deploy: {command!r} failed with exit code {process.returncode}{detail}"
         )
     conn.execute(
-        "UPDATE deploy_state SET needed_since = NULL, last_success = ?, last_error = ''"
-        " WHERE id = 1",
-        (datetime.now(UTC).isoformat(),),
+        "INSERT INTO deploy_state (id, signature, last_success, last_error) VALUES (1, ?, ?, '')"
+        " ON CONFLICT(id) DO UPDATE SET signature = excluded.signature,"
+        " last_success = excluded.last_success, last_error = ''",
+        (signature, datetime.now(UTC).isoformat()),
     )
     return DeployOutcome(True, f"deploy: ran {command!r} in {seconds:.1f} s")
 
 
 def _failed(conn: sqlite3.Connection, message: str) -> DeployOutcome:
-    conn.execute("UPDATE deploy_state SET last_error = ? WHERE id = 1", (message,))
+    conn.execute(
+        "INSERT INTO deploy_state (id, last_error) VALUES (1, ?)"
+        " ON CONFLICT(id) DO UPDATE SET last_error = excluded.last_error",
+        (message,),
+    )
     return DeployOutcome(False, message + "; the next run retries")

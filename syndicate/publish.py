@@ -17,21 +17,21 @@ import logging
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from . import websub
+from .announce import announce, preview
 from .build import BuildResult, build, now_utc
 from .config import Config
 from .crashpoints import crash_point
-from .deploy import deploy_pending, mark_deploy_needed, run_deploy
 from .errors import SyndicateError
 from .lock import LockBusy, lock_path, run_lock
 from .schedule import Schedule, local_label, schedule_from_config
 from .state import connect
+from .websub import FEED_MEDIA_TYPES
 
 log = logging.getLogger("syndicate.publish")
 
@@ -109,11 +109,12 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
     result = build(config, now=now, progress=_crash_in_build)
     report.notes.extend(str(problem) for problem in result.warnings)
     if result.report.written:
-        report.act(_changed_line(result, "wrote"))
+        report.act(_changed_line(result.report.written, "wrote"))
     crash_point("built")
+    feeds = _feed_paths(result)
     conn = connect(config.state_db)
     try:
-        _announce(config, conn, result, now, report)
+        announce(config, conn, now, report, extra_feeds=feeds)
         crash_point("announced")
         from .dispatch import Editions
 
@@ -125,6 +126,9 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
             published=result.articles,
             feeds_changed=bool(result.report.written),
         ).run(schedule_from_config(config))
+        if report.editions_sent:
+            # A finished send publishes the edition's archive page and the editions feed.
+            announce(config, conn, now, report, extra_feeds=feeds)
     finally:
         conn.close()
 
@@ -133,43 +137,20 @@ def _crash_in_build(done: int, total: int) -> None:
     crash_point("build", done)
 
 
-def _changed_line(result: BuildResult, verb: str) -> str:
-    ordered = sorted(result.report.written, key=lambda path: (len(path.parts), str(path)))
+def _feed_paths(result: BuildResult) -> list[str]:
+    """Files of this build that are feeds by media type (a plugin's may have other names)."""
+    return [
+        artifact.path.as_posix()
+        for artifact in result.artifacts
+        if artifact.media_type in FEED_MEDIA_TYPES
+    ]
+
+
+def _changed_line(written: Sequence[PurePosixPath], verb: str) -> str:
+    ordered = sorted(written, key=lambda path: (len(path.parts), str(path)))
     paths = [str(path) for path in ordered]
     shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
     return f"feeds: {verb} {len(paths)} changed file(s): {shown}"
-
-
-def _announce(
-    config: Config,
-    conn: sqlite3.Connection,
-    result: BuildResult,
-    now: datetime,
-    report: PublishReport,
-) -> None:
-    """Deploy changed feeds (if configured), then tell the WebSub hub which ones changed."""
-    hub = config.publication.feeds.websub_hub
-    command = config.model.publish.deploy
-    changed = websub.changed_feed_urls(
-        config.publication.feeds.url, result.report.written, result.artifacts
-    )
-    # Both intentions are stored before acting, so a run killed in between is made good later.
-    if command and result.report.written:
-        mark_deploy_needed(conn, now)
-    if hub and changed:
-        websub.queue(conn, hub, changed, now)
-    if command and deploy_pending(conn):
-        outcome = run_deploy(config, conn, command)
-        if not outcome.ok:
-            report.errors.append(outcome.message)
-            return  # pinging now would make the hub fetch the old files
-        report.act(outcome.message)
-    if hub:
-        pings = websub.flush(conn, hub)
-        if pings.sent:
-            report.act(f"websub: notified {hub} of {len(pings.sent)} changed feed(s)")
-        for url, reason in pings.failed.items():
-            report.warnings.append(f"websub: {url}: {reason}")
 
 
 def remove_stale_temp_files(out_dir: Path, *, age: float = TEMP_FILE_AGE_SECONDS) -> int:
@@ -198,28 +179,17 @@ def remove_stale_temp_files(out_dir: Path, *, age: float = TEMP_FILE_AGE_SECONDS
 def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
     with tempfile.TemporaryDirectory(prefix="syndicate-dry-run-") as scratch:
         result = build(config, out=Path(scratch), now=now, cache=False)
-    written = [
-        artifact.path
-        for artifact in result.artifacts
-        if _differs(config.feeds_dir / artifact.path, artifact.content)
-    ]
-    result.report.written[:] = written
-    result.report.unchanged[:] = [a.path for a in result.artifacts if a.path not in set(written)]
+        made = Path(scratch)
+        written = sorted(
+            PurePosixPath(path.relative_to(made).as_posix())
+            for path in made.rglob("*")
+            if path.is_file() and _differs(config.feeds_dir / path.relative_to(made), path)
+        )
     report.notes.extend(str(problem) for problem in result.warnings)
     if written:
-        report.act(_changed_line(result, "would write"))
+        report.act(_changed_line(written, "would write"))
     with _snapshot(config.state_db) as conn:
-        hub = config.publication.feeds.websub_hub
-        command = config.model.publish.deploy
-        if command and (written or deploy_pending(conn)):
-            report.act(f"deploy: would run {command!r}")
-        if hub:
-            changed = websub.changed_feed_urls(
-                config.publication.feeds.url, written, result.artifacts
-            )
-            urls = sorted(set(changed) | set(websub.pending(conn, hub)))
-            if urls:
-                report.act(f"websub: would notify {hub} of {len(urls)} feed(s)")
+        preview(config, conn, report, written, extra_feeds=_feed_paths(result))
         from .dispatch import Editions
 
         schedule = schedule_from_config(config)
@@ -229,9 +199,9 @@ def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
             report.act(f"no edition due; schedule: {describe_schedule(schedule, now)}")
 
 
-def _differs(path: Path, content: bytes) -> bool:
+def _differs(path: Path, made: Path) -> bool:
     try:
-        return path.read_bytes() != content
+        return path.read_bytes() != made.read_bytes()
     except FileNotFoundError:
         return True
 

@@ -14,13 +14,11 @@ import sqlite3
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
-from .exporters import Artifact
 from .state import ensure_schema
 
 log = logging.getLogger("syndicate.websub")
@@ -63,19 +61,6 @@ class PingError(Exception):
     def __init__(self, message: str, *, retry: bool) -> None:
         self.retry = retry
         super().__init__(message)
-
-
-def changed_feed_urls(
-    feeds_url: str, written: Iterable[PurePosixPath], artifacts: Sequence[Artifact]
-) -> list[str]:
-    """The public URLs of the feed files a build rewrote (other artifact kinds are not topics)."""
-    types = {artifact.path: artifact.media_type for artifact in artifacts}
-    base = feeds_url.rstrip("/")
-    return [
-        f"{base}/{path.as_posix()}"
-        for path in written
-        if types.get(path, "application/octet-stream") in FEED_MEDIA_TYPES
-    ]
 
 
 def queue(conn: sqlite3.Connection, hub: str, urls: Iterable[str], now: datetime) -> int:

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from conftest import Publication, Run, article
+from conftest import Hub, Publication, Run, article
 
 from syndicate import periods
 from syndicate.delivery.subscribers import add_subscriber
@@ -233,3 +233,25 @@ def test_on_new_notices_a_backdated_article_that_changes_no_feed(
     result = run(root, "--verbose", "publish", "--now", "2026-11-02T10:02:00+01:00")
     assert not result.stdout.startswith("feeds:"), result.stdout  # no feed changed
     assert [(e[0], len(e[1])) for e in editions(root)] == [("2026-11-02", 2)]
+
+
+def test_a_sent_edition_archive_is_deployed_and_pinged_in_the_same_run(
+    make_pub: Publication, run: Run, hub: Hub
+) -> None:
+    deploy = 'mkdir -p site && cp -R "$SYNDICATE_FEEDS_DIR"/. site/'
+    root = make_pub(
+        {"a.md": article("Alpha")},
+        feeds=f'websub_hub = "{hub.url}"',
+        extra=WEEKLY + f"[publish]\ndeploy = '{deploy}'\n",
+    )
+    subscribe(root, READERS[0])
+    result = run(root, "--verbose", "publish", "--now", "2026-11-09T09:00:00+01:00")
+    assert result.exit_code == 0, result.stderr
+    assert (root / "site" / "newsletter" / "2026-11-09" / "index.html").exists()
+    topics = hub.topics()
+    assert "https://news.test/feeds/newsletter/rss.xml" in topics
+    assert len(topics) == len(set(topics))  # each changed feed once
+    assert result.stdout.count("deploy: ran") == 2  # feeds first, then the archive
+    pings = len(hub.pings)
+    again = run(root, "--verbose", "publish", "--now", "2026-11-09T09:05:00+01:00")
+    assert again.stdout == "" and len(hub.pings) == pings

@@ -132,3 +132,21 @@ def test_no_hub_configured_means_no_queue(make_pub: Publication, run: Run) -> No
         row[0] for row in _db(root).execute("SELECT name FROM sqlite_master WHERE type='table'")
     }
     assert "websub_pending" not in tables
+
+
+def test_feeds_changed_by_a_manual_build_are_announced_by_the_next_publish(
+    make_pub: Publication, run: Run, hub: Hub
+) -> None:
+    root = make_pub({"a.md": article("Alpha")}, feeds=FEEDS.format(hub=hub.url))
+    assert run(root, "publish", "--now", NOW.isoformat()).exit_code == 0
+    assert len(hub.pings) == 3
+    (root / "content" / "b.md").write_text(
+        article("Bravo", date="2026-11-05T09:00:00+01:00"), encoding="utf-8"
+    )
+    assert run(root, "build", "--now", NOW.isoformat()).exit_code == 0  # an editor, by hand
+    assert len(hub.pings) == 3
+    result = run(root, "publish", "--now", NOW.isoformat())
+    assert result.exit_code == 0
+    assert len(hub.pings) == 6  # publish's own build changed nothing, yet the change is told
+    assert run(root, "publish", "--now", NOW.isoformat()).exit_code == 0
+    assert len(hub.pings) == 6
