@@ -160,3 +160,15 @@ def test_archive_page_drops_recipient_sentence(pub: Config) -> None:
     assert "You are receiving this email because" not in page
     assert '<link rel="alternate" type="application/rss+xml"' in page
     assert Path(pub.feeds_dir).name == "feeds"
+
+
+def test_publish_sends_and_archives_the_edition(pub: Config, run: Run) -> None:
+    config_file = pub.path
+    config_file.write_text(config_file.read_text() + '\n[schedule]\nemail = "on-new"\n')
+    result = run(pub.root, "publish", "--now", "2026-11-10T09:00:00+01:00")
+    assert result.exit_code == 0, result.output + result.stderr
+    pages = sorted((pub.feeds_dir / "newsletter").glob("*/index.html"))
+    assert len(pages) == 1
+    assert "Second story" in pages[0].read_text()
+    feed = feedparser.parse((pub.feeds_dir / "newsletter" / "atom.xml").read_bytes())
+    assert feed.bozo == 0 and len(feed.entries) == 1
