@@ -89,7 +89,7 @@ def _origin_refused(app: App, request: Request) -> Response | None:
     sent = str(request.environ.get("HTTP_ORIGIN", "")).strip().lower()
     if not sent:
         return None  # not a browser, or one that sends no Origin on same-origin posts
-    if sent in allowed_origins(app.config):
+    if sent in allowed_origins(app.config) or sent == _own_origin(request):
         return None
     log.warning("refused form post from origin %r", sent)
     return _render(
@@ -99,6 +99,13 @@ def _origin_refused(app: App, request: Request) -> Response | None:
         HTTPStatus.FORBIDDEN,
         message="This form was sent from another website. Please use the form on our own pages.",
     )
+
+
+def _own_origin(request: Request) -> str:
+    """The origin this request was addressed to: a same-origin post is always fine."""
+    scheme = str(request.environ.get("wsgi.url_scheme", "http")).lower()
+    host = str(request.environ.get("HTTP_HOST", "")).strip().lower()
+    return f"{scheme}://{host}" if host else ""
 
 
 def _client(request: Request) -> str:

@@ -320,3 +320,26 @@ def test_confirmation_email_is_dkim_signed_when_configured(
         confirmation.message,
         dnsfunc=lambda name, timeout=5: record.value.encode() if b"s1._domainkey" in name else None,
     )
+
+
+def test_own_form_posts_same_origin_and_unsubscribed_reader_can_return(
+    pub: Callable[..., Config], mail: SmtpSink
+) -> None:
+    from syndicate.delivery.subscribers import unsubscribe
+
+    config = pub()
+    conn = connect(config.state_db)
+    add_subscriber(conn, "back@example.com")
+    unsubscribe(conn, "back@example.com", how="web")
+    conn.close()
+    with web_server(config) as port:
+        status, _, page = request(port, "GET", "/subscribe")
+        assert '<form method="post" action="">' in page  # posts to wherever it is served
+        own = {"Origin": f"http://127.0.0.1:{port}"}
+        status, _, _ = request(port, "POST", "/subscribe", {"email": "back@example.com"}, own)
+        assert status == 200
+        assert status_of(config, "back@example.com") is Status.UNSUBSCRIBED  # until confirmed
+        token = confirm_link(mail, "back@example.com")
+        status, _, page = request(port, "POST", "/confirm", {"token": token}, own)
+        assert status == 200 and "You are subscribed" in page
+    assert status_of(config, "back@example.com") is Status.ACTIVE
