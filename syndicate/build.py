@@ -10,6 +10,7 @@ finding nothing new costs a stat per article and no feed serialisation at all.
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -23,14 +24,15 @@ from .errors import ContentError, Problem
 from .exporters import Artifact, Exporter, enabled_exporters
 from .exporters.feedset import FeedExporter, FeedSpec, feed_specs
 from .model import Article, Publication, newest_first
-from .output import WriteReport, write_if_changed
-from .sources import Source
+from .output import WriteReport, target_path, write_many
+from .sources import Source, serialise_feeds
 
 if TYPE_CHECKING:
     from .buildcache import BuildCache, CachedOutput
     from .content import LoadResult
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger("syndicate.build")
 FEED_SIZE_WARNING = 1_000_000
 # Files modified this recently may change again without a visible stat change (coarse
 # filesystem timestamps); they are confirmed by content hash on the next build.
@@ -224,6 +226,7 @@ class _Run:
             )
         racy_after = time.time_ns() - RACY_NS
         stats = scan(config.content_dir)
+        self.phase("scan", started, len(stats))
         out_key = str(self.out_dir.resolve())
         scanned = scan_digest((s.rel, s.size, s.mtime_ns) for s in stats)
         if store is not None and all(isinstance(e, FeedExporter) for e in self.exporters):
@@ -234,6 +237,7 @@ class _Run:
             stats, pub, store, self.jobs, racy_after=racy_after
         )
         warnings = list(_warnings(sources))
+        self.phase("sources", started, len(source_rows))
         published = newest_first([s.article for s in sources if s.article.is_published(self.now)])
         by_id = {s.article.id: s for s in sources}
         specs = feed_specs(pub, published)
@@ -268,11 +272,16 @@ class _Run:
         if others:
             needed |= in_feeds
         html = self._render(store, [by_id[i] for i in sorted(needed)])
+        self.phase("render", started, len(self.rendered_rows))
         artifacts: list[Artifact] = []
         fresh: list[tuple[Artifact, str | None]] = []
-        for feed, spec, feed_digest in plan:
-            rendered = replace(spec, articles=tuple(html[a.id] for a in spec.articles))
-            content = feed.export_feed(pub, rendered)
+        feeds = [
+            (feed, replace(spec, articles=tuple(html[a.id] for a in spec.articles)))
+            for feed, spec, _ in plan
+        ]
+        for (feed, spec, feed_digest), content in zip(
+            plan, serialise_feeds(pub, feeds, self.jobs), strict=True
+        ):
             fresh.append(
                 (Artifact(spec.path(feed.filename), content, feed.media_type), feed_digest)
             )
@@ -282,13 +291,15 @@ class _Run:
                 for artifact in other.export(pub, everyone):
                     paths.append(artifact.path)
                     fresh.append((artifact, None))
-        for artifact, artifact_digest in fresh:
+        self.phase("serialise", started, len(fresh))
+        targets = [target_path(self.out_dir, artifact.path) for artifact, _ in fresh]
+        written = write_many([(t, a.content) for t, (a, _) in zip(targets, fresh, strict=True)])
+        for target, (artifact, artifact_digest), was_written in zip(
+            targets, fresh, written, strict=True
+        ):
             artifacts.append(artifact)
             sizes[artifact.path] = len(artifact.content)
-            target = _target(self.out_dir, artifact.path)
-            (
-                report.written if write_if_changed(target, artifact.content) else report.unchanged
-            ).append(artifact.path)
+            (report.written if was_written else report.unchanged).append(artifact.path)
             if artifact_digest is not None:
                 st = target.stat()
                 output_rows.append(
@@ -312,6 +323,7 @@ class _Run:
                 out=out_key,
                 outputs=output_rows,
             )
+        self.phase("write", started, len(report.written))
         return BuildResult(
             articles=len(published),
             artifacts=tuple(artifacts),
@@ -322,6 +334,10 @@ class _Run:
             rendered=len(self.rendered_rows),
             cached=store is not None,
         )
+
+    def phase(self, name: str, started: float, count: int) -> None:
+        """``-v`` shows where a build's time goes (seconds since start, items handled)."""
+        log.debug("build: %-9s done at %.3f s (%d)", name, time.perf_counter() - started, count)
 
     def _unchanged(
         self, store: BuildCache, out_key: str, scanned: str, started: float
@@ -416,16 +432,6 @@ def _current(path: Path, known: CachedOutput) -> bool:
     except OSError:
         return False
     return st.st_size == known.size and st.st_mtime_ns == known.mtime_ns
-
-
-def _target(out_dir: Path, relative: PurePosixPath) -> Path:
-    from .errors import ExportError
-
-    root = out_dir.resolve()
-    target = (root / relative).resolve()
-    if relative.is_absolute() or not target.is_relative_to(root):
-        raise ExportError(f"refusing to write {relative}: outside {out_dir}")
-    return target
 
 
 def _size_warning(path: PurePosixPath, size: int) -> Problem:

@@ -193,7 +193,9 @@ class BuildCache:
     def _open(cls, path: Path, key: str) -> BuildCache:
         conn = sqlite3.connect(path, timeout=30, isolation_level=None)
         try:
-            conn.execute("PRAGMA journal_mode=DELETE")
+            # WAL + synchronous=NORMAL: a crash may lose the last build's additions (the next
+            # build redoes them) but cannot corrupt the file, and commits need no fsync.
+            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
             row = conn.execute("SELECT value FROM cache_info WHERE name = 'key'").fetchone()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import yaml
@@ -57,30 +58,92 @@ _YamlLoader.yaml_implicit_resolvers = {
 }
 
 
+_CLOSING = {
+    fence: re.compile(rf"^[^\S\n]*{re.escape(fence)}[^\S\n]*$", re.MULTILINE)
+    for fence in ("+++", "---")
+}
+
+
 def split(text: str) -> Split:
     """Find and parse the front matter; raise FrontMatterSyntaxError with a file line."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    lines = text.split("\n")
-    fence = lines[0].rstrip("\r").strip() if lines else ""
+    first_end = text.find("\n")
+    fence = (text if first_end < 0 else text[:first_end]).rstrip("\r").strip()
     if fence not in ("+++", "---"):
         raise FrontMatterSyntaxError(
             1, "no front matter: start the file with a '+++' (TOML) or '---' (YAML) line"
         )
-    for index in range(1, len(lines)):
-        if lines[index].rstrip("\r").strip() == fence:
-            end = index
-            break
-    else:
+    # The closing fence is the first later line that is the fence plus whitespace; only the
+    # front matter is split into lines, so a long body costs one search, not a split and join.
+    closing = _CLOSING[fence].search(text, first_end + 1) if first_end >= 0 else None
+    if closing is None:
         raise FrontMatterSyntaxError(1, f"front matter opened with {fence!r} is never closed")
-    raw = "\n".join(line.rstrip("\r") for line in lines[1:end])
-    body = "\n".join(lines[end + 1 :])
+    inner = text[first_end + 1 : closing.start()]
+    lines = inner.split("\n")[:-1] if inner else []
+    raw = "\n".join(line.rstrip("\r") for line in lines)
+    after = closing.end()
+    body = text[after + 1 :] if after < len(text) else ""
+    end = len(lines) + 1  # the closing fence's 0-based line index
     kind = "toml" if fence == "+++" else "yaml"
     data = _parse_toml(raw) if kind == "toml" else _parse_yaml(raw)
     return Split(data=data, kind=kind, raw=raw, first_line=2, body=body, body_line=end + 2)
 
 
+# A front matter made only of ``key = value`` lines with plain strings, string arrays, dates,
+# integers and booleans (what editors and generators write) is read by one regex per line;
+# anything else, or anything doubtful, goes to tomllib, which also words every error.
+_SIMPLE_STRING = r'"[^"\\\x00-\x08\x0a-\x1f\x7f]*"|\'[^\'\x00-\x08\x0a-\x1f\x7f]*\''
+_MOMENT = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})?)?"
+_SIMPLE_LINE = re.compile(
+    rf"[ \t]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*"
+    rf"({_SIMPLE_STRING}|\[[ \t]*(?:(?:{_SIMPLE_STRING})[ \t]*,[ \t]*)*(?:{_SIMPLE_STRING})?[ \t]*\]"
+    rf"|{_MOMENT}|true|false|-?(?:0|[1-9][0-9]{{0,17}}))[ \t]*"
+)
+_ARRAY_ITEM = re.compile(_SIMPLE_STRING)
+
+
+def _simple_toml(raw: str) -> dict[str, Any] | None:
+    """``raw`` parsed exactly as tomllib would, or None when it is not the simple subset."""
+    data: dict[str, Any] = {}
+    for line in raw.split("\n"):
+        if not line.strip():
+            continue
+        match = _SIMPLE_LINE.fullmatch(line)
+        if match is None:
+            return None
+        key, value = match.groups()
+        if key in data:
+            return None  # let tomllib word the duplicate-key error
+        try:
+            data[key] = _simple_value(value)
+        except ValueError:
+            return None  # e.g. 2026-02-30: tomllib words the error
+    return data
+
+
+def _simple_value(value: str) -> Any:
+    first = value[0]
+    if first in "\"'":
+        return value[1:-1]
+    if first == "[":
+        return [item[1:-1] for item in _ARRAY_ITEM.findall(value)]
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    if len(value) >= 10 and value[4] == "-":
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return moment.replace(tzinfo=UTC) if value.endswith("Z") else moment
+    return int(value)
+
+
 def _parse_toml(raw: str) -> dict[str, Any]:
+    simple = _simple_toml(raw)
+    if simple is not None:
+        return simple
     try:
         return tomllib.loads(raw + "\n")
     except tomllib.TOMLDecodeError as exc:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -50,13 +51,68 @@ def write_if_changed(path: Path, content: bytes) -> bool:
 def write_artifacts(out_dir: Path, artifacts: Iterable[Artifact]) -> WriteReport:
     """Write every artifact under ``out_dir``; refuse any path that would escape it."""
     report = WriteReport()
-    root = out_dir.resolve()
-    for artifact in artifacts:
-        target = (root / artifact.path).resolve()
-        if artifact.path.is_absolute() or not target.is_relative_to(root):
-            raise ExportError(f"refusing to write {artifact.path}: outside {out_dir}")
-        if write_if_changed(target, artifact.content):
-            report.written.append(artifact.path)
-        else:
-            report.unchanged.append(artifact.path)
+    items = list(artifacts)
+    targets = [target_path(out_dir, artifact.path) for artifact in items]
+    changed = write_many(list(zip(targets, (a.content for a in items), strict=True)))
+    for artifact, was_written in zip(items, changed, strict=True):
+        (report.written if was_written else report.unchanged).append(artifact.path)
     return report
+
+
+def target_path(out_dir: Path, relative: PurePosixPath) -> Path:
+    """Where ``relative`` lands under ``out_dir``; ExportError if it would escape it."""
+    root = out_dir.resolve()
+    target = (root / relative).resolve()
+    if relative.is_absolute() or not target.is_relative_to(root):
+        raise ExportError(f"refusing to write {relative}: outside {out_dir}")
+    return target
+
+
+def write_many(files: Sequence[tuple[Path, bytes]]) -> list[bool]:
+    """Write several files atomically, only those whose bytes changed; True for each written.
+
+    Every changed file is first written to a temp file beside it; the temp files are fsync-ed
+    together (threads: fsync releases the GIL and the filesystem batches the flushes, where one
+    fsync after another costs a disk round trip each), then renamed into place in order.
+    """
+    changed = [not _same(path, content) for path, content in files]
+    staged: list[tuple[str, Path]] = []
+    try:
+        for (path, content), write in zip(files, changed, strict=True):
+            if not write:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp_name = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+            )
+            staged.append((temp_name, path))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+        if len(staged) > 1:
+            with ThreadPoolExecutor(min(8, len(staged))) as pool:
+                list(pool.map(_fsync_path, (temp for temp, _ in staged)))
+        elif staged:
+            _fsync_path(staged[0][0])
+        for temp_name, path in staged:
+            Path(temp_name).chmod(0o644)
+            Path(temp_name).replace(path)
+    except BaseException:
+        for temp_name, _ in staged:
+            Path(temp_name).unlink(missing_ok=True)
+        raise
+    return changed
+
+
+def _same(path: Path, content: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(content) and path.read_bytes() == content
+    except FileNotFoundError:
+        return False
+
+
+def _fsync_path(name: str) -> None:
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

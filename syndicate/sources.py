@@ -25,6 +25,7 @@ from .model import Article, Author, Enclosure, Image, Publication
 
 if TYPE_CHECKING:
     from .buildcache import BuildCache
+    from .exporters.feedset import FeedExporter, FeedSpec
 
 CONTENT_SUFFIXES = (".md", ".markdown")
 PARSE_POOL_MIN = 1500  # files to parse before a process pool pays for its start-up
@@ -226,11 +227,14 @@ def parse_file(stat: Stat, pub: Publication) -> ParseOutcome:
     data = stat.path.read_bytes()
     sha = hashlib.blake2b(data, digest_size=20).hexdigest()
     try:
+        # Messages name the file relative to the working directory, but only failures need
+        # that (warnings are stored without a path): skip the cwd lookup on the happy path.
         article, warnings = parse_article(
-            data, pub, path=stat.path, display=display(stat.path), lazy_summary=True
+            data, pub, path=stat.path, display=stat.path, lazy_summary=True
         )
     except ContentError as exc:
-        return sha, None, exc.problems
+        shown = display(stat.path)
+        return sha, None, tuple(replace(p, path=shown) for p in exc.problems)
     body_offset = len(data) - len(article.body.encode("utf-8"))
     summary_from_body = not article.summary
     record = encode(
@@ -300,6 +304,41 @@ def render_all(
             if progress is not None:
                 progress(len(results), total)
     return results
+
+
+# --- serialising -----------------------------------------------------------------------------
+
+SERIALISE_POOL_MIN = 24  # feed files to serialise before a process pool pays for itself
+_FEEDS: tuple[Publication, Sequence[tuple[FeedExporter, FeedSpec]]] | None = None
+
+
+def serialise_feeds(
+    pub: Publication, feeds: Sequence[tuple[FeedExporter, FeedSpec]], jobs: int
+) -> list[bytes]:
+    """Each (exporter, rendered spec) as bytes, in order; forked workers inherit the rendered
+    articles (nothing is pickled on the way in) and send back only the bytes."""
+    global _FEEDS
+    if jobs <= 1 or len(feeds) < SERIALISE_POOL_MIN or not _can_fork():
+        return [feed.export_feed(pub, spec) for feed, spec in feeds]
+    _FEEDS = (pub, feeds)
+    try:
+        with _pool(jobs) as pool:
+            return list(pool.map(_serialise_one, range(len(feeds)), chunksize=4))
+    finally:
+        _FEEDS = None
+
+
+def _serialise_one(index: int) -> bytes:
+    assert _FEEDS is not None, "serialise workers are forked from serialise_feeds"
+    pub, feeds = _FEEDS
+    feed, spec = feeds[index]
+    return feed.export_feed(pub, spec)
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:

@@ -1,0 +1,405 @@
+"""The benchmark suite: ``python bench/run.py`` (see ``--help``); results go to BENCHMARKS.md.
+
+Measures, as medians of ``--runs`` runs on one machine in one go: syndicate's cold build at each
+corpus size, a no-op rebuild and a one-article-edited rebuild at 10k (checking that exactly the
+feeds holding that article changed on disk), peak RSS of each, ``syndicate --help`` start-up,
+and — on the same corpus in the same run — Pelican (installed into its own venv, writing only
+its feeds) and Hugo (the Debian package, writing only RSS and Atom for home, sections and tags).
+Other engineers' benchmarks (``bench/bench_edition.py``, ``bench_digest.py``, ``bench_smtp.py``)
+run too when present. Peak RSS is the child's ``ru_maxrss`` (process tree, via a small wrapper).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_corpus
+import peers
+
+REPO = Path(__file__).resolve().parent.parent
+BEGIN = "<!-- bench/run.py: begin (generated; edit bench/run.py instead) -->"
+END = "<!-- bench/run.py: end -->"
+OTHER_BENCHES = ("bench_edition.py", "bench_digest.py", "bench_smtp.py")
+MEASURE = (
+    "import json, resource, subprocess, sys, time\n"
+    "start = time.perf_counter()\n"
+    "done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+    "wall = time.perf_counter() - start\n"
+    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "print(json.dumps({'wall': wall, 'rss_kb': rss, 'rc': done.returncode,"
+    " 'err': done.stderr.decode(errors='replace')[-2000:]}))\n"
+)
+
+
+@dataclass
+class Sample:
+    """Medians of several runs of one command."""
+
+    walls: list[float] = field(default_factory=list)
+    rss_kb: list[int] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls)
+
+    @property
+    def rss_mb(self) -> float:
+        return max(self.rss_kb) / 1024
+
+
+def measure(command: Sequence[str | Path], *, cwd: Path | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB, whole process tree) of one command run to completion."""
+    args = [sys.executable, "-c", MEASURE, *map(str, command)]
+    out = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=True).stdout
+    result = json.loads(out)
+    if result["rc"] != 0:
+        raise SystemExit(f"failed ({result['rc']}): {' '.join(map(str, command))}\n{result['err']}")
+    return result["wall"], result["rss_kb"]
+
+
+def repeat(
+    runs: int, command: Sequence[str | Path], before: Callable[[], None] | None = None
+) -> Sample:
+    """Run ``command`` ``runs`` times (``before`` each time) and keep every measurement."""
+    sample = Sample()
+    for _ in range(runs):
+        if before is not None:
+            before()
+        wall, rss = measure(command)
+        sample.walls.append(wall)
+        sample.rss_kb.append(rss)
+    return sample
+
+
+def syndicate_command() -> list[str]:
+    """The installed console script next to this interpreter, else the module's main()."""
+    script = Path(sys.executable).parent / "syndicate"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from syndicate.cli import main; main()"]
+
+
+def corpus(workdir: Path, size: int, seed: int) -> Path:
+    """The corpus for ``size`` articles, generated once (a marker says it is complete)."""
+    folder = workdir / f"corpus-{size}"
+    marker = folder / ".complete"
+    if marker.is_file() and marker.read_text() == f"{size} {seed}":
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"generating {size} articles in {folder} ...", flush=True)
+    make_corpus.make_corpus(size, folder, seed=seed)
+    marker.write_text(f"{size} {seed}")
+    return folder
+
+
+def clean(folder: Path) -> Callable[[], None]:
+    """A cold start for syndicate: no feeds, no build cache, no state."""
+
+    def reset() -> None:
+        shutil.rmtree(folder / "feeds", ignore_errors=True)
+        shutil.rmtree(folder / "state", ignore_errors=True)
+
+    return reset
+
+
+def tree_state(root: Path) -> dict[str, tuple[int, str]]:
+    """Every file under root: (mtime_ns, content hash)."""
+    return {
+        str(path.relative_to(root)): (
+            path.stat().st_mtime_ns,
+            hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest(),
+        )
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def newest_article(folder: Path) -> Path:
+    """The newest article by file name (names start with the date): it is in the main feed."""
+    return max((folder / "content").rglob("*.md"), key=lambda p: p.name)
+
+
+def one_edit(folder: Path, runs: int, command: list[str]) -> tuple[Sample, list[str], list[str]]:
+    """Edit the newest article's body ``runs`` times; each build must change exactly the feed
+    files that hold it. Returns timings, the files changed and problems found."""
+    sample = Sample()
+    target = newest_article(folder)
+    original = target.read_bytes()
+    problems: list[str] = []
+    changed: list[str] = []
+    slug = target.stem[11:]  # the date prefix is not part of the slug
+    try:
+        for run in range(runs):
+            before = tree_state(folder / "feeds")
+            holders = {
+                name
+                for name in before
+                if f"/{slug}/" in (folder / "feeds" / name).read_text(encoding="utf-8")
+            }
+            target.write_bytes(original + f"\nA correction, number {run + 1}.\n".encode())
+            stamp = time.time_ns() - 5_000_000_000 + run  # an edit a few seconds ago
+            os.utime(target, ns=(stamp, stamp))
+            wall, rss = measure(command)
+            sample.walls.append(wall)
+            sample.rss_kb.append(rss)
+            after = tree_state(folder / "feeds")
+            changed = sorted(name for name in after if after[name] != before.get(name))
+            if set(changed) != holders:
+                problems.append(
+                    f"run {run + 1}: changed {sorted(set(changed) - holders)} unexpectedly, "
+                    f"missed {sorted(holders - set(changed))}"
+                )
+    finally:
+        target.write_bytes(original)
+    return sample, changed, problems
+
+
+def help_time(runs: int) -> Sample:
+    """``syndicate --help``: interpreter start-up plus the CLI's imports."""
+    return repeat(max(runs, 5), [*syndicate_command(), "--help"])
+
+
+def other_benches(quick: bool) -> list[tuple[str, str]]:
+    """Run the other engineers' bench scripts that exist; their own tables, verbatim."""
+    results = []
+    for name in OTHER_BENCHES:
+        script = REPO / "bench" / name
+        if not script.is_file():
+            results.append((name, "not present when this run was made (skipped)"))
+            continue
+        args = [sys.executable, str(script), *(["--quick"] if quick else [])]
+        done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=1800)
+        text = done.stdout.strip() or done.stderr.strip()[-2000:]
+        if done.returncode != 0:
+            text = f"failed with exit code {done.returncode}:\n{text}"
+        results.append((name, text))
+    return results
+
+
+def machine() -> str:
+    """CPU, cores and software versions, for the report's header."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{cpu}, {cores} cores{memory}; Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, run every benchmark, print the table and update BENCHMARKS.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes for cold builds")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--peer-sizes", default="10000", help="sizes at which Pelican/Hugo run")
+    parser.add_argument("--no-pelican", action="store_true", help="skip Pelican")
+    parser.add_argument("--no-hugo", action="store_true", help="skip Hugo")
+    parser.add_argument("--no-others", action="store_true", help="skip the other bench scripts")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/syndicate-bench"))
+    parser.add_argument("--seed", type=int, default=1100)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    sizes = sorted({int(s) for s in args.sizes.split(",") if s})
+    peer_sizes = {int(s) for s in args.peer_sizes.split(",") if s} & set(sizes)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    syndicate = syndicate_command()
+    rows: list[tuple[str, str, str, str]] = []  # (benchmark, wall, peak RSS, note)
+    checks: list[tuple[str, bool, str]] = []
+    cold: dict[int, Sample] = {}
+    peer_rows: list[tuple[int, str, Sample, str]] = []
+
+    helped = help_time(args.runs)
+    rows.append(
+        ("`syndicate --help`", f"{helped.wall * 1000:.0f} ms", f"{helped.rss_mb:.0f} MB", "")
+    )
+    checks.append(("`--help` < 150 ms", helped.wall < 0.150, f"{helped.wall * 1000:.0f} ms"))
+
+    for size in sizes:
+        folder = corpus(args.workdir, size, args.seed)
+        command = [*syndicate, "-q", "--config", str(folder / "config.toml"), "build"]
+        print(f"cold build, {size} articles ...", flush=True)
+        cold[size] = repeat(args.runs, command, clean(folder))
+        rows.append(
+            (
+                f"cold build, {size:,} articles",
+                f"{cold[size].wall:.2f} s",
+                f"{cold[size].rss_mb:.0f} MB",
+                f"{len(list((folder / 'feeds').rglob('*.*')))} files",
+            )
+        )
+        if size in peer_sizes and not args.no_hugo:
+            hugo = peers.hugo_binary()
+            if hugo is None:
+                peer_rows.append((size, "Hugo", Sample(), peers.HUGO_MISSING))
+            else:
+                print(f"Hugo, {size} articles ...", flush=True)
+                site = peers.hugo_site(args.workdir, folder)
+                sample = repeat(args.runs, peers.hugo_command(hugo, site), peers.hugo_clean(site))
+                peer_rows.append((size, "Hugo (RSS + Atom)", sample, peers.hugo_version(hugo)))
+        if size in peer_sizes and not args.no_pelican:
+            print(f"Pelican, {size} articles (slow) ...", flush=True)
+            python = peers.pelican_python(args.workdir)
+            site = peers.pelican_site(args.workdir, folder)
+            sample = repeat(
+                args.runs, peers.pelican_command(python, site), peers.pelican_clean(site)
+            )
+            peer_rows.append((size, "Pelican (feeds only)", sample, peers.pelican_version(python)))
+
+    steady = (
+        10_000
+        if 10_000 in sizes
+        else max(s for s in sizes if s <= 10_000)
+        if any(s <= 10_000 for s in sizes)
+        else sizes[0]
+    )
+    folder = corpus(args.workdir, steady, args.seed)
+    command = [*syndicate, "-q", "--config", str(folder / "config.toml"), "build"]
+    print(f"no-op and one-edit rebuilds, {steady} articles ...", flush=True)
+    measure(command)  # warm the cache (and a second time for the no-op snapshot)
+    measure(command)
+    noop = repeat(args.runs, command)
+    rows.append(
+        (
+            f"no-op rebuild, {steady:,} articles",
+            f"{noop.wall:.2f} s",
+            f"{noop.rss_mb:.0f} MB",
+            "stats files, reads no body, serialises no feed",
+        )
+    )
+    edited, changed, problems = one_edit(folder, args.runs, command)
+    rows.append(
+        (
+            f"one article edited, {steady:,} articles",
+            f"{edited.wall:.2f} s",
+            f"{edited.rss_mb:.0f} MB",
+            f"{len(changed)} feed files changed" + ("" if not problems else " (MISMATCH)"),
+        )
+    )
+    checks.append((f"no-op rebuild at {steady:,} < 0.5 s", noop.wall < 0.5, f"{noop.wall:.2f} s"))
+    checks.append((f"one edit at {steady:,} < 1 s", edited.wall < 1.0, f"{edited.wall:.2f} s"))
+    checks.append(
+        (
+            "only the edited article's feeds changed",
+            not problems,
+            "; ".join(problems) or f"{len(changed)} files, each holding the article",
+        )
+    )
+
+    for size, name, sample, note in peer_rows:
+        if not sample.walls:
+            rows.append((f"{name}, {size:,} articles", "—", "—", note))
+            continue
+        ratio = sample.wall / cold[size].wall
+        rows.append(
+            (
+                f"{name}, {size:,} articles",
+                f"{sample.wall:.2f} s",
+                f"{sample.rss_mb:.0f} MB",
+                f"{note}; syndicate is {ratio:.1f}x faster",
+            )
+        )
+        if name.startswith("Hugo"):
+            checks.append((f"cold {size:,} faster than Hugo RSS+Atom", ratio > 1, f"{ratio:.2f}x"))
+        else:
+            checks.append(
+                (f"cold {size:,} ≥ 15x faster than Pelican", ratio >= 15, f"{ratio:.1f}x")
+            )
+    big = [s for s in sizes if s > 10_000]
+    if 10_000 in cold and big:
+        size = max(big)
+        per = (cold[size].wall / size) / (cold[10_000].wall / 10_000)
+        checks.append(
+            (
+                f"{size:,} scales no worse than linearly from 10k",
+                per <= 1.0,
+                f"time per article {per:.2f}x that at 10k",
+            )
+        )
+        checks.append(
+            (f"{size:,} peak RSS < 1 GB", cold[size].rss_mb < 1024, f"{cold[size].rss_mb:.0f} MB")
+        )
+
+    others = [] if args.no_others else other_benches(quick=False)
+    report = render(args, sizes, rows, checks, others)
+    print(report)
+    if not args.no_write:
+        update_benchmarks(REPO / "BENCHMARKS.md", report)
+        print(f"updated {REPO / 'BENCHMARKS.md'}")
+    return 0
+
+
+def render(
+    args: argparse.Namespace,
+    sizes: list[int],
+    rows: list[tuple[str, str, str, str]],
+    checks: list[tuple[str, bool, str]],
+    others: list[tuple[str, str]],
+) -> str:
+    """The Markdown section for BENCHMARKS.md."""
+    command = (
+        "python bench/run.py"
+        + (f" --sizes {args.sizes}" if args.sizes != "1000,10000,100000" else "")
+        + (f" --runs {args.runs}" if args.runs != 3 else "")
+    )
+    lines = [
+        "## Build speed: syndicate vs Hugo and Pelican",
+        "",
+        f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {machine()}.",
+        f"Command: `{command}` (medians of {args.runs} runs; peak RSS is the largest of the runs,",
+        "whole process tree). Corpus: `bench/make_corpus.py` (~1,100-word articles, 50 tags,",
+        "6 sections; seed 1100). syndicate writes RSS, Atom and JSON Feed for the home page, every",
+        "tag and every section (max 50 items, full content); Hugo writes RSS and Atom for the same",
+        "(custom Atom output format, full content, limit 50); Pelican writes its main, per-category",
+        "and per-tag RSS and Atom feeds only (no HTML pages).",
+        "",
+        "| benchmark | wall (median) | peak RSS | notes |",
+        "|---|---:|---:|---|",
+        *(f"| {name} | {wall} | {rss} | {note} |" for name, wall, rss, note in rows),
+        "",
+        "| target | met | measured |",
+        "|---|:---:|---|",
+        *(f"| {name} | {'yes' if ok else '**no**'} | {value} |" for name, ok, value in checks),
+    ]
+    for name, text in others:
+        lines += ["", f"### `bench/{name}`", "", "```", text, "```"]
+    return "\n".join(lines) + "\n"
+
+
+def update_benchmarks(path: Path, report: str) -> None:
+    """Replace our section between the markers; other engineers' sections stay as they are."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n"
+    block = f"{BEGIN}\n{report}{END}"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
