@@ -205,3 +205,48 @@ def test_cli_import_keeps_suppressed_unless_resubscribe(
     assert result.exit_code == 0, result.output
     assert "nobody@example.org\t\tactive" in run(root, "subscribers", "list").output
     assert run(root, "bounces", "list").output == ""
+
+
+def test_smtp_refusal_during_send_suppresses_like_a_hard_bounce(
+    make_pub: Publication, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syndicate.delivery.send import send_edition
+    from syndicate.edition import open_state, plan_edition
+    from syndicate.newsletter import render_edition
+    from syndicate.when import parse_datetime
+    from tests.smtp_server import Faults, smtp_server
+
+    monkeypatch.setenv("SYNDICATE_SECRET", "bounce-test-secret-0123456789")
+    with smtp_server(Faults(bounce={"dead@example.com"})) as sink:
+        root = make_pub(
+            {"news.md": article("News", summary="Something happened.")},
+            email=(
+                'transport = "smtp"\n[email.smtp]\nhost = "127.0.0.1"\n'
+                f'port = {sink.port}\nsecurity = "none"\n'
+            ),
+        )
+        config = load_config(root / "config.toml")
+        conn = open_state(config)
+        for address in ("dead@example.com", "alive@example.com"):
+            add_subscriber(conn, address)
+        now = parse_datetime("2026-11-03T09:00:00+01:00", config.publication.timezone)
+        edition = plan_edition(config, conn, now=now)
+        assert edition is not None
+        report = send_edition(config, conn, edition, render_edition(config, edition))
+        assert report.sent == 1 and report.bounced == 1
+        assert (
+            is_suppressed(
+                conn,
+                "dead@example.com",
+            )
+            is not None
+        )
+        event = conn.execute("SELECT kind, status, source FROM bounce_events").fetchone()
+        assert tuple(event) == ("hard", "5.1.1", "smtp")
+        conn.close()
+    # Removed and re-imported by an old export: still suppressed.
+    assert run(root, "subscribers", "remove", "dead@example.com").exit_code == 0
+    csv_file = tmp_path / "old.csv"
+    csv_file.write_text("email\ndead@example.com\n")
+    assert run(root, "subscribers", "import", str(csv_file)).exit_code == 0
+    assert "dead@example.com\t\tbounced" in run(root, "subscribers", "list").output

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import mailbox
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -469,6 +470,23 @@ def soft_streak(conn: sqlite3.Connection, address: str) -> int:
         (address, row[0]),
     ).fetchone()
     return int(count[0])
+
+
+def record_refusal(conn: sqlite3.Connection, address: str, reason: str, *, edition: str) -> None:
+    """An SMTP 5.1.x refusal during a send: record it and suppress the address like a hard
+    bounce. Runs inside the caller's transaction (the tables exist: ``ensure_ledger``)."""
+    now = utcnow()
+    status = next(iter(re.findall(r"\b5\.\d{1,3}\.\d{1,3}\b", reason)), "")
+    conn.execute(
+        "INSERT OR IGNORE INTO bounce_events (email, kind, status, detail, source, reference,"
+        " occasion, happened, recorded) VALUES (?, 'hard', ?, ?, 'smtp', ?, '', ?, ?)",
+        (address, status, reason[:500], f"smtp:{edition}:{address.lower()}", now, now),
+    )
+    conn.execute(
+        "INSERT INTO suppressions (email, kind, reason, created) VALUES (?, 'hard', ?, ?)"
+        " ON CONFLICT(email) DO NOTHING",
+        (address, f"refused while sending: {reason}"[:500], now),
+    )
 
 
 def record_events(

@@ -31,6 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..state import BUSY_TIMEOUT_SECONDS
+from .bounces import ensure_bounces_schema, record_refusal
 from .subscribers import Status, ensure_current, ensure_subscribers, utcnow
 
 
@@ -128,6 +129,7 @@ def ensure_ledger(conn: sqlite3.Connection) -> None:
     """Create or upgrade the ledger table (and the subscribers table it reads from)."""
     ensure_subscribers(conn)
     ensure_current(conn, "ledger", MIGRATIONS)
+    ensure_bounces_schema(conn)  # ``Ledger.bounced`` records refusals there, mid-transaction
 
 
 def message_id(edition: str, email: str, domain: str) -> str:
@@ -347,6 +349,7 @@ class Ledger:
                     "UPDATE subscribers SET status = ?, reason = ?, updated = ? WHERE email = ?",
                     (str(Status.BOUNCED), f"bounced: {reason}"[:1000], now, email),
                 )
+                record_refusal(self._conn, email, reason, edition=self._edition)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
