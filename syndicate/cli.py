@@ -681,6 +681,9 @@ def publish(ctx: click.Context, now_text: str | None, dry_run: bool, wait: bool)
 
     config = load(ctx)
     chatty = dry_run or ctx.find_root().obj.get("verbosity") == 2
+    # Cron mails whatever is printed: other modules' info lines are for --verbose, and their
+    # debug timings would bury the one line per action that --verbose promises.
+    logging.getLogger("syndicate").setLevel(logging.INFO if chatty else logging.WARNING)
     report = run_publish(
         config,
         now=parse_now(now_text, ctx),
@@ -703,7 +706,7 @@ def publish(ctx: click.Context, now_text: str | None, dry_run: bool, wait: bool)
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Run the web app (one-click unsubscribe) for local use; use syndicate.web:app in production."""
+    """Run the web app (unsubscribe, subscribe, confirm) locally; syndicate.web:app for production."""
     from .delivery.tokens import load_secret
     from .web import serve as run_server
 
