@@ -250,3 +250,34 @@ def test_smtp_refusal_during_send_suppresses_like_a_hard_bounce(
     csv_file.write_text("email\ndead@example.com\n")
     assert run(root, "subscribers", "import", str(csv_file)).exit_code == 0
     assert "dead@example.com\t\tbounced" in run(root, "subscribers", "list").output
+
+
+@pytest.mark.parametrize(("delivered_between", "suppressed"), [(True, False), (False, True)])
+def test_soft_bounces_count_in_a_row_of_sent_editions(
+    tmp_path: Path, delivered_between: bool, suppressed: bool
+) -> None:
+    from syndicate.delivery.ledger import ensure_ledger
+
+    conn = connect(tmp_path / "state.db")
+    add_subscriber(conn, SOFT_THREE)
+    ensure_ledger(conn)
+    # The ledger's Message-IDs are what the delayed-mail DSNs quote back.
+    editions = [
+        ("2026-12-01", "<2026-12-01.slow.9c1e@news.test>"),
+        ("2026-12-02", "<2026-12-02.slow.9c1e@news.test>"),
+        ("2026-12-02-2", "<2026-12-02-2.delivered@news.test>"),
+        ("2026-12-03", "<2026-12-03.slow.9c1e@news.test>"),
+    ]
+    if not delivered_between:
+        editions.pop(2)
+    for n, (edition, message_id) in enumerate(editions):
+        conn.execute(
+            "INSERT INTO deliveries (edition, email, state, message_id, queued_at, updated)"
+            " VALUES (?, ?, 'sent', ?, ?, ?)",
+            (edition, SOFT_THREE, message_id, f"2026-12-0{n + 1}T08:00:00", "x"),
+        )
+    process_paths(conn, sorted(FIXTURES.glob("postfix-delayed-*.eml")), soft_limit=3)
+    subscriber = get_subscriber(conn, SOFT_THREE)
+    assert subscriber is not None
+    assert (subscriber.status is Status.BOUNCED) is suppressed
+    conn.close()

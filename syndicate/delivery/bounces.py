@@ -10,8 +10,8 @@ complain; continuing to mail either ruins delivery for everyone else. Sources:
 * Amazon SES notifications (JSON, raw or wrapped in an SNS envelope): Bounce and Complaint.
 
 Hard bounces and complaints suppress an address at once; soft bounces after
-``[bounces] soft_limit`` of them in a row (for different messages, since the address was last
-(re)activated). Every event is recorded in ``bounce_events``; suppressed addresses are listed in
+``[bounces] soft_limit`` of them in a row (``soft_streak``: consecutive sent editions in the
+ledger, else distinct failed messages, since the address was last (re)activated). Every event is recorded in ``bounce_events``; suppressed addresses are listed in
 ``suppressions`` so a later import cannot bring them back unless told to (``--resubscribe``).
 Processing the same mailbox twice records nothing new.
 """
@@ -459,17 +459,51 @@ def list_suppressions(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
 
 
 def soft_streak(conn: sqlite3.Connection, address: str) -> int:
-    """Soft bounces since the last hard bounce, complaint or reset, one per failed message."""
+    """Soft bounces in a row since the last hard bounce, complaint or reset.
+
+    Where the bounced messages are in the send ledger (by Message-ID, or SES message id), "in
+    a row" is literal: the address's sent editions are walked from the newest one that
+    soft-bounced back in time, and the walk stops at the first edition that did not bounce
+    (it was delivered). Editions sent after that newest bounce do not count either way: their
+    bounces may still be on their way. Otherwise, each failed message counts once.
+    """
     row = conn.execute(
         "SELECT COALESCE(MAX(id), 0) FROM bounce_events WHERE email = ? AND kind != 'soft'",
         (address,),
     ).fetchone()
-    count = conn.execute(
-        "SELECT COUNT(DISTINCT CASE WHEN occasion != '' THEN occasion ELSE reference END)"
-        " FROM bounce_events WHERE email = ? AND kind = 'soft' AND id > ?",
-        (address, row[0]),
+    occasions = {
+        str(r[0]) if r[0] else str(r[1])
+        for r in conn.execute(
+            "SELECT occasion, reference FROM bounce_events"
+            " WHERE email = ? AND kind = 'soft' AND id > ?",
+            (address, row[0]),
+        )
+    }
+    sent = _sent_messages(conn, address)
+    if not any(ids & occasions for ids in sent):
+        return len(occasions)
+    streak = 0
+    for ids in sent:  # newest first
+        if ids & occasions:
+            streak += 1
+        elif streak:
+            break
+    return streak
+
+
+def _sent_messages(conn: sqlite3.Connection, address: str) -> list[set[str]]:
+    """Per edition sent to ``address``, newest first: the ids a bounce may name it by."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
     ).fetchone()
-    return int(count[0])
+    if exists is None:
+        return []
+    rows = conn.execute(
+        "SELECT message_id, provider_id FROM deliveries WHERE email = ? AND state = 'sent'"
+        " ORDER BY queued_at DESC, edition DESC",
+        (address,),
+    )
+    return [{str(r[0]), str(r[1])} - {""} for r in rows]
 
 
 def record_refusal(conn: sqlite3.Connection, address: str, reason: str, *, edition: str) -> None:
