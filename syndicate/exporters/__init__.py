@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import PurePosixPath
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ..errors import ExportError
 from ..model import Article, Publication
@@ -56,6 +56,12 @@ def registry() -> dict[str, type[Exporter]]:
     return found
 
 
+class _Unloaded:
+    """Stands for an installed exporter that this build does not run (not imported)."""
+
+    enabled_by_default = False
+
+
 def _load(point: EntryPoint) -> type[Exporter]:
     try:
         loaded = point.load()
@@ -70,9 +76,44 @@ def _load(point: EntryPoint) -> type[Exporter]:
     return loaded
 
 
+# Our own exporters that are off by default: known without importing them, so a build that
+# does not use them does not pay for their imports (the digest pulls in Jinja2 and more).
+_BUILTIN_OFF = frozenset({"syndicate.exporters.digest:DigestExporter"})
+
+
+def _points() -> dict[str, EntryPoint]:
+    """Every installed exporter's entry point by name (nothing imported); duplicates refused."""
+    found: dict[str, EntryPoint] = {}
+    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
+        if point.name in found:
+            raise ExportError(
+                f"exporter {point.name!r} is registered twice (second: {point.value}); "
+                "uninstall one of the packages"
+            )
+        found[point.name] = point
+    return found
+
+
 def enabled_exporters(names: Sequence[str] | None) -> list[Exporter]:
-    """Instances of the exporters to run: the named ones, or every default-enabled one."""
-    available = registry()
+    """Instances of the exporters to run: the named ones, or every default-enabled one.
+
+    Only exporters that may run are imported: every third-party one (to read its
+    ``enabled_by_default``, and so that a broken plugin is reported), never an unused
+    built-in that is off by default.
+    """
+    if registry.cache_info().currsize == 0:  # registry() not loaded yet: load lazily
+        points = _points()
+        if names is None:
+            candidates = [name for name, p in points.items() if p.value not in _BUILTIN_OFF]
+        else:
+            candidates = [name for name in names if name in points]
+            candidates += [n for n, p in points.items() if not p.value.startswith("syndicate.")]
+        available: dict[str, type[Any]] = {
+            name: _load(points[name]) for name in dict.fromkeys(candidates)
+        }
+        available.update({name: _Unloaded for name in points if name not in available})
+    else:
+        available = registry()
     if names is None:
         chosen = [
             name for name, cls in available.items() if getattr(cls, "enabled_by_default", True)
