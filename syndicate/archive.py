@@ -57,6 +57,7 @@ FOLDER = PurePosixPath("newsletter")
 INDEX_TEMPLATE = "archive.html.j2"
 # Stands in for the recipient's address while the page is made; the block holding it goes.
 _SENTINEL = "syndicate-archive-recipient"
+_SENTINEL_URL = "https://syndicate-archive.invalid/unsubscribe"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -91,10 +92,20 @@ def page_html(config: Config, rendered: RenderedEdition) -> str:
         {
             "email": _SENTINEL,
             "name": "",
-            "unsubscribe_url": subscribe_url(config),
+            "unsubscribe_url": _SENTINEL_URL,
             "view_url": page_url,
         }
     )
+    # On a public page the unsubscribe link becomes an offer to subscribe.
+    filled = re.sub(
+        rf'(<a\b[^>]*\bhref="){re.escape(_SENTINEL_URL)}("[^>]*>)(?:(?!</a>).)*?(</a>)',
+        lambda m: (
+            f"{m[1]}{html_lib.escape(subscribe_url(config), quote=True)}{m[2]}Subscribe{m[3]}"
+        ),
+        filled,
+        flags=re.DOTALL,
+    )
+    filled = filled.replace(_SENTINEL_URL, html_lib.escape(subscribe_url(config), quote=True))
     # Drop the paragraph (or list item, table cell) that names the recipient; anything left
     # over becomes neutral words.
     for tag in ("p", "li", "td"):

@@ -73,6 +73,7 @@ def test_two_sent_editions_are_archived_without_personal_data(pub: Config, run: 
         assert READER not in page and "Reader Person" not in page
         assert "SYNDICATE-" not in page  # no placeholder left unfilled
         assert 'href="https://news.test/subscribe"' in page  # the unsubscribe link, neutral
+        assert ">Subscribe</a>" in page and "Unsubscribe</a>" not in page
         assert f"https://news.test/feeds/newsletter/{edition_id}/" in page
 
     outbox = mailbox.Maildir(pub.root / "outbox", create=False)
