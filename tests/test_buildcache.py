@@ -269,6 +269,7 @@ def test_parallel_build_is_identical_to_serial(
     root = corpus(make_pub)
     monkeypatch.setattr(sources, "PARSE_POOL_MIN", 0)
     monkeypatch.setattr(sources, "RENDER_POOL_MIN", 0)
+    monkeypatch.setattr(sources, "SERIALISE_POOL_MIN", 0)
     parallel = cached_build(root, cache=False, jobs=2)
     serial = cached_build(root, out=root / "fresh", cache=False, jobs=1)
     assert tree_bytes(root / "feeds") == tree_bytes(root / "fresh")
