@@ -21,6 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import DeliveryError
@@ -127,6 +128,7 @@ class Engine:
         self._in_flight = 0
         self._errors_in_row = 0
         self._fatal: BaseException | None = None
+        self._builder = ThreadPoolExecutor(1)
         self.tally = Tally()
 
     def run(self, jobs: list[Job], progress: Progress | None = None) -> Tally:
@@ -134,6 +136,7 @@ class Engine:
         self._queue.extend(jobs)
         total = len(jobs)
         count = max(1, min(self._transport.sessions, total))
+        self._builder = ThreadPoolExecutor(min(count, 4), thread_name_prefix="syndicate-build")
         threads = [
             threading.Thread(target=self._worker, name=f"syndicate-send-{n}", daemon=True)
             for n in range(count)
@@ -150,6 +153,7 @@ class Engine:
             self.stop("interrupted; messages in flight were finished")
             for thread in threads:
                 thread.join()
+        self._builder.shutdown(wait=True, cancel_futures=True)
         if progress is not None:
             progress(self.tally.done, total)
         if self._fatal is not None:
@@ -193,16 +197,49 @@ class Engine:
                 self.tally.done += 1
             self._cond.notify_all()
 
+    def _take(self) -> Job | None:
+        """The next job if one is ready now (never waits): the look-ahead of a worker."""
+        with self._cond:
+            if self.tally.stopped:
+                return None
+            if self._queue:
+                self._in_flight += 1
+                return self._queue.popleft()
+            return None
+
+    def _abandon(self, job: Job) -> None:
+        """A job taken but not started (the run is stopping): its row stays as it was."""
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify_all()
+
     def _worker(self) -> None:
+        """Deliver jobs one by one, building the next message while this one is on the wire.
+
+        Building runs on the shared builder pool, so its CPU time overlaps the wait for the
+        server's replies instead of adding to it.
+        """
         session: Session | None = None
         try:
             session = self._transport.open()
-            while (job := self._next()) is not None:
-                retry_after: float | None = None
-                try:
-                    retry_after = self._deliver(session, job)
-                finally:
-                    self._finished(job, retry_after)
+            job = self._next()
+            built = self._builder.submit(self._build_one, job) if job else None
+            while job is not None and built is not None:
+                ahead = self._take()
+                ahead_built = self._builder.submit(self._build_one, ahead) if ahead else None
+                if self.tally.stopped:
+                    self._abandon(job)
+                else:
+                    retry_after: float | None = None
+                    try:
+                        retry_after = self._deliver(session, job, built.result())
+                    finally:
+                        self._finished(job, retry_after)
+                if ahead is None:
+                    job = self._next()
+                    built = self._builder.submit(self._build_one, job) if job else None
+                else:
+                    job, built = ahead, ahead_built
         except TransportDown as exc:
             self.stop(str(exc))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread by run()
@@ -212,14 +249,18 @@ class Engine:
             if session is not None:
                 session.close()
 
-    def _deliver(self, session: Session, job: Job) -> float | None:
+    def _build_one(self, job: Job) -> bytes | DeliveryError:
+        try:
+            return self._build(job)
+        except DeliveryError as exc:
+            return exc
+
+    def _deliver(self, session: Session, job: Job, message: bytes | DeliveryError) -> float | None:
         """One recipient, start to finish; returns a delay if it should be retried in-run."""
         self._rate.wait()
-        try:
-            message = self._build(job)
-        except DeliveryError as exc:
+        if isinstance(message, DeliveryError):
             if self._claim(job):
-                self._ledger.failed(job.email, f"cannot build the message: {exc}")
+                self._ledger.failed(job.email, f"cannot build the message: {message}")
                 self._count("failed")
             return None
         while True:

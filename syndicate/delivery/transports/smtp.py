@@ -33,7 +33,6 @@ _NO_SUCH_USER = re.compile(
     re.IGNORECASE,
 )
 _EOLS = re.compile(rb"\r\n|\r|\n")
-_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 def describe(code: int, reply: bytes | str) -> str:
@@ -66,9 +65,13 @@ def refusal(code: int, reply: bytes | str) -> TemporaryFailure | PermanentFailur
 
 def wire_format(message: bytes) -> bytes:
     """CRLF line ends, leading dots doubled and the terminating dot: ready for DATA."""
-    if b"\r" in message or b"\n" in message.replace(b"\r\n", b""):
+    crlf = message.count(b"\r\n")
+    if message.count(b"\r") != crlf or message.count(b"\n") != crlf:
         message = _EOLS.sub(b"\r\n", message)
-    message = _LEADING_DOT.sub(b"..", message)
+    if b"\r\n." in message:
+        message = message.replace(b"\r\n.", b"\r\n..")
+    if message.startswith(b"."):
+        message = b"." + message
     if not message.endswith(b"\r\n"):
         message += b"\r\n"
     return message + b".\r\n"
