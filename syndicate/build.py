@@ -209,6 +209,7 @@ class _Run:
     jobs: int
     exporters: list[Exporter]
     rendered_rows: list[tuple[str, str, str]] = field(default_factory=list)
+    used_keys: set[str] = field(default_factory=set)  # rendered bodies this build relied on
 
     def execute(self, store: BuildCache | None, started: float) -> BuildResult:
         from .buildcache import make_snapshot, scan_digest
@@ -314,7 +315,7 @@ class _Run:
             snapshot = None if racy else make_snapshot(scanned, sources, self.now, warnings, paths)
             store.save_snapshot(out_key, snapshot)
         if store is not None and (source_rows or removed or self.rendered_rows or output_rows):
-            keep = {by_id[i].key for i in in_feeds} | {key for key, _, _ in self.rendered_rows}
+            keep = {by_id[i].key for i in in_feeds} | self.used_keys
             store.save(
                 sources=source_rows,
                 removed=removed,
@@ -380,6 +381,7 @@ class _Run:
         """The wanted articles with html (and fallback summary), from the cache or rendered."""
         from .sources import render_all, render_job, with_rendering
 
+        self.used_keys.update(s.key for s in wanted)
         known = store.rendered([s.key for s in wanted]) if store else {}
         missing = [s for s in wanted if s.key not in known]
         if missing:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -331,3 +332,53 @@ def test_cli_import_and_a_no_op_build_stay_light(make_pub: Publication) -> None:
     at_import, after_build = done.stdout.splitlines()
     assert at_import == ""
     assert after_build == "", f"a no-op build imported {after_build}"
+
+
+SUMMARIES_PLUGIN = """
+from pathlib import PurePosixPath
+from syndicate.exporters import Artifact
+
+
+class SummariesExporter:
+    name = "summaries"
+
+    def export(self, pub, articles):
+        lines = [f"{a.slug}|{a.summary}|{bool(a.html)}" for a in articles]
+        return [Artifact(PurePosixPath("summaries.txt"), "\\n".join(lines).encode(), "text/plain")]
+"""
+
+
+@pytest.fixture
+def summaries_plugin(tmp_path: Path) -> Iterator[Path]:
+    """A third-party exporter (not a FeedExporter) installed through an entry point."""
+    from syndicate.exporters import registry
+
+    site = tmp_path / "site"
+    (site / "summaries_plugin").mkdir(parents=True)
+    (site / "summaries_plugin" / "__init__.py").write_text(SUMMARIES_PLUGIN)
+    info = site / "summaries_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: summaries-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[syndicate.exporters]\nsummaries = summaries_plugin:SummariesExporter\n"
+    )
+    sys.path.insert(0, str(site))
+    registry.cache_clear()
+    yield site
+    sys.path.remove(str(site))
+    sys.modules.pop("summaries_plugin", None)
+    registry.cache_clear()
+
+
+def test_plugin_exporters_see_every_summary_with_or_without_cache(
+    summaries_plugin: Path, make_pub: Publication
+) -> None:
+    # Articles outside every feed still reach plugins with their body-derived summary, as
+    # they did before bodies became lazy; only feed articles carry html.
+    root = corpus(make_pub)
+    for _ in range(3):
+        assert_matches_fresh(root)
+    text = (root / "feeds" / "summaries.txt").read_text()
+    assert "story-1|Paragraph 1 with a link.|False" in text  # in no feed: summary, no html
+    assert "story-7|Paragraph 7 with a link.|True" in text
+    assert len(text.splitlines()) == 9
