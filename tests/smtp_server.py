@@ -80,12 +80,14 @@ class Handler:
         self.rcpts = 0
         self.tempfails = 0
         self.drops = 0
+        self.peers: set[tuple[str, int]] = set()  # client (address, port): one per connection
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         with self.lock:
             self.mails += 1
+            self.peers.add(tuple(session.peer))
             drop = self.mails in self.faults.drop_at_mail
             if drop:
                 self.drops += 1
@@ -143,10 +145,11 @@ def free_port() -> int:
 class SmtpSink:
     """aiosmtpd on 127.0.0.1:port in a background thread; use as a context manager."""
 
-    def __init__(self, faults: Faults | None = None) -> None:
+    def __init__(self, faults: Faults | None = None, **server: Any) -> None:
+        """``server`` goes to aiosmtpd (tls_context=, authenticator=, ssl_context= ...)."""
         self.handler = Handler(faults)
         self.port = free_port()
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **server)
 
     def __enter__(self) -> SmtpSink:
         self._controller.start()
@@ -171,7 +174,7 @@ Inbox = SmtpSink
 
 
 @contextmanager
-def smtp_server(faults: Faults | None = None) -> Iterator[SmtpSink]:
+def smtp_server(faults: Faults | None = None, **server: Any) -> Iterator[SmtpSink]:
     """A running SMTP sink for the block."""
-    with SmtpSink(faults) as sink:
+    with SmtpSink(faults, **server) as sink:
         yield sink
