@@ -83,10 +83,13 @@ def deliveries(root: Path) -> Counter[str]:
 
 def assert_feeds_valid_and_complete(root: Path) -> None:
     feeds = root / "feeds"
-    files = [p for p in feeds.rglob("*") if p.is_file()]
-    assert not [p for p in files if p.name.endswith(".tmp")], "temp files left in feeds/"
+    everything = [p for p in feeds.rglob("*") if p.is_file()]
+    assert not [p for p in everything if p.name.endswith(".tmp")], "temp files left in feeds/"
+    archive = feeds / "newsletter"  # the sent editions' pages and feed
+    files = [p for p in everything if not p.is_relative_to(archive)]
     assert {p.name for p in files} == {"rss.xml", "atom.xml", "feed.json"}
     assert len(files) == 3 * (1 + 1 + len(TITLES))  # main + news + one tag per article
+    files += [p for p in (archive / "rss.xml", archive / "atom.xml") if p.exists()]
     for path in files:
         if path.suffix == ".json":
             assert json.loads(path.read_bytes())["version"].startswith("https://jsonfeed.org/")
@@ -120,6 +123,7 @@ def assert_one_edition_at_most_once_each(
     else:
         assert recovery.returncode == 0, recovery.stderr
         assert state == "sent" and set(copies) == set(READERS)
+        assert (root / "feeds" / "newsletter" / "2026-11-09" / "index.html").is_file()
 
 
 def test_ten_concurrent_runs_send_one_edition_once(make_pub: Publication) -> None:
