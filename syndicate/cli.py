@@ -494,7 +494,7 @@ def dkim_keygen(
 
 @cli.group()
 def subscribers() -> None:
-    """The subscriber list (in the state database): add, remove, list, import, export."""
+    """The subscriber list (state database): add, remove, list, import, export, unsubscribe."""
 
 
 def _subscriber_db(ctx: click.Context) -> Any:

@@ -39,6 +39,7 @@ from tests.sending import (
 from tests.smtp_server import SmtpSink
 
 KEY = SECRET.encode()
+CLI = "from syndicate.cli import main; main()"
 
 
 class _Quiet(WSGIRequestHandler):
@@ -256,3 +257,105 @@ def test_cli_unsubscribe_by_token(make_pub: Publication, run: Run) -> None:
     result = run(root, "subscribers", "unsubscribe", "--token", forged)
     assert result.exit_code == 1
     assert "signature does not match" in result.stderr
+
+
+def test_module_app_reads_syndicate_config(
+    make_pub: Publication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from io import BytesIO
+
+    from syndicate.web import App
+
+    root = make_pub()
+    [reader] = add_many(root, 1)
+    monkeypatch.setenv("SYNDICATE_CONFIG", str(root / "config.toml"))
+    app = App()  # what `gunicorn syndicate.web:app` runs: no config until the first request
+    seen: list[str] = []
+    body = app(
+        {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/unsubscribe",
+            "QUERY_STRING": f"token={make_token(KEY, reader)}",
+            "CONTENT_LENGTH": "26",
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "wsgi.input": BytesIO(b"List-Unsubscribe=One-Click"),
+        },
+        lambda status, headers: seen.append(status),
+    )
+    assert seen == ["200 OK"] and b"unsubscribed" in b"".join(body)
+    assert status_of(root, reader) is Status.UNSUBSCRIBED
+
+
+def test_serve_command_answers_over_http(make_pub: Publication) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.smtp_server import free_port
+
+    root = make_pub()
+    [reader] = add_many(root, 1)
+    port = free_port()
+    serve = ("serve", "--port", str(port))
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLI, "--config", str(root / "config.toml"), *serve],
+        env={**os.environ, "SYNDICATE_SECRET": SECRET},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                status, _, page = fetch(
+                    port, "GET", f"/unsubscribe?token={make_token(KEY, reader)}"
+                )
+                break
+            except OSError:
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert status == 200 and reader in page
+        assert fetch(port, "POST", f"/unsubscribe?token={make_token(KEY, reader)}")[0] == 200
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    assert b"serving Test Times on http://127.0.0.1:" in out
+    assert status_of(root, reader) is Status.UNSUBSCRIBED
+
+
+def test_serve_refuses_to_start_without_a_secret(
+    make_pub: Publication, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SYNDICATE_SECRET")
+    result = run(make_pub(), "serve", "--port", "1")
+    assert result.exit_code == 1 and "SYNDICATE_SECRET" in result.stderr
+
+
+def test_delivery_commands_have_help_and_readme_sections(run: Run) -> None:
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for heading in (
+        "### `syndicate email --send",
+        "### `syndicate serve",
+        "### `syndicate subscribers add|remove|list|import|export|unsubscribe`",
+        "### `[email.smtp]`",
+        "### `[email.ses]`",
+        "### `[email.sending]`",
+        "## Unsubscribe setup",
+    ):
+        assert heading in readme, heading
+    import click
+
+    from syndicate.cli import cli
+
+    group = cli.commands["subscribers"]
+    assert isinstance(group, click.Group)
+    assert sorted(group.commands) == ["add", "export", "import", "list", "remove", "unsubscribe"]
+    for command in [group, cli.commands["serve"], *group.commands.values()]:
+        assert command.help and len(command.help) > 30, command.name
+    email_help = run(None, "email", "--help").stdout
+    for option in ("--to", "--send", "--yes", "--status", "--resend-uncertain"):
+        assert option in email_help
