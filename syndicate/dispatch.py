@@ -198,7 +198,7 @@ class Editions:
     ) -> None:
         """Send ``edition`` through the ledger (which marks it ``sending``, then ``sent``)."""
         from .delivery.ledger import summary
-        from .delivery.send import NoSubscribers, send_edition
+        from .delivery.send import NoSubscribers, graceful_sigterm, send_edition
 
         if self.report.dry_run:
             waiting = summary(self.conn, edition.id).pending
@@ -211,13 +211,16 @@ class Editions:
         crash_point("rendered")
 
         try:
-            result = send_edition(
-                self.config,
-                self.conn,
-                edition,
-                rendered,
-                transport=crash_transport(self.config),
-            )
+            # SIGTERM (systemd stopping the unit) lets messages in flight finish and be
+            # recorded instead of leaving their recipients uncertain.
+            with graceful_sigterm():
+                result = send_edition(
+                    self.config,
+                    self.conn,
+                    edition,
+                    rendered,
+                    transport=crash_transport(self.config),
+                )
         except NoSubscribers:
             if period is not None:
                 periods.finish(self.conn, period, "skipped")

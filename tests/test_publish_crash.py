@@ -19,12 +19,14 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import Publication, article
+from conftest import Publication, Run, article
 
 from syndicate.delivery.ledger import RowState, rows
 from syndicate.delivery.subscribers import add_subscriber
 from syndicate.edition import list_editions
 from syndicate.state import connect
+from tests.sending import add_many
+from tests.smtp_server import SmtpSink
 
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
 READERS = tuple(f"reader{n:02d}@example.com" for n in range(12))
@@ -184,3 +186,38 @@ def test_sigkill_after_a_random_delay_then_a_normal_run(make_pub: Publication, s
     recovery = publish(root)
     assert_feeds_valid_and_complete(root)
     assert_one_edition_at_most_once_each(root, recovery)
+
+
+def test_sigterm_mid_send_stops_cleanly_and_the_next_run_finishes(
+    make_pub: Publication, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """systemd stops a unit with SIGTERM: messages in flight finish, nobody is left uncertain."""
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    with SmtpSink() as sink:
+        root = make_pub(
+            {"a.md": article("Alpha", date="2026-11-03T10:00:00+01:00")},
+            email=(
+                'transport = "smtp"\n[email.smtp]\nhost = "127.0.0.1"\n'
+                f'port = {sink.port}\nsecurity = "none"\nconnections = 2\nrate = 40\n'
+            ),
+            extra='[schedule]\nemail = "weekly"\nday = "monday"\ntime = "08:00"\n',
+        )
+        readers = add_many(root, 80)
+        process = start(root, "publish", "--now", NOW)
+        deadline = time.monotonic() + 30
+        while sink.handler.count() < 10:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "publish sent nothing"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 3, (out, err)
+        assert "not delivered yet; the next run resumes" in err
+        stopped_at = sink.handler.count()
+        assert stopped_at < len(readers), "the stop came too late to test anything"
+        conn = connect(root / "state" / "syndicate.db")
+        assert list(rows(conn, "2026-11-09", RowState.SENDING)) == []  # none uncertain
+        conn.close()
+        final = run(root, "publish", "--now", NOW)
+        assert final.exit_code == 0, final.stderr
+        assert sink.handler.per_recipient() == Counter(dict.fromkeys(readers, 1))
