@@ -19,6 +19,7 @@ from pathlib import Path
 from .errors import StateError
 
 POLL_SECONDS = 0.05
+STAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class LockBusy(Exception):
@@ -28,6 +29,15 @@ class LockBusy(Exception):
         self.path = path
         self.holder = holder
         super().__init__(f"another run holds the lock {path}" + (f" ({holder})" if holder else ""))
+
+    @property
+    def since(self) -> datetime | None:
+        """When the holder took the lock, as its lock file says (None if it does not say)."""
+        _, _, stamp = self.holder.partition(" since ")
+        try:
+            return datetime.strptime(stamp.strip(), STAMP_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            return None
 
 
 def lock_path(state_db: Path) -> Path:
@@ -72,7 +82,7 @@ def run_lock(path: Path, *, wait: bool = False, timeout: float | None = None) ->
 
 
 def _describe_holder(fd: int) -> None:
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = datetime.now(UTC).strftime(STAMP_FORMAT)
     note = f"pid {os.getpid()} since {stamp}\n".encode()
     os.ftruncate(fd, 0)
     os.pwrite(fd, note, 0)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from .announce import announce, preview
@@ -36,6 +36,7 @@ from .websub import FEED_MEDIA_TYPES
 log = logging.getLogger("syndicate.publish")
 
 TEMP_FILE_AGE_SECONDS = 60.0
+STUCK_AFTER = timedelta(hours=2)  # a run holding the lock longer than this is worth a warning
 
 Say = Callable[[str], None]
 
@@ -99,6 +100,12 @@ def publish(
     except LockBusy as busy:
         report.locked_out = True
         report.act(f"another run holds the lock ({busy.holder or 'holder unknown'}); exiting")
+        since = busy.since
+        if since is not None and datetime.now(UTC) - since > STUCK_AFTER:
+            report.warnings.append(
+                f"another run has held the lock since {since:%Y-%m-%d %H:%M} UTC "
+                f"({busy.holder}); is it stuck? (lock file {busy.path})"
+            )
     return report
 
 

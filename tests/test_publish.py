@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,3 +148,51 @@ def test_temp_files_left_by_a_killed_writer_are_removed(make_pub: Publication, r
     assert result.exit_code == 0
     assert not stale.exists() and fresh.exists()  # a fresh one may belong to a live writer
     assert "removed 1 temp file(s)" in result.stdout
+
+
+def test_a_lock_held_for_hours_is_reported_as_possibly_stuck(
+    make_pub: Publication, run: Run
+) -> None:
+    root = make_pub({"a.md": article("Alpha")})
+    lock = lock_path(root / "state" / "syndicate.db")
+    with run_lock(lock):
+        lock.write_text("pid 4242 since 2020-01-01T00:00:00Z\n", encoding="utf-8")
+        result = run(root, "publish")
+    assert result.exit_code == 0
+    assert "another run has held the lock since 2020-01-01 00:00 UTC (pid 4242" in result.stderr
+    assert "is it stuck?" in result.stderr
+
+
+def test_wait_runs_once_the_holder_is_done(make_pub: Publication, run: Run) -> None:
+    root = make_pub({"a.md": article("Alpha")})
+    lock = lock_path(root / "state" / "syndicate.db")
+    holding = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with run_lock(lock):
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    holding.wait(5)
+    threading.Timer(0.3, release.set).start()
+    started = time.monotonic()
+    result = run(root, "publish", "--wait", "--now", NOW.isoformat())
+    thread.join()
+    assert result.exit_code == 0, result.stderr
+    assert time.monotonic() - started >= 0.25
+    assert (root / "feeds" / "rss.xml").exists()
+
+
+def test_a_hanging_deploy_is_killed_after_its_timeout(make_pub: Publication, run: Run) -> None:
+    root = make_pub(
+        {"a.md": article("Alpha")},
+        extra='[publish]\ndeploy = "sleep 30 & sleep 30"\ndeploy_timeout = 0.3\n',
+    )
+    started = time.monotonic()
+    result = run(root, "publish", "--now", NOW.isoformat())
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 1
+    assert "did not finish within 0.3 s; killed" in result.stderr
