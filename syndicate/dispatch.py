@@ -246,7 +246,7 @@ class Editions:
             for error in result.errors:
                 self.report.warnings.append(f"edition {edition.id}: {error}")
             return
-        # send_edition marked it sent at the wall clock; --now runs keep their own record.
+        # send_edition marks a complete edition sent itself; this only makes sure of it.
         mark_sent(self.conn, edition, at=self.now)
         if period is not None:
             periods.finish(self.conn, period, "sent")
