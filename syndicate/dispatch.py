@@ -206,6 +206,12 @@ class Editions:
                 f"edition {edition.id}: would resume sending ({waiting} recipient(s) pending)"
             )
             return
+        holder = _sender_elsewhere(self.config)
+        if holder is not None:
+            # An editor's `email --send` is at work: leave the edition to it, start nothing new.
+            self.report.waiting += 1
+            self.report.act(f"edition {edition.id}: another process is sending it ({holder})")
+            return
         if rendered is None:
             rendered = self._render(edition)
         crash_point("rendered")
@@ -265,3 +271,15 @@ class Editions:
 
     def _label(self, period: periods.Period) -> str:
         return local_label(period.due_at, self.config.publication.timezone)
+
+
+def _sender_elsewhere(config: Config) -> str | None:
+    """Who holds the send lock, if another process is sending right now; else None."""
+    from .delivery.send import send_lock_path
+    from .lock import LockBusy, run_lock
+
+    try:
+        with run_lock(send_lock_path(config.state_db)):
+            return None
+    except LockBusy as busy:
+        return busy.holder or "holder unknown"
