@@ -55,7 +55,7 @@ def sink(port: int, counter: Synchronized[int], ready: Event, stop: Event) -> No
                 self._factory_invoker, host=self.hostname, port=self.port, reuse_port=True
             )
 
-    controller = Shared(Count(), hostname="127.0.0.1", port=port)
+    controller = Shared(Count(), hostname="127.0.0.1", port=port, ready_timeout=60)
     controller.start()
     ready.set()
     stop.wait()
@@ -178,7 +178,8 @@ def main() -> None:
         ready = context.Event()
         server = context.Process(target=sink, args=(port, counter, ready, stop), daemon=True)
         server.start()
-        ready.wait(30)
+        if not ready.wait(90):
+            raise SystemExit("an aiosmtpd sink did not start")
         servers.append(server)
     counts = [int(c) for c in args.connections.split(",")]
     best: dict[str, float] = {}

@@ -298,25 +298,29 @@ class Ledger:
         True: claimed, go ahead. False: the row is no longer due (another run has it).
         None: the subscriber is no longer active; the row was marked ``skipped``.
         """
+        now = utcnow()
         with self._lock:
+            # The common case in one statement (one commit): still active, still due.
+            cursor = self._conn.execute(
+                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated = ?"
+                " WHERE edition = ? AND email = ? AND state IN ('queued', 'deferred')"
+                " AND EXISTS (SELECT 1 FROM subscribers WHERE email = ? AND status = ?)",
+                (now, self._edition, email, email, str(Status.ACTIVE)),
+            )
+            if cursor.rowcount == 1:
+                return True
             row = self._conn.execute(
                 "SELECT status FROM subscribers WHERE email = ?", (email,)
             ).fetchone()
-            now = utcnow()
-            if row is None or row[0] != Status.ACTIVE:
-                why = "no longer subscribed" if row is None else f"subscriber is {row[0]}"
-                self._conn.execute(
-                    "UPDATE deliveries SET state = 'skipped', reason = ?, updated = ?"
-                    " WHERE edition = ? AND email = ? AND state IN ('queued', 'deferred')",
-                    (why, now, self._edition, email),
-                )
-                return None
-            cursor = self._conn.execute(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated = ?"
+            if row is not None and row[0] == Status.ACTIVE:
+                return False  # active, but the row is not due: another run has it
+            why = "no longer subscribed" if row is None else f"subscriber is {row[0]}"
+            skipped = self._conn.execute(
+                "UPDATE deliveries SET state = 'skipped', reason = ?, updated = ?"
                 " WHERE edition = ? AND email = ? AND state IN ('queued', 'deferred')",
-                (now, self._edition, email),
-            )
-            return cursor.rowcount == 1
+                (why, now, self._edition, email),
+            ).rowcount
+            return None if skipped else False
 
     def sent(self, email: str, provider_id: str) -> None:
         """The transport accepted the message."""
