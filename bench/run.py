@@ -61,8 +61,9 @@ MEASURE = (
     "start = time.perf_counter()\n"
     "done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
     "wall = time.perf_counter() - start\n"
-    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(json.dumps({'wall': wall, 'rss_kb': rss, 'rc': done.returncode,"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "rss, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime\n"
+    "print(json.dumps({'wall': wall, 'rss_kb': rss, 'cpu': cpu, 'rc': done.returncode,"
     " 'err': done.stderr.decode(errors='replace')[-2000:]}))\n"
 )
 
@@ -73,6 +74,17 @@ class Sample:
 
     walls: list[float] = field(default_factory=list)
     rss_kb: list[int] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+
+    def add(self, measured: tuple[float, int, float]) -> None:
+        """Keep one run's wall seconds, peak RSS (KiB) and CPU seconds."""
+        self.walls.append(measured[0])
+        self.rss_kb.append(measured[1])
+        self.cpus.append(measured[2])
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpus)
 
     @property
     def wall(self) -> float:
@@ -83,14 +95,15 @@ class Sample:
         return max(self.rss_kb) / 1024
 
 
-def measure(command: Sequence[str | Path], *, cwd: Path | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB, whole process tree) of one command run to completion."""
+def measure(command: Sequence[str | Path], *, cwd: Path | None = None) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds (user + system) of one command run to
+    completion, its whole process tree included."""
     args = [sys.executable, "-c", MEASURE, *map(str, command)]
     out = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=True).stdout
     result = json.loads(out)
     if result["rc"] != 0:
         raise SystemExit(f"failed ({result['rc']}): {' '.join(map(str, command))}\n{result['err']}")
-    return result["wall"], result["rss_kb"]
+    return result["wall"], result["rss_kb"], result["cpu"]
 
 
 def repeat(
@@ -101,9 +114,7 @@ def repeat(
     for _ in range(runs):
         if before is not None:
             before()
-        wall, rss = measure(command)
-        sample.walls.append(wall)
-        sample.rss_kb.append(rss)
+        sample.add(measure(command))
     return sample
 
 
@@ -175,9 +186,7 @@ def one_edit(folder: Path, runs: int, command: list[str]) -> tuple[Sample, list[
             target.write_bytes(original + f"\nA correction, number {run + 1}.\n".encode())
             stamp = time.time_ns() - 5_000_000_000 + run  # an edit a few seconds ago
             os.utime(target, ns=(stamp, stamp))
-            wall, rss = measure(command)
-            sample.walls.append(wall)
-            sample.rss_kb.append(rss)
+            sample.add(measure(command))
             after = tree_state(folder / "feeds")
             changed = sorted(name for name in after if after[name] != before.get(name))
             if set(changed) != holders:
@@ -257,7 +266,12 @@ def main(argv: list[str] | None = None) -> int:
 
     helped = help_time(args.runs)
     rows.append(
-        ("`syndicate --help`", f"{helped.wall * 1000:.0f} ms", f"{helped.rss_mb:.0f} MB", "")
+        (
+            "`syndicate --help`",
+            f"{helped.wall * 1000:.0f} ms",
+            f"{helped.cpu * 1000:.0f} ms | {helped.rss_mb:.0f} MB",
+            "",
+        )
     )
     checks.append(("`--help` < 150 ms", helped.wall < 0.150, f"{helped.wall * 1000:.0f} ms"))
 
@@ -265,12 +279,50 @@ def main(argv: list[str] | None = None) -> int:
         folder = corpus(args.workdir, size, args.seed)
         command = [*syndicate, "-q", "--config", str(folder / "config.toml"), "build"]
         print(f"cold build, {size} articles ...", flush=True)
-        cold[size] = repeat(args.runs, command, clean(folder))
+        # Peers run interleaved with syndicate (syndicate, Hugo, Pelican; and again), so each
+        # round sees the same load on this shared machine; medians are taken per tool.
+        contenders: list[tuple[str, list[str], Callable[[], None], str]] = [
+            ("syndicate", command, clean(folder), "")
+        ]
+        if size in peer_sizes and not args.no_hugo:
+            hugo = peers.hugo_binary()
+            if hugo is None:
+                peer_rows.append((size, "Hugo", Sample(), peers.HUGO_MISSING))
+            else:
+                site = peers.hugo_site(args.workdir, folder)
+                contenders.append(
+                    (
+                        "Hugo (RSS + Atom)",
+                        peers.hugo_command(hugo, site),
+                        peers.hugo_clean(site),
+                        peers.hugo_version(hugo),
+                    )
+                )
+        if size in peer_sizes and not args.no_pelican:
+            python = peers.pelican_python(args.workdir)
+            site = peers.pelican_site(args.workdir, folder)
+            contenders.append(
+                (
+                    "Pelican (feeds only)",
+                    [str(c) for c in peers.pelican_command(python, site)],
+                    peers.pelican_clean(site),
+                    peers.pelican_version(python),
+                )
+            )
+        samples = {name: Sample() for name, *_ in contenders}
+        for round_ in range(args.runs):
+            for name, argv_, reset, _ in contenders:
+                print(f"  round {round_ + 1}: {name} ...", flush=True)
+                reset()
+                samples[name].add(measure(argv_))
+        cold[size] = samples["syndicate"]
+        for name, _, _, note in contenders[1:]:
+            peer_rows.append((size, name, samples[name], note))
         rows.append(
             (
                 f"cold build, {size:,} articles",
                 f"{cold[size].wall:.2f} s",
-                f"{cold[size].rss_mb:.0f} MB",
+                f"{cold[size].cpu:.2f} s | {cold[size].rss_mb:.0f} MB",
                 f"{len(list((folder / 'feeds').rglob('*.*')))} files",
             )
         )
@@ -283,23 +335,6 @@ def main(argv: list[str] | None = None) -> int:
                 check=True,
             ).stderr.splitlines()
             phases[size] = [line for line in verbose if line.startswith("build:")]
-        if size in peer_sizes and not args.no_hugo:
-            hugo = peers.hugo_binary()
-            if hugo is None:
-                peer_rows.append((size, "Hugo", Sample(), peers.HUGO_MISSING))
-            else:
-                print(f"Hugo, {size} articles ...", flush=True)
-                site = peers.hugo_site(args.workdir, folder)
-                sample = repeat(args.runs, peers.hugo_command(hugo, site), peers.hugo_clean(site))
-                peer_rows.append((size, "Hugo (RSS + Atom)", sample, peers.hugo_version(hugo)))
-        if size in peer_sizes and not args.no_pelican:
-            print(f"Pelican, {size} articles (slow) ...", flush=True)
-            python = peers.pelican_python(args.workdir)
-            site = peers.pelican_site(args.workdir, folder)
-            sample = repeat(
-                args.runs, peers.pelican_command(python, site), peers.pelican_clean(site)
-            )
-            peer_rows.append((size, "Pelican (feeds only)", sample, peers.pelican_version(python)))
 
     steady = (
         10_000
@@ -318,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         (
             f"no-op rebuild, {steady:,} articles",
             f"{noop.wall:.2f} s",
-            f"{noop.rss_mb:.0f} MB",
+            f"{noop.cpu:.2f} s | {noop.rss_mb:.0f} MB",
             "stats files, reads no body, serialises no feed",
         )
     )
@@ -327,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         (
             f"one article edited, {steady:,} articles",
             f"{edited.wall:.2f} s",
-            f"{edited.rss_mb:.0f} MB",
+            f"{edited.cpu:.2f} s | {edited.rss_mb:.0f} MB",
             f"{len(changed)} feed files changed" + ("" if not problems else " (MISMATCH)"),
         )
     )
@@ -343,15 +378,16 @@ def main(argv: list[str] | None = None) -> int:
 
     for size, name, sample, note in peer_rows:
         if not sample.walls:
-            rows.append((f"{name}, {size:,} articles", "—", "—", note))
+            rows.append((f"{name}, {size:,} articles", "—", "— | —", note))
             continue
         ratio = sample.wall / cold[size].wall
         rows.append(
             (
                 f"{name}, {size:,} articles",
                 f"{sample.wall:.2f} s",
-                f"{sample.rss_mb:.0f} MB",
-                f"{note}; syndicate is {ratio:.1f}x faster",
+                f"{sample.cpu:.2f} s | {sample.rss_mb:.0f} MB",
+                f"{note}; syndicate is {ratio:.1f}x faster "
+                f"(and uses {sample.cpu / cold[size].cpu:.1f}x less CPU)",
             )
         )
         if name.startswith("Hugo"):
@@ -402,15 +438,16 @@ def render(
         "## Build speed: syndicate vs Hugo and Pelican",
         "",
         f"Run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {machine()}.",
-        f"Command: `{command}` (medians of {args.runs} runs; peak RSS is the largest of the runs,",
-        "whole process tree). Corpus: `bench/make_corpus.py` (~1,100-word articles, 50 tags,",
+        f"Command: `{command}` (medians of {args.runs} runs; peak RSS is the largest of the runs;",
+        "CPU and RSS cover the whole process tree; the peers run interleaved with syndicate,",
+        "round by round, so each round sees the same load). Corpus: `bench/make_corpus.py` (~1,100-word articles, 50 tags,",
         "6 sections; seed 1100). syndicate writes RSS, Atom and JSON Feed for the home page, every",
         "tag and every section (max 50 items, full content); Hugo writes RSS and Atom for the same",
         "(custom Atom output format, full content, limit 50); Pelican writes its main, per-category",
         "and per-tag RSS and Atom feeds only (no HTML pages).",
         "",
-        "| benchmark | wall (median) | peak RSS | notes |",
-        "|---|---:|---:|---|",
+        "| benchmark | wall (median) | CPU, user + sys (median) | peak RSS | notes |",
+        "|---|---:|---:|---:|---|",
         *(f"| {name} | {wall} | {rss} | {note} |" for name, wall, rss, note in rows),
         "",
         "| target | met | measured |",

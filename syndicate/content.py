@@ -29,6 +29,7 @@ from .slugs import slugify
 from .when import parse_datetime
 
 CONTENT_SUFFIXES = (".md", ".markdown")
+_SPACES = re.compile(r"\s+")
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}[-_]")
 
 Moment = datetime | date | str
@@ -299,7 +300,11 @@ def _build(
 
 def _clean_line(text: str) -> str:
     """A one-line field: XML-illegal characters dropped, runs of whitespace folded."""
-    return re.sub(r"\s+", " ", strip_xml_illegal(text)).strip()
+    if text.isprintable() and "  " not in text:
+        # Printable text holds no control, surrogate or non-character code points and no
+        # whitespace but single spaces: the regexes below would change nothing but the ends.
+        return text.strip()
+    return _SPACES.sub(" ", strip_xml_illegal(text)).strip()
 
 
 def _absolute(url: str, base: str) -> str:
