@@ -55,6 +55,15 @@ def sink(port: int, counter: Synchronized[int], ready: Event, stop: Event) -> No
                 self._factory_invoker, host=self.hostname, port=self.port, reuse_port=True
             )
 
+        def _trigger_server(self) -> None:
+            # The kernel may hand the start-up probe to a sibling process: probe until ours
+            # has answered one.
+            for _ in range(500):
+                with socket.create_connection((self.hostname, self.port), 5.0) as probe:
+                    probe.recv(1024)
+                if self._factory_invoked.wait(0.01):
+                    return
+
     controller = Shared(Count(), hostname="127.0.0.1", port=port, ready_timeout=60)
     controller.start()
     ready.set()
