@@ -78,3 +78,29 @@ def test_sigkill_mid_run_then_rerun(
         assert twice <= uncertain
         assert max(counts.values()) <= 2
     assert {row.state for row in ledger_rows(root)} == {RowState.SENT}
+
+
+def test_sigterm_stops_cleanly_with_nothing_uncertain(
+    make_pub: Publication, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    with SmtpSink() as sink:
+        root = smtp_pub(make_pub, sink.port, connections=2, rate=200)
+        emails = add_many(root, 300)
+        process = start_send(root)
+        deadline = time.monotonic() + 60
+        while sink.handler.count() < 40:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.005)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 3, (out, err)
+        assert b"interrupted" in err and b"rerun to resume" in err
+        assert not ledger_rows(root, RowState.SENDING)  # in-flight messages were finished
+        sent = {row.email for row in ledger_rows(root, RowState.SENT)}
+        assert sent == set(sink.handler.per_recipient())
+        assert len(sent) < 300
+
+        rerun = run(root, "email", "--send", "--yes", "--now", NOW)
+        assert rerun.exit_code == 0, rerun.output
+        assert sorted(sink.handler.per_recipient().items()) == [(e, 1) for e in emails]
