@@ -1,4 +1,4 @@
 """Delivery: the subscriber store, signed tokens, the send ledger, transports and the send run.
 
-Nothing here imports click; ``syndicate/cli.py`` calls ``send.send_edition`` and friends.
+Nothing here imports click; ``syndicate/cli/`` calls ``send.send_edition`` and friends.
 """

@@ -1,0 +1,169 @@
+"""The `email` command: preview the next newsletter edition, send a test copy, or send it all.
+
+Previewing and sending share one command because they share the edition choice (--since,
+--article); the sending side lives in `_email_delivery` so each half reads on its own.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .group import cli, load, parse_now, progress_bar, quiet, show_warnings
+
+
+@cli.command()
+@click.option("--since", metavar="WHEN", help="Every article since WHEN (ISO or 7d), sent or not.")
+@click.option(
+    "--article", "slugs", multiple=True, metavar="SLUG", help="Include this article (repeatable)."
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Preview folder.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the HTML in the web browser.")
+@click.option("--now", "now_text", metavar="ISO", help="Pretend the time is ISO.")
+@click.option("--to", "to", metavar="ADDR", help="Send one test copy to ADDR (no ledger).")
+@click.option("--send", "send", is_flag=True, help="Send to every active subscriber (resumable).")
+@click.option("--yes", "-y", "yes", is_flag=True, help="Do not ask before --send.")
+@click.option(
+    "--resend-uncertain", is_flag=True, help="With --send: resend rows a crash left uncertain."
+)
+@click.option("--skip-uncertain", is_flag=True, help="With --send: count uncertain rows as done.")
+@click.option(
+    "--status", "status", metavar="EDITION", help="Show an edition's send ledger ('latest' ok)."
+)
+@click.pass_context
+def email(
+    ctx: click.Context,
+    since: str | None,
+    slugs: tuple[str, ...],
+    out: Path | None,
+    open_browser: bool,
+    now_text: str | None,
+    to: str | None,
+    send: bool,
+    yes: bool,
+    resend_uncertain: bool,
+    skip_uncertain: bool,
+    status: str | None,
+) -> None:
+    """Render the next newsletter edition to --out (default newsletter/): EDITION.html/.txt/.eml.
+
+    The edition holds every published article not yet sent, newest first, up to
+    [email] max_articles; --since and --article choose the articles instead.
+    --to ADDR sends one test copy; --send sends to every active subscriber and resumes an
+    interrupted send (exit 3 while recipients are pending); --status EDITION shows the ledger.
+    """
+    from ..build import now_utc
+    from ..preview import NothingNew, preview_edition
+    from ..when import parse_when
+
+    config = load(ctx)
+    now = parse_now(now_text, ctx) or now_utc()
+    since_at = parse_when(since, now, config.publication.timezone) if since else None
+    if status or to or send:
+        _email_delivery(
+            ctx,
+            config,
+            now,
+            since_at,
+            slugs,
+            to=to,
+            send=send,
+            yes=yes,
+            status=status,
+            resend_uncertain=resend_uncertain,
+            skip_uncertain=skip_uncertain,
+        )
+        return
+    if resend_uncertain or skip_uncertain or yes:
+        raise click.UsageError("--yes, --resend-uncertain and --skip-uncertain go with --send")
+    result = preview_edition(config, now=now, since=since_at, slugs=slugs, out=out)
+    show_warnings(result.warnings)
+    if isinstance(result, NothingNew):
+        click.echo("nothing to send: no published article is waiting for a newsletter edition")
+        return
+    if not quiet(ctx):
+        count = len(result.edition.articles)
+        click.echo(f"edition {result.edition.id}: {count} article{'' if count == 1 else 's'}")
+        click.echo(f"subject: {result.subject}")
+        click.echo(f"html:    {result.html_path} ({result.html_bytes / 1024:.1f} KB)")
+        click.echo(f"text:    {result.text_path}")
+        click.echo(f"eml:     {result.eml_path} (To: {result.recipient})")
+    if open_browser:
+        click.launch(str(result.html_path))
+
+
+def _email_delivery(
+    ctx: click.Context,
+    config: Any,
+    now: datetime,
+    since: datetime | None,
+    slugs: tuple[str, ...],
+    *,
+    to: str | None,
+    send: bool,
+    yes: bool,
+    status: str | None,
+    resend_uncertain: bool,
+    skip_uncertain: bool,
+) -> None:
+    """The sending side of `syndicate email`: --status, --to, --send."""
+    from ..delivery.send import (
+        graceful_sigterm,
+        select_edition,
+        send_edition,
+        send_test,
+        status_lines,
+    )
+    from ..edition import open_state
+
+    if sum(map(bool, (to, send, status))) > 1:
+        raise click.UsageError("use one of --to, --send and --status at a time")
+    if resend_uncertain and skip_uncertain:
+        raise click.UsageError("--resend-uncertain and --skip-uncertain exclude each other")
+    conn = open_state(config)
+    try:
+        if status:
+            for line in status_lines(conn, status):
+                click.echo(line)
+            return
+        chosen = select_edition(config, conn, now=now, since=since, slugs=slugs)
+        if chosen is None:
+            click.echo("nothing to send: no published article is waiting for a newsletter edition")
+            return
+        if chosen.resumed and not quiet(ctx):
+            click.echo(f"resuming edition {chosen.edition.id} (its send was not finished)")
+        if to:
+            reply = send_test(config, chosen.rendered, to)
+            if not quiet(ctx):
+                click.echo(f"test copy of edition {chosen.edition.id} sent to {to}: {reply}")
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise click.UsageError(
+                    "--send needs confirmation: run it on a terminal, or pass --yes"
+                )
+            click.confirm(
+                f"Send edition {chosen.edition.id} ({chosen.edition.subject!r}) to "
+                f"{chosen.due} recipient(s) via {config.model.email.transport}?",
+                abort=True,
+            )
+        with progress_bar(ctx, "sending") as progress, graceful_sigterm():
+            report = send_edition(
+                config,
+                conn,
+                chosen.edition,
+                chosen.rendered,
+                progress=progress,
+                resend_uncertain=resend_uncertain,
+                skip_uncertain=skip_uncertain,
+            )
+    finally:
+        conn.close()
+    click.echo(report.summary())
+    for note in report.advice():
+        click.echo(note, err=True)
+    ctx.exit(report.exit_code)

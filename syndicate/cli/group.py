@@ -1,0 +1,120 @@
+"""The root `syndicate` group and the helpers every command shares.
+
+The group turns a SyndicateError into a message and an exit code in one place, so commands
+never print tracebacks; the helpers load the config once per invocation and keep cron quiet.
+Only click and the error types are imported here: `syndicate --help` must stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import Problem, ProblemsError, SyndicateError
+
+
+class _Group(click.Group):
+    """Turns every SyndicateError into a clean message and its exit code: no tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProblemsError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            count = sum(1 for problem in exc.problems if not problem.warning)
+            click.echo(f"error: {count} problem{'s' if count != 1 else ''} found", err=True)
+            ctx.exit(exc.exit_code)
+        except SyndicateError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="syndicate")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SYNDICATE_CONFIG",
+    help="The publication's config.toml (default: ./config.toml, or $SYNDICATE_CONFIG).",
+)
+@click.option("--verbose", "-v", "verbosity", flag_value=2, help="Say what every step does.")
+@click.option("--quiet", "-q", "verbosity", flag_value=0, help="Only errors and warnings.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbosity: int | None) -> None:
+    """syndicate: publish one set of articles as feeds, an email newsletter and digests."""
+    level = {0: logging.WARNING, 2: logging.DEBUG}.get(verbosity or 1, logging.INFO)
+    # Only our own loggers follow --verbose: libraries' debug output (markdown-it logs every
+    # block rule it tries) would drown the one line per action that cron logs want.
+    logging.basicConfig(
+        level=max(level, logging.INFO), format="%(message)s", stream=sys.stderr, force=True
+    )
+    logging.getLogger("syndicate").setLevel(level)
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    ctx.obj["verbosity"] = 1 if verbosity is None else verbosity
+
+
+def load(ctx: click.Context) -> Any:
+    """The validated config named by --config (loaded once per invocation)."""
+    from ..config import load_config
+
+    obj = ctx.find_root().obj
+    if "config" not in obj:
+        obj["config"] = load_config(obj["config_path"])
+    return obj["config"]
+
+
+def quiet(ctx: click.Context) -> bool:
+    """True under --quiet: commands then print nothing but errors and warnings."""
+    return bool(ctx.find_root().obj.get("verbosity") == 0)
+
+
+def show_warnings(warnings: tuple[Problem, ...] | list[Problem]) -> None:
+    """Print warnings to stderr, one path:line: message each (stdout stays the command's)."""
+    for warning in warnings:
+        click.echo(str(warning), err=True)
+
+
+def parse_now(value: str | None, ctx: click.Context) -> datetime | None:
+    """--now ISO: the clock override used by publish/email/build for tests and back-fills."""
+    if value is None:
+        return None
+    from ..when import parse_datetime
+
+    try:
+        return parse_datetime(value, load(ctx).publication.timezone)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO date-time: {value!r}", param_hint="--now") from None
+
+
+@contextmanager
+def progress_bar(ctx: click.Context, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal's stderr; nothing at all under cron."""
+    if quiet(ctx) or not sys.stderr.isatty():
+        yield None
+        return
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+            state["bar"] = bar
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)

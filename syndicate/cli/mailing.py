@@ -1,0 +1,261 @@
+"""The mailing list and its upkeep: subscribers, the web app for (un)subscribing, bounces, DKIM.
+
+Everything here opens the state database or the signing key; nothing renders an edition.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .group import cli, load, quiet, show_warnings
+
+
+@cli.group()
+def subscribers() -> None:
+    """The subscriber list (state database): add, remove, list, import, export, unsubscribe."""
+
+
+def _subscriber_db(ctx: click.Context) -> Any:
+    from ..delivery.subscribers import ensure_subscribers
+    from ..state import connect
+
+    conn = connect(load(ctx).state_db)
+    ensure_subscribers(conn)
+    return conn
+
+
+_STATUSES = ("active", "unsubscribed", "bounced", "pending", "complained")
+
+
+@subscribers.command("add")
+@click.argument("addresses", nargs=-1, required=True, metavar="EMAIL...")
+@click.option("--name", default="", help="The subscriber's name (for one address).")
+@click.option(
+    "--resubscribe", is_flag=True, help="Make an unsubscribed or bounced address active again."
+)
+@click.pass_context
+def subscribers_add(
+    ctx: click.Context, addresses: tuple[str, ...], name: str, resubscribe: bool
+) -> None:
+    """Add addresses as active subscribers; existing ones are left as they are."""
+    from ..delivery.subscribers import add_subscriber
+
+    if name and len(addresses) > 1:
+        raise click.UsageError("--name goes with a single address")
+    conn = _subscriber_db(ctx)
+    try:
+        for address in addresses:
+            sub, created = add_subscriber(conn, address, name=name, resubscribe=resubscribe)
+            if created and sub.status != "active":
+                click.echo(
+                    f"{sub.email} is suppressed ({sub.reason}); added as {sub.status} (use "
+                    "--resubscribe with the reader's consent)",
+                    err=True,
+                )
+            elif created:
+                click.echo(f"added {sub.email}")
+            elif sub.status != "active":
+                click.echo(
+                    f"{sub.email} is {sub.status}; not changed (use --resubscribe with "
+                    "the reader's consent)",
+                    err=True,
+                )
+            elif not quiet(ctx):
+                click.echo(f"{sub.email} is already subscribed")
+    finally:
+        conn.close()
+
+
+@subscribers.command("remove")
+@click.argument("addresses", nargs=-1, required=True, metavar="EMAIL...")
+@click.pass_context
+def subscribers_remove(ctx: click.Context, addresses: tuple[str, ...]) -> None:
+    """Delete addresses and their data (to stop mail but keep the record, use unsubscribe)."""
+    from ..delivery.subscribers import remove_subscriber
+
+    conn = _subscriber_db(ctx)
+    try:
+        missing = [a for a in addresses if not remove_subscriber(conn, a)]
+    finally:
+        conn.close()
+    for address in addresses:
+        if address not in missing and not quiet(ctx):
+            click.echo(f"removed {address}")
+    if missing:
+        raise click.ClickException(f"not subscribed: {', '.join(missing)}")
+
+
+@subscribers.command("list")
+@click.option("--status", type=click.Choice(_STATUSES), help="Only subscribers with this status.")
+@click.option("--count", is_flag=True, help="Only the number of subscribers per status.")
+@click.pass_context
+def subscribers_list(ctx: click.Context, status: str | None, count: bool) -> None:
+    """List subscribers, tab-separated: email, name, status, source, added."""
+    from ..delivery.subscribers import Status, count_by_status, list_subscribers
+
+    conn = _subscriber_db(ctx)
+    try:
+        if count:
+            for name, number in count_by_status(conn).items():
+                click.echo(f"{name}\t{number}")
+            return
+        for sub in list_subscribers(conn, Status(status) if status else None):
+            click.echo(f"{sub.email}\t{sub.name}\t{sub.status}\t{sub.source}\t{sub.created}")
+    finally:
+        conn.close()
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV")
+@click.option(
+    "--resubscribe",
+    is_flag=True,
+    help="Make unsubscribed, bounced or complained addresses in the file active again.",
+)
+@click.pass_context
+def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool) -> None:
+    """Import a CSV with a header row naming 'email' (and optionally 'name').
+
+    Bad rows are listed as file:line: reason and skipped; addresses already known (also
+    unsubscribed ones) are left alone, so importing twice changes nothing, and addresses
+    that bounced or complained stay suppressed (unless --resubscribe). Exit 1 if any row
+    was bad.
+    """
+    from ..delivery.subscribers import import_csv
+
+    conn = _subscriber_db(ctx)
+    try:
+        report = import_csv(conn, csv_file, resubscribe=resubscribe)
+    finally:
+        conn.close()
+    show_warnings(report.problems)
+    click.echo(report.summary())
+    if report.problems:
+        ctx.exit(1)
+
+
+@subscribers.command("export")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path), metavar="CSV")
+@click.option("--status", type=click.Choice(_STATUSES), help="Only subscribers with this status.")
+@click.pass_context
+def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -> None:
+    """Write every subscriber to CSV ('-' for stdout): email, name, status, reason, ..."""
+    from ..delivery.subscribers import Status, export_csv, list_subscribers, write_export
+
+    conn = _subscriber_db(ctx)
+    try:
+        chosen = Status(status) if status else None
+        if str(csv_file) == "-":
+            click.echo(export_csv(list_subscribers(conn, chosen)), nl=False)
+            return
+        count = write_export(conn, csv_file, chosen)
+    finally:
+        conn.close()
+    if not quiet(ctx):
+        click.echo(f"exported {count} subscribers to {csv_file}")
+
+
+@subscribers.command("unsubscribe")
+@click.argument("addresses", nargs=-1, metavar="[EMAIL]...")
+@click.option(
+    "--token", help="An unsubscribe token from a link (checked against $SYNDICATE_SECRET)."
+)
+@click.pass_context
+def subscribers_unsubscribe(
+    ctx: click.Context, addresses: tuple[str, ...], token: str | None
+) -> None:
+    """Unsubscribe addresses, or the address an unsubscribe link's --token names."""
+    from ..delivery.subscribers import unsubscribe
+    from ..delivery.tokens import load_secret, verify_token
+
+    if bool(token) == bool(addresses):
+        raise click.UsageError("give either EMAIL addresses or --token")
+    if token:
+        addresses = (verify_token(load_secret(), token),)
+    conn = _subscriber_db(ctx)
+    try:
+        unknown = [a for a in addresses if unsubscribe(conn, a, how="cli") is None]
+    finally:
+        conn.close()
+    for address in addresses:
+        if address not in unknown and not quiet(ctx):
+            click.echo(f"unsubscribed {address}")
+    if unknown:
+        raise click.ClickException(f"not subscribed: {', '.join(unknown)}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Run the web app (unsubscribe, subscribe, confirm) locally; syndicate.web:app for production."""
+    from ..delivery.tokens import load_secret
+    from ..web import serve as run_server
+
+    config = load(ctx)
+    load_secret()  # fail now, not on the first reader's click
+    click.echo(f"serving {config.publication.title} on http://{host}:{port}/ (Ctrl-C to stop)")
+    run_server(config, host, port)
+
+
+@cli.group()
+def bounces() -> None:
+    """Bounces and complaints: stop mailing addresses that fail or report spam."""
+
+
+@bounces.command("process")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def bounces_process(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Read DSNs (Maildir, mbox, .eml) and SES notification JSON; suppress bad addresses."""
+    from ..delivery.bounces import process_for_config
+
+    report = process_for_config(load(ctx), paths)
+    show_warnings(report.problems)
+    for address, reason in report.suppressed:
+        click.echo(f"suppressed {address}: {reason}")
+    if not quiet(ctx):
+        click.echo(report.summary())
+
+
+@bounces.command("list")
+@click.pass_context
+def bounces_list(ctx: click.Context) -> None:
+    """List suppressed addresses (tab-separated: email, kind, reason)."""
+    from ..delivery.bounces import suppressions_for_config
+
+    for address, kind, reason in suppressions_for_config(load(ctx)):
+        click.echo(f"{address}\t{kind}\t{reason}")
+
+
+@cli.group()
+def dkim() -> None:
+    """DKIM signing keys for outgoing mail ([email.dkim] in config.toml)."""
+
+
+@dkim.command("keygen")
+@click.option("--selector", help="DKIM selector (default: [email.dkim] selector or 'syndicate').")
+@click.option("--domain", help="Signing domain (default: [email.dkim] domain or From's domain).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Private key file to write (default: [email.dkim] key_file or dkim.pem); never overwritten.",
+)
+@click.option("--bits", type=int, default=2048, show_default=True, help="RSA key size.")
+@click.pass_context
+def dkim_keygen(
+    ctx: click.Context, selector: str | None, domain: str | None, out: Path | None, bits: int
+) -> None:
+    """Write a new DKIM private key (mode 600) and print the DNS TXT record to publish."""
+    from ..delivery.dkim import keygen_for
+
+    path, record = keygen_for(load(ctx), selector=selector, out=out, domain=domain, bits=bits)
+    click.echo(f"wrote private key {path} (mode 600; keep it secret)")
+    click.echo("publish this DNS TXT record, then set [email.dkim] selector and key_file:")
+    click.echo(f"name:  {record.name}")
+    click.echo(f"value: {record.value}")
+    click.echo(f"zone:  {record.zone_line()}")
