@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from syndicate.config import load_config
-from syndicate.delivery.bounces import is_suppressed, process_paths
+from syndicate.delivery.bounces import process_paths
 from syndicate.delivery.subscribers import (
     Status,
     add_subscriber,
     get_subscriber,
     import_csv,
 )
+from syndicate.delivery.suppressions import is_suppressed
 from syndicate.state import connect
 from tests.conftest import Publication, Run, article
 

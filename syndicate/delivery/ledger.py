@@ -31,8 +31,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..state import BUSY_TIMEOUT_SECONDS
-from .bounces import ensure_bounces_schema, record_refusal
 from .subscribers import Status, ensure_current, ensure_subscribers, utcnow
+from .suppressions import ensure_bounces_schema, record_refusal
 
 
 class RowState(StrEnum):

@@ -75,7 +75,7 @@ class ImportReport:
 
     added: int = 0
     existing: int = 0
-    suppressed: int = 0  # of ``added``: held back as bounced/complained (see bounces.py)
+    suppressed: int = 0  # of ``added``: held back as bounced/complained (see suppressions.py)
     problems: list[Problem] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -163,7 +163,7 @@ def add_subscriber(
     then an unsubscribed or bounced address becomes ``status`` again, a deliberate act by an
     editor who has the reader's renewed consent.
     """
-    from .bounces import lift_suppression, suppressed_status
+    from .suppressions import lift_suppression, suppressed_status
 
     ensure_subscribers(conn)
     address = normalize_email(email)
