@@ -9,10 +9,8 @@ the whole ``syndicate digest --full`` path (load content, select, render), the r
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from make_corpus import make_corpus
+from timing import median_seconds
 
 from syndicate.build import load_published
 from syndicate.config import load_config
@@ -27,17 +26,6 @@ from syndicate.digest import Period, make_digest, render_digest
 
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
 EVERYTHING = Period(datetime(1970, 1, 1, tzinfo=UTC), NOW)
-
-
-def median_seconds(action: Callable[[], object], runs: int) -> tuple[float, float, float]:
-    """(median, fastest, slowest) wall time of ``runs`` calls, after one warm-up call."""
-    action()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), min(times), max(times)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,10 +11,8 @@ render, write the three files).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from make_corpus import make_corpus
 from mjml import mjml2html
+from timing import median_seconds
 
 from syndicate.config import Config, load_config
 from syndicate.delivery.message import build_message, message_bytes, preview_recipient
@@ -32,17 +31,6 @@ from syndicate.newsletter import mjml_source, render_edition
 from syndicate.preview import preview_edition
 
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
-
-
-def median_seconds(action: Callable[[], object], runs: int) -> tuple[float, float, float]:
-    """(median, fastest, slowest) wall time of ``runs`` calls, after one warm-up call."""
-    action()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), min(times), max(times)
 
 
 def with_email(config: Config, **changes: object) -> Config:

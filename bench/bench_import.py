@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import median_seconds
 
 from syndicate.ingest.importer import ImportOptions, import_sources
 from syndicate.model import Publication
@@ -81,17 +82,6 @@ def html_source(rng: random.Random, number: int) -> str:
     )
 
 
-def timed(action: Callable[[], object], runs: int) -> tuple[float, float, float]:
-    """(median, fastest, slowest) wall time of ``runs`` calls, after one warm-up call."""
-    action()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), min(times), max(times)
-
-
 def main() -> None:
     """Generate the sources, time the imports, print a results table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -134,8 +124,8 @@ def main() -> None:
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         rows = [
-            (f"{args.texts} plain-text sources ({text_bytes / 1e6:.1f} MB)", timed(lambda: run(texts), args.runs), args.texts),
-            (f"{args.pages} HTML pages ({page_bytes / 1e6:.1f} MB)", timed(lambda: run(pages), args.runs), args.pages),
+            (f"{args.texts} plain-text sources ({text_bytes / 1e6:.1f} MB)", median_seconds(lambda: run(texts), args.runs), args.texts),
+            (f"{args.pages} HTML pages ({page_bytes / 1e6:.1f} MB)", median_seconds(lambda: run(pages), args.runs), args.pages),
         ]  # fmt: skip
     print("| case | median | min | max | per source |")
     print("|---|---|---|---|---|")

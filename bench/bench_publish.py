@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from make_corpus import make_corpus
+from timing import median_seconds
 
 from syndicate.config import load_config
 from syndicate.lock import lock_path, run_lock
@@ -32,17 +31,6 @@ from syndicate.publish import publish
 
 NOW = datetime(2025, 12, 31, 12, 0, tzinfo=UTC)
 CLI = [sys.executable, "-c", "from syndicate.cli import main; main()"]
-
-
-def median_seconds(action: Callable[[], object], runs: int) -> tuple[float, float, float]:
-    """(median, fastest, slowest) wall time of ``runs`` calls, after one warm-up call."""
-    action()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), min(times), max(times)
 
 
 def set_schedule(root: Path, table: str) -> None:
