@@ -9,11 +9,13 @@ finding nothing new costs a stat per article and no feed serialisation at all.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -151,6 +153,39 @@ def build_feeds(
     caps the worker processes of a cold build (default: every core this process may use).
     Content problems raise ContentError before anything is written.
     """
+
+    with fewer_collections():
+        return _build_feeds(config, out=out, now=now, progress=progress, cache=cache, jobs=jobs)
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run a build with the cyclic garbage collector mostly out of the way.
+
+    A cold build allocates millions of short-lived objects (Markdown tokens, lxml elements)
+    that reference counting frees; the collector's default thresholds still trigger full
+    passes over every live Article, ~10% of the CPU for nothing. ``gc.freeze`` also keeps the
+    forked workers from touching (and so copying) the parent's pages on each collection.
+    """
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
+def _build_feeds(
+    config: Config,
+    *,
+    out: Path | None,
+    now: datetime | None,
+    progress: Progress | None,
+    cache: bool,
+    jobs: int | None,
+) -> BuildResult:
     from .sources import default_jobs
 
     started = time.perf_counter()

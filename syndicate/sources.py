@@ -253,14 +253,20 @@ def file_sha(path: Path) -> str:
     return hashlib.blake2b(path.read_bytes(), digest_size=20).hexdigest()
 
 
-def parse_all(stats: Sequence[Stat], pub: Publication, jobs: int) -> list[ParseOutcome]:
-    """Parse many files, in order; over a process pool when there are enough of them."""
+def parse_all(stats: Sequence[Stat], pub: Publication, jobs: int) -> Iterator[ParseOutcome]:
+    """Parse many files, yielding in order; over a process pool when there are enough of them.
+
+    Outcomes are yielded as the workers' chunks arrive, so the caller decodes the first
+    chunks while the workers still parse the last ones.
+    """
     if jobs <= 1 or len(stats) < PARSE_POOL_MIN:
-        return [parse_file(stat, pub) for stat in stats]
+        yield from (parse_file(stat, pub) for stat in stats)
+        return
     size = max(64, len(stats) // (jobs * 8))
     chunks = [(pub, list(stats[i : i + size])) for i in range(0, len(stats), size)]
     with _pool(jobs, warm="parse") as pool:
-        return [outcome for chunk in pool.map(_parse_chunk, chunks) for outcome in chunk]
+        for chunk in pool.map(_parse_chunk, chunks):
+            yield from chunk
 
 
 # --- rendering -----------------------------------------------------------------------------
