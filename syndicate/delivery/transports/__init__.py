@@ -18,7 +18,7 @@ TransportDown       cannot send at all (login, sender refused)   run stops
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from ...errors import DeliveryError
 
@@ -87,6 +87,24 @@ class Transport(Protocol):
     def open(self) -> Session:
         """A new session; connecting may happen lazily on the first ``send``."""
         ...
+
+
+SettingsT = TypeVar("SettingsT")
+
+
+class PooledTransport(Generic[SettingsT]):
+    """A transport whose sessions are parallel connections sharing one ``settings``.
+
+    The send run opens ``sessions`` of them (one per worker thread) and paces all of them
+    together to ``rate`` messages per second (0: as fast as the server takes them).
+    """
+
+    name: str  # set by each subclass: "smtp", "ses"
+
+    def __init__(self, settings: SettingsT, *, sessions: int = 1, rate: float = 0.0) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.rate = rate
 
 
 def make_transport(config: Config, name: str | None = None) -> Transport:

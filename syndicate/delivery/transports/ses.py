@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import (
     ConnectionLost,
     PermanentFailure,
+    PooledTransport,
     TemporaryFailure,
     TransportDown,
     UncertainDelivery,
@@ -134,15 +135,10 @@ def _classify(exc: Any, sender: str) -> Exception:
     return PermanentFailure(text, bounce=False)
 
 
-class SesTransport:
+class SesTransport(PooledTransport[SesSettings]):
     """SES v2; ``sessions`` clients in parallel, ``rate`` messages per second at most."""
 
     name = "ses"
-
-    def __init__(self, settings: SesSettings, *, sessions: int = 1, rate: float = 0.0) -> None:
-        self.settings = settings
-        self.sessions = sessions
-        self.rate = rate
 
     @classmethod
     def from_config(cls, ses: SesConfig) -> SesTransport:

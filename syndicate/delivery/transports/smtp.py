@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from . import (
     ConnectionLost,
     PermanentFailure,
+    PooledTransport,
     TemporaryFailure,
     TransportDown,
     UncertainDelivery,
@@ -235,15 +236,10 @@ def _quietly_close(smtp: smtplib.SMTP | None) -> None:
             pass
 
 
-class SmtpTransport:
+class SmtpTransport(PooledTransport[SmtpSettings]):
     """Sends through an SMTP server with ``sessions`` parallel connections."""
 
     name = "smtp"
-
-    def __init__(self, settings: SmtpSettings, *, sessions: int = 1, rate: float = 0.0) -> None:
-        self.settings = settings
-        self.sessions = sessions
-        self.rate = rate
 
     @classmethod
     def from_config(cls, smtp: SmtpConfig) -> SmtpTransport:
