@@ -309,24 +309,36 @@ class _Run:
             needed |= in_feeds
         html = self._render(store, [by_id[i] for i in sorted(needed)])
         self.phase("render", started, len(self.rendered_rows))
+        everyone = self._with_summaries(store, published, by_id, html) if others else []
         artifacts: list[Artifact] = []
         fresh: list[tuple[Artifact, str | None]] = []
         feeds = [
             (feed, replace(spec, articles=tuple(html[a.id] for a in spec.articles)))
             for feed, spec, _ in plan
         ]
-        for (feed, spec, feed_digest), content in zip(
-            plan, serialise_feeds(pub, feeds, self.jobs), strict=True
-        ):
+
+        def save_inputs() -> None:
+            # Every body is rendered by now: store what this build learnt while the workers
+            # serialise (outputs follow once written; a crash in between costs a re-serialise).
+            if store is not None and (source_rows or removed or self.rendered_rows):
+                store.save(
+                    sources=source_rows,
+                    removed=removed,
+                    rendered=self.rendered_rows,
+                    keep_rendered={by_id[i].key for i in in_feeds} | self.used_keys,
+                    out=out_key,
+                    outputs=(),
+                )
+
+        serialised = serialise_feeds(pub, feeds, self.jobs, meanwhile=save_inputs)
+        for (feed, spec, feed_digest), content in zip(plan, serialised, strict=True):
             fresh.append(
                 (Artifact(spec.path(feed.filename), content, feed.media_type), feed_digest)
             )
-        if others:
-            everyone = self._with_summaries(store, published, by_id, html)
-            for other in others:
-                for artifact in other.export(pub, everyone):
-                    paths.append(artifact.path)
-                    fresh.append((artifact, None))
+        for other in others:
+            for artifact in other.export(pub, everyone):
+                paths.append(artifact.path)
+                fresh.append((artifact, None))
         self.phase("serialise", started, len(fresh))
         targets = [target_path(self.out_dir, artifact.path) for artifact, _ in fresh]
         written = write_many([(t, a.content) for t, (a, _) in zip(targets, fresh, strict=True)])
@@ -349,13 +361,12 @@ class _Run:
             racy = any(s.mtime_ns >= racy_after for s in stats)
             snapshot = None if racy else make_snapshot(scanned, sources, self.now, warnings, paths)
             store.save_snapshot(out_key, snapshot)
-        if store is not None and (source_rows or removed or self.rendered_rows or output_rows):
-            keep = {by_id[i].key for i in in_feeds} | self.used_keys
+        if store is not None and output_rows:
             store.save(
-                sources=source_rows,
-                removed=removed,
-                rendered=self.rendered_rows,
-                keep_rendered=keep,
+                sources=(),
+                removed=(),
+                rendered=(),
+                keep_rendered=None,
                 out=out_key,
                 outputs=output_rows,
             )

@@ -319,17 +319,31 @@ _FEEDS: tuple[Publication, Sequence[tuple[FeedExporter, FeedSpec]]] | None = Non
 
 
 def serialise_feeds(
-    pub: Publication, feeds: Sequence[tuple[FeedExporter, FeedSpec]], jobs: int
+    pub: Publication,
+    feeds: Sequence[tuple[FeedExporter, FeedSpec]],
+    jobs: int,
+    *,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[bytes]:
     """Each (exporter, rendered spec) as bytes, in order; forked workers inherit the rendered
-    articles (nothing is pickled on the way in) and send back only the bytes."""
+    articles (nothing is pickled on the way in) and send back only the bytes.
+
+    ``meanwhile`` runs in this process while the workers serialise (after the fork, so no
+    thread or open transaction is ever forked), or after serialising when there is no pool.
+    """
     global _FEEDS
     if jobs <= 1 or len(feeds) < SERIALISE_POOL_MIN or not _can_fork():
-        return [feed.export_feed(pub, spec) for feed, spec in feeds]
+        serialised = [feed.export_feed(pub, spec) for feed, spec in feeds]
+        if meanwhile is not None:
+            meanwhile()
+        return serialised
     _FEEDS = (pub, feeds)
     try:
         with _pool(jobs, warm="feeds") as pool:
-            return list(pool.map(_serialise_one, range(len(feeds)), chunksize=4))
+            pending = pool.map(_serialise_one, range(len(feeds)), chunksize=4)
+            if meanwhile is not None:
+                meanwhile()
+            return list(pending)
     finally:
         _FEEDS = None
 
