@@ -61,22 +61,36 @@ class BuildResult:
 
     @property
     def main_files(self) -> int:
-        return sum(1 for path in self._all_paths() if path.parent == PurePosixPath("."))
+        """Feeds at the top of the output folder (rss.xml, atom.xml, feed.json)."""
+        return sum(1 for path in self._all_paths() if _is_feed(path) and path.parent == _TOP)
 
     @property
     def taxonomy_files(self) -> int:
-        return len(self._all_paths()) - self.main_files
+        """Feeds of tags and sections, in their own folders."""
+        return sum(1 for path in self._all_paths() if _is_feed(path) and path.parent != _TOP)
 
     def _all_paths(self) -> tuple[PurePosixPath, ...]:
         return self.paths or tuple(a.path for a in self.artifacts)
 
     def summary(self) -> str:
-        """``wrote 3 feeds + 42 taxonomy feeds for 120 articles in 0.8 s (2 changed)``."""
+        """``wrote 3 feeds + 42 taxonomy feeds for 120 articles in 0.8 s (2 changed, 43
+        unchanged)``, naming other files (a digest, a plugin's output) apart from the feeds."""
+        total = len(self._all_paths())
+        others = total - self.main_files - self.taxonomy_files
+        extra = f" + {others} other file{'s' if others != 1 else ''}" if others else ""
         return (
-            f"wrote {self.main_files} feeds + {self.taxonomy_files} taxonomy feeds for "
+            f"wrote {self.main_files} feeds + {self.taxonomy_files} taxonomy feeds{extra} for "
             f"{self.articles} articles in {self.seconds:.1f} s "
             f"({len(self.report.written)} changed, {len(self.report.unchanged)} unchanged)"
         )
+
+
+_TOP = PurePosixPath(".")
+_FEED_SUFFIXES = (".xml", ".json")
+
+
+def _is_feed(path: PurePosixPath) -> bool:
+    return path.suffix in _FEED_SUFFIXES
 
 
 def now_utc() -> datetime:

@@ -269,7 +269,10 @@ def test_build_writes_the_latest_digest_only_when_enabled(make_pub: Publication,
     assert not (plain / "feeds" / "digest.txt").exists()
 
     root = make_pub(articles, extra="[digest]\nbuild = true\nwidth = 50", name="digest")
-    assert run(root, "build", "--now", LATER).exit_code == 0
+    result = run(root, "build", "--now", LATER)
+    assert result.exit_code == 0
+    # The summary counts the digest apart from the feeds.
+    assert "wrote 3 feeds + " in result.output and " + 1 other file for 3 articles" in result.output
     first = (root / "feeds" / "digest.txt").read_bytes()
     text = first.decode("utf-8")
     # The week ending at the midnight after the newest article: 9-15 November.
