@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import http.client
 import re
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
@@ -18,30 +14,11 @@ from syndicate.config import Config, load_config
 from syndicate.delivery.optin import make_confirm_token, safe_redirect
 from syndicate.delivery.subscribers import Status, add_subscriber, get_subscriber
 from syndicate.state import connect
-from syndicate.web import make_app
 from tests.conftest import Publication, article
 from tests.smtp_server import SmtpSink, smtp_server
+from tests.web_server import http_request, web_server
 
 SECRET = "test-secret-0123456789-abcdefgh"
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def web_server(config: Config) -> Iterator[int]:
-    """The WSGI app served by wsgiref on 127.0.0.1 in a thread; yields the port."""
-    server: WSGIServer = make_server("127.0.0.1", 0, make_app(config), handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def request(
@@ -51,17 +28,12 @@ def request(
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], str]:
-    """One HTTP request over a real socket; redirects are returned, not followed."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    """One request; ``fields`` are sent as a form, as a browser posts them."""
     body = urlencode(fields).encode() if fields is not None else None
     sent = dict(headers or {})
     if body is not None:
         sent["Content-Type"] = "application/x-www-form-urlencoded"
-    conn.request(method, path, body=body, headers=sent)
-    response = conn.getresponse()
-    text = response.read().decode("utf-8")
-    conn.close()
-    return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+    return http_request(port, method, path, body, sent)
 
 
 def status_of(config: Config, address: str) -> Status | None:

@@ -3,16 +3,10 @@ RFC 8058 one-click POST unsubscribes, GET never does, forged tokens change nothi
 
 from __future__ import annotations
 
-import http.client
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-from syndicate.config import Config
 from syndicate.delivery.subscribers import Status, get_subscriber
 from syndicate.delivery.tokens import (
     BadToken,
@@ -23,7 +17,6 @@ from syndicate.delivery.tokens import (
     verify_token,
 )
 from syndicate.state import connect
-from syndicate.web import make_app
 from tests.conftest import Publication, Run
 from tests.sending import (
     LATER,
@@ -37,40 +30,17 @@ from tests.sending import (
     token_of,
 )
 from tests.smtp_server import SmtpSink
+from tests.web_server import http_request, web_server
 
 KEY = SECRET.encode()
 CLI = "from syndicate.cli import main; main()"
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def web_server(config: Config) -> Iterator[int]:
-    """``make_app(config)`` served by wsgiref on 127.0.0.1 in a thread; yields the port."""
-    server: WSGIServer = make_server("127.0.0.1", 0, make_app(config), handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 def fetch(
     port: int, method: str, path: str, body: bytes | None = None, kind: str = ""
 ) -> tuple[int, dict[str, str], str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"Content-Type": kind} if kind else {}
-    conn.request(method, path, body=body, headers=headers)
-    response = conn.getresponse()
-    text = response.read().decode("utf-8")
-    conn.close()
-    return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+    """One request; ``kind`` is the body's Content-Type."""
+    return http_request(port, method, path, body, {"Content-Type": kind} if kind else {})
 
 
 def status_of(root: Path, email: str) -> Status | None:
