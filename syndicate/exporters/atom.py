@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import ClassVar
 
-from ..model import Article, Publication
-from . import Artifact
-from .feedset import FeedSpec, feed_specs
+from ..model import Publication
+from .feedset import FeedSpec, PerFeedExporter
 
 FILENAME = "atom.xml"
 MEDIA_TYPE = "application/atom+xml"
 
 
-class AtomExporter:
+class AtomExporter(PerFeedExporter):
     """Writes ``atom.xml`` for the publication and for each tag and section."""
 
-    name: ClassVar[str] = "atom"
-    filename: ClassVar[str] = FILENAME
-    media_type: ClassVar[str] = MEDIA_TYPE
-
-    def export(self, pub: Publication, articles: Sequence[Article]) -> Sequence[Artifact]:
-        return [
-            Artifact(spec.path(FILENAME), self.export_feed(pub, spec), MEDIA_TYPE)
-            for spec in feed_specs(pub, articles)
-        ]
+    name = "atom"
+    filename = FILENAME
+    media_type = MEDIA_TYPE
 
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
         """One feed's bytes (feedgen and lxml are imported only when a feed is serialised)."""

@@ -12,6 +12,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from ..model import Article, Publication
 from ..slugs import slugify as _slugify
+from . import Artifact
 
 # The same set as render.XML_ILLEGAL; repeated so that working out which feeds exist (a no-op
 # rebuild does only that) does not import the Markdown renderer and nh3.
@@ -40,6 +41,29 @@ class FeedExporter(Protocol):
     media_type: ClassVar[str]
 
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes: ...
+
+
+class PerFeedExporter:
+    """Base of the feed formats: one ``filename`` per FeedSpec, serialised by ``export_feed``.
+
+    A subclass names its format (``name``, ``filename``, ``media_type``) and writes
+    ``export_feed``; ``export`` (the plain Exporter interface) is the same for all of them.
+    """
+
+    name: ClassVar[str]
+    filename: ClassVar[str]
+    media_type: ClassVar[str]
+
+    def export(self, pub: Publication, articles: Sequence[Article]) -> Sequence[Artifact]:
+        """The publication's feed and one per tag and section, in this format."""
+        return [
+            Artifact(spec.path(self.filename), self.export_feed(pub, spec), self.media_type)
+            for spec in feed_specs(pub, articles)
+        ]
+
+    def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
+        """One feed's bytes; depends only on ``pub`` and ``spec`` (see FeedExporter)."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)

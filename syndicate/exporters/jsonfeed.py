@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from ..model import Article, Author, Publication
-from . import Artifact
-from .feedset import FeedSpec, feed_specs
+from .feedset import FeedSpec, PerFeedExporter
 
 FILENAME = "feed.json"
 MEDIA_TYPE = "application/feed+json"
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
-class JsonFeedExporter:
+class JsonFeedExporter(PerFeedExporter):
     """Writes ``feed.json`` for the publication and for each tag and section."""
 
-    name: ClassVar[str] = "json"
-    filename: ClassVar[str] = FILENAME
-    media_type: ClassVar[str] = MEDIA_TYPE
-
-    def export(self, pub: Publication, articles: Sequence[Article]) -> Sequence[Artifact]:
-        return [
-            Artifact(spec.path(FILENAME), self.export_feed(pub, spec), MEDIA_TYPE)
-            for spec in feed_specs(pub, articles)
-        ]
+    name = "json"
+    filename = FILENAME
+    media_type = MEDIA_TYPE
 
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
         """One feed's bytes."""

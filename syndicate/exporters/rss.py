@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
-
-from ..model import Article, Publication
-from . import Artifact
-from .feedset import FeedSpec, feed_specs
+from ..model import Publication
+from .feedset import FeedSpec, PerFeedExporter
 
 FILENAME = "rss.xml"
 MEDIA_TYPE = "application/rss+xml"
 
 
-class RssExporter:
+class RssExporter(PerFeedExporter):
     """Writes ``rss.xml`` for the publication and for each tag and section."""
 
-    name: ClassVar[str] = "rss"
-    filename: ClassVar[str] = FILENAME
-    media_type: ClassVar[str] = MEDIA_TYPE
-
-    def export(self, pub: Publication, articles: Sequence[Article]) -> Sequence[Artifact]:
-        return [
-            Artifact(spec.path(FILENAME), self.export_feed(pub, spec), MEDIA_TYPE)
-            for spec in feed_specs(pub, articles)
-        ]
+    name = "rss"
+    filename = FILENAME
+    media_type = MEDIA_TYPE
 
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
         """One feed's bytes (feedgen and lxml are imported only when a feed is serialised)."""
