@@ -8,9 +8,15 @@ import unicodedata
 _TRANSLITERATE = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "þ": "th"})
 
 
+_NOT_WORD = re.compile(r"[^\w]+")
+_HYPHENS = re.compile(r"-{2,}")
+
+
 def slugify(text: str) -> str:
     """``"Über Café Society!"`` -> ``"uber-cafe-society"``; non-Latin text keeps its letters."""
-    text = unicodedata.normalize("NFKD", text.lower().translate(_TRANSLITERATE))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^\w]+", "-", text, flags=re.UNICODE).strip("-_")
-    return re.sub(r"-{2,}", "-", text)
+    text = text.lower()
+    if not text.isascii():  # ASCII has nothing to transliterate or decompose (the common case)
+        text = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _NOT_WORD.sub("-", text).strip("-_")
+    return _HYPHENS.sub("-", text)

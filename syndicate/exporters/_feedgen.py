@@ -14,8 +14,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from ..model import Article, Publication
-from ..slugs import slugify
-from .feedset import FeedSpec
+from .feedset import FeedSpec, slugify
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
