@@ -7,8 +7,9 @@ the claim, so a crash leaves a row "uncertain" only while a message was really i
 Faults: a 4xx defers the row and retries it in this run after ``retry_delay`` (doubling) up to
 ``retries`` times, then leaves it for the next run; after ``max_attempts`` across runs it fails.
 A 5xx fails the row with the server's reply, and a 5.1.x reply also marks the subscriber
-bounced. A connection lost before the hand-off puts the row back and reconnects; lost after,
-the row stays ``sending`` (uncertain). ``max_errors`` errors in a row stop the run, as does
+bounced. A connection lost before the hand-off puts the row back and reconnects (a server
+that stays unreachable counts no attempt against anyone); lost after, the row stays
+``sending`` (uncertain). ``max_errors`` errors in a row stop the run, as does
 a transport that cannot send at all (bad login, refused sender); what is left stays queued.
 """
 
@@ -325,11 +326,21 @@ class Engine:
         return True
 
     def _defer_unclaimed(self, job: Job, reason: str) -> float | None:
-        """Give up on the connection for now: count it as a temporary failure."""
+        """Give up on the connection for now; the recipient's row stays as it was.
+
+        A server that cannot be reached says nothing about this recipient, so no attempt is
+        counted: otherwise an outage spanning ``max_attempts`` cron runs would fail the first
+        few recipients for good (a silent miss). Retried in this run like a 4xx, then left
+        for the next run; the errors it caused still stop a run against a dead server.
+        """
         job.reconnects = 0
-        if not self._claim(job):
-            return None
-        return self._defer(job, reason)
+        delay = float(self._policy.retry_delay * 2**job.tries)
+        job.tries += 1
+        if job.tries <= self._policy.retries and not self.tally.stopped:
+            log.debug("%s: server unreachable, retry in %.1fs: %s", job.email, delay, reason)
+            return delay
+        log.info("%s: left for the next run (server unreachable): %s", job.email, reason)
+        return None
 
     def _defer(self, job: Job, reason: str) -> float | None:
         """A temporary failure of a claimed row: retry in-run, leave for later, or give up."""

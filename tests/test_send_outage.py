@@ -1,0 +1,43 @@
+"""An SMTP server that is down for a while costs nobody their copy: cron's reruns during the
+outage count no attempts against recipients, and the first run after it sends to everyone."""
+
+from __future__ import annotations
+
+import pytest
+
+from syndicate.delivery.ledger import RowState
+from tests.conftest import Publication, Run
+from tests.sending import NOW, SECRET, add_many, ledger_rows, smtp_pub
+from tests.smtp_server import SmtpSink
+
+
+@pytest.fixture(autouse=True)
+def secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+
+
+def test_an_outage_longer_than_max_attempts_fails_nobody(make_pub: Publication, run: Run) -> None:
+    server = SmtpSink()  # its port is reserved but nothing listens until it is started
+    root = smtp_pub(make_pub, server.port, connections=1, retries=1, max_errors=4)
+    config = root / "config.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "max_errors = 4\n", "max_errors = 4\nmax_attempts = 2\n"
+        ),
+        encoding="utf-8",
+    )
+    emails = add_many(root, 6)
+
+    for _ in range(5):  # cron keeps trying while the server is down
+        result = run(root, "email", "--send", "--yes", "--now", NOW)
+        assert result.exit_code == 3, result.output
+        assert "errors in a row" in result.stderr
+    rows = ledger_rows(root)
+    assert {row.state for row in rows} == {RowState.QUEUED}, [(r.email, r.state) for r in rows]
+    assert {row.attempts for row in rows} == {0}
+
+    with server:
+        result = run(root, "email", "--send", "--yes", "--now", NOW)
+    assert result.exit_code == 0, result.output
+    assert "sent 6, deferred 0, failed 0" in result.stdout
+    assert sorted(server.handler.per_recipient().items()) == [(e, 1) for e in emails]
