@@ -20,7 +20,10 @@ from .model import Image
 EMAIL_WIDTH = 600
 # The text column: the 600 px body minus 24 px padding either side (see email.mjml.j2).
 CONTENT_WIDTH = 552
-IMAGE_STYLE = "display:block;max-width:100%;height:auto;border:0;"
+# width:100% with a max-width in pixels: the image shrinks with a phone's screen but never
+# grows past its own size. (max-width:100% alone is not enough: a table cell grows to fit
+# its image's width attribute, so a 552 px image pushed a 375 px screen into side-scrolling.)
+IMAGE_STYLE = "display:block;width:100%;max-width:{width}px;height:auto;border:0;"
 _NUMBER = re.compile(r"^\s*(\d+)(?:px)?\s*$")
 # Tags mail clients mishandle: the wrapper goes, its children stay. (libxml2 does not know
 # <source> is void and nests the fallback <img> inside it, so it is unwrapped too.)
@@ -67,9 +70,9 @@ def _fit_image(img: etree._Element) -> None:
     else:
         img.set("height", str(shown_height))
     style = img.get("style", "")
-    # Drop widths from inlined CSS: the attribute and max-width:100% decide.
+    # Drop widths from inlined CSS: the attribute and IMAGE_STYLE decide.
     style = re.sub(r"(?<![-\w])(width|height)\s*:[^;]*;?", "", style)
-    img.set("style", IMAGE_STYLE + style)
+    img.set("style", IMAGE_STYLE.format(width=shown_width) + style)
 
 
 def fit(
