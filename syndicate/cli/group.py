@@ -22,7 +22,18 @@ from ..errors import Problem, ProblemsError, SyndicateError
 
 
 class _Group(click.Group):
-    """Turns every SyndicateError into a clean message and its exit code: no tracebacks."""
+    """Turns every SyndicateError into a clean message and its exit code: no tracebacks.
+
+    Every command also takes ``--verbose``/``--quiet`` after its name, as the README's cron
+    line writes it (``syndicate publish --verbose``), not only before it.
+    """
+
+    group_class = type  # subgroups (subscribers, bounces, dkim) are _Groups too
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not isinstance(cmd, click.Group):
+            cmd.params.extend(_verbosity_options())
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -52,16 +63,49 @@ class _Group(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, verbosity: int | None) -> None:
     """syndicate: publish one set of articles as feeds, an email newsletter and digests."""
-    level = {0: logging.WARNING, 2: logging.DEBUG}.get(verbosity or 1, logging.INFO)
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    _set_verbosity(ctx, 1 if verbosity is None else verbosity)
+
+
+def _set_verbosity(ctx: click.Context, verbosity: int) -> None:
+    """Record the verbosity for the commands and set the log levels to match."""
+    level = {0: logging.WARNING, 2: logging.DEBUG}.get(verbosity, logging.INFO)
     # Only our own loggers follow --verbose: libraries' debug output (markdown-it logs every
     # block rule it tries) would drown the one line per action that cron logs want.
     logging.basicConfig(
         level=max(level, logging.INFO), format="%(message)s", stream=sys.stderr, force=True
     )
     logging.getLogger("syndicate").setLevel(level)
-    ctx.ensure_object(dict)
-    ctx.obj["config_path"] = config_path
-    ctx.obj["verbosity"] = 1 if verbosity is None else verbosity
+    ctx.find_root().obj["verbosity"] = verbosity
+
+
+def _verbosity_options() -> list[click.Option]:
+    """``--verbose``/``-v`` and ``--quiet``/``-q`` for a command (the same as the global ones)."""
+
+    def given(verbosity: int) -> Callable[[click.Context, click.Parameter, bool], None]:
+        def callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+            if value:
+                _set_verbosity(ctx, verbosity)
+
+        return callback
+
+    return [
+        click.Option(
+            ["--verbose", "-v", "verbose_flag"],
+            is_flag=True,
+            expose_value=False,
+            callback=given(2),
+            help="Say what every step does (same as syndicate --verbose).",
+        ),
+        click.Option(
+            ["--quiet", "-q", "quiet_flag"],
+            is_flag=True,
+            expose_value=False,
+            callback=given(0),
+            help="Only errors and warnings (same as syndicate --quiet).",
+        ),
+    ]
 
 
 def load(ctx: click.Context) -> Any:
