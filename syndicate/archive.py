@@ -59,6 +59,13 @@ INDEX_TEMPLATE = "archive.html.j2"
 _SENTINEL = "syndicate-archive-recipient"
 _SENTINEL_URL = "https://syndicate-archive.invalid/unsubscribe"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Outlook-only parts of MJML's output that are not valid HTML on a web page (the W3C checker
+# rejects them): VML/Office namespaces, height="auto" on images, and mso-* or
+# supported-color-schemes declarations in CSS.
+_OFFICE_NAMESPACE = re.compile(r'\s+xmlns:(?:v|o)="[^"]*"')
+_IMG_AUTO_HEIGHT = re.compile(r'(<img\b[^>]*?)\s+height="auto"', re.IGNORECASE)
+_CSS_BLOCK = re.compile(r'(<style\b[^>]*>)(.*?)(</style>)|(\sstyle=")([^"]*)(")', re.DOTALL)
+_EMAIL_ONLY_CSS = re.compile(r"(?:mso-[a-z-]+|supported-color-schemes)\s*:[^;}]*;?\s*")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +136,23 @@ def page_html(config: Config, rendered: RenderedEdition) -> str:
     if head_end >= 0:
         filled = filled[:head_end] + links + filled[head_end:]
     return filled
+
+
+def web_html(page: str) -> str:
+    """The stored email HTML as a valid web page: Outlook-only markup removed.
+
+    Done when the file is written, not when the page is stored, so pages stored before
+    this cleaning existed come out the same.
+    """
+    page = _OFFICE_NAMESPACE.sub("", page, count=2)
+    page = _IMG_AUTO_HEIGHT.sub(r"\1", page)
+
+    def clean(match: re.Match[str]) -> str:
+        if match[1] is not None:
+            return match[1] + _EMAIL_ONLY_CSS.sub("", match[2]) + match[3]
+        return match[4] + _EMAIL_ONLY_CSS.sub("", match[5]) + match[6]
+
+    return _CSS_BLOCK.sub(clean, page)
 
 
 def snapshot(config: Config, rendered: RenderedEdition, *, sent_at: datetime) -> ArchivedEdition:
@@ -243,7 +267,9 @@ def archive_artifacts(config: Config, entries: Sequence[ArchivedEdition]) -> lis
     if not entries:
         return []
     files = [
-        Artifact(FOLDER / entry.id / "index.html", entry.html.encode("utf-8"), "text/html")
+        Artifact(
+            FOLDER / entry.id / "index.html", web_html(entry.html).encode("utf-8"), "text/html"
+        )
         for entry in entries
     ]
     files.append(Artifact(FOLDER / "index.html", _index(config, entries), "text/html"))
