@@ -125,3 +125,78 @@ def test_every_broken_file_is_reported_together(make_pub: Publication) -> None:
         },
     )
     assert [m.split(":")[0] for m in messages] == ["a.md", "b.md"]
+
+
+def test_links_that_are_not_web_addresses_are_errors(make_pub: Publication) -> None:
+    # These values become links and image sources in every feed and email, where no
+    # sanitizer sees them: a javascript: URL here would be a live link in a mail client.
+    hostile = article(
+        url="javascript:alert(1)",
+        canonical_url="ftp://example.net/x",
+        image={"url": "data:image/png;base64,AAAA", "alt": "x"},
+        enclosure={"url": "file:///etc/passwd", "type": "audio/mpeg", "length": 1},
+        authors=[{"name": "Ann", "url": "vbscript:x"}],
+    )
+    messages = problems_for(make_pub, {"a.md": hostile})
+    assert [m.split(": ")[1] for m in messages] == [
+        "url",
+        "canonical_url",
+        "image.url",
+        "enclosure.url",
+        "authors[0].url",
+    ]
+    assert all("not a web address" in m for m in messages)
+    assert messages[0] == (
+        "a.md:4: url: not a web address: 'javascript:alert(1)'; "
+        "use an http(s) URL or a relative path"
+    )
+
+
+def test_relative_url_and_canonical_url_become_absolute(make_pub: Publication) -> None:
+    root = make_pub({"a.md": article(url="/2026/a/", canonical_url="../b/")})
+    (a,) = load(root).articles
+    assert a.url == "https://news.test/2026/a/"
+    assert a.canonical_url == "https://news.test/2026/b/"  # against the article URL
+
+
+def test_lang_must_be_a_language_tag(make_pub: Publication) -> None:
+    (message,) = problems_for(make_pub, {"a.md": article(lang="Deutsch!")})
+    assert message == "a.md:4: lang: not a language tag: 'Deutsch!'; use e.g. 'en' or 'de-AT'"
+    root = make_pub({"b.md": article(lang="de-AT")}, name="ok")
+    assert load(root).articles[0].lang == "de-AT"
+
+
+def test_authors_may_be_one_table(make_pub: Publication) -> None:
+    # The front-matter reference: "a name, or a table { name, email, url }, or a list of either".
+    root = make_pub(
+        {
+            "a.md": article(authors={"name": "Zoë", "email": "z@news.test"}),
+            "b.md": article(slug="b", authors="Ann"),
+        }
+    )
+    by_slug = {a.slug: a.authors for a in load(root).articles}
+    assert [(x.name, x.email) for x in by_slug["a"]] == [("Zoë", "z@news.test")]
+    assert [x.name for x in by_slug["b"]] == ["Ann"]
+    (message,) = problems_for(make_pub, {"c.md": article(authors={"name": "Bo", "email": "nope"})})
+    assert message == "c.md:4: authors.email: not an email address: 'nope'"
+
+
+def test_mistakes_inside_a_table_name_the_nested_key(make_pub: Publication) -> None:
+    messages = problems_for(
+        make_pub,
+        {
+            "a.md": article(image={"url": "/x.png", "alt": "x", "width": "wide"}),
+            "b.md": article(slug="b", authors=[{"nam": "Ann"}]),
+            "c.md": article(
+                slug="c", enclosure={"url": "/e.mp3", "type": "audio/mpeg", "length": -5}
+            ),
+            "d.md": article(slug="d", tags="solo"),
+        },
+    )
+    assert messages == [
+        "a.md:4: image.width: expected a whole number (got 'wide')",
+        "b.md:5: authors[0].name: required key is missing",
+        "b.md:5: authors[0].nam: unknown key; see the README's front-matter reference",
+        "c.md:5: enclosure.length: should be greater than or equal to 0 (got -5)",
+        'd.md:5: tags: expected a list, such as ["a", "b"] (got \'solo\')',
+    ]
