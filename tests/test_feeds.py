@@ -94,6 +94,19 @@ def test_atom_entries_have_published_and_updated(make_pub: Publication) -> None:
     assert rail.summary == "Night trains are back."
 
 
+def test_an_article_in_another_language_says_so_in_every_format(make_pub: Publication) -> None:
+    feeds = built(
+        make_pub({**ARTICLES, "de.md": article("Grüße aus Köln", slug="koeln", lang="de")})
+    )
+    atom = parse(feeds / "atom.xml")
+    languages = {entry.title: entry.title_detail.language for entry in atom.entries}
+    assert languages == {"Grüße aus Köln": "de", "Rail returns": "en", "Heat plans": "en"}
+    assert b'<entry xml:lang="de">' in (feeds / "atom.xml").read_bytes()
+    assert b"<entry>" in (feeds / "atom.xml").read_bytes(), "same language: inherited"
+    items = json.loads((feeds / "feed.json").read_text(encoding="utf-8"))["items"]
+    assert {item["title"]: item["language"] for item in items}["Grüße aus Köln"] == "de"
+
+
 def test_json_feed_follows_version_1_1(make_pub: Publication) -> None:
     feeds = built(make_pub(ARTICLES))
     document = json.loads((feeds / "feed.json").read_text(encoding="utf-8"))

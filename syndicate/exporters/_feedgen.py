@@ -18,6 +18,7 @@ from .feedset import FeedSpec, slugify
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 GENERATOR = "syndicate"
 GENERATOR_URI = "https://pypi.org/project/syndicate/"
 
@@ -45,9 +46,14 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
     def __init__(self) -> None:
         self.article: Article | None = None
+        self.feed_language = ""
 
     def extend_atom(self, entry: Any) -> Any:
         article = self.article
+        if article is not None and article.lang and article.lang != self.feed_language:
+            # An article in another language than its feed says so, as readers and screen
+            # readers (and the W3C validator) expect: xml:lang on the entry.
+            entry.set(XML_LANG, article.lang)
         if article is not None and article.enclosure is not None:
             link = etree.SubElement(entry, f"{{{ATOM_NS}}}link")
             link.set("rel", "enclosure")
@@ -110,6 +116,7 @@ def add_entry(fg: FeedGenerator, pub: Publication, article: Article, *, atom: bo
     """One article as a feed entry; guid set last (``id()`` would reset its permalink flag)."""
     fe = fg.add_entry(order="append")
     fe.syndicate.article = article
+    fe.syndicate.feed_language = pub.language
     fe.title(article.title)
     fe.link(href=article.url, rel="alternate", type="text/html")
     fe.published(article.date)
