@@ -105,6 +105,20 @@ def test_section_headings_table_of_contents_and_bylines(make_pub: Publication, r
     assert text.index("CITIES") < text.index("CLIMATE") < text.index("4. No section\n---")
 
 
+def test_a_long_title_wraps_under_its_number(make_pub: Publication, run: Run) -> None:
+    title = "District heating, explained: what the city\u2019s heat plan means for your home"
+    root = make_pub({"a.md": article(title, "2026-11-02T09:00:00+01:00", section="Climate")})
+    result = run(root, "digest", "--since", "2026-11-01", "--until", "2026-11-08", "--now", LATER)
+    assert result.exit_code == 0, result.output
+    heading = (
+        "1. District heating, explained: what the city\u2019s heat plan means for your\n"
+        "   home\n" + "-" * 72 + "\n"
+    )
+    assert heading in result.stdout
+    contents = "  1. District heating, explained: what the city\u2019s heat plan means for\n"
+    assert contents + "     your home\n" in result.stdout  # the table of contents, likewise
+
+
 def test_since_inclusive_until_exclusive_across_dst(make_pub: Publication, run: Run) -> None:
     # Berlin leaves summer time on 2026-10-25 at 03:00 CEST (-> 02:00 CET): that day has 25 hours.
     root = make_pub(
