@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -290,11 +291,31 @@ def make_app(config: Config) -> App:
     return App(config)
 
 
+_TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s\"]+")
+
+
+def redact_tokens(text: str) -> str:
+    """``/unsubscribe?token=...`` as ``/unsubscribe?token=[redacted]``, for log lines.
+
+    A token is a credential: whoever has it can unsubscribe or confirm that address, and
+    access logs are kept, rotated and shared with little care.
+    """
+    return _TOKEN_IN_URL.sub(r"\1[redacted]", text)
+
+
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Run the app with wsgiref until interrupted: for local use and testing links."""
-    from wsgiref.simple_server import make_server
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-    with make_server(host, port, make_app(config)) as server:
+    class Handler(WSGIRequestHandler):
+        """wsgiref's access log, with the tokens in request lines redacted."""
+
+        def log_message(self, format: str, *args: Any) -> None:
+            super().log_message(
+                format, *(redact_tokens(a) if isinstance(a, str) else a for a in args)
+            )
+
+    with make_server(host, port, make_app(config), handler_class=Handler) as server:
         log.info("serving on http://%s:%s/ (Ctrl-C to stop)", host, server.server_port)
         try:
             server.serve_forever()
