@@ -103,3 +103,38 @@ def test_console_script_runs_without_a_terminal(make_pub: Publication) -> None:
     assert done.returncode == 0, done.stderr
     assert "wrote 3 feeds" in done.stdout
     assert done.stderr == ""  # no progress bar without a terminal
+
+
+def on_terminal(*args: str) -> str:
+    """Run the CLI with stdin, stdout and stderr on a pseudo-terminal; return the screen."""
+    leader, follower = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from syndicate.cli import main; main()", *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "100"},
+    )
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    assert process.wait(timeout=60) == 0, screen
+    return screen.decode("utf-8", "replace")
+
+
+def test_build_on_a_terminal_shows_progress(make_pub: Publication) -> None:
+    root = make_pub({f"a{n}.md": article(f"Article {n}", slug=f"a{n}") for n in range(5)})
+    config = str(root / "config.toml")
+    screen = on_terminal("--config", config, "build", "--no-cache")
+    assert "rendering" in screen and "100%" in screen, screen
+    assert "wrote 3 feeds" in screen
+    quiet = on_terminal("--config", config, "--quiet", "build", "--no-cache")
+    assert "rendering" not in quiet
