@@ -91,6 +91,18 @@ class SmtpConfig(_Section):
     rate: float = Field(default=0, ge=0)
     timeout: float = Field(default=30, gt=0)
 
+    @field_validator("password_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        # A common slip is to write the password itself here; the message must not repeat it
+        # (it ends up in cron mail and logs), and _problems leaves out the "(got ...)" part.
+        if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(
+                "expected the name of an environment variable (such as "
+                "SYNDICATE_SMTP_PASSWORD), not the password itself; the value is not shown"
+            )
+        return value
+
 
 class SesConfig(_Section):
     region: str = "us-east-1"
@@ -365,7 +377,8 @@ def _problems(path: Path, text: str, exc: ValidationError) -> list[Problem]:
             message = f"{key}: required key is missing"
         else:
             message = f"{key}: {_clean_message(err['msg'])}"
-            if "input" in err and not isinstance(err["input"], dict | list):
+            secret = loc[-1:] == ("password_env",)
+            if "input" in err and not isinstance(err["input"], dict | list) and not secret:
                 message += f" (got {err['input']!r})"
         problems.append(Problem(path, key_line(text, loc), message))
     return problems
