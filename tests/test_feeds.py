@@ -123,6 +123,14 @@ def test_json_feed_follows_version_1_1(make_pub: Publication) -> None:
     assert "content_html" in rail
 
 
+def test_json_feed_names_a_section_that_is_also_a_tag_once(make_pub: Publication) -> None:
+    feeds = built(
+        make_pub({"a.md": article("Floods", tags=["climate", "Rivers"], section="Climate")})
+    )
+    item = json.loads((feeds / "feed.json").read_text(encoding="utf-8"))["items"][0]
+    assert item["tags"] == ["climate", "Rivers"]
+
+
 def test_callouts_and_faqs_reach_feeds_as_distinct_blocks(make_pub: Publication) -> None:
     parsed = parse(built(make_pub(ARTICLES)) / "rss.xml")
     html = parsed.entries[0].content[0].value

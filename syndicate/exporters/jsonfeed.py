@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ..model import Article, Author, Publication
-from .feedset import FeedSpec, PerFeedExporter
+from .feedset import FeedSpec, PerFeedExporter, slugify
 
 FILENAME = "feed.json"
 MEDIA_TYPE = "application/feed+json"
@@ -77,7 +77,9 @@ def _item(pub: Publication, article: Article) -> dict[str, Any]:
     if article.authors:
         item["authors"] = [_author(author) for author in article.authors]
     tags = list(article.tags)
-    if article.section and article.section not in tags:
+    # The section joins the tags unless a tag already names it (in any case: "Climate" and
+    # "climate" are one tag to a reader, and to our tag pages, which share a slug).
+    if article.section and slugify(article.section) not in {slugify(t) for t in tags}:
         tags.append(article.section)
     if tags:
         item["tags"] = tags
