@@ -1,5 +1,8 @@
 """The newsletter's web archive: every sent edition as a page, an index, and an editions feed.
 
+"Sent" means its first copies are out: an edition still being sent (deferred or uncertain
+recipients) is archived too, since its readers already hold the view-in-browser link.
+
 ``<out>/newsletter/EDITION/index.html`` is the email's own HTML with the per-recipient parts
 made neutral: no token, no address, no name. The footer sentence naming the recipient is
 dropped, the unsubscribe link points to the subscribe page, "view in browser" to the page
@@ -23,7 +26,7 @@ import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -195,15 +198,24 @@ def store(conn: sqlite3.Connection, entry: ArchivedEdition) -> bool:
 
 
 def archive_sent(config: Config, conn: sqlite3.Connection, rendered: RenderedEdition) -> None:
-    """The send run's hook, once an edition is ``sent``: store its page and publish the
-    archive into ``[feeds] out``, so the view-in-browser link works at once."""
+    """The send run's hook, once the first copies of an edition are out: store its page and
+    publish the archive into ``[feeds] out``, so the view-in-browser link works at once.
+
+    Not only once the edition is ``sent``: recipients deferred for hours (greylisting) or
+    rows left uncertain by a crash keep it ``sending``, while everyone else already holds an
+    email whose view-in-browser link must not lead nowhere.
+    """
+    from .delivery.ledger import RowState, summary
     from .edition import get_edition
 
     record = get_edition(conn, rendered.edition.id)
-    if record is None or record.status != "sent":
+    if record is None or record.status not in ("sending", "sent"):
         return
+    if record.status == "sending" and not summary(conn, record.id)[RowState.SENT]:
+        return
+    sent_at = record.sent_at or datetime.now(UTC)  # first copies out: stored once, kept
     try:
-        store(conn, snapshot(config, rendered, sent_at=record.sent_at or record.created))
+        store(conn, snapshot(config, rendered, sent_at=sent_at))
         _, problems = write_archive(config, config.feeds_dir)
     except (SyndicateError, OSError, sqlite3.Error) as exc:
         # The mail went out; a page that failed must not turn the send into an error.
@@ -230,8 +242,11 @@ def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]
             return [], []
         from .edition import list_editions
 
-        records = list_editions(conn, status="sent")
         stored = _stored(conn) if _has_table(conn, "edition_archive") else {}
+        # Editions still being sent are listed once their page was stored (first copies out).
+        records = list_editions(conn, status="sent") + [
+            r for r in list_editions(conn, status="sending") if r.id in stored
+        ]
     finally:
         conn.close()
     entries: list[ArchivedEdition] = []

@@ -250,9 +250,11 @@ def send_edition(
             after = ledger_db.summary(conn, edition.id)
             if after.complete:
                 mark_sent(conn, edition)
+            if after[RowState.SENT]:
                 from ..archive import archive_sent
 
-                archive_sent(config, conn, rendered)  # the view-in-browser page, at once
+                # The view-in-browser page, at once: also while some recipients are pending.
+                archive_sent(config, conn, rendered)
     except LockBusy as exc:
         raise DeliveryError(
             f"another syndicate process is sending ({exc.holder or 'see ' + str(exc.path)}); "
