@@ -249,7 +249,7 @@ class Editions:
                     "--send --resend-uncertain` or `--skip-uncertain`; `syndicate email "
                     f"--status {edition.id}` lists them"
                 )
-            for error in result.errors:
+            for error in dict.fromkeys(result.errors):  # cron mail: each distinct error once
                 self.report.warnings.append(f"edition {edition.id}: {error}")
             return
         # send_edition marks a complete edition sent itself; this only makes sure of it.

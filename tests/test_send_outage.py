@@ -8,7 +8,7 @@ import pytest
 from syndicate.delivery.ledger import RowState
 from tests.conftest import Publication, Run
 from tests.sending import NOW, SECRET, add_many, ledger_rows, smtp_pub
-from tests.smtp_server import SmtpSink
+from tests.smtp_server import SmtpSink, free_port
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +41,18 @@ def test_an_outage_longer_than_max_attempts_fails_nobody(make_pub: Publication, 
     assert result.exit_code == 0, result.output
     assert "sent 6, deferred 0, failed 0" in result.stdout
     assert sorted(server.handler.per_recipient().items()) == [(e, 1) for e in emails]
+
+
+def test_publish_during_an_outage_says_each_error_once(make_pub: Publication, run: Run) -> None:
+    root = smtp_pub(make_pub, free_port(), connections=2, retries=1, max_errors=6)
+    with (root / "config.toml").open("a", encoding="utf-8") as config:
+        config.write('\n[schedule]\nemail = "on-new"\n')
+    add_many(root, 4)
+
+    result = run(root, "publish", "--now", NOW)  # nothing listens on that port
+
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.splitlines()
+    refused = [line for line in lines if "cannot connect" in line and "warning: edition" in line]
+    assert len(refused) == 1, result.stderr  # cron mails this: one line, not one per attempt
+    assert any("4 recipient(s) not delivered yet" in line for line in lines), result.stderr
