@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import feedparser
@@ -33,6 +34,24 @@ def test_init_then_build_writes_every_feed(tmp_path: Path, run: Run) -> None:
         assert (target / "feeds" / name).is_file()
     assert list((target / "feeds" / "tags").glob("*/rss.xml"))
     assert list((target / "feeds" / "sections").glob("*/atom.xml"))
+
+
+def test_init_dates_the_starter_articles_in_the_last_days(tmp_path: Path, run: Run) -> None:
+    """A new publication's digest and newsletter have something to show on day one."""
+    target = tmp_path / "paper"
+    run(None, "init", str(target))
+    newest = max(
+        date.fromisoformat(line.removeprefix("date = ")[:10])
+        for path in (target / "content").glob("*.md")
+        for line in path.read_text(encoding="utf-8").splitlines()[:4]
+        if line.startswith("date = ")
+    )
+    assert newest == datetime.now(UTC).date() - timedelta(days=1)
+    howto = (target / "content" / "how-we-work.md").read_text(encoding="utf-8")
+    assert "date = 2026-11-19T10:00:00+01:00" in howto, "the example in the body is unchanged"
+    result = run(target, "digest")
+    assert result.exit_code == 0, result.output
+    assert "3 articles:" in result.output
 
 
 def test_init_refuses_an_existing_publication(tmp_path: Path, run: Run) -> None:
