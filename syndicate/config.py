@@ -209,6 +209,22 @@ class SubscribeConfig(_Section):
     confirm_hours: int = Field(default=48, ge=1, le=24 * 30)
     rate_limit: int = Field(default=5, ge=1)  # subscribe requests per IP per window
     rate_window: int = Field(default=3600, ge=1)  # seconds
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the real client.
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"not an IP address or network: {item!r}; use e.g. '127.0.0.1' or '10.0.0.0/8'"
+                ) from None
+        return value
 
     @field_validator("url")
     @classmethod

@@ -16,6 +16,7 @@ the publication's site or this app. Redirects (``next``) only go to pages under
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 import weakref
@@ -53,6 +54,7 @@ class _AppState:
         settings = app.config.model.subscribe
         self.by_ip = RateLimiter(settings.rate_limit, settings.rate_window)
         self.by_address = RateLimiter(ADDRESS_LIMIT, settings.rate_window)
+        self.proxies = [ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies]
         self.env = template_environment(app.config, autoescape=True)
 
 
@@ -108,11 +110,31 @@ def _own_origin(request: Request) -> str:
     return f"{scheme}://{host}" if host else ""
 
 
-def _client(request: Request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a trusted proxy
-    # rewrites it, and a proxy setup can set REMOTE_ADDR itself (e.g. gunicorn's
-    # --forwarded-allow-ips with a proxy-fix middleware).
-    return str(request.environ.get("REMOTE_ADDR", "") or "unknown")
+def _client(app: App, request: Request) -> str:
+    """The client's IP, for the rate limit.
+
+    REMOTE_ADDR, unless it is one of ``[subscribe] trusted_proxies``: behind a reverse proxy
+    every request comes from the proxy, and one shared limit would turn readers away after a
+    handful of sign-ups. Then the nearest X-Forwarded-For hop that is not a trusted proxy
+    counts; hops further left are whatever the client sent, so they are never believed.
+    """
+    remote = str(request.environ.get("REMOTE_ADDR", "") or "unknown")
+    proxies = _state(app).proxies
+    if not proxies or not _is_proxy(remote, proxies):
+        return remote
+    hops = str(request.environ.get("HTTP_X_FORWARDED_FOR", "")).split(",")
+    for hop in reversed([h.strip() for h in hops if h.strip()]):
+        if not _is_proxy(hop, proxies):
+            return hop
+    return remote
+
+
+def _is_proxy(address: str, proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
 
 
 @router.route("/subscribe", "GET")
@@ -132,7 +154,7 @@ def subscribe(app: App, request: Request) -> Response:
     refused = _origin_refused(app, request)
     if refused is not None:
         return refused
-    if not _state(app).by_ip.allow(_client(request)):
+    if not _state(app).by_ip.allow(_client(app, request)):
         return _render(
             app,
             "error",
