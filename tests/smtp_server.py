@@ -67,6 +67,7 @@ class Faults:
     bounce: set[str] = field(default_factory=set)
     drop_at_mail: set[int] = field(default_factory=set)
     drop_after_data: set[int] = field(default_factory=set)
+    busy_mails: int = 0  # the first N MAIL commands get "421 busy", the connection kept open
 
 
 class Handler:
@@ -89,8 +90,11 @@ class Handler:
             self.mails += 1
             self.peers.add(tuple(session.peer))
             drop = self.mails in self.faults.drop_at_mail
+            busy = self.mails <= self.faults.busy_mails
             if drop:
                 self.drops += 1
+        if busy:
+            return "421 4.3.2 Service busy, try again later"
         if drop:
             server.transport.abort()
             return "421 4.4.2 dropped by the test"

@@ -8,7 +8,7 @@ import pytest
 from syndicate.delivery.ledger import RowState
 from tests.conftest import Publication, Run
 from tests.sending import NOW, SECRET, add_many, ledger_rows, smtp_pub
-from tests.smtp_server import SmtpSink, free_port
+from tests.smtp_server import Faults, SmtpSink, free_port
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +40,33 @@ def test_an_outage_longer_than_max_attempts_fails_nobody(make_pub: Publication, 
         result = run(root, "email", "--send", "--yes", "--now", NOW)
     assert result.exit_code == 0, result.output
     assert "sent 6, deferred 0, failed 0" in result.stdout
+    assert sorted(server.handler.per_recipient().items()) == [(e, 1) for e in emails]
+
+
+def test_a_server_answering_421_for_hours_fails_nobody(make_pub: Publication, run: Run) -> None:
+    """421 is the server closing the channel, not a verdict on the recipient."""
+    server = SmtpSink(Faults(busy_mails=10_000))
+    root = smtp_pub(make_pub, server.port, connections=1, retries=1, max_errors=4)
+    config = root / "config.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "max_errors = 4\n", "max_errors = 4\nmax_attempts = 2\n"
+        ),
+        encoding="utf-8",
+    )
+    emails = add_many(root, 3)
+    with server:
+        for _ in range(3):
+            result = run(root, "email", "--send", "--yes", "--now", NOW)
+            assert result.exit_code == 3, result.output
+            assert "421 4.3.2" in result.stderr
+        rows = ledger_rows(root)
+        assert {row.state for row in rows} == {RowState.QUEUED}, [(r.email, r.state) for r in rows]
+        assert {row.attempts for row in rows} == {0}
+
+        server.handler.faults.busy_mails = 0  # the server is back to normal
+        result = run(root, "email", "--send", "--yes", "--now", NOW)
+    assert result.exit_code == 0, result.output
     assert sorted(server.handler.per_recipient().items()) == [(e, 1) for e in emails]
 
 

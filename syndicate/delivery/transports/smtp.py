@@ -160,6 +160,7 @@ class SmtpSession:
             code, reply = smtp.mail(sender, ["SMTPUTF8"] if utf8 else [])
             if code != 250:
                 self._after_refusal(code)
+                self._closing(code, reply)
                 if 500 <= code < 600:
                     raise TransportDown(
                         f"the SMTP server refuses the sender {sender}: {describe(code, reply)}; "
@@ -169,11 +170,13 @@ class SmtpSession:
             code, reply = smtp.rcpt(recipient)
             if code not in (250, 251):
                 self._after_refusal(code)
+                self._closing(code, reply)
                 raise refusal(code, reply)
             smtp.putcmd("data")
             code, reply = smtp.getreply()
             if code != 354:
                 self._after_refusal(code)
+                self._closing(code, reply)
                 raise refusal(code, reply)
             payload = wire_format(message)
         except smtplib.SMTPNotSupportedError:
@@ -200,8 +203,19 @@ class SmtpSession:
         if code != 250:
             if code == 421:
                 self._drop()
+            self._closing(code, reply)
             raise refusal(code, reply)
         return describe(code, reply)
+
+    @staticmethod
+    def _closing(code: int, reply: bytes) -> None:
+        """421 is the server closing the channel (busy, shutting down), not a verdict on this
+        recipient: like a lost connection it counts no attempt, so a server that answers 421
+        to everything for hours fails nobody (the message was refused, so a retry is safe)."""
+        if code == 421:
+            raise ConnectionLost(
+                f"the SMTP server is closing the connection: {describe(code, reply)}"
+            )
 
     def _after_refusal(self, code: int) -> None:
         """Leave the connection ready for the next transaction (or drop it after a 421)."""
