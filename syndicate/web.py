@@ -316,7 +316,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:
             )
 
     with make_server(host, port, make_app(config), handler_class=Handler) as server:
-        log.info("serving on http://%s:%s/ (Ctrl-C to stop)", host, server.server_port)
+        log.debug("listening on http://%s:%s/", host, server.server_port)  # the CLI says it
         try:
             server.serve_forever()
         except KeyboardInterrupt:
