@@ -210,6 +210,38 @@ def test_html_page_imports_to_just_the_article() -> None:
     assert "<blockquote>" in html and 'alt="Two beekeepers' in html
 
 
+SHORT_WORDPRESS_PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
+<title>Ferry fares frozen &#8211; Harbour Weekly</title>
+<link rel="canonical" href="https://harbour.example/2026/11/ferry-fares/">
+<meta property="article:published_time" content="2026-11-20T06:00:00+00:00"></head>
+<body><header id="masthead"><ul class="menu"><li><a href="/">Home</a></li></ul></header>
+<main><article class="post"><h1 class="entry-title">Ferry fares frozen</h1>
+<div class="entry-content"><p>Island ferry fares stay at this year's level in 2027.</p>
+<h2>Who pays less</h2><ul><li>Students</li><li>Commuters with a season pass</li></ul>
+<div class="sharedaddy"><h3>Share this:</h3><a href="https://x.example/share">X</a></div>
+<div class="jp-relatedposts"><h3>Related</h3><a href="/older">Harbour dues</a></div>
+</div></article><div id="comments"><h2>1 thought</h2><p>About time. - Kim</p></div></main>
+<footer>(c) Harbour Weekly</footer></body></html>
+"""
+
+
+def test_a_short_wordpress_page_keeps_its_structure_and_loses_its_furniture(
+    tmp_path: Path,
+) -> None:
+    """A news brief shorter than trafilatura's usual minimum is still extracted as an article,
+    and Jetpack's share and related-posts boxes (class words like "sharedaddy") are dropped."""
+    page = tmp_path / "ferry.html"
+    page.write_text(SHORT_WORDPRESS_PAGE, encoding="utf-8")
+    text, _, _ = preview(page)
+    meta, body = split(text)
+    assert meta["title"] == "Ferry fares frozen"
+    assert body.strip().splitlines()[0] == "Island ferry fares stay at this year's level in 2027."
+    assert "## Who pays less" in body
+    assert "- Students" in body and "- Commuters with a season pass" in body
+    for junk in ("Share this", "Related", "Harbour dues", "About time", "Home"):
+        assert junk not in body, junk
+
+
 def test_html_without_own_url_drops_relative_images_with_a_note(tmp_path: Path) -> None:
     page = tmp_path / "saved.html"
     page.write_text(

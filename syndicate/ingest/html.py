@@ -14,6 +14,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import cache
 from typing import Any
 
 from lxml import etree
@@ -32,6 +33,9 @@ _JUNK_WORDS = {
     "share", "sharing", "social", "related", "recommended", "comments", "comment", "disqus",
     "outbrain", "taboola", "popup", "modal", "breadcrumb", "breadcrumbs",
 }  # fmt: skip
+# Stems that mark furniture inside longer class words: WordPress's "sharedaddy",
+# Jetpack's "jp-relatedposts", "wp-block-comments", "cookie-notice-container" ...
+_JUNK_STEMS = ("share", "related", "comment", "cookie", "advert", "sponsor", "newsletter", "social")
 _JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "form", "button", "dialog")
 _WORD_SPLIT = re.compile(r"[\s_-]+")
 _PUBLISHED = (
@@ -79,6 +83,7 @@ def parse_html(text: str, zone: tzinfo, *, source_uri: str) -> ImportedDocument:
 
     found = trafilatura.bare_extraction(
         tree,
+        config=_extraction_config(),
         url=meta.url or None,
         include_comments=False,
         include_formatting=True,
@@ -159,6 +164,21 @@ def _page_meta(tree: Any, zone: tzinfo) -> _PageMeta:
     )
 
 
+@cache
+def _extraction_config() -> Any:
+    """trafilatura's settings, but trusting its main-content pass on short articles too.
+
+    Below ``MIN_EXTRACTED_SIZE`` (250 characters by default) trafilatura falls back to a
+    whole-page text grab that flattens a short news brief into one paragraph of headings,
+    bylines and list items; our own pruning has already removed the furniture it guards against.
+    """
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "20")
+    return config
+
+
 def _prune(tree: Any) -> None:
     """Drop scripts and containers whose class or id says ad, cookie banner, share, comments.
 
@@ -179,7 +199,8 @@ def _prune(tree: Any) -> None:
             _WORD_SPLIT.split(f"{element.get('class', '')} {element.get('id', '')}".lower())
         )
         role = (element.get("role") or "").lower()
-        if words & _JUNK_WORDS or role in ("navigation", "complementary", "contentinfo", "dialog"):
+        junk = words & _JUNK_WORDS or any(stem in word for word in words for stem in _JUNK_STEMS)
+        if junk or role in ("navigation", "complementary", "contentinfo", "dialog"):
             if len(_clean(" ".join(element.itertext()))) <= body_text * 0.4:
                 doomed.append(element)
     for element in doomed:
