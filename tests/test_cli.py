@@ -13,6 +13,7 @@ import feedparser
 
 from syndicate import __version__
 from tests.conftest import REPO, Publication, Run, article
+from tests.terminal import Terminal
 
 
 def test_version(run: Run) -> None:
@@ -125,28 +126,10 @@ def test_console_script_runs_without_a_terminal(make_pub: Publication) -> None:
 
 
 def on_terminal(*args: str) -> str:
-    """Run the CLI with stdin, stdout and stderr on a pseudo-terminal; return the screen."""
-    leader, follower = os.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from syndicate.cli import main; main()", *args],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env={**os.environ, "COLUMNS": "100"},
-    )
-    os.close(follower)
-    screen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the terminal closed with the process
-            break
-        if not chunk:
-            break
-        screen += chunk
-    os.close(leader)
-    assert process.wait(timeout=60) == 0, screen
-    return screen.decode("utf-8", "replace")
+    """Run the CLI on a pseudo-terminal until it exits (successfully); return the screen."""
+    code, screen = Terminal(*args).finish()
+    assert code == 0, screen
+    return screen
 
 
 def test_build_on_a_terminal_shows_progress(make_pub: Publication) -> None:

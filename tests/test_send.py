@@ -292,43 +292,18 @@ def test_file_transport_writes_a_maildir_by_default(make_pub: Publication, run: 
 
 
 def test_on_a_terminal_send_asks_first_and_shows_progress(make_pub: Publication) -> None:
-    import os
-    import subprocess
-    import sys
-    import time
-
     from tests.sending import ARTICLES
+    from tests.terminal import Terminal
 
     root = make_pub(ARTICLES)
     add_many(root, 30)
     command = ("--config", str(root / "config.toml"), "email", "--send", "--now", NOW)
 
     def on_terminal(answer: bytes) -> tuple[int, str]:
-        leader, follower = os.openpty()
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from syndicate.cli import main; main()", *command],
-            stdin=follower,
-            stdout=follower,
-            stderr=follower,
-            env={**os.environ, "SYNDICATE_SECRET": SECRET, "COLUMNS": "100"},
-        )
-        os.close(follower)
-        seen = b""
-        deadline = time.monotonic() + 30
-        while b"[y/N]" not in seen:
-            assert time.monotonic() < deadline, seen
-            seen += os.read(leader, 4096)
-        os.write(leader, answer)
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            seen += chunk
-        os.close(leader)
-        return process.wait(timeout=30), seen.decode("utf-8", "replace")
+        terminal = Terminal(*command, env={"SYNDICATE_SECRET": SECRET})
+        terminal.wait_for(b"[y/N]")
+        terminal.type(answer)
+        return terminal.finish()
 
     code, screen = on_terminal(b"n\n")
     assert code == 1 and "to 30 recipient(s) via file? [y/N]" in screen and "Aborted" in screen

@@ -3,6 +3,8 @@ outage count no attempts against recipients, and the first run after it sends to
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from syndicate.delivery.ledger import RowState
@@ -16,16 +18,19 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
 
 
+def give_up_after_two_attempts(root: Path) -> None:
+    """``max_attempts = 2``: a recipient who is really refused twice is failed."""
+    config = root / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("[email.sending]\n", "[email.sending]\nmax_attempts = 2\n"), encoding="utf-8"
+    )
+
+
 def test_an_outage_longer_than_max_attempts_fails_nobody(make_pub: Publication, run: Run) -> None:
     server = SmtpSink()  # its port is reserved but nothing listens until it is started
     root = smtp_pub(make_pub, server.port, connections=1, retries=1, max_errors=4)
-    config = root / "config.toml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace(
-            "max_errors = 4\n", "max_errors = 4\nmax_attempts = 2\n"
-        ),
-        encoding="utf-8",
-    )
+    give_up_after_two_attempts(root)
     emails = add_many(root, 6)
 
     for _ in range(5):  # cron keeps trying while the server is down
@@ -47,13 +52,7 @@ def test_a_server_answering_421_for_hours_fails_nobody(make_pub: Publication, ru
     """421 is the server closing the channel, not a verdict on the recipient."""
     server = SmtpSink(Faults(busy_mails=10_000))
     root = smtp_pub(make_pub, server.port, connections=1, retries=1, max_errors=4)
-    config = root / "config.toml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace(
-            "max_errors = 4\n", "max_errors = 4\nmax_attempts = 2\n"
-        ),
-        encoding="utf-8",
-    )
+    give_up_after_two_attempts(root)
     emails = add_many(root, 3)
     with server:
         for _ in range(3):
