@@ -445,7 +445,19 @@ def _clean_line(text: str) -> str:
 
 
 def _absolute(url: str, base: str) -> str:
+    """``url`` resolved against the article's address.
+
+    An already absolute, plain web address is returned as it is: what ``urljoin`` would give
+    for it, at a fraction of the cost (~20 us a call, for most of a newsroom's images).
+    """
+    if url.startswith(("https://", "http://")) and not _NEEDS_JOIN.search(url):
+        return url
     return urljoin(base, url)
+
+
+# What urljoin would change in an absolute URL: dot segments, and the query/fragment/params
+# markers it normalises; such URLs take the slow, exact path.
+_NEEDS_JOIN = re.compile(r"[?#;\\\s]|/\.\.?(?:/|$)")
 
 
 def _image(meta: FrontMatter, article_url: str) -> Image | None:

@@ -235,12 +235,23 @@ def parse_file(stat: Stat, pub: Publication) -> ParseOutcome:
     except ContentError as exc:
         shown = display(stat.path)
         return sha, None, tuple(replace(p, path=shown) for p in exc.problems)
-    body_offset = len(data) - len(article.body.encode("utf-8"))
+    body_offset = _body_offset(data, article.body_line)
     summary_from_body = not article.summary
     record = encode(
         article, summary_from_body, body_offset, [(w.line, w.message) for w in warnings]
     )
     return sha, record, ()
+
+
+def _body_offset(data: bytes, body_line: int) -> int:
+    """The byte where the body starts: after the newline ending line ``body_line - 1`` (the
+    closing fence). Counting a dozen newlines is cheaper than re-encoding the whole body."""
+    end = -1
+    for _ in range(body_line - 1):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return len(data)  # nothing after the closing fence
+    return end + 1
 
 
 def _parse_chunk(job: tuple[Publication, list[Stat]]) -> list[ParseOutcome]:

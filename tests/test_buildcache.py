@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syndicate import buildcache, sources
 from syndicate.build import BuildResult, build
@@ -382,3 +384,23 @@ def test_plugin_exporters_see_every_summary_with_or_without_cache(
     assert "story-1|Paragraph 1 with a link.|False" in text  # in no feed: summary, no html
     assert "story-7|Paragraph 7 with a link.|True" in text
     assert len(text.splitlines()) == 9
+
+
+@given(
+    fence=st.sampled_from(["+++", "---"]),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    bom=st.booleans(),
+    body=st.text(max_size=40),
+)
+def test_a_body_is_read_from_the_byte_where_it_starts(
+    fence: str, newline: str, bom: bool, body: str
+) -> None:
+    """The stored body offset points exactly at the body, whatever the line ends or BOM."""
+    from syndicate.frontmatter import split
+    from syndicate.sources import _body_offset
+
+    key = 'title = "Grüße"' if fence == "+++" else "title: Grüße"
+    text = ("\ufeff" if bom else "") + newline.join([fence, key, fence]) + newline + body
+    data = text.encode("utf-8")
+    parsed = split(text.removeprefix("\ufeff"))
+    assert data[_body_offset(data, parsed.body_line) :].decode("utf-8") == parsed.body

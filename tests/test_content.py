@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syndicate.config import load_config
 from syndicate.content import load_articles, select_published
@@ -200,3 +202,17 @@ def test_mistakes_inside_a_table_name_the_nested_key(make_pub: Publication) -> N
         "c.md:5: enclosure.length: should be greater than or equal to 0 (got -5)",
         'd.md:5: tags: expected a list, such as ["a", "b"] (got \'solo\')',
     ]
+
+
+@given(
+    st.sampled_from(["https://", "http://"]),
+    st.text(alphabet="abc./?#;:%@ \\-_~", max_size=30),
+)
+def test_absolute_urls_come_out_as_urljoin_gives_them(scheme: str, rest: str) -> None:
+    """The shortcut for already absolute URLs never changes what urljoin would return."""
+    from urllib.parse import urljoin
+
+    from syndicate.content import _absolute
+
+    url = scheme + "news.example/" + rest
+    assert _absolute(url, "https://paper.example/a/") == urljoin("https://paper.example/a/", url)
