@@ -205,14 +205,15 @@ def test_mistakes_inside_a_table_name_the_nested_key(make_pub: Publication) -> N
 
 
 @given(
-    st.sampled_from(["https://", "http://"]),
+    st.sampled_from(["https://news.example/", "http://news.example/", "/", "//", "", "./"]),
     st.text(alphabet="abc./?#;:%@ \\-_~", max_size=30),
 )
-def test_absolute_urls_come_out_as_urljoin_gives_them(scheme: str, rest: str) -> None:
+def test_absolute_urls_come_out_as_urljoin_gives_them(start: str, rest: str) -> None:
     """The shortcut for already absolute URLs never changes what urljoin would return."""
     from urllib.parse import urljoin
 
     from syndicate.content import _absolute
 
-    url = scheme + "news.example/" + rest
-    assert _absolute(url, "https://paper.example/a/") == urljoin("https://paper.example/a/", url)
+    url = start + rest
+    for base in ("https://paper.example/a/", "https://paper.example", "http://x.example/a?b"):
+        assert _absolute(url, base) == urljoin(base, url)
