@@ -316,7 +316,7 @@ def render_all(
                 progress(len(results), total)
         return results
     with _pool(jobs, warm="render") as pool:
-        for outcome in pool.map(render_one, jobs_list, chunksize=8):
+        for outcome in pool.map(render_one, jobs_list, chunksize=24):
             results.append(outcome)
             if progress is not None:
                 progress(len(results), total)
