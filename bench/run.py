@@ -399,8 +399,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name}, {size:,} articles",
                 f"{sample.wall:.2f} s",
                 f"{sample.cpu:.2f} s | {sample.rss_mb:.0f} MB",
-                f"{note}; syndicate is {ratio:.1f}x faster "
-                f"(and uses {sample.cpu / cold[size].cpu:.1f}x less CPU)",
+                f"{note}; its time / syndicate's: {ratio:.2f}x wall, "
+                f"{sample.cpu / cold[size].cpu:.2f}x CPU (above 1: syndicate is faster)",
             )
         )
         if name.startswith("Hugo"):
