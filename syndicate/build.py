@@ -26,7 +26,7 @@ from .errors import ContentError, Problem
 from .exporters import Artifact, Exporter, enabled_exporters
 from .exporters.feedset import FeedExporter, FeedSpec, feed_specs
 from .model import Article, Publication, newest_first
-from .output import WriteReport, target_path, write_many
+from .output import StagedWrites, WriteReport, target_path
 from .sources import Source, serialise_feeds
 
 if TYPE_CHECKING:
@@ -325,7 +325,6 @@ class _Run:
         self.phase("render", started, len(self.rendered_rows))
         everyone = self._with_summaries(store, published, by_id, html) if others else []
         artifacts: list[Artifact] = []
-        fresh: list[tuple[Artifact, str | None]] = []
         feeds = [
             (feed, replace(spec, articles=tuple(html[a.id] for a in spec.articles)))
             for feed, spec, _ in plan
@@ -344,21 +343,27 @@ class _Run:
                     outputs=(),
                 )
 
-        serialised = serialise_feeds(pub, feeds, self.jobs, meanwhile=save_inputs)
-        for (feed, spec, feed_digest), content in zip(plan, serialised, strict=True):
-            fresh.append(
-                (Artifact(spec.path(feed.filename), content, feed.media_type), feed_digest)
-            )
-        for other in others:
-            for artifact in other.export(pub, everyone):
-                paths.append(artifact.path)
-                fresh.append((artifact, None))
-        self.phase("serialise", started, len(fresh))
-        targets = [target_path(self.out_dir, artifact.path) for artifact, _ in fresh]
-        written = write_many([(t, a.content) for t, (a, _) in zip(targets, fresh, strict=True)])
-        for target, (artifact, artifact_digest), was_written in zip(
-            targets, fresh, written, strict=True
-        ):
+        # Each feed is staged (temp file written, fsync started) as its bytes arrive from the
+        # workers; all are renamed into place together once every one is on disk.
+        fresh: list[tuple[Artifact, str | None, Path, bool]] = []
+        with StagedWrites() as staged:
+
+            def stage(artifact: Artifact, artifact_digest: str | None) -> None:
+                target = target_path(self.out_dir, artifact.path)
+                fresh.append(
+                    (artifact, artifact_digest, target, staged.add(target, artifact.content))
+                )
+
+            serialised = serialise_feeds(pub, feeds, self.jobs, meanwhile=save_inputs)
+            for (feed, spec, feed_digest), content in zip(plan, serialised, strict=True):
+                stage(Artifact(spec.path(feed.filename), content, feed.media_type), feed_digest)
+            for other in others:
+                for artifact in other.export(pub, everyone):
+                    paths.append(artifact.path)
+                    stage(artifact, None)
+            self.phase("serialise", started, len(fresh))
+            staged.commit()
+        for artifact, artifact_digest, target, was_written in fresh:
             artifacts.append(artifact)
             sizes[artifact.path] = len(artifact.content)
             (report.written if was_written else report.unchanged).append(artifact.path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -69,38 +69,59 @@ def target_path(out_dir: Path, relative: PurePosixPath) -> Path:
 
 
 def write_many(files: Sequence[tuple[Path, bytes]]) -> list[bool]:
-    """Write several files atomically, only those whose bytes changed; True for each written.
+    """Write several files atomically, only those whose bytes changed; True for each written."""
+    with StagedWrites() as staged:
+        changed = [staged.add(path, content) for path, content in files]
+        staged.commit()
+    return changed
 
-    Every changed file is first written to a temp file beside it; the temp files are fsync-ed
-    together (threads: fsync releases the GIL and the filesystem batches the flushes, where one
-    fsync after another costs a disk round trip each), then renamed into place in order.
+
+class StagedWrites:
+    """Files written as they become ready and published together, each atomically.
+
+    Every changed file goes to a temp file beside it at once and its fsync starts on a thread
+    (fsync releases the GIL, and the filesystem batches flushes that one-after-another would
+    pay a disk round trip each), so a build can stage feeds while others are still being
+    serialised. ``commit`` waits for the flushes and renames the files into place in order;
+    leaving the ``with`` block without a commit (an error) removes every temp file, so readers
+    see each file either as it was or as it is now, never half-written.
     """
-    changed = [not _same(path, content) for path, content in files]
-    staged: list[tuple[str, Path]] = []
-    try:
-        for (path, content), write in zip(files, changed, strict=True):
-            if not write:
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(
-                prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-            )
-            staged.append((temp_name, path))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-        if len(staged) > 1:
-            with ThreadPoolExecutor(min(8, len(staged))) as pool:
-                list(pool.map(_fsync_path, (temp for temp, _ in staged)))
-        elif staged:
-            _fsync_path(staged[0][0])
-        for temp_name, path in staged:
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[str, Path]] = []
+        self._flushes = ThreadPoolExecutor(8)
+        self._pending: list[Future[None]] = []
+        self._committed = False
+
+    def __enter__(self) -> StagedWrites:
+        return self
+
+    def add(self, path: Path, content: bytes) -> bool:
+        """Stage ``content`` for ``path``; False (nothing staged) when the file already holds it."""
+        if _same(path, content):
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        self._staged.append((temp_name, path))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        self._pending.append(self._flushes.submit(_fsync_path, temp_name))
+        return True
+
+    def commit(self) -> None:
+        """Wait until every staged file is on disk, then rename each into place."""
+        for flush in self._pending:
+            flush.result()
+        for temp_name, path in self._staged:
             Path(temp_name).chmod(0o644)
             Path(temp_name).replace(path)
-    except BaseException:
-        for temp_name, _ in staged:
-            Path(temp_name).unlink(missing_ok=True)
-        raise
-    return changed
+        self._committed = True
+
+    def __exit__(self, *exc: object) -> None:
+        self._flushes.shutdown(wait=True)
+        if not self._committed:
+            for temp_name, _ in self._staged:
+                Path(temp_name).unlink(missing_ok=True)
 
 
 def _same(path: Path, content: bytes) -> bool:

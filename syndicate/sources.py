@@ -335,26 +335,27 @@ def serialise_feeds(
     jobs: int,
     *,
     meanwhile: Callable[[], None] | None = None,
-) -> list[bytes]:
-    """Each (exporter, rendered spec) as bytes, in order; forked workers inherit the rendered
-    articles (nothing is pickled on the way in) and send back only the bytes.
+) -> Iterator[bytes]:
+    """Each (exporter, rendered spec) as bytes, in order, yielded as soon as it is ready;
+    forked workers inherit the rendered articles (nothing is pickled on the way in) and send
+    back only the bytes.
 
     ``meanwhile`` runs in this process while the workers serialise (after the fork, so no
-    thread or open transaction is ever forked), or after serialising when there is no pool.
+    thread or open transaction is ever forked), or first when there is no pool.
     """
     global _FEEDS
     if jobs <= 1 or len(feeds) < SERIALISE_POOL_MIN or not _can_fork():
-        serialised = [feed.export_feed(pub, spec) for feed, spec in feeds]
         if meanwhile is not None:
             meanwhile()
-        return serialised
+        yield from (feed.export_feed(pub, spec) for feed, spec in feeds)
+        return
     _FEEDS = (pub, feeds)
     try:
         with _pool(jobs, warm="feeds") as pool:
             pending = pool.map(_serialise_one, range(len(feeds)), chunksize=4)
             if meanwhile is not None:
                 meanwhile()
-            return list(pending)
+            yield from pending
     finally:
         _FEEDS = None
 
