@@ -105,6 +105,7 @@ class Digest:
     text: str
     articles: tuple[Article, ...]
     period: Period
+    newest: datetime | None = None  # the newest published article's time, in or out of it
 
 
 def format_date(moment: datetime, zone: tzinfo) -> str:
@@ -298,4 +299,5 @@ def make_digest(
     if full is not None and full != options.full:
         options = replace(options, full=full)
     text = render_digest(pub, chosen, period, options=options) if chosen else ""
-    return Digest(text=text, articles=tuple(chosen), period=period)
+    newest = max((a.visible_from for a in published), default=None)
+    return Digest(text=text, articles=tuple(chosen), period=period, newest=newest)

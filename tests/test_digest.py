@@ -206,6 +206,15 @@ def test_empty_period_says_so_and_writes_nothing(make_pub: Publication, run: Run
     assert not target.exists() and not target.parent.exists()
 
 
+def test_an_empty_last_week_points_at_the_newest_article(make_pub: Publication, run: Run) -> None:
+    root = make_pub({"a.md": article("Alpha", "2026-11-05T09:00:00+01:00")})
+    result = run(root, "digest", "--now", "2026-12-01T08:00:00+01:00")
+    assert result.exit_code == 0
+    assert result.stderr.endswith(
+        "nothing written (the newest article is from 5 November 2026: try --since 2026-10-30)\n"
+    ), result.stderr
+
+
 def test_output_file_matches_stdout_and_is_deterministic(make_pub: Publication, run: Run) -> None:
     root = make_pub({"a.md": article("Alpha", "2026-11-02T09:00:00+01:00", body="[x](/y/)")})
     args = ("digest", "--since", "2026-11-01", "--full", "--now", LATER)

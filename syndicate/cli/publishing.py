@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -75,8 +76,16 @@ def digest(
         now=now,
     )
     if not result.articles:
+        hint = ""
+        if since is None and result.newest is not None and result.newest < result.period.since:
+            newest = result.newest.astimezone(zone)
+            hint = (
+                f" (the newest article is from {newest.day} {newest:%B %Y}: "
+                f"try --since {newest.date() - timedelta(days=6)})"
+            )
         click.echo(
-            f"no articles published in {result.period.label(zone)}; nothing written", err=True
+            f"no articles published in {result.period.label(zone)}; nothing written{hint}",
+            err=True,
         )
         return
     if output is None:
