@@ -224,7 +224,7 @@ def parse_file(stat: Stat, pub: Publication) -> ParseOutcome:
     """Read and parse one file's front matter; problems instead of raising, for the pool."""
     from .content import parse_article
 
-    data = stat.path.read_bytes()
+    data = read_bytes(stat.path, stat.size)
     sha = hashlib.blake2b(data, digest_size=20).hexdigest()
     try:
         # Messages name the file relative to the working directory, but only failures need
@@ -241,6 +241,26 @@ def parse_file(stat: Stat, pub: Publication) -> ParseOutcome:
         article, summary_from_body, body_offset, [(w.line, w.message) for w in warnings]
     )
     return sha, record, ()
+
+
+def read_bytes(path: Path | str, size: int = -1, offset: int = 0) -> bytes:
+    """A file's bytes from ``offset``, with a handful of system calls.
+
+    ``size`` is what the scan saw (-1: unknown), so the first read usually gets everything;
+    reading goes on to the end of the file whatever it holds now. Path.read_bytes and open()
+    also fstat, ioctl and lseek, twice as many calls, which across 10,000 articles costs more
+    than the reading itself.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if offset:
+            os.lseek(fd, offset, os.SEEK_SET)
+        chunks = [os.read(fd, max(size - offset, 0) + 1 if size >= 0 else 1 << 16)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 16))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _body_offset(data: bytes, body_line: int) -> int:
@@ -261,7 +281,7 @@ def _parse_chunk(job: tuple[Publication, list[Stat]]) -> list[ParseOutcome]:
 
 def file_sha(path: Path) -> str:
     """The content hash that confirms a file whose stat changed (e.g. touched, not edited)."""
-    return hashlib.blake2b(path.read_bytes(), digest_size=20).hexdigest()
+    return hashlib.blake2b(read_bytes(path), digest_size=20).hexdigest()
 
 
 def parse_all(stats: Sequence[Stat], pub: Publication, jobs: int) -> Iterator[ParseOutcome]:
@@ -296,9 +316,7 @@ def render_one(job: RenderJob) -> tuple[str, str]:
     from .content import render_body
 
     path, offset, url, title = job
-    with open(path, "rb") as handle:  # noqa: PTH123 - a seek is cheaper than a Path read
-        handle.seek(offset)
-        body = handle.read().decode("utf-8")
+    body = read_bytes(path, -1, offset).decode("utf-8")
     return render_body(body, url, title)
 
 

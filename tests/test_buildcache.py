@@ -404,3 +404,20 @@ def test_a_body_is_read_from_the_byte_where_it_starts(
     data = text.encode("utf-8")
     parsed = split(text.removeprefix("\ufeff"))
     assert data[_body_offset(data, parsed.body_line) :].decode("utf-8") == parsed.body
+
+
+def test_read_bytes_reads_whatever_the_file_holds_now(tmp_path: Path) -> None:
+    """The scan's size is only a hint: a file that grew or shrank since is read whole."""
+    from syndicate.sources import read_bytes
+
+    path = tmp_path / "a.md"
+    data = bytes(range(256)) * 1000
+    path.write_bytes(data)
+    assert read_bytes(path, len(data)) == data
+    assert read_bytes(path, 10) == data, "grew after the scan"
+    assert read_bytes(path, len(data) + 500) == data, "shrank after the scan"
+    assert read_bytes(path) == data
+    assert read_bytes(path, len(data), 1000) == data[1000:]
+    assert read_bytes(path, len(data), len(data)) == b""
+    (tmp_path / "empty.md").write_bytes(b"")
+    assert read_bytes(tmp_path / "empty.md", 0) == b""
