@@ -152,6 +152,10 @@ def _render_static(html: str) -> Any:
 @cache
 def parser() -> MarkdownIt:
     """The shared parser (markdown-it instances are reusable and thread-safe for parsing)."""
+    return _new_parser()
+
+
+def _new_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.block.ruler.before("fence", "faq", _faq_block, {"alt": ["paragraph"]})
@@ -168,6 +172,37 @@ def parser() -> MarkdownIt:
     return md
 
 
+# Rules that can only match where one of their trigger strings occurs (an indented code block
+# needs four spaces or a tab of indentation, also inside quotes and lists). A text holding none
+# of a rule's triggers is parsed with that rule switched off: the same tokens, ~10% less work
+# for a typical article, where each rule is otherwise tried at every line or character.
+_TRIGGERED_RULES = (
+    ("table", ("|",)),
+    ("strikethrough", ("~",)),
+    ("fence", ("`", "~")),
+    ("backticks", ("`",)),
+    ("entity", ("&",)),
+    ("escape", ("\\",)),
+    ("code", ("    ", "\t")),
+    ("html_block", ("<",)),
+    ("html_inline", ("<",)),
+    ("autolink", ("<",)),
+)
+
+
 def parse(text: str) -> list[Token]:
     """Markdown source -> the token stream every renderer works from."""
-    return parser().parse(text)
+    idle = frozenset(
+        rule for rule, triggers in _TRIGGERED_RULES if not any(t in text for t in triggers)
+    )
+    return _parser_without(idle).parse(text)
+
+
+@cache
+def _parser_without(rules: frozenset[str]) -> MarkdownIt:
+    """The shared parser with ``rules`` switched off (one instance per combination)."""
+    if not rules:
+        return parser()
+    md = _new_parser()
+    md.disable(sorted(rules))
+    return md
