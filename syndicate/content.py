@@ -521,10 +521,11 @@ def body_summary(tokens: Sequence[Token], title: str) -> str:
     return strip_xml_illegal(shorten(first_paragraph_text(tokens)) or _clean_line(title))
 
 
-def render_body(body: str, url: str, title: str) -> tuple[str, str]:
-    """(sanitized HTML, fallback summary) of one body from a single Markdown parse."""
+def render_body(body: str, url: str, title: str, *, summary: bool = True) -> tuple[str, str]:
+    """(sanitized HTML, fallback summary) of one body from a single Markdown parse; with
+    ``summary=False`` (the article has its own) the summary is left empty."""
     tokens = parse(body)
-    return sanitize(render_tokens(tokens), url), body_summary(tokens, title)
+    return sanitize(render_tokens(tokens), url), body_summary(tokens, title) if summary else ""
 
 
 def select_published(articles: Iterable[Article], now: datetime) -> list[Article]:

@@ -303,21 +303,29 @@ def parse_all(stats: Sequence[Stat], pub: Publication, jobs: int) -> Iterator[Pa
 # --- rendering -----------------------------------------------------------------------------
 
 
-RenderJob = tuple[str, int, str, str]  # (path, body offset, article url, title)
+RenderJob = tuple[str, int, str, str, bool]  # (path, body offset, url, title, wants summary)
 
 
 def render_job(source: Source) -> RenderJob:
     """What a worker needs to render one body: no Article crosses the process boundary."""
-    return (str(source.stat.path), source.body_offset, source.article.url, source.article.title)
+    article = source.article
+    return (
+        str(source.stat.path),
+        source.body_offset,
+        article.url,
+        article.title,
+        source.summary_from_body,
+    )
 
 
 def render_one(job: RenderJob) -> tuple[str, str]:
-    """Read one body from its offset and render it: (html, fallback summary)."""
+    """Read one body from its offset and render it: (html, fallback summary); the summary
+    is derived only for an article without its own ("" otherwise, never shown)."""
     from .content import render_body
 
-    path, offset, url, title = job
+    path, offset, url, title, wants_summary = job
     body = read_bytes(path, -1, offset).decode("utf-8")
-    return render_body(body, url, title)
+    return render_body(body, url, title, summary=wants_summary)
 
 
 def render_all(
