@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 from .config import Config
 from .errors import ContentError, Problem
-from .exporters import Artifact, Exporter, enabled_exporters
+from .exporters import Exporter, enabled_exporters
 from .exporters.feedset import FeedExporter, FeedSpec, feed_specs
 from .model import Article, Publication, newest_first
 from .output import StagedWrites, WriteReport, target_path
-from .sources import Source, serialise_feeds
+from .sources import Source, stage_feeds
 
 if TYPE_CHECKING:
     from .buildcache import BuildCache, CachedOutput
@@ -42,16 +42,26 @@ RACY_NS = 2_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
+class Produced:
+    """A file a build serialised: where it goes under the output folder, its type and size
+    (its bytes went straight to disk, from whichever process made them)."""
+
+    path: PurePosixPath
+    media_type: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class BuildResult:
     """What a build did, for the one-line summary and for ``publish``.
 
-    ``artifacts`` holds the files this build serialised (every written file is among them);
+    ``produced`` holds the files this build serialised (every written file is among them);
     ``paths`` every file the build is responsible for, including feeds whose inputs had not
     changed and which were therefore confirmed on disk instead of serialised again.
     """
 
     articles: int
-    artifacts: tuple[Artifact, ...]
+    produced: tuple[Produced, ...]
     report: WriteReport
     seconds: float
     warnings: tuple[Problem, ...]
@@ -70,7 +80,7 @@ class BuildResult:
         return sum(1 for path in self._all_paths() if _is_feed(path) and path.parent != _TOP)
 
     def _all_paths(self) -> tuple[PurePosixPath, ...]:
-        return self.paths or tuple(a.path for a in self.artifacts)
+        return self.paths or tuple(p.path for p in self.produced)
 
     def summary(self) -> str:
         """``wrote 3 feeds + 42 taxonomy feeds for 120 articles in 0.8 s (2 changed, 43
@@ -324,9 +334,12 @@ class _Run:
         html = self._render(store, [by_id[i] for i in sorted(needed)])
         self.phase("render", started, len(self.rendered_rows))
         everyone = self._with_summaries(store, published, by_id, html) if others else []
-        artifacts: list[Artifact] = []
         feeds = [
-            (feed, replace(spec, articles=tuple(html[a.id] for a in spec.articles)))
+            (
+                feed,
+                replace(spec, articles=tuple(html[a.id] for a in spec.articles)),
+                target_path(self.out_dir, spec.path(feed.filename)),
+            )
             for feed, spec, _ in plan
         ]
 
@@ -343,35 +356,34 @@ class _Run:
                     outputs=(),
                 )
 
-        # Each feed is staged (temp file written, fsync started) as its bytes arrive from the
-        # workers; all are renamed into place together once every one is on disk.
-        fresh: list[tuple[Artifact, str | None, Path, bool]] = []
+        # Each feed goes to a temp file as soon as a worker has serialised it (the worker
+        # writes it, and its flush starts here); all are renamed into place together once
+        # every one is on disk, so readers see each feed whole, old or new.
+        made: list[tuple[Produced, str | None, Path, bool]] = []
         with StagedWrites() as staged:
-
-            def stage(artifact: Artifact, artifact_digest: str | None) -> None:
-                target = target_path(self.out_dir, artifact.path)
-                fresh.append(
-                    (artifact, artifact_digest, target, staged.add(target, artifact.content))
-                )
-
-            serialised = serialise_feeds(pub, feeds, self.jobs, meanwhile=save_inputs)
-            for (feed, spec, feed_digest), content in zip(plan, serialised, strict=True):
-                stage(Artifact(spec.path(feed.filename), content, feed.media_type), feed_digest)
+            staging = stage_feeds(pub, feeds, self.jobs, meanwhile=save_inputs)
+            with contextlib.closing(staging):
+                for (feed, spec, digest), (_, _, target), (temp, size) in zip(
+                    plan, feeds, staging, strict=True
+                ):
+                    if temp is not None:
+                        staged.adopt(temp, target)
+                    produced = Produced(spec.path(feed.filename), feed.media_type, size)
+                    made.append((produced, digest, target, temp is not None))
             for other in others:
                 for artifact in other.export(pub, everyone):
                     paths.append(artifact.path)
-                    stage(artifact, None)
-            self.phase("serialise", started, len(fresh))
+                    target = target_path(self.out_dir, artifact.path)
+                    produced = Produced(artifact.path, artifact.media_type, len(artifact.content))
+                    made.append((produced, None, target, staged.add(target, artifact.content)))
+            self.phase("serialise", started, len(made))
             staged.commit()
-        for artifact, artifact_digest, target, was_written in fresh:
-            artifacts.append(artifact)
-            sizes[artifact.path] = len(artifact.content)
-            (report.written if was_written else report.unchanged).append(artifact.path)
-            if artifact_digest is not None:
+        for produced, output_digest, target, was_written in made:
+            sizes[produced.path] = produced.size
+            (report.written if was_written else report.unchanged).append(produced.path)
+            if output_digest is not None:
                 st = target.stat()
-                output_rows.append(
-                    (str(artifact.path), artifact_digest, st.st_size, st.st_mtime_ns)
-                )
+                output_rows.append((str(produced.path), output_digest, st.st_size, st.st_mtime_ns))
 
         warnings += [
             _size_warning(path, sizes[path]) for path in paths if sizes[path] > FEED_SIZE_WARNING
@@ -392,7 +404,7 @@ class _Run:
         self.phase("write", started, len(report.written))
         return BuildResult(
             articles=len(published),
-            artifacts=tuple(artifacts),
+            produced=tuple(produced for produced, *_ in made),
             report=report,
             seconds=time.perf_counter() - started,
             warnings=tuple(warnings),
@@ -434,7 +446,7 @@ class _Run:
         )
         return BuildResult(
             articles=snapshot.articles,
-            artifacts=(),
+            produced=(),
             report=WriteReport(unchanged=list(paths)),
             seconds=time.perf_counter() - started,
             warnings=warnings,

@@ -98,15 +98,16 @@ class StagedWrites:
 
     def add(self, path: Path, content: bytes) -> bool:
         """Stage ``content`` for ``path``; False (nothing staged) when the file already holds it."""
-        if _same(path, content):
+        temp_name = write_temp(path, content)
+        if temp_name is None:
             return False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        self._staged.append((temp_name, path))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        self._pending.append(self._flushes.submit(_fsync_path, temp_name))
+        self.adopt(temp_name, path)
         return True
+
+    def adopt(self, temp_name: str, path: Path) -> None:
+        """Take over a temp file ``write_temp`` made (maybe in a worker process) for ``path``."""
+        self._staged.append((temp_name, path))
+        self._pending.append(self._flushes.submit(_fsync_path, temp_name))
 
     def commit(self) -> None:
         """Wait until every staged file is on disk, then rename each into place."""
@@ -122,6 +123,24 @@ class StagedWrites:
         if not self._committed:
             for temp_name, _ in self._staged:
                 Path(temp_name).unlink(missing_ok=True)
+
+
+def write_temp(path: Path, content: bytes, *, tag: str = "") -> str | None:
+    """``content`` in a new temp file beside ``path`` (not yet flushed or renamed), or None
+    when ``path`` already holds exactly these bytes. A worker process can call this and hand
+    the name to ``StagedWrites.adopt``: the feed's bytes never cross a pipe."""
+    if _same(path, content):
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{path.name}.{tag}." if tag else f".{path.name}."
+    fd, temp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return temp_name
 
 
 def _same(path: Path, content: bytes) -> bool:

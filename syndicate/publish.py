@@ -147,9 +147,9 @@ def _crash_in_build(done: int, total: int) -> None:
 def _feed_paths(result: BuildResult) -> list[str]:
     """Files of this build that are feeds by media type (a plugin's may have other names)."""
     return [
-        artifact.path.as_posix()
-        for artifact in result.artifacts
-        if artifact.media_type in FEED_MEDIA_TYPES
+        produced.path.as_posix()
+        for produced in result.produced
+        if produced.media_type in FEED_MEDIA_TYPES
     ]
 
 

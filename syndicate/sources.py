@@ -9,10 +9,12 @@ out over a process pool when there is enough work to pay for the workers' start-
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import marshal
 import os
-from collections.abc import Callable, Iterator, Sequence
+import secrets
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -352,20 +354,22 @@ def render_all(
 # --- serialising -----------------------------------------------------------------------------
 
 SERIALISE_POOL_MIN = 24  # feed files to serialise before a process pool pays for itself
-_FEEDS: tuple[Publication, Sequence[tuple[FeedExporter, FeedSpec]]] | None = None
+_FEEDS: tuple[Publication, Sequence[tuple[FeedExporter, FeedSpec, Path]], str] | None = None
+Staged = tuple[str | None, int]  # (temp file holding the new bytes or None if unchanged, size)
 
 
-def serialise_feeds(
+def stage_feeds(
     pub: Publication,
-    feeds: Sequence[tuple[FeedExporter, FeedSpec]],
+    feeds: Sequence[tuple[FeedExporter, FeedSpec, Path]],
     jobs: int,
     *,
     meanwhile: Callable[[], None] | None = None,
-) -> Iterator[bytes]:
-    """Each (exporter, rendered spec) as bytes, in order, yielded as soon as it is ready;
-    forked workers inherit the rendered articles (nothing is pickled on the way in) and send
-    back only the bytes.
+) -> Generator[Staged, None, None]:
+    """Serialise each (exporter, rendered spec) and write it to a temp file beside its target
+    path (``output.write_temp``), in order, yielding as each is ready.
 
+    Forked workers inherit the rendered articles (nothing is pickled on the way in) and write
+    the bytes themselves: only a file name comes back, not ~80 MB of feeds through a pipe.
     ``meanwhile`` runs in this process while the workers serialise (after the fork, so no
     thread or open transaction is ever forked), or first when there is no pool.
     """
@@ -373,24 +377,39 @@ def serialise_feeds(
     if jobs <= 1 or len(feeds) < SERIALISE_POOL_MIN or not _can_fork():
         if meanwhile is not None:
             meanwhile()
-        yield from (feed.export_feed(pub, spec) for feed, spec in feeds)
+        yield from (_stage(pub, feed, "") for feed in feeds)
         return
-    _FEEDS = (pub, feeds)
+    # Workers mark their temp files with this run's tag: if the build fails, the ones whose
+    # names never came back are found and removed (another build's are left alone).
+    tag = f"{os.getpid()}-{secrets.token_hex(4)}"
+    _FEEDS = (pub, feeds, tag)
     try:
-        with _pool(jobs, warm="feeds") as pool:
-            pending = pool.map(_serialise_one, range(len(feeds)), chunksize=4)
+        with _pool(jobs, warm="feeds") as pool:  # its exit waits for every worker's file
+            pending = pool.map(_stage_one, range(len(feeds)), chunksize=4)
             if meanwhile is not None:
                 meanwhile()
             yield from pending
+    except BaseException:
+        for _, _, target in feeds:
+            for leftover in target.parent.glob(f".{glob.escape(target.name)}.{tag}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+        raise
     finally:
         _FEEDS = None
 
 
-def _serialise_one(index: int) -> bytes:
-    assert _FEEDS is not None, "serialise workers are forked from serialise_feeds"
-    pub, feeds = _FEEDS
-    feed, spec = feeds[index]
-    return feed.export_feed(pub, spec)
+def _stage(pub: Publication, feed: tuple[FeedExporter, FeedSpec, Path], tag: str) -> Staged:
+    from .output import write_temp
+
+    exporter, spec, target = feed
+    content = exporter.export_feed(pub, spec)
+    return write_temp(target, content, tag=tag), len(content)
+
+
+def _stage_one(index: int) -> Staged:
+    assert _FEEDS is not None, "serialise workers are forked from stage_feeds"
+    pub, feeds, tag = _FEEDS
+    return _stage(pub, feeds[index], tag)
 
 
 def _can_fork() -> bool:

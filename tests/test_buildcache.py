@@ -19,6 +19,7 @@ from syndicate import buildcache, sources
 from syndicate.build import BuildResult, build
 from syndicate.config import load_config
 from syndicate.errors import ContentError
+from syndicate.exporters.feedset import FeedSpec
 from tests.conftest import Publication, Run, article, tree_bytes
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -87,7 +88,7 @@ def test_a_rebuild_with_nothing_changed_renders_and_writes_nothing(make_pub: Pub
     assert first.rendered > 0 and first.report.written
     before = {p: p.stat().st_mtime_ns for p in (root / "feeds").rglob("*") if p.is_file()}
     again = cached_build(root)
-    assert again.rendered == 0 and not again.report.written and not again.artifacts
+    assert again.rendered == 0 and not again.report.written and not again.produced
     assert len(again.report.unchanged) == len(before) == len(again.paths)
     assert {p: p.stat().st_mtime_ns for p in before} == before
     # Warnings come back from the cache exactly as a cold build reports them.
@@ -277,6 +278,35 @@ def test_parallel_build_is_identical_to_serial(
     serial = cached_build(root, out=root / "fresh", cache=False, jobs=1)
     assert tree_bytes(root / "feeds") == tree_bytes(root / "fresh")
     assert [str(w) for w in parallel.warnings] == [str(w) for w in serial.warnings]
+
+
+def test_a_feed_failing_in_a_worker_leaves_every_file_as_it_was(
+    make_pub: Publication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers write feeds to temp files; when one fails, nothing is renamed into place and no
+    temp file stays behind, including those of feeds that other workers had finished."""
+    from syndicate.exporters.atom import AtomExporter
+
+    root = corpus(make_pub)
+    cached_build(root, cache=False, jobs=1)
+    before = tree_bytes(root / "feeds")
+    (root / "config.toml").write_text(
+        (root / "config.toml").read_text(encoding="utf-8").replace("Test Times", "New Times"),
+        encoding="utf-8",
+    )
+    original = AtomExporter.export_feed
+
+    def failing(self: AtomExporter, pub: object, spec: FeedSpec) -> bytes:
+        if spec.directory.name == "rail":
+            raise RuntimeError("feed serialiser crashed")
+        return original(self, pub, spec)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AtomExporter, "export_feed", failing)
+    monkeypatch.setattr(sources, "SERIALISE_POOL_MIN", 0)
+    with pytest.raises(RuntimeError, match="crashed"):
+        cached_build(root, cache=False, jobs=2)
+    assert tree_bytes(root / "feeds") == before
+    assert not [p for p in (root / "feeds").rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_build_no_cache_option(make_pub: Publication, run: Run) -> None:
