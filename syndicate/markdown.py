@@ -187,15 +187,19 @@ _TRIGGERED_RULES = (
     ("html_block", ("<",)),
     ("html_inline", ("<",)),
     ("autolink", ("<",)),
+    ("reference", ("]:",)),
 )
+# A setext underline: a run of "=" or "-" ending a line, after the line's start, blanks or a
+# quote marker (as inside "> ---"); markdown-it normalises "\r\n" only after this check.
+_SETEXT_UNDERLINE = re.compile(r"(?:^|[ \t>])(?:=+|-+)[ \t\r]*$", re.MULTILINE)
 
 
 def parse(text: str) -> list[Token]:
     """Markdown source -> the token stream every renderer works from."""
-    idle = frozenset(
-        rule for rule, triggers in _TRIGGERED_RULES if not any(t in text for t in triggers)
-    )
-    return _parser_without(idle).parse(text)
+    idle = [rule for rule, triggers in _TRIGGERED_RULES if not any(t in text for t in triggers)]
+    if _SETEXT_UNDERLINE.search(text) is None:
+        idle.append("lheading")
+    return _parser_without(frozenset(idle)).parse(text)
 
 
 @cache

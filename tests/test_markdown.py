@@ -80,6 +80,14 @@ _PIECES = st.sampled_from(
         "> [!TIP] Title\n> A callout.",
         "## Heading",
         "1. one\n2. two",
+        "[ref]: https://example.org/r\n\nSee [the ref][ref] and [multi\nline]",
+        "[multi\nline]: /m",
+        "Setext\n======",
+        "Setext two\n---",
+        "> Quoted setext\n> ---",
+        "- item\n  Heading in a list\n  ===",
+        "Windows line\r\n---\r\n",
+        "a line ending in a dash -\nand = sign =",
         "",
     ]
 )
