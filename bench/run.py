@@ -53,18 +53,28 @@ What the profile (cProfile, `syndicate -v build`) showed, and what was done abou
   read, feedgen/lxml/Markdown never imported. One edited article re-parses that file, renders
   that body, and re-serialises only the feeds whose input digests changed.
 - Smaller cuts, each measured: the parent decodes parsed chunks as they arrive instead of
-  after the last; the cache rows of a cold build are stored while the workers serialise feeds;
-  the cyclic GC is frozen and its thresholds raised during a build (millions of short-lived
-  Markdown tokens and lxml elements, freed by reference counting anyway); ASCII slugs skip
-  Unicode decomposition; a body's byte offset is found by counting front-matter lines rather
-  than re-encoding the body; plain absolute and root-relative URLs skip `urljoin` (together
-  front-matter parsing went from ~87 to ~73 us a file); render chunks of 24 bodies.
-- What is left is mostly markdown-it-py itself (~0.75 ms of the ~1.05 ms a 1,100-word body
-  costs, pure Python) and feedgen's per-entry Python (~0.1 ms an entry and format). The 15x
-  Pelican target would need a cold 10k build of ~2.3 s wall; on two cores that is ~4.6 s of CPU
-  with perfect overlap, and parsing 10,000 front matters (~0.75 s), rendering 1,754 bodies
-  (~1.85 s) and serialising 171 feeds (~0.65 s) already take ~3.3 s before start-up, fork and
-  I/O. Beating it would take a compiled Markdown parser, which DESIGN.md rules out.
+  after the last; the cache rows of a cold build are stored while the workers serialise feeds,
+  in a rollback-journal SQLite file (WAL wrote the ~20 MB twice); the cyclic GC is frozen and
+  its thresholds raised during a build; ASCII slugs skip Unicode decomposition; a body's byte
+  offset is found by counting front-matter lines; plain absolute and root-relative URLs skip
+  `urljoin`; files are read with open/read/close only (front-matter parsing went from ~87 to
+  ~70 us a file); render chunks of 24 bodies; the fallback summary is derived only for
+  articles without one.
+- Markdown: a text is parsed with the rules it cannot trigger switched off (no `|`, no table
+  rule; no `<`, no HTML rules; no `]:`, no reference definitions; no setext underline, no
+  setext headings ...): the same tokens (property-tested against the full parser), ~10% less
+  parsing for a typical article.
+- Feeds: each worker writes the feeds it serialises to tagged temp files and sends back only
+  the name; the parent flushes them on a thread pool and renames them all once every one is
+  on disk (before, ~80 MB of feeds crossed a pipe and were written by the parent alone).
+  Peak RSS of a cold 10k build fell from ~215 MB to ~130 MB.
+- What is left is mostly markdown-it-py itself (~0.65 ms of the ~0.95 ms a 1,100-word body
+  costs, pure Python), front matter (~0.07 ms a file, 10,000 of them) and feedgen's per-entry
+  Python. The cold 10k build and Hugo are now within run-to-run noise of each other on these
+  shared 2-core machines: on 2026-12-01, three 5-round runs of `--sizes 10000 --no-pelican`
+  measured syndicate/Hugo at 0.98x, 0.98x and 1.03x, and this full run 0.93x. The 15x Pelican
+  target (a ~2.3 s build) is not met: it would take a compiled Markdown parser, which
+  DESIGN.md rules out.
 - These machines are shared: the two cores also run other engineers' tests and benchmarks, so
   absolute times swing by 2x between runs; the ratios, taken in the same run, are steadier.
 """
