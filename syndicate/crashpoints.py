@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .config import Config
-    from .delivery.transports import Session, Transport
+    from .delivery.transports import Claim, Session, Transport
 
 CRASH_ENV = "SYNDICATE_CRASH_AT"
 
@@ -74,8 +74,8 @@ class _CrashingSession:
     def prepare(self) -> None:
         self.inner.prepare()
 
-    def send(self, sender: str, recipient: str, message: bytes) -> str:
-        reply = self.inner.send(sender, recipient, message)
+    def send(self, sender: str, recipient: str, message: bytes, *, claim: Claim) -> str:
+        reply = self.inner.send(sender, recipient, message, claim=claim)
         self.owner.handed_over()
         return reply
 

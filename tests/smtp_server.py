@@ -10,6 +10,7 @@ before replying (the "disconnect after DATA" case: delivered, but the client can
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections import Counter
@@ -68,6 +69,7 @@ class Faults:
     drop_at_mail: set[int] = field(default_factory=set)
     drop_after_data: set[int] = field(default_factory=set)
     busy_mails: int = 0  # the first N MAIL commands get "421 busy", the connection kept open
+    rcpt_delay: float = 0.0  # seconds each RCPT answer takes (a slow, distant server)
 
 
 class Handler:
@@ -111,6 +113,8 @@ class Handler:
             if every and self.rcpts % every == 0:
                 self.tempfails += 1
                 return "451 4.3.0 Try again later"
+        if self.faults.rcpt_delay:
+            await asyncio.sleep(self.faults.rcpt_delay)
         if address.lower() in self.faults.bounce:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)

@@ -15,7 +15,7 @@ import pytest
 from syndicate.delivery.ledger import RowState
 from tests.conftest import Publication, Run
 from tests.sending import NOW, SECRET, add_many, ledger_rows, smtp_pub
-from tests.smtp_server import SmtpSink
+from tests.smtp_server import Faults, SmtpSink
 
 CLI = "from syndicate.cli import main; main()"
 SEND = ("email", "--send", "--yes", "--now", NOW)
@@ -104,3 +104,27 @@ def test_sigterm_stops_cleanly_with_nothing_uncertain(
         rerun = run(root, "email", "--send", "--yes", "--now", NOW)
         assert rerun.exit_code == 0, rerun.output
         assert sorted(sink.handler.per_recipient().items()) == [(e, 1) for e in emails]
+
+
+def test_a_kill_while_the_server_answers_the_envelope_leaves_nobody_uncertain(
+    make_pub: Publication, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger row is claimed only once MAIL, RCPT and DATA were accepted: a process killed
+    while a slow server ponders RCPT never handed a message over, and the rerun just sends."""
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    with SmtpSink(Faults(rcpt_delay=0.3)) as sink:
+        root = smtp_pub(make_pub, sink.port, connections=1)
+        emails = add_many(root, 3)
+        process = start_send(root)
+        deadline = time.monotonic() + 30
+        while sink.handler.rcpts < 2:  # the second recipient's RCPT is being answered
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=10)
+        assert ledger_rows(root, RowState.SENDING) == [], "no message body was in flight"
+
+        sink.handler.faults.rcpt_delay = 0
+        rerun = run(root, *SEND)
+    assert rerun.exit_code == 0, rerun.output
+    assert sorted(sink.handler.per_recipient().items()) == [(e, 1) for e in emails]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from syndicate.delivery.transports import ConnectionLost, TransportDown
+from syndicate.delivery.transports import ConnectionLost, TransportDown, unledgered
 from syndicate.delivery.transports.smtp import (
     SmtpSession,
     SmtpSettings,
@@ -105,8 +105,8 @@ def test_starttls_and_login_with_the_password_from_the_environment(
         tls_context=server_tls(certificate), require_starttls=True, authenticator=authenticator
     ) as sink:
         session = SmtpSession(settings(sink.port, "starttls", "news"))
-        reply = session.send("a@news.test", "b@example.com", MESSAGE)
-        session.send("a@news.test", "c@example.com", MESSAGE)  # the same connection
+        reply = session.send("a@news.test", "b@example.com", MESSAGE, claim=unledgered)
+        session.send("a@news.test", "c@example.com", MESSAGE, claim=unledgered)  # the same connection
         session.close()
         assert reply.startswith("250 2.0.0 Ok: queued as Q1")
         assert [m.recipients for m in sink.messages] == [("b@example.com",), ("c@example.com",)]
@@ -138,7 +138,7 @@ def test_implicit_tls(certificate: tuple[Path, Path], monkeypatch: pytest.Monkey
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     with SmtpSink(ssl_context=server_tls(certificate)) as sink:
         session = SmtpSession(settings(sink.port, "tls"))
-        session.send("a@news.test", "b@example.com", MESSAGE)
+        session.send("a@news.test", "b@example.com", MESSAGE, claim=unledgered)
         session.close()
         assert len(sink.messages) == 1
 

@@ -1,8 +1,10 @@
 """The send engine: worker threads, one transport session each, every hand-off in the ledger.
 
-Per recipient: build the message, connect if needed, claim the ledger row (``sending``,
-committed), hand over, record the outcome (committed). Building and connecting happen before
-the claim, so a crash leaves a row "uncertain" only while a message was really in flight.
+Per recipient: build the message, connect if needed, start the hand-over, claim the ledger row
+(``sending``, committed) at the last moment before the message itself goes out (for SMTP,
+after MAIL, RCPT and DATA were accepted), then record the outcome (committed). Building,
+connecting and the envelope's round trips all happen before the claim, so a crash leaves a
+row "uncertain" only while a message body was really in flight.
 
 Faults: a 4xx defers the row and retries it in this run after ``retry_delay`` (doubling) up to
 ``retries`` times, then leaves it for the next run; after ``max_attempts`` across runs it fails.
@@ -29,6 +31,7 @@ from ..errors import DeliveryError
 from .ledger import Ledger, Pending
 from .transports import (
     ConnectionLost,
+    NotClaimed,
     PermanentFailure,
     Session,
     TemporaryFailure,
@@ -271,20 +274,32 @@ class Engine:
                 if not self._reconnect_wait(job, exc.reason):
                     return self._defer_unclaimed(job, exc.reason)
                 continue
-            if not self._claim(job):
-                return None
+            claimed = False
+
+            def claim() -> bool:
+                nonlocal claimed
+                claimed = self._claim(job)
+                return claimed
+
             try:
-                reply = session.send(self._sender, job.email, message)
+                reply = session.send(self._sender, job.email, message, claim=claim)
+            except NotClaimed:
+                return None
             except ConnectionLost as exc:
-                self._ledger.release(job.email)
-                job.attempts -= 1
+                if claimed:
+                    self._ledger.release(job.email)
+                    job.attempts -= 1
                 if not self._reconnect_wait(job, exc.reason):
                     return self._defer_unclaimed(job, exc.reason)
                 continue
             except TemporaryFailure as exc:
+                if not (claimed or claim()):
+                    return None
                 self._error(exc.reason)
                 return self._defer(job, exc.reason)
             except PermanentFailure as exc:
+                if not (claimed or claim()):
+                    return None
                 self._fine()
                 if exc.bounce:
                     self._ledger.bounced(job.email, exc.reason)
@@ -301,7 +316,8 @@ class Engine:
                 log.warning("%s: outcome unknown: %s", job.email, exc.reason)
                 return None
             except TransportDown:
-                self._ledger.release(job.email)
+                if claimed:
+                    self._ledger.release(job.email)
                 raise
             self._ledger.sent(job.email, reply)
             self._fine()

@@ -251,12 +251,14 @@ def send_confirmation(config: Config, confirmation: Confirmation) -> str:
 
     Raises the transport's failure exceptions (``TransportFailure``, ``TransportDown``).
     """
-    from .transports import make_transport
+    from .transports import make_transport, unledgered
 
     session = make_transport(config).open()
     try:
         session.prepare()
-        return session.send(confirmation.sender, confirmation.recipient, confirmation.message)
+        return session.send(
+            confirmation.sender, confirmation.recipient, confirmation.message, claim=unledgered
+        )
     finally:
         session.close()
 

@@ -39,6 +39,7 @@ from .transports import (
     TransportDown,
     UncertainDelivery,
     make_transport,
+    unledgered,
 )
 
 if TYPE_CHECKING:
@@ -318,7 +319,7 @@ def send_test(
         for _ in range(2):  # one reconnect for a stale or dropped connection
             try:
                 session.prepare()
-                return session.send(envelope_sender(config), email, wire)
+                return session.send(envelope_sender(config), email, wire, claim=unledgered)
             except ConnectionLost as exc:
                 reason = exc.reason
                 continue

@@ -13,11 +13,18 @@ PermanentFailure    refused for good (5xx); ``bounce`` on 5.1.x   failed
 ConnectionLost      nothing was handed over; reconnect, retry    queued
 UncertainDelivery   lost after the hand-off began (after DATA)   stays "sending"
 TransportDown       cannot send at all (login, sender refused)   run stops
+NotClaimed          the ledger gave the row to nobody: not sent  unchanged
 ==================  ===========================================  ==================
+
+``send`` calls its ``claim`` argument at the last moment before the message itself goes out
+(for SMTP: after MAIL, RCPT and DATA were accepted, before the body), which marks the ledger
+row "sending". Anything that goes wrong before it leaves the row as it was, so a crash during
+the envelope's round trips costs a retry, not an "uncertain" recipient.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from ...errors import DeliveryError
@@ -54,6 +61,24 @@ class UncertainDelivery(TransportFailure):
     """The connection broke after the message was handed over: it may or may not be sent."""
 
 
+class NotClaimed(TransportFailure):
+    """``claim`` said no (another run has the row, or the subscriber left): nothing was sent."""
+
+
+Claim = Callable[[], bool]  # marks the ledger row "sending"; False: do not send
+
+
+def unledgered() -> bool:
+    """The ``claim`` of a message no ledger tracks (a test copy, an opt-in confirmation)."""
+    return True
+
+
+def claimed_or_stop(claim: Claim) -> None:
+    """Call ``claim``; raise NotClaimed if the ledger says not to send."""
+    if not claim():
+        raise NotClaimed("not claimed")
+
+
 class TransportDown(DeliveryError):
     """The transport cannot send anything (bad login, sender refused, no boto3): stop."""
 
@@ -68,8 +93,12 @@ class Session(Protocol):
         """
         ...
 
-    def send(self, sender: str, recipient: str, message: bytes) -> str:
-        """Hand over one message for one envelope recipient; returns the provider's id."""
+    def send(self, sender: str, recipient: str, message: bytes, *, claim: Claim) -> str:
+        """Hand over one message for one envelope recipient; returns the provider's id.
+
+        ``claim`` is called once, right before the message itself is handed over; if it
+        returns False nothing is sent and NotClaimed is raised.
+        """
         ...
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import mailbox
 from pathlib import Path
 
-from . import TransportDown
+from . import Claim, TransportDown, claimed_or_stop
 
 
 class FileSession:
@@ -26,8 +26,9 @@ class FileSession:
     def prepare(self) -> None:
         """The Maildir is opened in the constructor: nothing to do."""
 
-    def send(self, sender: str, recipient: str, message: bytes) -> str:
+    def send(self, sender: str, recipient: str, message: bytes, *, claim: Claim) -> str:
         """Store the message; returns its Maildir key."""
+        claimed_or_stop(claim)
         try:
             return str(self._box.add(message))
         except OSError as exc:

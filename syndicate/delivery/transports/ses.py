@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import (
+    Claim,
     ConnectionLost,
     PermanentFailure,
     PooledTransport,
     TemporaryFailure,
     TransportDown,
     UncertainDelivery,
+    claimed_or_stop,
 )
 
 if TYPE_CHECKING:
@@ -90,7 +92,7 @@ class SesSession:
     def prepare(self) -> None:
         """HTTPS connections are made (and kept) by botocore on demand: nothing to do."""
 
-    def send(self, sender: str, recipient: str, message: bytes) -> str:
+    def send(self, sender: str, recipient: str, message: bytes, *, claim: Claim) -> str:
         """One ``SendEmail`` call; returns SES's MessageId."""
         from botocore import exceptions as boto
 
@@ -101,6 +103,7 @@ class SesSession:
         }
         if self._settings.configuration_set:
             request["ConfigurationSetName"] = self._settings.configuration_set
+        claimed_or_stop(claim)
         try:
             answer = self._client.send_email(**request)
         except boto.ClientError as exc:

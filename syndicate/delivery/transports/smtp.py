@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import (
+    Claim,
     ConnectionLost,
+    NotClaimed,
     PermanentFailure,
     PooledTransport,
     TemporaryFailure,
@@ -152,8 +154,11 @@ class SmtpSession:
         if self._smtp is None:
             self._connect()
 
-    def send(self, sender: str, recipient: str, message: bytes) -> str:
-        """One SMTP transaction; returns the server's final reply (often its queue id)."""
+    def send(self, sender: str, recipient: str, message: bytes, *, claim: Claim) -> str:
+        """One SMTP transaction; returns the server's final reply (often its queue id).
+
+        ``claim`` runs once the server has accepted MAIL, RCPT and DATA: if it says no, the
+        connection is dropped before the body, so the server never gets a message."""
         smtp = self._smtp or self._connect()
         utf8 = not (sender.isascii() and recipient.isascii())
         try:
@@ -187,6 +192,9 @@ class SmtpSession:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
             raise ConnectionLost(f"connection lost before the message was sent: {exc}") from None
+        if not claim():
+            self._drop()  # after "354", only hanging up withdraws the message
+            raise NotClaimed("not claimed")
         try:
             smtp.send(payload)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
