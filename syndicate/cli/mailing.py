@@ -5,12 +5,16 @@ Everything here opens the state database or the signing key; nothing renders an 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .group import cli, load, quiet, show_warnings
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 @cli.group()
@@ -25,6 +29,26 @@ def _subscriber_db(ctx: click.Context) -> Any:
     conn = connect(load(ctx).state_db)
     ensure_subscribers(conn)
     return conn
+
+
+def _each_address(
+    ctx: click.Context,
+    addresses: tuple[str, ...],
+    change: Callable[[sqlite3.Connection, str], bool],
+    done: str,
+) -> None:
+    """Apply ``change`` to each address (False: not subscribed); say ``done ADDRESS`` for the
+    others, and end with one error naming every address that was not found."""
+    conn = _subscriber_db(ctx)
+    try:
+        missing = [a for a in addresses if not change(conn, a)]
+    finally:
+        conn.close()
+    for address in addresses:
+        if address not in missing and not quiet(ctx):
+            click.echo(f"{done} {address}")
+    if missing:
+        raise click.ClickException(f"not subscribed: {', '.join(missing)}")
 
 
 _STATUSES = ("active", "unsubscribed", "bounced", "pending", "complained")
@@ -76,16 +100,7 @@ def subscribers_remove(ctx: click.Context, addresses: tuple[str, ...]) -> None:
     """Delete addresses and their data (to stop mail but keep the record, use unsubscribe)."""
     from ..delivery.subscribers import remove_subscriber
 
-    conn = _subscriber_db(ctx)
-    try:
-        missing = [a for a in addresses if not remove_subscriber(conn, a)]
-    finally:
-        conn.close()
-    for address in addresses:
-        if address not in missing and not quiet(ctx):
-            click.echo(f"removed {address}")
-    if missing:
-        raise click.ClickException(f"not subscribed: {', '.join(missing)}")
+    _each_address(ctx, addresses, remove_subscriber, "removed")
 
 
 @subscribers.command("list")
@@ -175,16 +190,9 @@ def subscribers_unsubscribe(
         raise click.UsageError("give either EMAIL addresses or --token")
     if token:
         addresses = (verify_token(load_secret(), token),)
-    conn = _subscriber_db(ctx)
-    try:
-        unknown = [a for a in addresses if unsubscribe(conn, a, how="cli") is None]
-    finally:
-        conn.close()
-    for address in addresses:
-        if address not in unknown and not quiet(ctx):
-            click.echo(f"unsubscribed {address}")
-    if unknown:
-        raise click.ClickException(f"not subscribed: {', '.join(unknown)}")
+    _each_address(
+        ctx, addresses, lambda conn, a: unsubscribe(conn, a, how="cli") is not None, "unsubscribed"
+    )
 
 
 @cli.command()
