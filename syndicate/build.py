@@ -27,7 +27,8 @@ from .exporters import Exporter, enabled_exporters
 from .exporters.feedset import FeedExporter, FeedSpec, feed_specs
 from .model import Article, Publication, newest_first
 from .output import StagedWrites, WriteReport, target_path
-from .sources import Source, stage_feeds
+from .sources import Source
+from .workers import stage_feeds
 
 if TYPE_CHECKING:
     from .buildcache import BuildCache, CachedOutput
@@ -210,7 +211,7 @@ def _build_feeds(
     cache: bool,
     jobs: int | None,
 ) -> BuildResult:
-    from .sources import default_jobs
+    from .workers import default_jobs
 
     started = time.perf_counter()
     run = _Run(
@@ -456,7 +457,8 @@ class _Run:
 
     def _render(self, store: BuildCache | None, wanted: list[Source]) -> dict[str, Article]:
         """The wanted articles with html (and fallback summary), from the cache or rendered."""
-        from .sources import render_all, render_job, with_rendering
+        from .sources import with_rendering
+        from .workers import render_all, render_job
 
         self.used_keys.update(s.key for s in wanted)
         known = store.rendered([s.key for s in wanted]) if store else {}

@@ -59,6 +59,7 @@ OUTPUT_MODULES = (
     "slugs.py",
     "sources.py",
     "when.py",
+    "workers.py",
     "exporters/__init__.py",
     "exporters/_feedgen.py",
     "exporters/atom.py",

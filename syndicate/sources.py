@@ -4,18 +4,15 @@ A build needs the front matter of every article (to select what is published) bu
 body only of the articles that land in some feed. Here a file becomes a ``Source``: its stat
 key, content hash, and a ``marshal``-able record of its front matter plus the byte offset of
 its body, so 100,000 articles cost front matter in RAM, not bodies. Parsing and rendering fan
-out over a process pool when there is enough work to pay for the workers' start-up.
+out over a process pool (``workers.py``) when there is enough work to pay for its start-up.
 """
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import marshal
 import os
-import secrets
-from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -27,14 +24,10 @@ from .model import Article, Author, Enclosure, Image, Publication
 
 if TYPE_CHECKING:
     from .buildcache import BuildCache
-    from .exporters.feedset import FeedExporter, FeedSpec
 
 CONTENT_SUFFIXES = (".md", ".markdown")
-PARSE_POOL_MIN = 1500  # files to parse before a process pool pays for its start-up
-RENDER_POOL_MIN = 150  # bodies to render before a process pool pays for its start-up
 
 Record = tuple[Any, ...]
-ProgressFn = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,174 +269,9 @@ def _body_offset(data: bytes, body_line: int) -> int:
     return end + 1
 
 
-def _parse_chunk(job: tuple[Publication, list[Stat]]) -> list[ParseOutcome]:
-    pub, stats = job
-    return [parse_file(stat, pub) for stat in stats]
-
-
 def file_sha(path: Path) -> str:
     """The content hash that confirms a file whose stat changed (e.g. touched, not edited)."""
     return hashlib.blake2b(read_bytes(path), digest_size=20).hexdigest()
-
-
-def parse_all(stats: Sequence[Stat], pub: Publication, jobs: int) -> Iterator[ParseOutcome]:
-    """Parse many files, yielding in order; over a process pool when there are enough of them.
-
-    Outcomes are yielded as the workers' chunks arrive, so the caller decodes the first
-    chunks while the workers still parse the last ones.
-    """
-    if jobs <= 1 or len(stats) < PARSE_POOL_MIN:
-        yield from (parse_file(stat, pub) for stat in stats)
-        return
-    size = max(64, len(stats) // (jobs * 8))
-    chunks = [(pub, list(stats[i : i + size])) for i in range(0, len(stats), size)]
-    with _pool(jobs, warm="parse") as pool:
-        for chunk in pool.map(_parse_chunk, chunks):
-            yield from chunk
-
-
-# --- rendering -----------------------------------------------------------------------------
-
-
-RenderJob = tuple[str, int, str, str, bool]  # (path, body offset, url, title, wants summary)
-
-
-def render_job(source: Source) -> RenderJob:
-    """What a worker needs to render one body: no Article crosses the process boundary."""
-    article = source.article
-    return (
-        str(source.stat.path),
-        source.body_offset,
-        article.url,
-        article.title,
-        source.summary_from_body,
-    )
-
-
-def render_one(job: RenderJob) -> tuple[str, str]:
-    """Read one body from its offset and render it: (html, fallback summary); the summary
-    is derived only for an article without its own ("" otherwise, never shown)."""
-    from .content import render_body
-
-    path, offset, url, title, wants_summary = job
-    body = read_bytes(path, -1, offset).decode("utf-8")
-    return render_body(body, url, title, summary=wants_summary)
-
-
-def render_all(
-    jobs_list: Sequence[RenderJob], jobs: int, progress: ProgressFn | None = None
-) -> list[tuple[str, str]]:
-    """Render many bodies, in order; over a process pool when there are enough of them."""
-    results: list[tuple[str, str]] = []
-    total = len(jobs_list)
-    if jobs <= 1 or total < RENDER_POOL_MIN:
-        outcomes: Iterator[tuple[str, str]] = map(render_one, jobs_list)
-        for outcome in outcomes:
-            results.append(outcome)
-            if progress is not None:
-                progress(len(results), total)
-        return results
-    with _pool(jobs, warm="render") as pool:
-        for outcome in pool.map(render_one, jobs_list, chunksize=24):
-            results.append(outcome)
-            if progress is not None:
-                progress(len(results), total)
-    return results
-
-
-# --- serialising -----------------------------------------------------------------------------
-
-SERIALISE_POOL_MIN = 24  # feed files to serialise before a process pool pays for itself
-_FEEDS: tuple[Publication, Sequence[tuple[FeedExporter, FeedSpec, Path]], str] | None = None
-Staged = tuple[str | None, int]  # (temp file holding the new bytes or None if unchanged, size)
-
-
-def stage_feeds(
-    pub: Publication,
-    feeds: Sequence[tuple[FeedExporter, FeedSpec, Path]],
-    jobs: int,
-    *,
-    meanwhile: Callable[[], None] | None = None,
-) -> Generator[Staged, None, None]:
-    """Serialise each (exporter, rendered spec) and write it to a temp file beside its target
-    path (``output.write_temp``), in order, yielding as each is ready.
-
-    Forked workers inherit the rendered articles (nothing is pickled on the way in) and write
-    the bytes themselves: only a file name comes back, not ~80 MB of feeds through a pipe.
-    ``meanwhile`` runs in this process while the workers serialise (after the fork, so no
-    thread or open transaction is ever forked), or first when there is no pool.
-    """
-    global _FEEDS
-    if jobs <= 1 or len(feeds) < SERIALISE_POOL_MIN or not _can_fork():
-        if meanwhile is not None:
-            meanwhile()
-        yield from (_stage(pub, feed, "") for feed in feeds)
-        return
-    # Workers mark their temp files with this run's tag: if the build fails, the ones whose
-    # names never came back are found and removed (another build's are left alone).
-    tag = f"{os.getpid()}-{secrets.token_hex(4)}"
-    _FEEDS = (pub, feeds, tag)
-    try:
-        with _pool(jobs, warm="feeds") as pool:  # its exit waits for every worker's file
-            pending = pool.map(_stage_one, range(len(feeds)), chunksize=4)
-            if meanwhile is not None:
-                meanwhile()
-            yield from pending
-    except BaseException:
-        for _, _, target in feeds:
-            for leftover in target.parent.glob(f".{glob.escape(target.name)}.{tag}.*.tmp"):
-                leftover.unlink(missing_ok=True)
-        raise
-    finally:
-        _FEEDS = None
-
-
-def _stage(pub: Publication, feed: tuple[FeedExporter, FeedSpec, Path], tag: str) -> Staged:
-    from .output import write_temp
-
-    exporter, spec, target = feed
-    content = exporter.export_feed(pub, spec)
-    return write_temp(target, content, tag=tag), len(content)
-
-
-def _stage_one(index: int) -> Staged:
-    assert _FEEDS is not None, "serialise workers are forked from stage_feeds"
-    pub, feeds, tag = _FEEDS
-    return _stage(pub, feeds[index], tag)
-
-
-def _can_fork() -> bool:
-    import multiprocessing
-
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
-def _pool(jobs: int, *, warm: str = "") -> ProcessPoolExecutor:
-    """A process pool; with fork, workers inherit the parent's imported modules, so the parent
-    imports once what every worker needs (``warm``: "parse", "render" or "feeds") instead of
-    each worker importing it again (~0.1 s of CPU per worker and pool)."""
-    import multiprocessing
-
-    fork = "fork" in multiprocessing.get_all_start_methods()
-    if fork and warm in ("parse", "render"):
-        from . import content  # noqa: F401 - pydantic schema, front matter, Markdown, nh3
-        from .markdown import parser
-
-        if warm == "render":
-            parser()  # builds the shared MarkdownIt instance once
-    if fork and warm == "feeds":
-        from .exporters import _feedgen  # noqa: F401 - feedgen and lxml, imported once
-    return ProcessPoolExecutor(
-        jobs, mp_context=multiprocessing.get_context("fork" if fork else None)
-    )
-
-
-def default_jobs() -> int:
-    """How many processes a cold build may use: the cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def with_rendering(source: Source, html: str, summary: str) -> Article:
@@ -507,6 +335,8 @@ def load_sources(
             continue
         if not same_stat and stat.mtime_ns < racy_after:  # touched, not edited: new stat
             rows.append(row(stat, entry.sha, entry.record))
+    from .workers import parse_all  # imports this module: cycle broken at call time
+
     problems: dict[int, tuple[Problem, ...]] = {}
     outcomes = parse_all([files[i] for i in to_parse], pub, jobs)
     for index, (sha, record, file_problems) in zip(to_parse, outcomes, strict=True):

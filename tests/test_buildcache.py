@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syndicate import buildcache, sources
+from syndicate import buildcache, workers
 from syndicate.build import BuildResult, build
 from syndicate.config import load_config
 from syndicate.errors import ContentError
@@ -271,9 +271,9 @@ def test_parallel_build_is_identical_to_serial(
     make_pub: Publication, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = corpus(make_pub)
-    monkeypatch.setattr(sources, "PARSE_POOL_MIN", 0)
-    monkeypatch.setattr(sources, "RENDER_POOL_MIN", 0)
-    monkeypatch.setattr(sources, "SERIALISE_POOL_MIN", 0)
+    monkeypatch.setattr(workers, "PARSE_POOL_MIN", 0)
+    monkeypatch.setattr(workers, "RENDER_POOL_MIN", 0)
+    monkeypatch.setattr(workers, "SERIALISE_POOL_MIN", 0)
     parallel = cached_build(root, cache=False, jobs=2)
     serial = cached_build(root, out=root / "fresh", cache=False, jobs=1)
     assert tree_bytes(root / "feeds") == tree_bytes(root / "fresh")
@@ -302,7 +302,7 @@ def test_a_feed_failing_in_a_worker_leaves_every_file_as_it_was(
         return original(self, pub, spec)  # type: ignore[arg-type]
 
     monkeypatch.setattr(AtomExporter, "export_feed", failing)
-    monkeypatch.setattr(sources, "SERIALISE_POOL_MIN", 0)
+    monkeypatch.setattr(workers, "SERIALISE_POOL_MIN", 0)
     with pytest.raises(RuntimeError, match="crashed"):
         cached_build(root, cache=False, jobs=2)
     assert tree_bytes(root / "feeds") == before

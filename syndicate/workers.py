@@ -1,0 +1,206 @@
+"""Process-pool fan-out for cold builds: parsing front matter, rendering bodies, writing feeds.
+
+A cold build of 10,000 articles spends most of its CPU in three embarrassingly parallel jobs,
+and each runs over a pool of *forked* processes once there is enough work to pay for the
+workers' start-up (the ``*_POOL_MIN`` thresholds); below them, or with ``jobs <= 1``, the same
+functions run in this process. Fork matters: workers inherit the parent's imported modules
+(``_pool`` imports pydantic, Markdown, nh3 or feedgen once, beforehand) and its memory, so
+what a worker needs is not sent to it.
+
+What crosses the process boundary is kept small and plain. Parsing sends ``Stat`` chunks in and
+gets ``marshal`` records back (no Article is pickled). Rendering sends a ``RenderJob`` tuple
+(path, body offset, url, title) and gets (html, summary) strings back; the worker reads the
+body from disk itself. Serialising sends nothing in: workers read the rendered feeds from the
+module global ``_FEEDS``, set just before the fork (so it must stay in this module, beside the
+functions that read it), write each feed to a temp file themselves, and send back only its name
+and size, not ~80 MB of feeds through a pipe.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import secrets
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .sources import ParseOutcome, Source, Stat, parse_file, read_bytes
+
+if TYPE_CHECKING:
+    from .exporters.feedset import FeedExporter, FeedSpec
+    from .model import Publication
+
+PARSE_POOL_MIN = 1500  # files to parse before a process pool pays for its start-up
+RENDER_POOL_MIN = 150  # bodies to render before a process pool pays for its start-up
+
+ProgressFn = Callable[[int, int], None]
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def _parse_chunk(job: tuple[Publication, list[Stat]]) -> list[ParseOutcome]:
+    pub, stats = job
+    return [parse_file(stat, pub) for stat in stats]
+
+
+def parse_all(stats: Sequence[Stat], pub: Publication, jobs: int) -> Iterator[ParseOutcome]:
+    """Parse many files, yielding in order; over a process pool when there are enough of them.
+
+    Outcomes are yielded as the workers' chunks arrive, so the caller decodes the first
+    chunks while the workers still parse the last ones.
+    """
+    if jobs <= 1 or len(stats) < PARSE_POOL_MIN:
+        yield from (parse_file(stat, pub) for stat in stats)
+        return
+    size = max(64, len(stats) // (jobs * 8))
+    chunks = [(pub, list(stats[i : i + size])) for i in range(0, len(stats), size)]
+    with _pool(jobs, warm="parse") as pool:
+        for chunk in pool.map(_parse_chunk, chunks):
+            yield from chunk
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+RenderJob = tuple[str, int, str, str, bool]  # (path, body offset, url, title, wants summary)
+
+
+def render_job(source: Source) -> RenderJob:
+    """What a worker needs to render one body: no Article crosses the process boundary."""
+    article = source.article
+    return (
+        str(source.stat.path),
+        source.body_offset,
+        article.url,
+        article.title,
+        source.summary_from_body,
+    )
+
+
+def render_one(job: RenderJob) -> tuple[str, str]:
+    """Read one body from its offset and render it: (html, fallback summary); the summary
+    is derived only for an article without its own ("" otherwise, never shown)."""
+    from .content import render_body
+
+    path, offset, url, title, wants_summary = job
+    body = read_bytes(path, -1, offset).decode("utf-8")
+    return render_body(body, url, title, summary=wants_summary)
+
+
+def render_all(
+    jobs_list: Sequence[RenderJob], jobs: int, progress: ProgressFn | None = None
+) -> list[tuple[str, str]]:
+    """Render many bodies, in order; over a process pool when there are enough of them."""
+    results: list[tuple[str, str]] = []
+    total = len(jobs_list)
+    if jobs <= 1 or total < RENDER_POOL_MIN:
+        outcomes: Iterator[tuple[str, str]] = map(render_one, jobs_list)
+        for outcome in outcomes:
+            results.append(outcome)
+            if progress is not None:
+                progress(len(results), total)
+        return results
+    with _pool(jobs, warm="render") as pool:
+        for outcome in pool.map(render_one, jobs_list, chunksize=24):
+            results.append(outcome)
+            if progress is not None:
+                progress(len(results), total)
+    return results
+
+
+# --- serialising -----------------------------------------------------------------------------
+
+SERIALISE_POOL_MIN = 24  # feed files to serialise before a process pool pays for itself
+_FEEDS: tuple[Publication, Sequence[tuple[FeedExporter, FeedSpec, Path]], str] | None = None
+Staged = tuple[str | None, int]  # (temp file holding the new bytes or None if unchanged, size)
+
+
+def stage_feeds(
+    pub: Publication,
+    feeds: Sequence[tuple[FeedExporter, FeedSpec, Path]],
+    jobs: int,
+    *,
+    meanwhile: Callable[[], None] | None = None,
+) -> Generator[Staged, None, None]:
+    """Serialise each (exporter, rendered spec) and write it to a temp file beside its target
+    path (``output.write_temp``), in order, yielding as each is ready.
+
+    Forked workers inherit the rendered articles (nothing is pickled on the way in) and write
+    the bytes themselves: only a file name comes back, not ~80 MB of feeds through a pipe.
+    ``meanwhile`` runs in this process while the workers serialise (after the fork, so no
+    thread or open transaction is ever forked), or first when there is no pool.
+    """
+    global _FEEDS
+    if jobs <= 1 or len(feeds) < SERIALISE_POOL_MIN or not _can_fork():
+        if meanwhile is not None:
+            meanwhile()
+        yield from (_stage(pub, feed, "") for feed in feeds)
+        return
+    # Workers mark their temp files with this run's tag: if the build fails, the ones whose
+    # names never came back are found and removed (another build's are left alone).
+    tag = f"{os.getpid()}-{secrets.token_hex(4)}"
+    _FEEDS = (pub, feeds, tag)
+    try:
+        with _pool(jobs, warm="feeds") as pool:  # its exit waits for every worker's file
+            pending = pool.map(_stage_one, range(len(feeds)), chunksize=4)
+            if meanwhile is not None:
+                meanwhile()
+            yield from pending
+    except BaseException:
+        for _, _, target in feeds:
+            for leftover in target.parent.glob(f".{glob.escape(target.name)}.{tag}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+        raise
+    finally:
+        _FEEDS = None
+
+
+def _stage(pub: Publication, feed: tuple[FeedExporter, FeedSpec, Path], tag: str) -> Staged:
+    from .output import write_temp
+
+    exporter, spec, target = feed
+    content = exporter.export_feed(pub, spec)
+    return write_temp(target, content, tag=tag), len(content)
+
+
+def _stage_one(index: int) -> Staged:
+    assert _FEEDS is not None, "serialise workers are forked from stage_feeds"
+    pub, feeds, tag = _FEEDS
+    return _stage(pub, feeds[index], tag)
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _pool(jobs: int, *, warm: str = "") -> ProcessPoolExecutor:
+    """A process pool; with fork, workers inherit the parent's imported modules, so the parent
+    imports once what every worker needs (``warm``: "parse", "render" or "feeds") instead of
+    each worker importing it again (~0.1 s of CPU per worker and pool)."""
+    import multiprocessing
+
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if fork and warm in ("parse", "render"):
+        from . import content  # noqa: F401 - pydantic schema, front matter, Markdown, nh3
+        from .markdown import parser
+
+        if warm == "render":
+            parser()  # builds the shared MarkdownIt instance once
+    if fork and warm == "feeds":
+        from .exporters import _feedgen  # noqa: F401 - feedgen and lxml, imported once
+    return ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("fork" if fork else None)
+    )
+
+
+def default_jobs() -> int:
+    """How many processes a cold build may use: the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
