@@ -53,6 +53,7 @@ OUTPUT_MODULES = (
     "buildcache.py",
     "content.py",
     "frontmatter.py",
+    "frontmatter_schema.py",
     "markdown.py",
     "model.py",
     "render.py",
