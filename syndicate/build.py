@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+# Re-exported (``as``): callers and tests import the result types from here.
+from .build_result import BuildResult as BuildResult
+from .build_result import Produced as Produced
 from .config import Config
 from .errors import ContentError, Problem
 from .exporters import Exporter, enabled_exporters
@@ -40,68 +43,6 @@ FEED_SIZE_WARNING = 1_000_000
 # Files modified this recently may change again without a visible stat change (coarse
 # filesystem timestamps); they are confirmed by content hash on the next build.
 RACY_NS = 2_000_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class Produced:
-    """A file a build serialised: where it goes under the output folder, its type and size
-    (its bytes went straight to disk, from whichever process made them)."""
-
-    path: PurePosixPath
-    media_type: str
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class BuildResult:
-    """What a build did, for the one-line summary and for ``publish``.
-
-    ``produced`` holds the files this build serialised (every written file is among them);
-    ``paths`` every file the build is responsible for, including feeds whose inputs had not
-    changed and which were therefore confirmed on disk instead of serialised again.
-    """
-
-    articles: int
-    produced: tuple[Produced, ...]
-    report: WriteReport
-    seconds: float
-    warnings: tuple[Problem, ...]
-    paths: tuple[PurePosixPath, ...] = ()
-    rendered: int = 0  # bodies rendered by this build (not taken from the cache)
-    cached: bool = False  # whether the build cache was used
-
-    @property
-    def main_files(self) -> int:
-        """Feeds at the top of the output folder (rss.xml, atom.xml, feed.json)."""
-        return sum(1 for path in self._all_paths() if _is_feed(path) and path.parent == _TOP)
-
-    @property
-    def taxonomy_files(self) -> int:
-        """Feeds of tags and sections, in their own folders."""
-        return sum(1 for path in self._all_paths() if _is_feed(path) and path.parent != _TOP)
-
-    def _all_paths(self) -> tuple[PurePosixPath, ...]:
-        return self.paths or tuple(p.path for p in self.produced)
-
-    def summary(self) -> str:
-        """``wrote 3 feeds + 42 taxonomy feeds for 120 articles in 0.8 s (2 changed, 43
-        unchanged)``, naming other files (a digest, a plugin's output) apart from the feeds."""
-        total = len(self._all_paths())
-        others = total - self.main_files - self.taxonomy_files
-        extra = f" + {others} other file{'s' if others != 1 else ''}" if others else ""
-        return (
-            f"wrote {self.main_files} feeds + {self.taxonomy_files} taxonomy feeds{extra} for "
-            f"{self.articles} articles in {self.seconds:.1f} s "
-            f"({len(self.report.written)} changed, {len(self.report.unchanged)} unchanged)"
-        )
-
-
-_TOP = PurePosixPath(".")
-_FEED_SUFFIXES = (".xml", ".json")
-
-
-def _is_feed(path: PurePosixPath) -> bool:
-    return path.suffix in _FEED_SUFFIXES
 
 
 def now_utc() -> datetime:
