@@ -106,7 +106,9 @@ def test_starttls_and_login_with_the_password_from_the_environment(
     ) as sink:
         session = SmtpSession(settings(sink.port, "starttls", "news"))
         reply = session.send("a@news.test", "b@example.com", MESSAGE, claim=unledgered)
-        session.send("a@news.test", "c@example.com", MESSAGE, claim=unledgered)  # the same connection
+        session.send(
+            "a@news.test", "c@example.com", MESSAGE, claim=unledgered
+        )  # the same connection
         session.close()
         assert reply.startswith("250 2.0.0 Ok: queued as Q1")
         assert [m.recipients for m in sink.messages] == [("b@example.com",), ("c@example.com",)]
