@@ -188,7 +188,7 @@ def decode(stat: Stat, sha: str, record: bytes) -> Source:
         updated=changed,
         dek=dek,
         summary=summary,
-        authors=tuple(Author(name=n, email=e, url=u) for n, e, u in authors),
+        authors=_authors(authors),
         tags=tuple(tags),
         section=section,
         image=None
@@ -207,6 +207,17 @@ def decode(stat: Stat, sha: str, record: bytes) -> Source:
     return Source(
         stat, sha, article, summary_from_body, body_offset, tuple(map(tuple, warnings)), record
     )
+
+
+def _authors(fields: tuple[tuple[str, str, str], ...]) -> tuple[Author, ...]:
+    """The Author objects of a record: a newsroom's few bylines are built once, not per article."""
+    known = _AUTHORS.get(fields)
+    if known is None:
+        known = _AUTHORS[fields] = tuple(Author(name=n, email=e, url=u) for n, e, u in fields)
+    return known
+
+
+_AUTHORS: dict[tuple[tuple[str, str, str], ...], tuple[Author, ...]] = {}
 
 
 # --- parsing -------------------------------------------------------------------------------
