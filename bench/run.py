@@ -72,8 +72,9 @@ What the profile (cProfile, `syndicate -v build`) showed, and what was done abou
   costs, pure Python), front matter (~0.07 ms a file, 10,000 of them) and feedgen's per-entry
   Python. The cold 10k build and Hugo are now within run-to-run noise of each other on these
   shared 2-core machines: on 2026-12-01, four 5-round runs of `--sizes 10000 --no-pelican`
-  measured Hugo's time / syndicate's at 0.98x, 0.98x, 1.03x and 1.05x, the two full runs
-  0.93x and this one 0.96x: a tie, not the clear win the target asks for. The 15x Pelican
+  measured Hugo's time / syndicate's at 0.98x, 0.98x, 1.03x and 1.05x; full runs earlier that
+  day gave 0.91x and 0.93x (before the last cuts) and this one 0.96x: a tie, not the clear win
+  the target asks for. The 15x Pelican
   target (a ~2.3 s build) is not met either (13.3x here): it would take a compiled Markdown
   parser, which DESIGN.md rules out.
 - These machines are shared: the two cores also run other engineers' tests and benchmarks, so
