@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,11 +44,12 @@ class FeedExporter(Protocol):
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes: ...
 
 
-class PerFeedExporter:
+class PerFeedExporter(ABC):
     """Base of the feed formats: one ``filename`` per FeedSpec, serialised by ``export_feed``.
 
     A subclass names its format (``name``, ``filename``, ``media_type``) and writes
-    ``export_feed``; ``export`` (the plain Exporter interface) is the same for all of them.
+    ``export_feed`` (a subclass without it cannot be instantiated); ``export`` (the plain
+    Exporter interface) is the same for all of them.
     """
 
     name: ClassVar[str]
@@ -61,9 +63,9 @@ class PerFeedExporter:
             for spec in feed_specs(pub, articles)
         ]
 
+    @abstractmethod
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
         """One feed's bytes; depends only on ``pub`` and ``spec`` (see FeedExporter)."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)
