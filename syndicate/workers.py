@@ -9,11 +9,11 @@ what a worker needs is not sent to it.
 
 What crosses the process boundary is kept small and plain. Parsing sends ``Stat`` chunks in and
 gets ``marshal`` records back (no Article is pickled). Rendering sends a ``RenderJob`` tuple
-(path, body offset, url, title) and gets (html, summary) strings back; the worker reads the
-body from disk itself. Serialising sends nothing in: workers read the rendered feeds from the
-module global ``_FEEDS``, set just before the fork (so it must stay in this module, beside the
-functions that read it), write each feed to a temp file themselves, and send back only its name
-and size, not ~80 MB of feeds through a pipe.
+(path, body offset, url, title, whether a summary is wanted) and gets (html, summary) strings
+back; the worker reads the body from disk itself. Serialising sends nothing in: workers read the
+rendered feeds from the module global ``_FEEDS``, set just before the fork (so it must stay in
+this module, beside the functions that read it), write each feed to a temp file themselves, and
+send back only its name and size, not ~80 MB of feeds through a pipe.
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def _pool(jobs: int, *, warm: str = "") -> ProcessPoolExecutor:
     each worker importing it again (~0.1 s of CPU per worker and pool)."""
     import multiprocessing
 
-    fork = "fork" in multiprocessing.get_all_start_methods()
+    fork = _can_fork()
     if fork and warm in ("parse", "render"):
         from . import content  # noqa: F401 - pydantic schema, front matter, Markdown, nh3
         from .markdown import parser

@@ -87,6 +87,7 @@ _PIECES = st.sampled_from(
         "> Quoted setext\n> ---",
         "- item\n  Heading in a list\n  ===",
         "Windows line\r\n---\r\n",
+        "Old Mac line\r---\rnext\r[r]: /r\r",
         "a line ending in a dash -\nand = sign =",
         "",
     ]
