@@ -23,6 +23,7 @@ from . import (
     PooledTransport,
     TemporaryFailure,
     TransportDown,
+    TransportFailure,
     UncertainDelivery,
 )
 
@@ -164,25 +165,20 @@ class SmtpSession:
         try:
             code, reply = smtp.mail(sender, ["SMTPUTF8"] if utf8 else [])
             if code != 250:
-                self._after_refusal(code)
-                self._closing(code, reply)
+                failure = self._refused(code, reply)
                 if 500 <= code < 600:
                     raise TransportDown(
                         f"the SMTP server refuses the sender {sender}: {describe(code, reply)}; "
                         "check [email] from"
                     )
-                raise refusal(code, reply)
+                raise failure
             code, reply = smtp.rcpt(recipient)
             if code not in (250, 251):
-                self._after_refusal(code)
-                self._closing(code, reply)
-                raise refusal(code, reply)
+                raise self._refused(code, reply)
             smtp.putcmd("data")
             code, reply = smtp.getreply()
             if code != 354:
-                self._after_refusal(code)
-                self._closing(code, reply)
-                raise refusal(code, reply)
+                raise self._refused(code, reply)
             payload = wire_format(message)
         except smtplib.SMTPNotSupportedError:
             raise PermanentFailure(
@@ -209,31 +205,29 @@ class SmtpSession:
                 f"connection lost after the message was sent, before the server's answer: {exc}"
             ) from None
         if code != 250:
-            if code == 421:
-                self._drop()
-            self._closing(code, reply)
-            raise refusal(code, reply)
+            raise self._refused(code, reply, reset=False)  # the transaction is over anyway
         return describe(code, reply)
 
-    @staticmethod
-    def _closing(code: int, reply: bytes) -> None:
-        """421 is the server closing the channel (busy, shutting down), not a verdict on this
-        recipient: like a lost connection it counts no attempt, so a server that answers 421
-        to everything for hours fails nobody (the message was refused, so a retry is safe)."""
-        if code == 421:
-            raise ConnectionLost(
-                f"the SMTP server is closing the connection: {describe(code, reply)}"
-            )
+    def _refused(self, code: int, reply: bytes, *, reset: bool = True) -> TransportFailure:
+        """What a refusal means, with the connection left ready for the next transaction.
 
-    def _after_refusal(self, code: int) -> None:
-        """Leave the connection ready for the next transaction (or drop it after a 421)."""
+        421 is the server closing the channel (busy, shutting down), not a verdict on this
+        recipient: like a lost connection it counts no attempt, so a server that answers 421
+        to everything for hours fails nobody (the message was refused, so a retry is safe).
+        Any other code is the reply's verdict, after an RSET that clears the transaction.
+        """
         if code == 421 or self._smtp is None:
             self._drop()
-            return
-        try:
-            self._smtp.rset()
-        except (smtplib.SMTPException, OSError):
-            self._drop()
+            if code == 421:
+                return ConnectionLost(
+                    f"the SMTP server is closing the connection: {describe(code, reply)}"
+                )
+        elif reset:
+            try:
+                self._smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+        return refusal(code, reply)
 
     def _drop(self) -> None:
         _quietly_close(self._smtp)
