@@ -72,12 +72,11 @@ What the profile (cProfile, `syndicate -v build`) showed, and what was done abou
 - What is left is mostly markdown-it-py itself (~0.65 ms of the ~0.95 ms a 1,100-word body
   costs, pure Python), front matter (~0.07 ms a file, 10,000 of them) and feedgen's per-entry
   Python. The cold 10k build and Hugo are now within run-to-run noise of each other on these
-  shared 2-core machines: on 2026-12-01, four 5-round runs of `--sizes 10000 --no-pelican`
-  measured Hugo's time / syndicate's at 0.98x, 0.98x, 1.03x and 1.05x; full runs earlier that
-  day gave 0.91x and 0.93x (before the last cuts) and this one 0.96x: a tie, not the clear win
-  the target asks for. The 15x Pelican
-  target (a ~2.3 s build) is not met either (13.3x here): it would take a compiled Markdown
-  parser, which DESIGN.md rules out.
+  shared 2-core machines: on 2026-12-01, five 5-round runs of `--sizes 10000 --no-pelican`
+  measured Hugo's time / syndicate's at 0.98x, 0.98x, 1.03x, 1.05x and 1.06x; full runs that
+  day gave 0.91x, 0.93x and 0.96x (before the last cuts) and this one 1.00x: a tie, not the
+  clear win the target asks for. The 15x Pelican target (a ~2.3 s build) is not met either
+  (13.6x here): it would take a compiled Markdown parser, which DESIGN.md rules out.
 - These machines are shared: the two cores also run other engineers' tests and benchmarks, so
   absolute times swing by 2x between runs; the ratios, taken in the same run, are steadier.
 """
