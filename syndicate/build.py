@@ -13,6 +13,7 @@ import contextlib
 import gc
 import hashlib
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -356,8 +357,18 @@ class _Run:
         )
 
     def phase(self, name: str, started: float, count: int) -> None:
-        """``-v`` shows where a build's time goes (seconds since start, items handled)."""
-        log.debug("build: %-9s done at %.3f s (%d)", name, time.perf_counter() - started, count)
+        """``-v`` shows where a build's time goes: seconds since start, items handled, and CPU
+        seconds so far in this process and in its (finished) workers."""
+        if log.isEnabledFor(logging.DEBUG):
+            cpu = os.times()
+            log.debug(
+                "build: %-9s done at %.3f s (%d); cpu %.2f s + workers %.2f s",
+                name,
+                time.perf_counter() - started,
+                count,
+                cpu.user + cpu.system,
+                cpu.children_user + cpu.children_system,
+            )
 
     def _unchanged(
         self, store: BuildCache, out_key: str, scanned: str, started: float

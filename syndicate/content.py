@@ -101,13 +101,14 @@ def read_article(
 
 
 def parse_article(
-    data: bytes, pub: Publication, *, path: Path, display: Path, lazy_summary: bool = False
+    data: bytes, pub: Publication, *, path: Path, display: Path, front_only: bool = False
 ) -> tuple[Article, list[Problem]]:
     """Bytes of one content file -> an Article, or ContentError naming file and line.
 
-    With ``lazy_summary`` an article without a ``summary`` key gets an empty summary instead of
-    one taken from its body: parsing the body is the costly part, and a build only needs the
-    summaries of articles that land in a feed (``render_body`` fills them in, from one parse).
+    With ``front_only`` the article keeps no body and, without a ``summary`` key, gets an empty
+    summary instead of one taken from its body: parsing the body is the costly part, and a
+    build reads a body (from its byte offset) only for the articles that land in a feed
+    (``render_body`` fills their summaries in, from the same parse).
     """
     try:
         text = data.decode("utf-8")
@@ -124,7 +125,7 @@ def parse_article(
         meta = FrontMatter.model_validate(split.data)
     except ValidationError as exc:
         raise ContentError(schema_problems(display, split, exc)) from None
-    return _build(meta, split, pub, path=path, display=display, lazy_summary=lazy_summary)
+    return _build(meta, split, pub, path=path, display=display, front_only=front_only)
 
 
 def _build(
@@ -134,7 +135,7 @@ def _build(
     *,
     path: Path,
     display: Path,
-    lazy_summary: bool = False,
+    front_only: bool = False,
 ) -> tuple[Article, list[Problem]]:
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -179,7 +180,7 @@ def _build(
             Problem(display, split.line_of("image"), "image has no alt text; set image_alt", True)
         )
     summary = meta.summary.strip()
-    if not summary and not lazy_summary:
+    if not summary and not front_only:
         summary = body_summary(parse(split.body), meta.title)
     article = Article(
         id=strip_xml_illegal(meta.id or f"{pub.base_url}/{slug}/"),
@@ -188,7 +189,7 @@ def _build(
         title=_clean_line(meta.title),
         date=published,
         updated=max(updated or published, published),
-        body=split.body,
+        body="" if front_only else split.body,
         dek=_clean_line(meta.dek),
         summary=strip_xml_illegal(summary),
         authors=_authors(meta, pub),

@@ -6,9 +6,11 @@ import re
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 from .config import key_line
 
@@ -48,14 +50,20 @@ class Split:
         return None if relative is None else self.first_line + relative - 1
 
 
-class _YamlLoader(yaml.SafeLoader):
-    """SafeLoader that leaves timestamps as strings, so we parse them with timezones intact."""
+@cache
+def _yaml_loader() -> type[yaml.SafeLoader]:
+    """SafeLoader that leaves timestamps as strings, so we parse them with timezones intact.
+    Built on first use: PyYAML is imported only for YAML front matter (TOML needs none of it)."""
+    import yaml
 
+    class YamlLoader(yaml.SafeLoader):
+        pass
 
-_YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    YamlLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return YamlLoader
 
 
 _CLOSING = {
@@ -154,8 +162,10 @@ def _parse_toml(raw: str) -> dict[str, Any]:
 
 
 def _parse_yaml(raw: str) -> dict[str, Any]:
+    import yaml
+
     try:
-        data = yaml.load(raw, Loader=_YamlLoader)
+        data = yaml.load(raw, Loader=_yaml_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else None

@@ -35,9 +35,14 @@ class Stat:
     """A content file found by the scan: where it is and its (size, mtime_ns) cache key."""
 
     rel: str  # POSIX path relative to the content directory: the cache key
-    path: Path
+    file: str  # the path as scanned (a Path for each of 10,000 files cost more than the walk)
     size: int
     mtime_ns: int
+
+    @property
+    def path(self) -> Path:
+        """The file's path (a new Path each time: keep it where it is used twice)."""
+        return Path(self.file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +78,7 @@ def scan(directory: Path) -> list[Stat]:
                 elif name.lower().endswith(CONTENT_SUFFIXES) and entry.is_file():
                     st = entry.stat()
                     rel = (*parts, name)
-                    found.append(
-                        (rel, Stat("/".join(rel), Path(entry.path), st.st_size, st.st_mtime_ns))
-                    )
+                    found.append((rel, Stat("/".join(rel), entry.path, st.st_size, st.st_mtime_ns)))
 
     if directory.is_dir():
         walk(str(directory), ())
@@ -223,30 +226,41 @@ _AUTHORS: dict[tuple[tuple[str, str, str], ...], tuple[Author, ...]] = {}
 # --- parsing -------------------------------------------------------------------------------
 
 
-ParseOutcome = tuple[str, bytes | None, tuple[Problem, ...]]  # (sha, record, problems)
+# (sha, record, problems, the Source itself when parsed in this process or None)
+ParseOutcome = tuple[str, bytes | None, tuple[Problem, ...], Source | None]
 
 
-def parse_file(stat: Stat, pub: Publication) -> ParseOutcome:
-    """Read and parse one file's front matter; problems instead of raising, for the pool."""
+def parse_file(stat: Stat, pub: Publication, *, keep: bool = True) -> ParseOutcome:
+    """Read and parse one file's front matter; problems instead of raising, for the pool.
+
+    A worker passes ``keep=False``: only the marshal record crosses the pipe and the parent
+    decodes it. In the parent the Source is kept as built, the same as ``decode`` of its
+    record would make (tested), without paying for the decoding.
+    """
     from .content import parse_article
 
-    data = read_bytes(stat.path, stat.size)
+    path = stat.path
+    data = read_bytes(stat.file, stat.size)
     sha = hashlib.blake2b(data, digest_size=20).hexdigest()
     try:
         # Messages name the file relative to the working directory, but only failures need
         # that (warnings are stored without a path): skip the cwd lookup on the happy path.
-        article, warnings = parse_article(
-            data, pub, path=stat.path, display=stat.path, lazy_summary=True
-        )
+        article, warnings = parse_article(data, pub, path=path, display=path, front_only=True)
     except ContentError as exc:
-        shown = display(stat.path)
-        return sha, None, tuple(replace(p, path=shown) for p in exc.problems)
+        shown = display(path)
+        return sha, None, tuple(replace(p, path=shown) for p in exc.problems), None
     body_offset = _body_offset(data, article.body_line)
     summary_from_body = not article.summary
-    record = encode(
-        article, summary_from_body, body_offset, [(w.line, w.message) for w in warnings]
+    noted = tuple((w.line, w.message) for w in warnings)
+    record = encode(article, summary_from_body, body_offset, noted)
+    if not keep:
+        return sha, record, (), None
+    return (
+        sha,
+        record,
+        (),
+        Source(stat, sha, article, summary_from_body, body_offset, noted, record),
     )
-    return sha, record, ()
 
 
 def read_bytes(path: Path | str, size: int = -1, offset: int = 0) -> bytes:
@@ -280,7 +294,7 @@ def _body_offset(data: bytes, body_line: int) -> int:
     return end + 1
 
 
-def file_sha(path: Path) -> str:
+def file_sha(path: Path | str) -> str:
     """The content hash that confirms a file whose stat changed (e.g. touched, not edited)."""
     return hashlib.blake2b(read_bytes(path), digest_size=20).hexdigest()
 
@@ -336,7 +350,7 @@ def load_sources(
             to_parse.append(index)
             continue
         same_stat = entry.size == stat.size and entry.mtime_ns == stat.mtime_ns
-        if not same_stat and file_sha(stat.path) != entry.sha:
+        if not same_stat and file_sha(stat.file) != entry.sha:
             to_parse.append(index)
             continue
         try:
@@ -350,12 +364,12 @@ def load_sources(
 
     problems: dict[int, tuple[Problem, ...]] = {}
     outcomes = parse_all([files[i] for i in to_parse], pub, jobs)
-    for index, (sha, record, file_problems) in zip(to_parse, outcomes, strict=True):
+    for index, (sha, record, file_problems, source) in zip(to_parse, outcomes, strict=True):
         stat = files[index]
         if record is None:
             problems[index] = file_problems
             continue
-        found[index] = decode(stat, sha, record)
+        found[index] = source or decode(stat, sha, record)
         rows.append(row(stat, sha, record))
     present = {stat.rel for stat in files}
     removed = [rel for rel in cached if rel not in present]

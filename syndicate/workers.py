@@ -7,13 +7,18 @@ functions run in this process. Fork matters: workers inherit the parent's import
 (``_pool`` imports pydantic, Markdown, nh3 or feedgen once, beforehand) and its memory, so
 what a worker needs is not sent to it.
 
+This process is one of the ``jobs``: it forks ``jobs - 1`` workers, which take chunks of work
+from the front, and works through the chunks from the back itself until the two meet
+(``_fan_out``). It would otherwise sit waiting; and its own results need not cross a pipe,
+nor, when parsing, be decoded (one process fewer also touches less fresh memory).
+
 What crosses the process boundary is kept small and plain. Parsing sends ``Stat`` chunks in and
-gets ``marshal`` records back (no Article is pickled). Rendering sends a ``RenderJob`` tuple
+gets ``marshal`` records back (no Article is pickled). Rendering sends ``RenderJob`` tuples
 (path, body offset, url, title, whether a summary is wanted) and gets (html, summary) strings
-back; the worker reads the body from disk itself. Serialising sends nothing in: workers read the
-rendered feeds from the module global ``_FEEDS``, set just before the fork (so it must stay in
-this module, beside the functions that read it), write each feed to a temp file themselves, and
-send back only its name and size, not ~80 MB of feeds through a pipe.
+back; the worker reads the body from disk itself. Serialising sends feed indexes in: workers
+read the rendered feeds from the module global ``_FEEDS``, set just before the fork (so it must
+stay in this module, beside the functions that read it), write each feed to a temp file
+themselves, and send back only its name and size, not ~80 MB of feeds through a pipe.
 """
 
 from __future__ import annotations
@@ -22,9 +27,9 @@ import glob
 import os
 import secrets
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .sources import ParseOutcome, Source, Stat, parse_file, read_bytes
 
@@ -43,6 +48,11 @@ ProgressFn = Callable[[int, int], None]
 
 def _parse_chunk(job: tuple[Publication, list[Stat]]) -> list[ParseOutcome]:
     pub, stats = job
+    return [parse_file(stat, pub, keep=False) for stat in stats]
+
+
+def _parse_here(job: tuple[Publication, list[Stat]]) -> list[ParseOutcome]:
+    pub, stats = job
     return [parse_file(stat, pub) for stat in stats]
 
 
@@ -55,11 +65,10 @@ def parse_all(stats: Sequence[Stat], pub: Publication, jobs: int) -> Iterator[Pa
     if jobs <= 1 or len(stats) < PARSE_POOL_MIN:
         yield from (parse_file(stat, pub) for stat in stats)
         return
-    size = max(64, len(stats) // (jobs * 8))
+    size = max(64, len(stats) // (jobs * 16))
     chunks = [(pub, list(stats[i : i + size])) for i in range(0, len(stats), size)]
-    with _pool(jobs, warm="parse") as pool:
-        for chunk in pool.map(_parse_chunk, chunks):
-            yield from chunk
+    for outcomes in _fan_out(chunks, _parse_chunk, _parse_here, jobs, warm="parse"):
+        yield from outcomes
 
 
 # --- rendering -----------------------------------------------------------------------------
@@ -72,7 +81,7 @@ def render_job(source: Source) -> RenderJob:
     """What a worker needs to render one body: no Article crosses the process boundary."""
     article = source.article
     return (
-        str(source.stat.path),
+        source.stat.file,
         source.body_offset,
         article.url,
         article.title,
@@ -90,6 +99,13 @@ def render_one(job: RenderJob) -> tuple[str, str]:
     return render_body(body, url, title, summary=wants_summary)
 
 
+def _render_chunk(chunk: Sequence[RenderJob]) -> list[tuple[str, str]]:
+    return [render_one(job) for job in chunk]
+
+
+RENDER_CHUNK = 24  # bodies per chunk: ~20 ms of work, small enough to share out evenly
+
+
 def render_all(
     jobs_list: Sequence[RenderJob], jobs: int, progress: ProgressFn | None = None
 ) -> list[tuple[str, str]]:
@@ -97,17 +113,15 @@ def render_all(
     results: list[tuple[str, str]] = []
     total = len(jobs_list)
     if jobs <= 1 or total < RENDER_POOL_MIN:
-        outcomes: Iterator[tuple[str, str]] = map(render_one, jobs_list)
-        for outcome in outcomes:
-            results.append(outcome)
-            if progress is not None:
-                progress(len(results), total)
-        return results
-    with _pool(jobs, warm="render") as pool:
-        for outcome in pool.map(render_one, jobs_list, chunksize=24):
-            results.append(outcome)
-            if progress is not None:
-                progress(len(results), total)
+        chunks = [jobs_list[i : i + 1] for i in range(total)]
+        done: Iterator[list[tuple[str, str]]] = map(_render_chunk, chunks)
+    else:
+        chunks = [jobs_list[i : i + RENDER_CHUNK] for i in range(0, total, RENDER_CHUNK)]
+        done = _fan_out(chunks, _render_chunk, _render_chunk, jobs, warm="render")
+    for outcomes in done:
+        results.extend(outcomes)
+        if progress is not None:
+            progress(len(results), total)
     return results
 
 
@@ -143,12 +157,12 @@ def stage_feeds(
     # names never came back are found and removed (another build's are left alone).
     tag = f"{os.getpid()}-{secrets.token_hex(4)}"
     _FEEDS = (pub, feeds, tag)
+    chunks = [range(i, min(i + 4, len(feeds))) for i in range(0, len(feeds), 4)]
     try:
-        with _pool(jobs, warm="feeds") as pool:  # its exit waits for every worker's file
-            pending = pool.map(_stage_one, range(len(feeds)), chunksize=4)
-            if meanwhile is not None:
-                meanwhile()
-            yield from pending
+        for staged in _fan_out(
+            chunks, _stage_chunk, _stage_chunk, jobs, warm="feeds", meanwhile=meanwhile
+        ):
+            yield from staged
     except BaseException:
         for _, _, target in feeds:
             for leftover in target.parent.glob(f".{glob.escape(target.name)}.{tag}.*.tmp"):
@@ -166,10 +180,59 @@ def _stage(pub: Publication, feed: tuple[FeedExporter, FeedSpec, Path], tag: str
     return write_temp(target, content, tag=tag), len(content)
 
 
-def _stage_one(index: int) -> Staged:
+def _stage_chunk(indexes: range) -> list[Staged]:
     assert _FEEDS is not None, "serialise workers are forked from stage_feeds"
     pub, feeds, tag = _FEEDS
-    return _stage(pub, feeds[index], tag)
+    return [_stage(pub, feeds[index], tag) for index in indexes]
+
+
+# --- sharing work between this process and its workers ----------------------------------------
+
+Chunk = TypeVar("Chunk")
+Result = TypeVar("Result")
+
+
+def _fan_out(
+    chunks: Sequence[Chunk],
+    remote: Callable[[Chunk], Result],
+    here: Callable[[Chunk], Result],
+    jobs: int,
+    *,
+    warm: str,
+    meanwhile: Callable[[], None] | None = None,
+) -> Iterator[Result]:
+    """Each chunk's result, in order: ``jobs - 1`` forked workers run ``remote`` on chunks from
+    the front while this process runs ``here`` on chunks from the back, each one a worker has
+    not started (its future is cancelled first, so no chunk runs twice).
+
+    Between its own chunks this process hands on the workers' finished results, so the
+    caller's handling of them (decoding records, say) overlaps the workers' work.
+    ``meanwhile`` runs here first, after the fork (no thread or open transaction is forked).
+    """
+    with _pool(jobs - 1, warm=warm) as pool:
+        futures: list[Future[Result]] = [pool.submit(remote, chunk) for chunk in chunks]
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            mine: dict[int, Result] = {}
+            first, last = 0, len(chunks)
+            while first < last:
+                if futures[first].done():
+                    yield futures[first].result()
+                    first += 1
+                elif futures[last - 1].cancel():
+                    last -= 1
+                    mine[last] = here(chunks[last])
+                else:
+                    break  # every chunk left is a worker's
+            for index in range(first, last):
+                yield futures[index].result()
+            for index in range(last, len(chunks)):
+                yield mine.pop(index)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _can_fork() -> bool:

@@ -451,3 +451,67 @@ def test_read_bytes_reads_whatever_the_file_holds_now(tmp_path: Path) -> None:
     assert read_bytes(path, len(data), len(data)) == b""
     (tmp_path / "empty.md").write_bytes(b"")
     assert read_bytes(tmp_path / "empty.md", 0) == b""
+
+
+def test_a_source_parsed_here_equals_its_decoded_record(make_pub: Publication) -> None:
+    """The parent keeps the Sources it parses itself and decodes those from workers: both
+    must be the same article, down to each date's offset, or a build's output would depend
+    on which process parsed which file."""
+    from dataclasses import replace
+
+    from syndicate.sources import decode, parse_file, scan
+
+    root = corpus(make_pub)
+    write(
+        root,
+        "assorted.md",
+        article(
+            "Assorted",
+            date="2026-11-20T09:00:00",  # no offset: the publication's zone
+            updated="2026-11-21T10:30:00Z",
+            publish_at="2026-11-20T08:00:00-05:00",
+            summary="Own summary.",
+            dek="A dek",
+            authors=["Ana Souza", "Li Wei"],
+            image={"url": "/i/lead.jpg", "alt": "Lead", "width": 640, "height": 360},
+            enclosure={"url": "https://news.test/a.mp3", "type": "audio/mpeg", "length": 123},
+            canonical_url="https://elsewhere.test/a",
+            lang="de",
+            tags=["Rail", "Zürich"],
+            section="Cities",
+        ),
+    )
+    pub = load_config(root / "config.toml").publication
+    stats = scan(root / "content")
+    assert len(stats) == 10
+    for stat in stats:
+        sha, record, problems, here = parse_file(stat, pub)
+        assert record is not None and here is not None, problems
+        decoded = decode(stat, sha, record)
+        # (marshal's bytes for equal values may differ with object identity: not compared)
+        assert replace(here, record=b"") == replace(decoded, record=b"")
+        for name in ("date", "updated", "publish_at"):
+            assert str(getattr(here.article, name)) == str(getattr(decoded.article, name))
+        remote_sha, remote_record, _, kept = parse_file(stat, pub, keep=False)
+        assert kept is None and remote_record is not None  # a worker sends the record alone
+        assert replace(decode(stat, remote_sha, remote_record), record=b"") == replace(
+            here, record=b""
+        )
+
+
+def _chunk_owner(chunk: int) -> tuple[int, int]:
+    time.sleep(0.01)
+    return chunk, os.getpid()
+
+
+@pytest.mark.skipif(not workers._can_fork(), reason="the pools fork")
+def test_this_process_and_its_workers_share_the_chunks_each_once_in_order() -> None:
+    """``_fan_out``: a forked worker takes chunks from the front, this process from the back;
+    every chunk runs exactly once and results come back in chunk order."""
+    results = list(workers._fan_out(list(range(40)), _chunk_owner, _chunk_owner, jobs=2, warm=""))
+    assert [chunk for chunk, _ in results] == list(range(40))
+    owners = [pid for _, pid in results]
+    assert owners[0] != os.getpid()  # the worker started at the front ...
+    assert owners[-1] == os.getpid()  # ... and this process at the back
+    # One switch-over point: the worker's chunks, then this process's.
+    assert owners == sorted(owners, key=lambda pid: pid == os.getpid())
