@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -85,7 +86,9 @@ def new_feed(pub: Publication, spec: FeedSpec, self_url: str, self_type: str) ->
     """A FeedGenerator with the channel-level fields both formats share."""
     fg = FeedGenerator()
     fg.register_extension("syndicate", _FeedExtension, _EntryExtension)
-    fg.load_extension("dc", atom=False, rss=True)
+    # Registered by class: load_extension("dc") first tries to import a module that does not
+    # exist (feedgen.ext.dc_entry), a failed import searched on every path, once per feed.
+    fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
     fg.id(self_url)
     fg.title(spec.title)
     fg.subtitle(spec.description)
