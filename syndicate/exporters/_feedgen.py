@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -84,6 +83,9 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
 def new_feed(pub: Publication, spec: FeedSpec, self_url: str, self_type: str) -> FeedGenerator:
     """A FeedGenerator with the channel-level fields both formats share."""
+    # feedgen.ext.dc needs lxml.etree imported before it (as feedgen.feed does): import here.
+    from feedgen.ext.dc import DcEntryExtension, DcExtension
+
     fg = FeedGenerator()
     fg.register_extension("syndicate", _FeedExtension, _EntryExtension)
     # Registered by class: load_extension("dc") first tries to import a module that does not
