@@ -174,13 +174,18 @@ def _new_parser() -> MarkdownIt:
     return md
 
 
-# Rules that can only match where one of their trigger strings occurs (an indented code block
-# needs four spaces or a tab of indentation, also inside quotes and lists). A text holding none
-# of a rule's triggers is parsed with that rule switched off: the same tokens, ~10% less work
-# for a typical article, where each rule is otherwise tried at every line or character. A check
-# must cost less than it saves: setext headings were left out, as finding a possible underline
-# (a regex over the whole text) cost more than their rule does.
-_TRIGGERED_RULES = (
+# Rules that can only match where one of their triggers occurs: a substring, or a pattern
+# found by a regex that begins with a literal character (so the search skips to each
+# occurrence of that character instead of trying every position). An indented code block
+# needs four spaces or a tab of indentation, also inside quotes and lists; a thematic break
+# needs three of one marker with only spaces or tabs between; a setext underline is a line
+# ending in ``=`` or ``-`` (before any spaces or tabs; markdown-it turns CR and CRLF into LF
+# after this check). A text holding none of a rule's triggers is parsed with that rule
+# switched off: the same tokens (property-tested against the full parser), where each rule
+# is otherwise tried at every line or character. Counted in instructions, each check costs
+# less than it saves on a typical article.
+_Trigger = str | re.Pattern[str]
+_TRIGGERED_RULES: tuple[tuple[str, tuple[_Trigger, ...]], ...] = (
     ("table", ("|",)),
     ("strikethrough", ("~",)),
     ("fence", ("`", "~")),
@@ -192,13 +197,24 @@ _TRIGGERED_RULES = (
     ("html_inline", ("<",)),
     ("autolink", ("<",)),
     ("reference", ("]:",)),
+    (
+        "hr",
+        tuple(re.compile(rf"{m}[ \t]*{m}[ \t]*{m}") for m in (r"-", r"\*", r"_")),
+    ),
+    ("lheading", tuple(re.compile(rf"{m}[ \t]*(?:[\r\n]|\Z)") for m in ("=", "-"))),
 )
+
+
+def _present(trigger: _Trigger, text: str) -> bool:
+    return trigger in text if isinstance(trigger, str) else trigger.search(text) is not None
 
 
 def parse(text: str) -> list[Token]:
     """Markdown source -> the token stream every renderer works from."""
     idle = frozenset(
-        rule for rule, triggers in _TRIGGERED_RULES if not any(t in text for t in triggers)
+        rule
+        for rule, triggers in _TRIGGERED_RULES
+        if not any(_present(trigger, text) for trigger in triggers)
     )
     return _parser_without(idle).parse(text)
 
@@ -215,12 +231,36 @@ def parse(text: str) -> list[Token]:
 _INLINE_TERMINATORS = re.compile(r"[\n!&*<\[\\\]_`~]")
 
 
+def _inline_plain_first(state: StateCore) -> None:
+    """markdown-it's ``inline`` core rule, except that a text holding none of the terminators
+    becomes its one text token directly: that is all the inline parser would make of it (its
+    text rule takes the whole text, no other rule can start), and three in four inline texts
+    of a typical article (headings, list items, plain paragraphs) are like that."""
+    md = state.md
+    for token in state.tokens:
+        if token.type != "inline":
+            continue
+        if token.children is None:
+            token.children = []
+        content = token.content
+        if not content:
+            continue  # the inline parser makes no token of an empty text
+        if _INLINE_TERMINATORS.search(content) is None:
+            text = Token("text", "", 0)
+            text.content = content
+            token.children.append(text)
+        else:
+            md.inline.parse(content, md, state.env, token.children)
+
+
 @cache
 def _parser_without(rules: frozenset[str]) -> MarkdownIt:
-    """The dialect's parser with ``rules`` switched off and the text rule stopping only where
-    an inline rule can start (one instance per combination of rules)."""
+    """The dialect's parser with ``rules`` switched off, the text rule stopping only where an
+    inline rule can start, and plain texts made text tokens without the inline parser (one
+    instance per combination of rules)."""
     md = _new_parser()
     if rules:
         md.disable(sorted(rules))
     md.inline.terminator_re = _INLINE_TERMINATORS
+    md.core.ruler.at("inline", _inline_plain_first)
     return md

@@ -93,6 +93,9 @@ _PIECES = st.sampled_from(
         "[a [nested] label - with: colons](/x) and [b]: not a reference [c]",
         "snake_case_word -*starred*- __strong__-text ]stray[ brackets] !not-an-image",
         "trailing two spaces  \nhard break and a trailing dash-\nnext",
+        "***\n\n* * *\n\n_ _ _\n\n-\t-  -\n\n- \t- -",
+        "Underline with blanks\n---  \t\n\ntext\n=== ",
+        "**bold** and ***both*** and __strong__ _a_",
         "",
     ]
 )
@@ -107,6 +110,19 @@ def test_switching_off_rules_without_their_triggers_changes_no_token(
     from syndicate.markdown import parse, parser
 
     text = glue.join(pieces)
+    assert [t.as_dict() for t in parse(text)] == [t.as_dict() for t in parser().parse(text)]
+
+
+# Short texts of the characters that matter to the block and inline rules, in any order.
+_MARKUP_SOUP = st.text(
+    alphabet=st.sampled_from(list("ab -*_=#>\n\t\r[]()!<&`~\\:|19.")), max_size=60
+)
+
+
+@given(_MARKUP_SOUP)
+def test_any_mix_of_markup_characters_parses_as_the_full_parser_does(text: str) -> None:
+    from syndicate.markdown import parse, parser
+
     assert [t.as_dict() for t in parse(text)] == [t.as_dict() for t in parser().parse(text)]
 
 
