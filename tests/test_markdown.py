@@ -115,7 +115,7 @@ def test_switching_off_rules_without_their_triggers_changes_no_token(
 
 # Short texts of the characters that matter to the block and inline rules, in any order.
 _MARKUP_SOUP = st.text(
-    alphabet=st.sampled_from(list("ab -*_=#>\n\t\r[]()!<&`~\\:|19.")), max_size=60
+    alphabet=st.sampled_from(list("ab -*_=#>\n\t\r\x00[]()!<&`~\\:|19.")), max_size=60
 )
 
 
@@ -132,3 +132,18 @@ def test_every_demo_article_parses_the_same_with_rules_switched_off() -> None:
     for path in sorted((REPO / "content").glob("*.md")):
         body = path.read_text(encoding="utf-8").split("+++", 2)[-1]
         assert [t.as_dict() for t in parse(body)] == [t.as_dict() for t in parser().parse(body)]
+
+
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.characters(exclude_categories=()),  # surrogates included
+            st.sampled_from(["\x00", "\x0b", "\x0c", "\x1f", "\ufffe", "\uffff", "\ud800", "한"]),
+        )
+    )
+)
+def test_xml_illegal_characters_are_stripped_exactly_as_the_regex_would(text: str) -> None:
+    """The byte-level check that skips the regex never skips a character it would remove."""
+    from syndicate.render import XML_ILLEGAL, strip_xml_illegal
+
+    assert strip_xml_illegal(text) == XML_ILLEGAL.sub("", text)
