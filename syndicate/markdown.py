@@ -157,8 +157,8 @@ def parser() -> MarkdownIt:
     return _new_parser()
 
 
-def _new_parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": True, "typographer": False})
+def _new_parser(kind: type[MarkdownIt] = MarkdownIt) -> MarkdownIt:
+    md = kind("commonmark", {"html": True, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.block.ruler.before("fence", "faq", _faq_block, {"alt": ["paragraph"]})
     md.core.ruler.after("block", "callouts", _callouts)
@@ -258,12 +258,42 @@ def _inline_plain_first(state: StateCore) -> None:
             md.inline.parse(content, md, state.env, token.children)
 
 
+# A link destination that markdown-it's normalisation returns unchanged and its validation
+# accepts: http(s) with a plain lowercase host, a root-relative path (not "//host") or a
+# fragment, made only of characters that need no percent-encoding (no "%", no "xn--" host
+# label, no non-ASCII; host labels of at most 63 characters, hosts of at most 255).
+# Property-tested against markdown-it's own functions.
+_URL_CHARS = r"[A-Za-z0-9._~!$&'()*+,;=:@/-]*"
+_LABEL = (
+    r"(?!xn--)(?=[a-z0-9-]{1,63}(?![a-z0-9-]))[a-z0-9]+(?:-[a-z0-9]+)*"  # (mdurl splits longer)
+)
+_PLAIN_URL = re.compile(
+    rf"(?:https?://(?=[a-z0-9.-]{{1,255}}(?![a-z0-9.-])){_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?)?"
+    rf"(?:/(?!/){_URL_CHARS})?(?:\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?(?:#{_URL_CHARS})?"
+)
+
+
+class _PlainLinksFirst(MarkdownIt):
+    """The parser whose link normalisation skips URLs that it would return unchanged: parsing
+    a URL into parts and re-encoding each is ~7% of parsing a typical article, and almost
+    every link in a newsroom's Markdown is already plain."""
+
+    def normalizeLink(self, url: str) -> str:
+        return url if url and _PLAIN_URL.fullmatch(url) else super().normalizeLink(url)
+
+    def normalizeLinkText(self, link: str) -> str:
+        return link if link and _PLAIN_URL.fullmatch(link) else super().normalizeLinkText(link)
+
+    def validateLink(self, url: str) -> bool:
+        return bool(url and _PLAIN_URL.fullmatch(url)) or super().validateLink(url)
+
+
 @cache
 def _parser_without(rules: frozenset[str]) -> MarkdownIt:
     """The dialect's parser with ``rules`` switched off, the text rule stopping only where an
-    inline rule can start, and plain texts made text tokens without the inline parser (one
-    instance per combination of rules)."""
-    md = _new_parser()
+    inline rule can start, plain texts made text tokens without the inline parser, and plain
+    URLs left as they are (one instance per combination of rules)."""
+    md = _new_parser(_PlainLinksFirst)
     if rules:
         md.disable(sorted(rules))
     md.inline.terminator_re = _INLINE_TERMINATORS

@@ -147,3 +147,22 @@ def test_xml_illegal_characters_are_stripped_exactly_as_the_regex_would(text: st
     from syndicate.render import XML_ILLEGAL, strip_xml_illegal
 
     assert strip_xml_illegal(text) == XML_ILLEGAL.sub("", text)
+
+
+def _plain_url_strategy() -> st.SearchStrategy[str]:
+    from syndicate.markdown import _PLAIN_URL
+
+    return st.from_regex(_PLAIN_URL, fullmatch=True)
+
+
+@given(st.one_of(_plain_url_strategy(), st.text(max_size=40)))
+def test_plain_urls_skip_only_what_markdown_it_would_leave_unchanged(url: str) -> None:
+    """The parser keeps a plain URL as it is; markdown-it's own normalisation would too."""
+    from markdown_it import MarkdownIt
+
+    from syndicate.markdown import _PlainLinksFirst
+
+    ours, theirs = _PlainLinksFirst("commonmark"), MarkdownIt("commonmark")
+    assert ours.normalizeLink(url) == theirs.normalizeLink(url)
+    assert ours.normalizeLinkText(url) == theirs.normalizeLinkText(url)
+    assert ours.validateLink(url) == theirs.validateLink(url)
