@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -115,7 +116,13 @@ def _unmoment(value: tuple[Any, ...] | None) -> datetime | None:
     naive = datetime.fromisoformat(text)
     if key is not None:
         return naive.replace(tzinfo=ZoneInfo(key), fold=extra)
-    return naive.replace(tzinfo=timezone(timedelta(seconds=extra)))
+    return naive.replace(tzinfo=_fixed_zone(extra))
+
+
+@cache
+def _fixed_zone(seconds: int) -> timezone:
+    """One timezone object per offset: 10,000 dates share a handful of offsets."""
+    return timezone(timedelta(seconds=seconds))
 
 
 def encode(

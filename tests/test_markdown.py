@@ -146,7 +146,8 @@ def test_xml_illegal_characters_are_stripped_exactly_as_the_regex_would(text: st
     """The byte-level check that skips the regex never skips a character it would remove."""
     from syndicate.render import XML_ILLEGAL, strip_xml_illegal
 
-    assert strip_xml_illegal(text) == XML_ILLEGAL.sub("", text)
+    for sample in (text, "long enough for the byte-level check " * 16 + text):
+        assert strip_xml_illegal(sample) == XML_ILLEGAL.sub("", sample)
 
 
 def _plain_url_strategy() -> st.SearchStrategy[str]:
