@@ -33,52 +33,62 @@ REPO = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- bench/run.py: begin (generated; edit bench/run.py instead) -->"
 END = "<!-- bench/run.py: end -->"
 NOTES = """\
-What the profile (cProfile, `syndicate -v build`) showed, and what was done about it:
+What the profiles (cProfile and pyinstrument for where, `valgrind --tool=lackey` instruction
+counts for how much: the same count every run, whatever else the machine is doing) showed,
+and what was done about it:
 
-- Rendering is the main cold cost: markdown-it-py parses a 1,100-word article in ~0.7 ms and
-  nh3 sanitises it in ~0.25 ms. Only the bodies that land in some feed are rendered (about
+- Rendering is the main cold cost. Only the bodies that land in some feed are rendered (about
   1,750 of 10,000 here, and about the same of 100,000: 57 feeds x 50 items, many shared), each
   once, from one parse that also yields the fallback summary; bodies are read from their byte
   offset when rendered and never kept for the whole archive.
+- Markdown parsing, counted in instructions on corpus bodies: markdown-it-py's CommonMark
+  parser takes 8.1 M a body, ours 5.0 M (-38%), with the same tokens (property tests against
+  the full parser, over the demo articles, generated Markdown and any mix of markup
+  characters). A text is parsed with the rules it cannot trigger switched off (no `|`, no
+  table rule; no `<`, no HTML rules; no line ending in `-` or `=`, no setext headings; no
+  three `-`/`*`/`_` apart only by blanks, no thematic breaks; no CR or NUL, no `normalize`
+  core rule, whose regex rewrote every LF as an LF: 9% of parsing; ...). The text rule stops
+  only where one of the dialect's inline rules can start (hyphens and colons in prose used to
+  stop it and try every rule); an inline text holding none of those characters, three in
+  four, becomes its one text token without the inline parser (-7%); link URLs that
+  markdown-it's normalisation would return unchanged skip it (-8%).
+- XML-illegal characters are looked for in a body's UTF-8 bytes before a character-class
+  regex runs over its 10 kB (half the instructions; property-tested against the regex).
 - Front matter of every article is still needed for selection. tomllib was a third of that
   cost; front matter made of plain `key = value` lines (strings, string arrays, dates,
-  integers, booleans) now takes a one-regex-per-line path that returns exactly what tomllib
-  would (property-tested against it), anything else still goes to tomllib.
-- Parsing, rendering and feed serialisation fan out over a fork-based process pool above a
-  threshold (1,500 files / 150 bodies / 24 feeds); output is byte-identical to a serial build.
-- Writing 171 files with one fsync after another cost ~0.2 s: changed files are now staged,
-  fsync-ed together from a thread pool, then renamed into place.
+  integers, booleans) takes a one-regex-per-line path that returns exactly what tomllib
+  would (property-tested against it), anything else still goes to tomllib. (One regex over
+  the whole front matter was tried: more instructions, dropped.)
+- Parsing, rendering and feed serialisation fan out above a threshold (1,500 files / 150
+  bodies / 24 feeds). The build process is one of the jobs: it forks `jobs - 1` workers,
+  which take chunks from the front, and works through chunks from the back itself until the
+  two meet; the Sources it parses are kept as built, not encoded and decoded (tested equal).
+  Output is byte-identical to a serial build.
+- Writing 171 files with one fsync after another cost ~0.2 s: workers write the feeds they
+  serialise to tagged temp files and send back only the name; the parent flushes them on a
+  thread pool and renames them all once every one is on disk.
 - A no-op rebuild stats the content files, finds the last build's snapshot (same stats, no
   embargo crossed, every output file as written) and stops: no front matter decoded, no body
   read, feedgen/lxml/Markdown never imported. One edited article re-parses that file, renders
   that body, and re-serialises only the feeds whose input digests changed.
-- Smaller cuts, each measured: the parent decodes parsed chunks as they arrive instead of
-  after the last; the cache rows of a cold build are stored while the workers serialise feeds,
-  in a rollback-journal SQLite file (WAL wrote the ~20 MB twice); the cyclic GC is frozen and
-  its thresholds raised during a build; ASCII slugs skip Unicode decomposition; a body's byte
-  offset is found by counting front-matter lines; plain absolute and root-relative URLs skip
-  `urljoin`; files are read with open/read/close only (front-matter parsing went from ~87 to
-  ~70 us a file); render chunks of 24 bodies; the fallback summary is derived only for
-  articles without one.
-- Markdown: a text is parsed with the rules it cannot trigger switched off (no `|`, no table
-  rule; no `<`, no HTML rules; no `]:`, no reference definitions ...): the same tokens
-  (property-tested against the full parser), ~10% less parsing for a typical article. (Setext
-  headings were tried too and dropped: the regex that finds a possible underline cost ~0.1 ms,
-  more than their rule.)
-- Feeds: each worker writes the feeds it serialises to tagged temp files and sends back only
-  the name; the parent flushes them on a thread pool and renames them all once every one is
-  on disk (before, ~80 MB of feeds crossed a pipe and were written by the parent alone).
-  Peak RSS of a cold 10k build fell from ~215 MB to ~130 MB.
-- What is left is mostly markdown-it-py itself (~0.65 ms of the ~0.95 ms a 1,100-word body
-  costs, pure Python), front matter (~0.07 ms a file, 10,000 of them) and feedgen's per-entry
-  Python. The cold 10k build and Hugo are now within run-to-run noise of each other on these
-  shared 2-core machines: on 2026-12-01, five 5-round runs of `--sizes 10000 --no-pelican`
-  measured Hugo's time / syndicate's at 0.98x, 0.98x, 1.03x, 1.05x and 1.06x; full runs that
-  day gave 0.91x, 0.93x and 0.96x (before the last cuts) and this one 1.00x: a tie, not the
-  clear win the target asks for. The 15x Pelican target (a ~2.3 s build) is not met either
-  (13.6x here): it would take a compiled Markdown parser, which DESIGN.md rules out.
+- Smaller cuts, each measured: the scan keeps paths as strings (a `Path` per file cost more
+  than the directory walk); PyYAML is imported only for YAML front matter; feedgen's Dublin
+  Core extension is registered by class (`load_extension` first tried to import a missing
+  module, once per feed); the cache rows of a cold build are stored while the workers
+  serialise feeds, in a rollback-journal SQLite file (WAL wrote the ~20 MB twice); the cyclic
+  GC is frozen during a build; ASCII slugs skip Unicode decomposition; plain URLs skip
+  `urljoin`; files are read with open/read/close only; the fallback summary is derived only
+  for articles without one.
+- Tried and dropped: SHA-256 instead of BLAKE2b for content hashes (~2 us a file), a
+  compact or ASCII-only JSON Feed (faster to write, but worse for people reading it), exiting
+  without interpreter teardown (no measurable gain), a shorter GIL switch interval.
+- Status, 2026-12-01: this run met every target, the Pelican one narrowly: cold 10k 1.90 s,
+  Hugo 2.31 s (1.21x), Pelican 28.7 s (15.1x). Two full runs earlier that day, on code
+  without the last Markdown and link cuts, gave 14.2x and 14.5x (Hugo 1.17x and 1.26x); and
+  Pelican's own time moved between 28.5 s and 33.7 s across runs. On a busier day the Pelican
+  ratio can land just under 15x; the Hugo one has stayed above 1.15x since these cuts.
 - These machines are shared: the two cores also run other engineers' tests and benchmarks, so
-  absolute times swing by 2x between runs; the ratios, taken in the same run, are steadier.
+  absolute times swing between runs; the ratios, taken in the same run, are steadier.
 """
 OTHER_BENCHES = ("bench_edition.py", "bench_digest.py", "bench_smtp.py")
 MEASURE = (
@@ -483,7 +493,8 @@ def render(
         lines += [
             "",
             f"Where a cold {size:,}-article build spends its time (`syndicate -v build`, one run;",
-            "seconds since start, items handled):",
+            "seconds since start, items handled, CPU so far in the build process and in its",
+            "finished workers):",
             "",
             "```",
             *lines_,
