@@ -140,13 +140,18 @@ def add_entry(fg: FeedGenerator, pub: Publication, article: Article, *, atom: bo
             fe.author(entry)
         else:
             fe.dc.dc_creator(author.name)
-    for tag in article.tags:
-        fe.category(term=slugify(tag), label=tag) if atom else fe.category(term=tag)
+    # All categories in one call: feedgen rebuilds its RSS list of them on every call.
+    categories = [{"term": slugify(t), "label": t} if atom else {"term": t} for t in article.tags]
     if article.section:
         scheme = f"{pub.base_url}/sections/"
-        fe.category(term=slugify(article.section), label=article.section, scheme=scheme) if (
-            atom
-        ) else fe.category(term=article.section, scheme=scheme)
+        section = article.section
+        categories.append(
+            {"term": slugify(section), "label": section, "scheme": scheme}
+            if atom
+            else {"term": section, "scheme": scheme}
+        )
+    if categories:
+        fe.category(categories)
     if not atom and article.enclosure is not None:
         enclosure = article.enclosure
         fe.enclosure(enclosure.url, str(enclosure.length), enclosure.type)
