@@ -197,6 +197,7 @@ _TRIGGERED_RULES: tuple[tuple[str, tuple[_Trigger, ...]], ...] = (
     ("html_inline", ("<",)),
     ("autolink", ("<",)),
     ("reference", ("]:",)),
+    ("faq", (":::",)),
     (
         "hr",
         tuple(re.compile(rf"{m}[ \t]*{m}[ \t]*{m}") for m in (r"-", r"\*", r"_")),

@@ -78,6 +78,7 @@ _PIECES = st.sampled_from(
         "an <em>inline</em> tag and <https://example.org/a> autolink",
         "plain *emphasis* and [a link](https://example.org/) ![img](/a.png)",
         "> [!TIP] Title\n> A callout.",
+        "::: faq\nQ: Why?\nA: Because.\n:::",
         "## Heading",
         "1. one\n2. two",
         "[ref]: https://example.org/r\n\nSee [the ref][ref] and [multi\nline]",
