@@ -118,7 +118,7 @@ def parse_article(
             [Problem(display, line, f"invalid UTF-8 at byte {exc.start}; save the file as UTF-8")]
         ) from None
     try:
-        split = frontmatter.split(text)
+        split = frontmatter.split(text, body=not front_only)
     except frontmatter.FrontMatterSyntaxError as exc:
         raise ContentError([Problem(display, exc.line, str(exc))]) from None
     try:
@@ -189,7 +189,7 @@ def _build(
         title=_clean_line(meta.title),
         date=published,
         updated=max(updated or published, published),
-        body="" if front_only else split.body,
+        body=split.body,
         dek=_clean_line(meta.dek),
         summary=strip_xml_illegal(summary),
         authors=_authors(meta, pub),

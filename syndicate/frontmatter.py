@@ -72,8 +72,9 @@ _CLOSING = {
 }
 
 
-def split(text: str) -> Split:
-    """Find and parse the front matter; raise FrontMatterSyntaxError with a file line."""
+def split(text: str, *, body: bool = True) -> Split:
+    """Find and parse the front matter; raise FrontMatterSyntaxError with a file line.
+    With ``body=False`` the body is left out (a build reads it later, by its offset)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     first_end = text.find("\n")
@@ -91,11 +92,11 @@ def split(text: str) -> Split:
     lines = inner.split("\n")[:-1] if inner else []
     raw = "\n".join(line.rstrip("\r") for line in lines)
     after = closing.end()
-    body = text[after + 1 :] if after < len(text) else ""
+    rest = text[after + 1 :] if body and after < len(text) else ""
     end = len(lines) + 1  # the closing fence's 0-based line index
     kind = "toml" if fence == "+++" else "yaml"
     data = _parse_toml(raw) if kind == "toml" else _parse_yaml(raw)
-    return Split(data=data, kind=kind, raw=raw, first_line=2, body=body, body_line=end + 2)
+    return Split(data=data, kind=kind, raw=raw, first_line=2, body=rest, body_line=end + 2)
 
 
 # A front matter made only of ``key = value`` lines with plain strings, string arrays, dates,

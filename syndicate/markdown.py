@@ -198,6 +198,8 @@ _TRIGGERED_RULES: tuple[tuple[str, tuple[_Trigger, ...]], ...] = (
     ("autolink", ("<",)),
     ("reference", ("]:",)),
     ("faq", (":::",)),
+    ("image", ("![",)),
+    ("blockquote", (">",)),
     (
         "hr",
         tuple(re.compile(rf"{m}[ \t]*{m}[ \t]*{m}") for m in (r"-", r"\*", r"_")),
