@@ -40,3 +40,8 @@ def _full_path(text: str) -> str:
 @given(st.text())
 def test_the_ascii_shortcut_changes_no_slug(text: str) -> None:
     assert slugify(text) == _full_path(text)
+
+
+@given(st.one_of(st.from_regex(r"[a-z0-9]+(?:-[a-z0-9]+)*", fullmatch=True), st.text("ab-_ 1")))
+def test_a_text_that_is_already_a_slug_comes_back_unchanged(text: str) -> None:
+    assert slugify(text) == _full_path(text)
