@@ -260,7 +260,17 @@ def _image(meta: FrontMatter, article_url: str) -> Image | None:
     )
 
 
+_BYLINES: dict[tuple[str, ...], tuple[Author, ...]] = {}
+
+
 def _authors(meta: FrontMatter, pub: Publication) -> tuple[Author, ...]:
+    names = tuple(entry for entry in meta.authors if isinstance(entry, str))
+    if meta.author is None and len(names) == len(meta.authors):
+        # A byline of plain names: a newsroom has few, each shared by many articles.
+        known = _BYLINES.get(names)
+        if known is None:
+            known = _BYLINES[names] = tuple(Author(name=_clean_line(name)) for name in names)
+        return known if known or pub.author is None else (pub.author,)
     entries: list[str | AuthorEntry] = list(meta.authors)
     if meta.author is not None:
         entries.insert(0, meta.author)
