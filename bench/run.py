@@ -74,19 +74,23 @@ and what was done about it:
 - Smaller cuts, each measured: the scan keeps paths as strings (a `Path` per file cost more
   than the directory walk); PyYAML is imported only for YAML front matter; feedgen's Dublin
   Core extension is registered by class (`load_extension` first tried to import a missing
-  module, once per feed); the cache rows of a cold build are stored while the workers
-  serialise feeds, in a rollback-journal SQLite file (WAL wrote the ~20 MB twice); the cyclic
-  GC is frozen during a build; ASCII slugs skip Unicode decomposition; plain URLs skip
-  `urljoin`; files are read with open/read/close only; the fallback summary is derived only
-  for articles without one.
+  module, once per feed) and gets an entry's categories in one call; file names that are
+  already slugs skip slugification; a byline of plain names is built once and shared; a
+  build's front-matter parse never slices out the body; the cache rows of a cold build are
+  stored while the workers serialise feeds, in a rollback-journal SQLite file (WAL wrote the
+  ~20 MB twice); the cyclic GC is frozen during a build; ASCII slugs skip Unicode
+  decomposition; plain URLs skip `urljoin`; files are read with open/read/close only; the
+  fallback summary is derived only for articles without one.
 - Tried and dropped: SHA-256 instead of BLAKE2b for content hashes (~2 us a file), a
   compact or ASCII-only JSON Feed (faster to write, but worse for people reading it), exiting
   without interpreter teardown (no measurable gain), a shorter GIL switch interval.
-- Status, 2026-12-01: this run met every target, the Pelican one narrowly: cold 10k 1.90 s,
-  Hugo 2.31 s (1.21x), Pelican 28.7 s (15.1x). Two full runs earlier that day, on code
-  without the last Markdown and link cuts, gave 14.2x and 14.5x (Hugo 1.17x and 1.26x); and
-  Pelican's own time moved between 28.5 s and 33.7 s across runs. On a busier day the Pelican
-  ratio can land just under 15x; the Hugo one has stayed above 1.15x since these cuts.
+- Status, 2026-12-01: this run met every target, the Pelican one narrowly: cold 10k 1.93 s,
+  Hugo 2.50 s (1.30x), Pelican 29.0 s (15.0x). Other runs that day on this session's code:
+  a full run at 1.90 s (Hugo 1.21x, Pelican 15.1x) and a 10k-only run on a busier machine at
+  2.03 s (Hugo 1.26x, Pelican 14.5x); Pelican's own time moved between 28.5 s and 33.7 s
+  across the day. The Hugo target holds with margin; the Pelican one can land just under 15x
+  when the machine is busy (syndicate uses both cores, Pelican one, so shared load costs
+  syndicate more).
 - These machines are shared: the two cores also run other engineers' tests and benchmarks, so
   absolute times swing between runs; the ratios, taken in the same run, are steadier.
 """
