@@ -260,29 +260,34 @@ def _image(meta: FrontMatter, article_url: str) -> Image | None:
     )
 
 
+def _authors(meta: FrontMatter, pub: Publication) -> tuple[Author, ...]:
+    """The article's authors, else the publication's."""
+    authors = _byline(meta)
+    if not authors and pub.author is not None:
+        return (pub.author,)
+    return authors
+
+
 _BYLINES: dict[tuple[str, ...], tuple[Author, ...]] = {}
 
 
-def _authors(meta: FrontMatter, pub: Publication) -> tuple[Author, ...]:
+def _byline(meta: FrontMatter) -> tuple[Author, ...]:
     names = tuple(entry for entry in meta.authors if isinstance(entry, str))
     if meta.author is None and len(names) == len(meta.authors):
         # A byline of plain names: a newsroom has few, each shared by many articles.
         known = _BYLINES.get(names)
         if known is None:
             known = _BYLINES[names] = tuple(Author(name=_clean_line(name)) for name in names)
-        return known if known or pub.author is None else (pub.author,)
+        return known
     entries: list[str | AuthorEntry] = list(meta.authors)
     if meta.author is not None:
         entries.insert(0, meta.author)
-    authors = tuple(
+    return tuple(
         Author(name=_clean_line(entry))
         if isinstance(entry, str)
         else Author(name=_clean_line(entry.name), email=entry.email, url=entry.url)
         for entry in entries
     )
-    if not authors and pub.author is not None:
-        return (pub.author,)
-    return authors
 
 
 def _duplicates(articles: Sequence[Article]) -> Iterable[Problem]:

@@ -64,9 +64,9 @@ def strip_xml_illegal(text: str) -> str:
     """Remove characters that no XML 1.0 document may hold (NUL, most C0 controls, ...).
 
     Almost no text holds one, and a character-class regex over a 10 kB body costs ~0.5 M
-    instructions: a long text's UTF-8 bytes are checked first (deleting the C0 controls and finding
-    nothing to delete, and three substring searches), at half that, and the regex runs only
-    when something may be there.
+    instructions: a long text's UTF-8 bytes are checked first (deleting the C0 controls finds
+    nothing to delete, three substring searches find nothing), at half that, and the regex
+    runs only when something may be there.
     """
     if len(text) < 512:  # titles, summaries, ids: the regex is quicker than the encoding
         return XML_ILLEGAL.sub("", text)

@@ -376,7 +376,7 @@ def load_sources(
         if record is None:
             problems[index] = file_problems
             continue
-        found[index] = source or decode(stat, sha, record)
+        found[index] = source if source is not None else decode(stat, sha, record)
         rows.append(row(stat, sha, record))
     present = {stat.rel for stat in files}
     removed = [rel for rel in cached if rel not in present]

@@ -28,6 +28,7 @@ import os
 import secrets
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -46,14 +47,10 @@ ProgressFn = Callable[[int, int], None]
 # --- parsing -------------------------------------------------------------------------------
 
 
-def _parse_chunk(job: tuple[Publication, list[Stat]]) -> list[ParseOutcome]:
+def _parse_chunk(job: tuple[Publication, list[Stat]], *, keep: bool = False) -> list[ParseOutcome]:
+    """A worker's chunk (records only); with ``keep``, this process's (Sources kept)."""
     pub, stats = job
-    return [parse_file(stat, pub, keep=False) for stat in stats]
-
-
-def _parse_here(job: tuple[Publication, list[Stat]]) -> list[ParseOutcome]:
-    pub, stats = job
-    return [parse_file(stat, pub) for stat in stats]
+    return [parse_file(stat, pub, keep=keep) for stat in stats]
 
 
 def parse_all(stats: Sequence[Stat], pub: Publication, jobs: int) -> Iterator[ParseOutcome]:
@@ -67,7 +64,8 @@ def parse_all(stats: Sequence[Stat], pub: Publication, jobs: int) -> Iterator[Pa
         return
     size = max(64, len(stats) // (jobs * 16))
     chunks = [(pub, list(stats[i : i + size])) for i in range(0, len(stats), size)]
-    for outcomes in _fan_out(chunks, _parse_chunk, _parse_here, jobs, warm="parse"):
+    here = partial(_parse_chunk, keep=True)
+    for outcomes in _fan_out(chunks, _parse_chunk, here, jobs, warm="parse"):
         yield from outcomes
 
 
@@ -112,11 +110,10 @@ def render_all(
     """Render many bodies, in order; over a process pool when there are enough of them."""
     results: list[tuple[str, str]] = []
     total = len(jobs_list)
+    chunks = [jobs_list[i : i + RENDER_CHUNK] for i in range(0, total, RENDER_CHUNK)]
     if jobs <= 1 or total < RENDER_POOL_MIN:
-        chunks = [jobs_list[i : i + 1] for i in range(total)]
         done: Iterator[list[tuple[str, str]]] = map(_render_chunk, chunks)
     else:
-        chunks = [jobs_list[i : i + RENDER_CHUNK] for i in range(0, total, RENDER_CHUNK)]
         done = _fan_out(chunks, _render_chunk, _render_chunk, jobs, warm="render")
     for outcomes in done:
         results.extend(outcomes)
