@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from .build_result import BuildResult as BuildResult
 from .build_result import Produced as Produced
 from .config import Config
+from .crashpoints import crash_point
 from .errors import ContentError, Problem
 from .exporters import Exporter, enabled_exporters
 from .exporters.feedset import FeedExporter, FeedSpec, feed_specs
@@ -311,6 +312,7 @@ class _Run:
                 ):
                     if temp is not None:
                         staged.adopt(temp, target)
+                    crash_point("staged", len(made) + 1)  # test hook: SIGKILL mid-serialise
                     produced = Produced(spec.path(feed.filename), feed.media_type, size)
                     made.append((produced, digest, target, temp is not None))
             for other in others:

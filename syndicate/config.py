@@ -247,6 +247,7 @@ class StateConfig(_Section):
 class PublishConfig(_Section):
     deploy: str = ""
     deploy_timeout: float = Field(default=600, gt=0)
+    lock_timeout: float = Field(default=7200, gt=0)  # seconds without the run lock: an error
 
 
 class DigestConfig(_Section):

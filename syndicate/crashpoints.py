@@ -6,7 +6,8 @@ killer as far as files and the state database are concerned. Unset, as in produc
 check is one environment lookup and nothing else changes (``crash_transport`` returns None, so
 the configured transport is used as is).
 
-Points: ``locked`` (lock taken), ``build:N`` (N-th article rendered), ``built`` (feeds written),
+Points: ``locked`` (lock taken), ``build:N`` (N-th article rendered), ``staged:N``
+(N-th feed staged in a temp file, while build workers still serialise others; ``build`` too), ``built`` (feeds written),
 ``announced`` (deploy and pings done), ``planned`` (period recorded), ``rendered`` (edition
 rendered), ``send:N`` (N-th message handed to the transport, before the ledger records it: the
 worst moment for duplicates), ``sent`` (send run finished, before the period is closed).

@@ -4,12 +4,20 @@
 it dies (SIGKILL, OOM killer, power cut): a killed run never leaves a lock that blocks the next
 one, and there is no stale-lock guessing by PID or age. The file itself stays; its content (PID
 and start time of the holder) is only for the "another run holds the lock" message.
+
+The catch is ``fork``: a forked child shares the parent's open file, and with it the lock, so a
+build worker that outlived a killed run would hold the lock for ever. Every forked child closes
+the descriptors of the locks its parent holds at once (``os.register_at_fork``, before any of
+the child's own code runs): only the process that took a lock ever holds it. ``holder_alive``
+tells a caller when the lock file names a process that no longer exists (an outside process
+inherited the lock, e.g. a worker of an older version).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +28,25 @@ from .errors import StateError
 
 POLL_SECONDS = 0.05
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_HELD: set[int] = set()  # descriptors of the locks this process holds (closed in a fork)
+
+
+def _close_held_in_child() -> None:
+    """In a freshly forked child: let go of the parent's locks (only the parent holds them).
+
+    Closing the child's copy of the descriptor does not release the parent's lock (``flock``
+    is released when the last descriptor of the open file closes, or by ``LOCK_UN``, which
+    this must never call)."""
+    for fd in _HELD:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_held_in_child)
 
 
 class LockBusy(Exception):
@@ -29,6 +56,27 @@ class LockBusy(Exception):
         self.path = path
         self.holder = holder
         super().__init__(f"another run holds the lock {path}" + (f" ({holder})" if holder else ""))
+
+    @property
+    def pid(self) -> int | None:
+        """The holder's pid, as its lock file says (None if it does not say)."""
+        match = re.match(r"pid (\d+)", self.holder)
+        return int(match.group(1)) if match else None
+
+    @property
+    def holder_alive(self) -> bool:
+        """False when the lock file names a process that is gone: then someone else (a
+        leftover child of that process) holds the lock, and waiting will not help."""
+        pid = self.pid
+        if pid is None:
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
     @property
     def since(self) -> datetime | None:
@@ -75,9 +123,11 @@ def run_lock(path: Path, *, wait: bool = False, timeout: float | None = None) ->
                 break
             time.sleep(POLL_SECONDS)
         _describe_holder(fd)
+        _HELD.add(fd)
         yield path
     finally:
         # Closing the descriptor releases the flock; the file stays for the next run.
+        _HELD.discard(fd)
         os.close(fd)
 
 

@@ -18,7 +18,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -36,7 +36,7 @@ from .websub import FEED_MEDIA_TYPES
 log = logging.getLogger("syndicate.publish")
 
 TEMP_FILE_AGE_SECONDS = 60.0
-STUCK_AFTER = timedelta(hours=2)  # a run holding the lock longer than this is worth a warning
+RECHECK_SECONDS = 1.0  # how long to wait for a run that took the lock to write its pid
 
 Say = Callable[[str], None]
 
@@ -93,20 +93,67 @@ def publish(
     if dry_run:
         _dry_run(config, moment, report)
         return report
+    path = lock_path(config.state_db)
+    limit = config.model.publish.lock_timeout
     try:
-        with run_lock(lock_path(config.state_db), wait=wait):
+        with _run_lock(path, wait=wait, timeout=limit):
             crash_point("locked")
             _run(config, moment, report)
     except LockBusy as busy:
         report.locked_out = True
         report.act(f"another run holds the lock ({busy.holder or 'holder unknown'}); exiting")
-        since = busy.since
-        if since is not None and datetime.now(UTC) - since > STUCK_AFTER:
-            report.warnings.append(
-                f"another run has held the lock since {since:%Y-%m-%d %H:%M} UTC "
-                f"({busy.holder}); is it stuck? (lock file {busy.path})"
-            )
+        _lock_problem(busy, limit, report)
     return report
+
+
+@contextmanager
+def _run_lock(path: Path, *, wait: bool, timeout: float) -> Iterator[None]:
+    """The run lock (waiting at most ``timeout`` seconds with ``wait``); LockBusy if taken.
+
+    When the lock file names a process that is gone, a run that has just taken the lock may
+    not have written its own pid yet: wait a moment for it before calling the lock stuck."""
+    stack = ExitStack()
+    try:
+        stack.enter_context(run_lock(path, wait=wait, timeout=timeout if wait else None))
+    except LockBusy as busy:
+        if busy.holder_alive:
+            raise
+        stack.enter_context(run_lock(path, wait=True, timeout=RECHECK_SECONDS))
+    with stack:
+        yield
+
+
+def _lock_problem(busy: LockBusy, limit: float, report: PublishReport) -> None:
+    """Cron must not go quiet for ever: a lock held by a dead run's leftover, or held longer
+    than ``[publish] lock_timeout``, is an error (stderr, exit 1); a short overlap is not."""
+    if not busy.holder_alive:
+        report.errors.append(
+            f"the run lock {busy.path} is held although its holder (pid {busy.pid}) is gone: "
+            f"a leftover process of that run still has it open; find it with "
+            f"`fuser -v {busy.path}` and stop it"
+        )
+        return
+    since = busy.since or _modified(busy.path)
+    if since is None:
+        return
+    held = datetime.now(UTC) - since
+    if held.total_seconds() > limit:
+        report.errors.append(
+            f"no run could take the lock for {_span(held)} (held by {busy.holder or 'unknown'}; "
+            f"[publish] lock_timeout = {limit:g} s): is that run stuck? (lock file {busy.path})"
+        )
+
+
+def _modified(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return None
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _run(config: Config, now: datetime, report: PublishReport) -> None:

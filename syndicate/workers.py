@@ -19,13 +19,24 @@ back; the worker reads the body from disk itself. Serialising sends feed indexes
 read the rendered feeds from the module global ``_FEEDS``, set just before the fork (so it must
 stay in this module, beside the functions that read it), write each feed to a temp file
 themselves, and send back only its name and size, not ~80 MB of feeds through a pipe.
+
+Workers never outlive the run that forked them (``_die_with_parent``): on Linux the kernel
+SIGKILLs a worker when its parent dies (``PR_SET_PDEATHSIG``), and a worker whose parent died
+before that was set up exits at once. A killed run would otherwise leave workers blocked on
+their pipes for ever, holding the build cache open (and, before ``lock.py`` closed it in every
+fork, the run lock).
 """
 
 from __future__ import annotations
 
+import ctypes
 import glob
 import os
 import secrets
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
@@ -254,8 +265,35 @@ def _pool(jobs: int, *, warm: str = "") -> ProcessPoolExecutor:
     if fork and warm == "feeds":
         from .exporters import _feedgen  # noqa: F401 - feedgen and lxml, imported once
     return ProcessPoolExecutor(
-        jobs, mp_context=multiprocessing.get_context("fork" if fork else None)
+        jobs,
+        mp_context=multiprocessing.get_context("fork" if fork else None),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
     )
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker's first act: ask the kernel for SIGKILL when the parent dies, then make sure
+    it has not died already (between the fork and this call, which the request would miss).
+
+    The signal follows the parent *thread* that forked the worker: pools live inside one call
+    of the thread that made them, so that thread outlives its workers."""
+    if sys.platform == "linux":
+        # The interpreter's own symbols include libc's prctl (no library search, no ldconfig).
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    else:  # elsewhere a thread notices the parent's death (the worker is re-parented)
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def default_jobs() -> int:

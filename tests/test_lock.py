@@ -84,3 +84,21 @@ def test_a_sigkilled_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     assert path.exists()  # the file stays; the lock on it died with the process
     with run_lock(path):
         pass
+
+
+def test_a_forked_child_does_not_hold_its_parents_lock(tmp_path: Path) -> None:
+    path = tmp_path / "x.lock"
+    read, write = os.pipe()
+    with run_lock(path):
+        pid = os.fork()
+        if pid == 0:  # the child outlives the parent's lock (a build worker of a killed run)
+            os.close(write)
+            os.read(read, 1)
+            os._exit(0)
+    os.close(read)
+    try:
+        with run_lock(path):  # the parent let go; the child must not hold it still
+            pass
+    finally:
+        os.close(write)  # the child's read returns: it exits
+        os.waitpid(pid, 0)

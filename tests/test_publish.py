@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -150,17 +151,50 @@ def test_temp_files_left_by_a_killed_writer_are_removed(make_pub: Publication, r
     assert "removed 1 temp file(s)" in result.stdout
 
 
-def test_a_lock_held_for_hours_is_reported_as_possibly_stuck(
+def test_a_lock_held_for_hours_is_an_error_on_stderr(make_pub: Publication, run: Run) -> None:
+    root = make_pub({"a.md": article("Alpha")})
+    lock = lock_path(root / "state" / "syndicate.db")
+    with run_lock(lock):
+        lock.write_text(f"pid {os.getpid()} since 2020-01-01T00:00:00Z\n", encoding="utf-8")
+        result = run(root, "publish")
+    assert result.exit_code == 1  # cron mails it: a stuck run never goes unnoticed
+    assert f"(held by pid {os.getpid()} since 2020-01-01T00:00:00Z" in result.stderr
+    assert "[publish] lock_timeout = 7200 s): is that run stuck?" in result.stderr
+
+
+def test_lock_timeout_is_configurable_and_a_short_overlap_stays_quiet(
+    make_pub: Publication, run: Run
+) -> None:
+    root = make_pub({"a.md": article("Alpha")}, extra="[publish]\nlock_timeout = 60\n")
+    lock = lock_path(root / "state" / "syndicate.db")
+    with run_lock(lock):
+        result = run(root, "publish")  # the holder has just started
+        assert result.exit_code == 0 and result.stderr == "", result.stderr
+        stamp = (datetime.now(UTC) - timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        lock.write_text(f"pid {os.getpid()} since {stamp}\n", encoding="utf-8")
+        result = run(root, "publish")
+    assert result.exit_code == 1
+    assert "error: no run could take the lock for 3 min" in result.stderr
+
+
+def test_a_lock_whose_holder_is_gone_is_an_error_at_once(
     make_pub: Publication, run: Run
 ) -> None:
     root = make_pub({"a.md": article("Alpha")})
     lock = lock_path(root / "state" / "syndicate.db")
+    dead = subprocess.Popen(["true"])  # a pid that certainly exited
+    dead.wait()
+    # A leftover process of a killed run (its pid in the file is gone) still holds the lock.
     with run_lock(lock):
-        lock.write_text("pid 4242 since 2020-01-01T00:00:00Z\n", encoding="utf-8")
+        lock.write_text(f"pid {dead.pid} since 2026-01-01T00:00:00Z\n", encoding="utf-8")
+        started = time.monotonic()
         result = run(root, "publish")
-    assert result.exit_code == 0
-    assert "another run has held the lock since 2020-01-01 00:00 UTC (pid 4242" in result.stderr
-    assert "is it stuck?" in result.stderr
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 1
+    assert f"although its holder (pid {dead.pid}) is gone" in result.stderr
+    assert "fuser -v" in result.stderr
+    # once nobody holds it, the dead pid in the file is no obstacle
+    assert run(root, "publish", "--now", NOW.isoformat()).exit_code == 0
 
 
 def test_wait_runs_once_the_holder_is_done(make_pub: Publication, run: Run) -> None:

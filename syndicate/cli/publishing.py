@@ -108,7 +108,8 @@ def publish(ctx: click.Context, now_text: str | None, dry_run: bool, wait: bool)
     """Cron entry: build feeds, then send the edition if one is due. Safe to run every minute.
 
     Silent on success (add --verbose for one line per action); errors and warnings go to
-    stderr. Exit 0 ok (also when another run holds the lock), 1 error, 3 recipients pending.
+    stderr. Exit 0 ok (also when another run holds the lock), 1 error (also when the lock was
+    held past [publish] lock_timeout), 3 recipients pending.
     """
     from ..publish import publish as run_publish
 
