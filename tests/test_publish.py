@@ -177,9 +177,7 @@ def test_lock_timeout_is_configurable_and_a_short_overlap_stays_quiet(
     assert "error: no run could take the lock for 3 min" in result.stderr
 
 
-def test_a_lock_whose_holder_is_gone_is_an_error_at_once(
-    make_pub: Publication, run: Run
-) -> None:
+def test_a_lock_whose_holder_is_gone_is_an_error_at_once(make_pub: Publication, run: Run) -> None:
     root = make_pub({"a.md": article("Alpha")})
     lock = lock_path(root / "state" / "syndicate.db")
     dead = subprocess.Popen(["true"])  # a pid that certainly exited
