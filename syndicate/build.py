@@ -30,8 +30,9 @@ from .crashpoints import crash_point
 from .errors import ContentError, Problem
 from .exporters import Exporter, enabled_exporters
 from .exporters.feedset import FeedExporter, FeedSpec, feed_specs
+from .manifest import Manifest
 from .model import Article, Publication, newest_first
-from .output import StagedWrites, WriteReport, target_path
+from .output import StagedWrites, WriteReport, sweep_temp_files, target_path, temp_dir
 from .sources import Source
 from .workers import stage_feeds
 
@@ -157,9 +158,14 @@ def _build_feeds(
     from .workers import default_jobs
 
     started = time.perf_counter()
+    out_dir = out or config.feeds_dir
+    swept = sweep_temp_files(out_dir)  # temp files of killed runs (never in out_dir itself)
+    if swept:
+        log.info("removed %d temp file(s) left by a killed run", swept)
     run = _Run(
         config=config,
-        out_dir=out or config.feeds_dir,
+        out_dir=out_dir,
+        swept=swept,
         now=now or now_utc(),
         progress=progress,
         jobs=default_jobs() if jobs is None else max(1, jobs),
@@ -207,6 +213,7 @@ class _Run:
 
     config: Config
     out_dir: Path
+    swept: int  # stale temp files of killed runs removed before this build
     now: datetime
     progress: Progress | None
     jobs: int
@@ -248,6 +255,7 @@ class _Run:
         in_feeds = {a.id for spec in specs for a in spec.articles}
 
         previous: dict[str, CachedOutput] = store.outputs(out_key) if store else {}
+        manifest = Manifest.load(self.out_dir, seed=previous)
         plan: list[tuple[FeedExporter, FeedSpec, str]] = []  # feeds to serialise
         paths: list[PurePosixPath] = []
         report = WriteReport()
@@ -304,8 +312,9 @@ class _Run:
         # writes it, and its flush starts here); all are renamed into place together once
         # every one is on disk, so readers see each feed whole, old or new.
         made: list[tuple[Produced, str | None, Path, bool]] = []
-        with StagedWrites() as staged:
-            staging = stage_feeds(pub, feeds, self.jobs, meanwhile=save_inputs)
+        temps = temp_dir(self.out_dir)  # outside out_dir: nothing half-made is ever served
+        with StagedWrites(temps) as staged:
+            staging = stage_feeds(pub, feeds, self.jobs, staging=temps, meanwhile=save_inputs)
             with contextlib.closing(staging):
                 for (feed, spec, digest), (_, _, target), (temp, size) in zip(
                     plan, feeds, staging, strict=True
@@ -322,7 +331,9 @@ class _Run:
                     produced = Produced(artifact.path, artifact.media_type, len(artifact.content))
                     made.append((produced, None, target, staged.add(target, artifact.content)))
             self.phase("serialise", started, len(made))
+            manifest.claim(paths)  # listed before they appear: a crash never loses track
             staged.commit()
+        removed_files = manifest.prune(paths)
         for produced, output_digest, target, was_written in made:
             sizes[produced.path] = produced.size
             (report.written if was_written else report.unchanged).append(produced.path)
@@ -356,6 +367,8 @@ class _Run:
             paths=tuple(paths),
             rendered=len(self.rendered_rows),
             cached=store is not None,
+            removed=tuple(removed_files),
+            swept=self.swept,
         )
 
     def phase(self, name: str, started: float, count: int) -> None:
@@ -388,6 +401,7 @@ class _Run:
             if entry is None or not _current(self.out_dir / path, entry):
                 return None
         paths = tuple(PurePosixPath(path) for path in snapshot.paths)
+        removed = Manifest.load(self.out_dir, seed=known).prune(paths)
         warnings = tuple(
             Problem(
                 display(self.config.content_dir / where)
@@ -407,6 +421,8 @@ class _Run:
             warnings=warnings,
             paths=paths,
             cached=True,
+            removed=tuple(removed),
+            swept=self.swept,
         )
 
     def _render(self, store: BuildCache | None, wanted: list[Source]) -> dict[str, Article]:

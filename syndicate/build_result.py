@@ -40,6 +40,8 @@ class BuildResult:
     paths: tuple[PurePosixPath, ...] = ()
     rendered: int = 0  # bodies rendered by this build (not taken from the cache)
     cached: bool = False  # whether the build cache was used
+    removed: tuple[PurePosixPath, ...] = ()  # files of earlier builds the content no longer makes
+    swept: int = 0  # temp files of killed runs removed
 
     @property
     def main_files(self) -> int:
@@ -56,14 +58,17 @@ class BuildResult:
 
     def summary(self) -> str:
         """``wrote 3 feeds + 42 taxonomy feeds for 120 articles in 0.8 s (2 changed, 43
-        unchanged)``, naming other files (a digest, a plugin's output) apart from the feeds."""
+        unchanged, 3 removed)``, naming other files (a digest, a plugin's output) apart from
+        the feeds; ``removed`` (feeds the content no longer makes) only when there were any."""
         total = len(self._all_paths())
         others = total - self.main_files - self.taxonomy_files
         extra = f" + {others} other file{'s' if others != 1 else ''}" if others else ""
+        removed = f", {len(self.removed)} removed" if self.removed else ""
         return (
             f"wrote {self.main_files} feeds + {self.taxonomy_files} taxonomy feeds{extra} for "
             f"{self.articles} articles in {self.seconds:.1f} s "
-            f"({len(self.report.written)} changed, {len(self.report.unchanged)} unchanged)"
+            f"({len(self.report.written)} changed, {len(self.report.unchanged)} unchanged"
+            f"{removed})"
         )
 
 

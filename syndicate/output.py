@@ -1,9 +1,19 @@
-"""The one place that writes output: atomically, and only files whose bytes changed."""
+"""The one place that writes output: atomically, and only files whose bytes changed.
+
+A file of the output folder is first written to a temp file in that folder's *work folder*
+(``work_dir``): a hidden folder beside it, ``.feeds.syndicate/`` for ``feeds/``, on the same
+filesystem so the final rename is atomic, and outside the tree that a static host serves or
+``rsync --delete feeds/`` publishes. Temp files are named after the run's pid, so the next build
+removes those of dead runs (``sweep_temp_files``) and leaves a live run's alone. The work folder
+also holds the build's manifest (``manifest.py``).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,8 +62,11 @@ def write_artifacts(out_dir: Path, artifacts: Iterable[Artifact]) -> WriteReport
     """Write every artifact under ``out_dir``; refuse any path that would escape it."""
     report = WriteReport()
     items = list(artifacts)
+    if not items:
+        return report
     targets = [target_path(out_dir, artifact.path) for artifact in items]
-    changed = write_many(list(zip(targets, (a.content for a in items), strict=True)))
+    files = list(zip(targets, (a.content for a in items), strict=True))
+    changed = write_many(files, staging=temp_dir(out_dir))
     for artifact, was_written in zip(items, changed, strict=True):
         (report.written if was_written else report.unchanged).append(artifact.path)
     return report
@@ -68,9 +81,10 @@ def target_path(out_dir: Path, relative: PurePosixPath) -> Path:
     return target
 
 
-def write_many(files: Sequence[tuple[Path, bytes]]) -> list[bool]:
-    """Write several files atomically, only those whose bytes changed; True for each written."""
-    with StagedWrites() as staged:
+def write_many(files: Sequence[tuple[Path, bytes]], *, staging: Path | None = None) -> list[bool]:
+    """Write several files atomically, only those whose bytes changed; True for each written.
+    Temp files go to ``staging`` (see ``temp_dir``), or beside each file without it."""
+    with StagedWrites(staging) as staged:
         changed = [staged.add(path, content) for path, content in files]
         staged.commit()
     return changed
@@ -87,7 +101,8 @@ class StagedWrites:
     see each file either as it was or as it is now, never half-written.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, staging: Path | None = None) -> None:
+        self._staging = staging
         self._staged: list[tuple[str, Path]] = []
         self._flushes = ThreadPoolExecutor(8)
         self._pending: list[Future[None]] = []
@@ -98,7 +113,7 @@ class StagedWrites:
 
     def add(self, path: Path, content: bytes) -> bool:
         """Stage ``content`` for ``path``; False (nothing staged) when the file already holds it."""
-        temp_name = write_temp(path, content)
+        temp_name = write_temp(path, content, staging=self._staging)
         if temp_name is None:
             return False
         self.adopt(temp_name, path)
@@ -125,15 +140,26 @@ class StagedWrites:
                 Path(temp_name).unlink(missing_ok=True)
 
 
-def write_temp(path: Path, content: bytes, *, tag: str = "") -> str | None:
-    """``content`` in a new temp file beside ``path`` (not yet flushed or renamed), or None
-    when ``path`` already holds exactly these bytes. A worker process can call this and hand
-    the name to ``StagedWrites.adopt``: the feed's bytes never cross a pipe."""
+def write_temp(
+    path: Path, content: bytes, *, tag: str = "", staging: Path | None = None
+) -> str | None:
+    """``content`` in a new temp file (not yet flushed or renamed), or None when ``path``
+    already holds exactly these bytes. A worker process can call this and hand the name to
+    ``StagedWrites.adopt``: the feed's bytes never cross a pipe.
+
+    The temp file goes to ``staging`` (the output folder's ``temp_dir``), named
+    ``<tag>.XXXX.tmp`` where the tag starts with the pid of the run; without ``staging``,
+    beside ``path``."""
     if _same(path, content):
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.name}.{tag}." if tag else f".{path.name}."
-    fd, temp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+    if staging is not None:
+        prefix = f"{tag or os.getpid()}."
+        folder = staging
+    else:
+        prefix = f".{path.name}.{tag}." if tag else f".{path.name}."
+        folder = path.parent
+    fd, temp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
@@ -156,3 +182,83 @@ def _fsync_path(name: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+WORK_SUFFIX = ".syndicate"
+INSIDE_WORK_DIR = ".syndicate"  # the fallback, inside the output folder (see ``work_dir``)
+STALE_TEMP_SECONDS = 86_400.0  # a temp file this old is stale whoever owns the pid now
+_RUN_PID = re.compile(r"(\d+)[-.]")
+
+
+def work_dir(out_dir: Path) -> Path:
+    """The output folder's work folder (made if missing): ``.<name>.syndicate/`` beside it.
+
+    If that cannot be made or lies on another filesystem (``out_dir`` is a mount point), a
+    rename from it would not be atomic: then ``out_dir/.syndicate/`` is used, which a deploy
+    should exclude (``rsync --exclude .syndicate``)."""
+    found = existing_work_dir(out_dir)
+    if found is not None:
+        return found
+    root = out_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    beside = root.parent / f".{root.name}{WORK_SUFFIX}"
+    try:
+        beside.mkdir(exist_ok=True)
+        if beside.stat().st_dev == root.stat().st_dev and os.access(beside, os.W_OK):
+            return beside
+    except OSError:
+        pass
+    inside = root / INSIDE_WORK_DIR
+    inside.mkdir(exist_ok=True)
+    return inside
+
+
+def existing_work_dir(out_dir: Path) -> Path | None:
+    """The output folder's work folder if there is one already (nothing is made)."""
+    root = out_dir.resolve()
+    for folder in (root.parent / f".{root.name}{WORK_SUFFIX}", root / INSIDE_WORK_DIR):
+        if folder.is_dir():
+            return folder
+    return None
+
+
+def temp_dir(out_dir: Path) -> Path:
+    """Where temp files of files under ``out_dir`` are written (made if missing)."""
+    folder = work_dir(out_dir) / "tmp"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def sweep_temp_files(out_dir: Path) -> int:
+    """Remove the temp files of runs that are gone (killed mid-write); return how many.
+
+    A temp file's name starts with the pid of the run that made it (its workers' files too),
+    so a live run's files, which it is about to rename, are left alone."""
+    work = existing_work_dir(out_dir)
+    if work is None or not (work / "tmp").is_dir():
+        return 0
+    folder = work / "tmp"
+    removed = 0
+    stale = time.time() - STALE_TEMP_SECONDS
+    for entry in os.scandir(folder):
+        match = _RUN_PID.match(entry.name)
+        try:
+            if match and _alive(int(match.group(1))) and entry.stat().st_mtime > stale:
+                continue
+            Path(entry.path).unlink()
+            removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

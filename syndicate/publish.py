@@ -161,6 +161,10 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
     if removed:
         report.act(f"removed {removed} temp file(s) left in {config.feeds_dir} by a killed run")
     result = build(config, now=now, progress=_crash_in_build)
+    if result.swept:
+        report.act(f"removed {result.swept} temp file(s) left by a killed run")
+    if result.removed:
+        report.act(_changed_line(result.removed, "removed", "file(s) no article makes any more"))
     report.notes.extend(str(problem) for problem in result.warnings)
     if result.report.written:
         report.act(_changed_line(result.report.written, "wrote"))
@@ -200,18 +204,21 @@ def _feed_paths(result: BuildResult) -> list[str]:
     ]
 
 
-def _changed_line(written: Sequence[PurePosixPath], verb: str) -> str:
+def _changed_line(
+    written: Sequence[PurePosixPath], verb: str, what: str = "changed file(s)"
+) -> str:
     ordered = sorted(written, key=lambda path: (len(path.parts), str(path)))
     paths = [str(path) for path in ordered]
     shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
-    return f"feeds: {verb} {len(paths)} changed file(s): {shown}"
+    return f"feeds: {verb} {len(paths)} {what}: {shown}"
 
 
 def remove_stale_temp_files(out_dir: Path, *, age: float = TEMP_FILE_AGE_SECONDS) -> int:
     """Delete ``.name.XXXX.tmp`` files that a killed writer left behind in the output folder.
 
-    ``atomic_write`` renames its temp file within milliseconds; one older than ``age`` seconds
-    belongs to a dead process, and left alone it would be deployed with the feeds.
+    Builds write their temp files outside it now (``output.temp_dir``); these are left by older
+    versions. One older than ``age`` seconds belongs to a dead process, and left alone it would
+    be deployed with the feeds.
     """
     if not out_dir.is_dir():
         return 0
@@ -232,8 +239,8 @@ def remove_stale_temp_files(out_dir: Path, *, age: float = TEMP_FILE_AGE_SECONDS
 
 def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
     with tempfile.TemporaryDirectory(prefix="syndicate-dry-run-") as scratch:
-        result = build(config, out=Path(scratch), now=now, cache=False)
-        made = Path(scratch)
+        made = Path(scratch) / "feeds"  # its work folder (temp files, manifest) goes too
+        result = build(config, out=made, now=now, cache=False)
         written = sorted(
             PurePosixPath(path.relative_to(made).as_posix())
             for path in made.rglob("*")

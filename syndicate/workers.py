@@ -136,7 +136,7 @@ def render_all(
 # --- serialising -----------------------------------------------------------------------------
 
 SERIALISE_POOL_MIN = 24  # feed files to serialise before a process pool pays for itself
-_FEEDS: tuple[Publication, Sequence[tuple[FeedExporter, FeedSpec, Path]], str] | None = None
+_FEEDS: tuple[Publication, Sequence[tuple[FeedExporter, FeedSpec, Path]], str, Path] | None = None
 Staged = tuple[str | None, int]  # (temp file holding the new bytes or None if unchanged, size)
 
 
@@ -145,10 +145,11 @@ def stage_feeds(
     feeds: Sequence[tuple[FeedExporter, FeedSpec, Path]],
     jobs: int,
     *,
+    staging: Path,
     meanwhile: Callable[[], None] | None = None,
 ) -> Generator[Staged, None, None]:
-    """Serialise each (exporter, rendered spec) and write it to a temp file beside its target
-    path (``output.write_temp``), in order, yielding as each is ready.
+    """Serialise each (exporter, rendered spec) and write it to a temp file in ``staging``
+    (``output.write_temp``), in order, yielding as each is ready.
 
     Forked workers inherit the rendered articles (nothing is pickled on the way in) and write
     the bytes themselves: only a file name comes back, not ~80 MB of feeds through a pipe.
@@ -159,12 +160,13 @@ def stage_feeds(
     if jobs <= 1 or len(feeds) < SERIALISE_POOL_MIN or not _can_fork():
         if meanwhile is not None:
             meanwhile()
-        yield from (_stage(pub, feed, "") for feed in feeds)
+        yield from (_stage(pub, feed, "", staging) for feed in feeds)
         return
     # Workers mark their temp files with this run's tag: if the build fails, the ones whose
-    # names never came back are found and removed (another build's are left alone).
+    # names never came back are found and removed (another build's are left alone). The tag
+    # starts with this process's pid, not the worker's: the files are this run's until renamed.
     tag = f"{os.getpid()}-{secrets.token_hex(4)}"
-    _FEEDS = (pub, feeds, tag)
+    _FEEDS = (pub, feeds, tag, staging)
     chunks = [range(i, min(i + 4, len(feeds))) for i in range(0, len(feeds), 4)]
     try:
         for staged in _fan_out(
@@ -172,26 +174,27 @@ def stage_feeds(
         ):
             yield from staged
     except BaseException:
-        for _, _, target in feeds:
-            for leftover in target.parent.glob(f".{glob.escape(target.name)}.{tag}.*.tmp"):
-                leftover.unlink(missing_ok=True)
+        for leftover in staging.glob(f"{glob.escape(tag)}.*.tmp"):
+            leftover.unlink(missing_ok=True)
         raise
     finally:
         _FEEDS = None
 
 
-def _stage(pub: Publication, feed: tuple[FeedExporter, FeedSpec, Path], tag: str) -> Staged:
+def _stage(
+    pub: Publication, feed: tuple[FeedExporter, FeedSpec, Path], tag: str, staging: Path
+) -> Staged:
     from .output import write_temp
 
     exporter, spec, target = feed
     content = exporter.export_feed(pub, spec)
-    return write_temp(target, content, tag=tag), len(content)
+    return write_temp(target, content, tag=tag, staging=staging), len(content)
 
 
 def _stage_chunk(indexes: range) -> list[Staged]:
     assert _FEEDS is not None, "serialise workers are forked from stage_feeds"
-    pub, feeds, tag = _FEEDS
-    return [_stage(pub, feeds[index], tag) for index in indexes]
+    pub, feeds, tag, staging = _FEEDS
+    return [_stage(pub, feeds[index], tag, staging) for index in indexes]
 
 
 # --- sharing work between this process and its workers ----------------------------------------
