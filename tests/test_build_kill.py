@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Publication, article, tree_bytes
+from conftest import BASE_CONFIG, article, tree_bytes
 
 from syndicate.workers import RENDER_POOL_MIN, SERIALISE_POOL_MIN, default_jobs
 
@@ -30,22 +30,38 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def big_publication(make_pub: Publication, name: str) -> Path:
+def big_publication(root: Path) -> Path:
+    """A publication past the worker-pool thresholds of both rendering and serialising."""
     assert 3 * (1 + TAGS) > SERIALISE_POOL_MIN
-    body = "A paragraph of *text* with a [link](https://example.org/x).\n\n" * 40
-    return make_pub(
-        {
-            f"a{n:03d}.md": article(
-                f"Article {n}",
-                date=f"2026-11-{1 + n % 18:02d}T{n % 24:02d}:{n % 60:02d}:00+00:00",
-                body=body,
-                tags=[f"tag{n % TAGS}", f"tag{(n * 7) % TAGS}"],
-                section=("news", "culture", "sport")[n % 3],
-            )
-            for n in range(ARTICLES)
-        },
-        name=name,
+    body = "A paragraph of *text* with a [link](https://example.org/x).\n\n" * 3
+    (root / "content").mkdir(parents=True)
+    (root / "config.toml").write_text(BASE_CONFIG.format(feeds="", email="", extra=""))
+    for name, text in {
+        f"a{n:03d}.md": article(
+            f"Article {n}",
+            date=f"2026-11-{1 + n % 18:02d}T{n % 24:02d}:{n % 60:02d}:00+00:00",
+            body=body,
+            tags=[f"tag{n % TAGS}", f"tag{(n * 7) % TAGS}"],
+            section=("news", "culture", "sport")[n % 3],
+        )
+        for n in range(ARTICLES)
+    }.items():
+        (root / "content" / name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def clean_feeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The feeds of a clean build of the publication: what a recovered run must produce."""
+    clean = big_publication(tmp_path_factory.mktemp("clean") / "pub")
+    done = subprocess.run(
+        [*CLI, "--config", str(clean / "config.toml"), "build", "--now", NOW],
+        cwd=clean,
+        capture_output=True,
+        check=False,
     )
+    assert done.returncode == 0, done.stderr
+    return tree_bytes(clean / "feeds")
 
 
 def start(root: Path, *args: str, crash: str = "", quiet: bool = False) -> subprocess.Popen[bytes]:
@@ -119,17 +135,9 @@ def kill_mid_build(root: Path, how: str) -> int:
 
 @pytest.mark.parametrize("how", ["external", "build:30", "staged:5"])
 def test_publish_after_sigkill_mid_build_completes_the_work(
-    make_pub: Publication, how: str
+    tmp_path: Path, clean_feeds: dict[str, bytes], how: str
 ) -> None:
-    clean = big_publication(make_pub, "clean")
-    done = subprocess.run(
-        [*CLI, "--config", str(clean / "config.toml"), "build", "--now", NOW],
-        cwd=clean,
-        capture_output=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    root = big_publication(make_pub, "killed")
+    root = big_publication(tmp_path / "pub")
     pgid = kill_mid_build(root, how)
     killed_at = time.monotonic()
     try:
@@ -137,12 +145,19 @@ def test_publish_after_sigkill_mid_build_completes_the_work(
         while group_members(pgid):
             assert time.monotonic() - killed_at < 3, f"left alive: {group_members(pgid)}"
             time.sleep(0.01)
+        assert not temp_files(root)  # never where a static host serves them
+        staged = list((root / ".feeds.syndicate" / "tmp").glob("*.tmp"))
+        if how.startswith("staged"):
+            assert staged, "the killed run had feeds staged in temp files"
+        assert time.monotonic() - killed_at < 5
         second = start(root, "-v", "publish", "--now", NOW)
         out, err = second.communicate(timeout=60)
-        assert time.monotonic() - killed_at < 5 + 60
         assert second.returncode == 0, (out, err)
         assert b"another run holds the lock" not in out + err, (out, err)
-        assert tree_bytes(root / "feeds") == tree_bytes(clean / "feeds")
+        if staged:
+            assert f"removed {len(staged)} temp file(s) left by a killed run".encode() in out
+        assert not list((root / ".feeds.syndicate" / "tmp").iterdir())
+        assert tree_bytes(root / "feeds") == clean_feeds
         assert not temp_files(root)
     finally:
         kill_group(pgid)
