@@ -93,8 +93,8 @@ def write_many(files: Sequence[tuple[Path, bytes]], *, staging: Path | None = No
 class StagedWrites:
     """Files written as they become ready and published together, each atomically.
 
-    Every changed file goes to a temp file beside it at once and its fsync starts on a thread
-    (fsync releases the GIL, and the filesystem batches flushes that one-after-another would
+    Every changed file goes to a temp file (in ``staging``) at once and its fsync starts on a
+    thread (fsync releases the GIL, and the filesystem batches flushes that one-after-another would
     pay a disk round trip each), so a build can stage feeds while others are still being
     serialised. ``commit`` waits for the flushes and renames the files into place in order;
     leaving the ``with`` block without a commit (an error) removes every temp file, so readers
