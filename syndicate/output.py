@@ -206,6 +206,7 @@ def work_dir(out_dir: Path) -> Path:
         beside.mkdir(exist_ok=True)
         if beside.stat().st_dev == root.stat().st_dev and os.access(beside, os.W_OK):
             return beside
+        beside.rmdir()
     except OSError:
         pass
     inside = root / INSIDE_WORK_DIR
@@ -216,7 +217,7 @@ def work_dir(out_dir: Path) -> Path:
 def existing_work_dir(out_dir: Path) -> Path | None:
     """The output folder's work folder if there is one already (nothing is made)."""
     root = out_dir.resolve()
-    for folder in (root.parent / f".{root.name}{WORK_SUFFIX}", root / INSIDE_WORK_DIR):
+    for folder in (root / INSIDE_WORK_DIR, root.parent / f".{root.name}{WORK_SUFFIX}"):
         if folder.is_dir():
             return folder
     return None
