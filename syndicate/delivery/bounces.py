@@ -97,7 +97,7 @@ def _json_events(path: Path, data: bytes, report: BounceReport) -> list[BounceEv
         report.messages += 1
         try:
             events = ses_events(document, hashlib.sha256(data).hexdigest())
-        except Exception as exc:  # any shape a stranger's JSON takes
+        except Exception as exc:  # noqa: BLE001 -- any shape a stranger's JSON takes
             report.problems.append(_unreadable(path, "unreadable SES notification", exc))
             continue
         if not events:
