@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import StateError
+from .failures import naming
 
 POLL_SECONDS = 0.05
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -74,7 +75,8 @@ def run_lock(path: Path, *, wait: bool = False, timeout: float | None = None) ->
                 fcntl.flock(fd, fcntl.LOCK_EX)  # sleep in the kernel until it is free
                 break
             time.sleep(POLL_SECONDS)
-        _describe_holder(fd)
+        with naming(path):  # a full disk fails here first: name the file
+            _describe_holder(fd)
         yield path
     finally:
         # Closing the descriptor releases the flock; the file stays for the next run.
