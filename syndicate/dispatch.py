@@ -249,8 +249,11 @@ class Editions:
                     "--send --resend-uncertain` or `--skip-uncertain`; `syndicate email "
                     f"--status {edition.id}` lists them"
                 )
+            if result.stopped:  # why the run stopped (a dead server, a refused login)
+                self.report.warnings.append(f"edition {edition.id}: stopped: {result.stopped}")
             for error in dict.fromkeys(result.errors):  # cron mail: each distinct error once
-                self.report.warnings.append(f"edition {edition.id}: {error}")
+                if error not in result.stopped:
+                    self.report.warnings.append(f"edition {edition.id}: {error}")
             return
         # send_edition marks a complete edition sent itself; this only makes sure of it.
         mark_sent(self.conn, edition, at=self.now)

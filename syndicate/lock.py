@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import StateError
+from .failures import naming
 
 POLL_SECONDS = 0.05
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -122,7 +123,8 @@ def run_lock(path: Path, *, wait: bool = False, timeout: float | None = None) ->
                 fcntl.flock(fd, fcntl.LOCK_EX)  # sleep in the kernel until it is free
                 break
             time.sleep(POLL_SECONDS)
-        _describe_holder(fd)
+        with naming(path):  # a full disk fails here first: name the file
+            _describe_holder(fd)
         _HELD.add(fd)
         yield path
     finally:

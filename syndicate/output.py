@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import ExportError
 from .exporters import Artifact
+from .failures import naming
 
 
 @dataclass(slots=True)
@@ -36,7 +37,7 @@ def atomic_write(path: Path, content: bytes, *, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with naming(path), os.fdopen(fd, "wb") as handle:
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
@@ -161,7 +162,7 @@ def write_temp(
         folder = path.parent
     fd, temp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with naming(path), os.fdopen(fd, "wb") as handle:
             handle.write(content)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -179,7 +180,8 @@ def _same(path: Path, content: bytes) -> bool:
 def _fsync_path(name: str) -> None:
     fd = os.open(name, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        with naming(name):
+            os.fsync(fd)
     finally:
         os.close(fd)
 

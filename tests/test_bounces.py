@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+import os
 import shutil
 from pathlib import Path
 
@@ -282,3 +283,39 @@ def test_soft_bounces_count_in_a_row_of_sent_editions(
     assert subscriber is not None
     assert (subscriber.status is Status.BOUNCED) is suppressed
     conn.close()
+
+
+def test_odd_files_are_warnings_and_the_rest_is_processed(
+    make_pub: Publication, run: Run, tmp_path: Path
+) -> None:
+    root = make_pub()
+    db = root / "state" / "syndicate.db"
+    subscribe_all(db)
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "0-empty.eml").write_bytes(b"")
+    (folder / "1-no-from.eml").write_text("To: a@example.com\nSubject: no sender\n\nHello.\n")
+    (folder / "2-garbage.eml").write_bytes(bytes(range(256)) * 40)
+    (folder / "3-folder.eml").mkdir()  # a folder named like a message: walked, holds nothing
+    (folder / "4-dangling.eml").symlink_to(tmp_path / "gone.eml")
+    os.mkfifo(folder / "5-pipe.eml")  # reading it would block forever
+    (folder / "6-huge-header.eml").write_bytes(b"Subject: " + b"x" * 2_000_000 + b"\n\nbody\n")
+    (folder / "7-deep.json").write_text("[" * 100_000)
+    (folder / "8-ses-odd.json").write_text(
+        '{"notificationType": "Bounce", "bounce": {"bounceType": "Permanent",'
+        ' "bouncedRecipients": 7}}'
+    )
+    shutil.copy(FIXTURES / "postfix-hard.eml", folder / "9-postfix-hard.eml")
+    shutil.copy(FIXTURES / "ses-complaint.json", folder / "9-ses-complaint.json")
+
+    result = run(root, "bounces", "process", str(folder))
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    for name in ("0-empty.eml", "1-no-from.eml", "2-garbage.eml", "4-dangling.eml"):
+        assert f"{folder / name}: warning:" in result.stderr, name
+    for name in ("5-pipe.eml", "6-huge-header.eml", "7-deep.json", "8-ses-odd.json"):
+        assert f"{folder / name}: warning:" in result.stderr, name
+    assert "not a regular file" in result.stderr
+    state = statuses(db)
+    assert state["gone@example.com"] is Status.BOUNCED
+    assert state["ses-angry@example.com"] is Status.COMPLAINED

@@ -47,6 +47,22 @@ class _Group(click.Group):
         except SyndicateError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except Exception as exc:  # only machine failures are translated, see below
+            # A full disk, a read-only mount, a damaged state database: one line naming the
+            # file and what to do; anything else (a bug) keeps its traceback.
+            from ..failures import explain
+
+            error = explain(exc, _state_db(ctx))
+            if error is None:
+                raise
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_code)
+
+
+def _state_db(ctx: click.Context) -> Path | None:
+    """The loaded publication's state database, to name it in a database error."""
+    config = (ctx.find_root().obj or {}).get("config")
+    return getattr(config, "state_db", None)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

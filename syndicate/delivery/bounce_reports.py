@@ -22,6 +22,11 @@ from typing import Any
 from .subscribers import utcnow
 from .suppressions import BounceEvent, Kind
 
+
+class UnreadableMessage(ValueError):
+    """A message the parsers cannot read (a detector crashed on it); the caller skips it."""
+
+
 # --- reading DSNs and feedback reports -------------------------------------------------------
 
 
@@ -135,20 +140,42 @@ def complaint_events(msg: Message, reference: str) -> list[BounceEvent]:
     ]
 
 
+def _detector(exc: BaseException) -> str:
+    """The module whose code raised ``exc`` (the innermost frame), e.g. flufl's ``yale``."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    module = str(tb.tb_frame.f_globals.get("__name__", "")) if tb is not None else ""
+    if module.startswith("flufl.bounce._detectors."):
+        return f"flufl.bounce {module.rsplit('.', 1)[-1]} detector"
+    return module or "parser"
+
+
 def dsn_events(msg: Message, raw: bytes) -> list[BounceEvent]:
-    """The hard and soft bounces (and ARF complaints) reported by one message."""
+    """The hard and soft bounces (and ARF complaints) reported by one message.
+
+    Raises ``UnreadableMessage`` when parsing it fails: flufl.bounce's heuristic detectors
+    assume a well-formed bounce (Yale indexes the From: addresses, so a message without From:
+    raises IndexError), and a stranger's mail may be anything.
+    """
     from flufl.bounce import all_failures
 
-    # flufl.bounce logs every detector it tries at INFO: noise on our console.
-    logging.getLogger("flufl.bounce").setLevel(logging.WARNING)
-    reference = _reference(msg, raw)
-    complaints = complaint_events(msg, reference)
-    if complaints:
-        return complaints
-    temporary, permanent = all_failures(msg)
-    fields = _recipient_fields(msg)
-    occasion = _original_message_id(msg)
-    happened = _when(msg)
+    # flufl.bounce logs every detector it tries at INFO, and a detector's crash with its
+    # traceback at ERROR before re-raising it: we report that crash as one warning instead.
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
+    try:
+        reference = _reference(msg, raw)
+        complaints = complaint_events(msg, reference)
+        if complaints:
+            return complaints
+        temporary, permanent = all_failures(msg)
+        fields = _recipient_fields(msg)
+        occasion = _original_message_id(msg)
+        happened = _when(msg)
+    except Exception as exc:  # third-party heuristics on untrusted input
+        raise UnreadableMessage(
+            f"unreadable ({_detector(exc)}: {type(exc).__name__}: {exc})"
+        ) from exc
     events = []
     sets: tuple[tuple[frozenset[bytes], Kind], ...] = ((permanent, "hard"), (temporary, "soft"))
     for failed, default in sets:

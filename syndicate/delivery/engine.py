@@ -38,6 +38,7 @@ from .transports import (
     Transport,
     TransportDown,
     UncertainDelivery,
+    Unreachable,
 )
 
 log = logging.getLogger("syndicate.delivery")
@@ -132,6 +133,7 @@ class Engine:
         self._in_flight = 0
         self._errors_in_row = 0
         self._fatal: BaseException | None = None
+        self._reached = False  # has any session of this run connected?
         self._builder = ThreadPoolExecutor(1)
         self.tally = Tally()
 
@@ -169,7 +171,8 @@ class Engine:
         with self._cond:
             if not self.tally.stopped:
                 self.tally.stopped = reason
-                log.warning("stopping the send: %s", reason)
+                # The run's report says it once ("stopped: ..."); this marks the moment.
+                log.debug("stopping the send: %s", reason)
             self._cond.notify_all()
 
     def _next(self) -> Job | None:
@@ -270,10 +273,22 @@ class Engine:
         while True:
             try:
                 session.prepare()
+            except Unreachable as exc:
+                with self._cond:
+                    first = not self._reached
+                if first:
+                    # A dead server or a wrong host/port/security: no retry cures that, so
+                    # stop now instead of minutes of silent backoff (nothing was claimed).
+                    raise TransportDown(exc.reason) from None
+                if not self._reconnect_wait(job, exc.reason):
+                    return self._defer_unclaimed(job, exc.reason)
+                continue
             except ConnectionLost as exc:
                 if not self._reconnect_wait(job, exc.reason):
                     return self._defer_unclaimed(job, exc.reason)
                 continue
+            with self._cond:
+                self._reached = True
             claimed = False
 
             def claim() -> bool:
@@ -338,7 +353,16 @@ class Engine:
         job.reconnects += 1
         if job.reconnects > MAX_RECONNECTS or self.tally.stopped:
             return False
-        time.sleep(min(0.05 * 2 ** (job.reconnects - 1), 2.0))
+        delay = min(0.05 * 2 ** (job.reconnects - 1), 2.0)
+        log.debug(
+            "%s: reconnecting, retry in %.1f s (%d of %d): %s",
+            job.email,
+            delay,
+            job.reconnects,
+            MAX_RECONNECTS,
+            reason,
+        )
+        time.sleep(delay)
         return True
 
     def _defer_unclaimed(self, job: Job, reason: str) -> float | None:
@@ -353,7 +377,14 @@ class Engine:
         delay = float(self._policy.retry_delay * 2**job.tries)
         job.tries += 1
         if job.tries <= self._policy.retries and not self.tally.stopped:
-            log.debug("%s: server unreachable, retry in %.1fs: %s", job.email, delay, reason)
+            log.debug(
+                "%s: server unreachable, retry in %.1f s (%d of %d): %s",
+                job.email,
+                delay,
+                job.tries,
+                self._policy.retries,
+                reason,
+            )
             return delay
         log.info("%s: left for the next run (server unreachable): %s", job.email, reason)
         return None
@@ -368,7 +399,14 @@ class Engine:
         self._ledger.deferred(job.email, reason, delay)
         job.tries += 1
         if job.tries <= self._policy.retries and not self.tally.stopped:
-            log.debug("%s: deferred %.1fs: %s", job.email, delay, reason)
+            log.debug(
+                "%s: deferred, retry in %.1f s (%d of %d): %s",
+                job.email,
+                delay,
+                job.tries,
+                self._policy.retries,
+                reason,
+            )
             return delay
         self._count("deferred")
         log.info("%s: deferred to the next run: %s", job.email, reason)

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from ..failures import db_error
 from ..state import BUSY_TIMEOUT_SECONDS
 from .subscribers import Status, ensure_current, ensure_subscribers, utcnow
 from .suppressions import ensure_bounces_schema, record_refusal
@@ -274,9 +275,13 @@ def open_ledger(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise db_error(exc, path) or exc from None
     return conn
 
 

@@ -11,6 +11,9 @@ exception           meaning                                      ledger row beco
 TemporaryFailure    refused for now (4xx, throttling)            deferred
 PermanentFailure    refused for good (5xx); ``bounce`` on 5.1.x   failed
 ConnectionLost      nothing was handed over; reconnect, retry    queued
+Unreachable         cannot connect (refused, unknown host, TLS)  queued; at a run's
+                                                                 first connection,
+                                                                 the run stops
 UncertainDelivery   lost after the hand-off began (after DATA)   stays "sending"
 TransportDown       cannot send at all (login, sender refused)   run stops
 NotClaimed          the ledger gave the row to nobody: not sent  unchanged
@@ -55,6 +58,16 @@ class PermanentFailure(TransportFailure):
 
 class ConnectionLost(TransportFailure):
     """The connection broke before the message was handed over: safe to retry at once."""
+
+
+class Unreachable(ConnectionLost):
+    """No connection could be made at all: refused, unknown host, no answer, TLS failed.
+
+    After the server was reached once in a run this is an outage, retried like any lost
+    connection; at the run's first connection it is almost always a wrong setting or a dead
+    server, which the retries' minutes of waiting cannot cure, so the run stops at once.
+    ``reason`` names the server and what to check.
+    """
 
 
 class UncertainDelivery(TransportFailure):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ from . import (
     TransportDown,
     TransportFailure,
     UncertainDelivery,
+    Unreachable,
 )
 
 if TYPE_CHECKING:
@@ -142,11 +144,15 @@ class SmtpSession:
         except TransportDown:
             _quietly_close(smtp)
             raise
-        except (OSError, smtplib.SMTPException) as exc:
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as exc:
+            # Reached, but it hung up or greeted with 421: busy or restarting, try again.
             _quietly_close(smtp)
             raise ConnectionLost(
                 f"cannot connect to {where}: {exc or type(exc).__name__}"
             ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            _quietly_close(smtp)
+            raise unreachable(s, exc) from None
         self._smtp = smtp
         return smtp
 
@@ -242,6 +248,38 @@ class SmtpSession:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             _quietly_close(smtp)
+
+
+def unreachable(s: SmtpSettings, exc: BaseException) -> Unreachable | ConnectionLost:
+    """Why connecting failed, in one line naming ``host:port`` and the setting to check."""
+    where = f"{s.host}:{s.port}"
+    start = f"cannot connect to the SMTP server {where}"
+    if isinstance(exc, ssl.SSLError):
+        reason = exc.reason or exc.strerror or str(exc)
+        return Unreachable(
+            f"{start}: TLS failed ({reason}); check [email.smtp] security and port: "
+            "'tls' is TLS from the start (usually port 465), 'starttls' upgrades a plain "
+            "connection (usually 587), 'none' is plain (usually 25)"
+        )
+    if isinstance(exc, socket.gaierror):
+        return Unreachable(
+            f"{start}: host {s.host!r} not found ({exc.strerror}); check [email.smtp] host"
+        )
+    if isinstance(exc, ConnectionRefusedError):
+        return Unreachable(
+            f"{start}: connection refused; check that the server is running and "
+            "[email.smtp] host and port"
+        )
+    if isinstance(exc, TimeoutError):
+        return Unreachable(
+            f"{start}: no answer within {s.timeout:g} s; check [email.smtp] host and port, "
+            "and any firewall on the way"
+        )
+    if isinstance(exc, OSError) and not isinstance(exc, ConnectionResetError):
+        return Unreachable(
+            f"{start}: {exc.strerror or exc}; check [email.smtp] host and port and the network"
+        )
+    return ConnectionLost(f"{start}: {exc or type(exc).__name__}")
 
 
 def _quietly_close(smtp: smtplib.SMTP | None) -> None:
