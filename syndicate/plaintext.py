@@ -41,6 +41,7 @@ CODE_INDENT = "    "
 CONTINUATION = "↪ "
 _HIDDEN_INLINE = re.compile(r"<(/?)(script|style|template|noscript)\b", re.IGNORECASE)
 _BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_STRUCK_TAG = re.compile(r"<(/?)(?:del|s|strike)\b[^>]*>", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +335,8 @@ def _inline(token: Token | None, ctx: _Context) -> str:
                 hidden = max(0, hidden + (-1 if match.group(1) else 1))
             elif _BREAK_TAG.match(child.content) and not hidden:
                 parts.append("\n")
+            elif (struck := _STRUCK_TAG.match(child.content)) and not hidden:
+                parts.append(STRUCK["s_close" if struck.group(1) else "s_open"])
             continue
         if hidden:
             continue
