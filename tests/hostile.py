@@ -4,13 +4,23 @@
 odd Unicode, right-to-left text, emoji, control characters, ``]]>``, ``<script>``, HTML
 entities, a very long title, tags with spaces, slashes and non-Latin letters, an enclosure,
 authors with and without e-mail, no summary, another language, plus a draft and a future-dated
-article that must appear nowhere. The feed-validator and feed-rule tests build it.
+article that must appear nowhere. The feed-validator and feed-rule tests build it, after
+``send`` has mailed one edition (to the file outbox), so that the build writes the newsletter
+archive's RSS and Atom feeds too.
 """
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
 from pathlib import Path
 
+from syndicate.config import load_config
+from syndicate.delivery.send import send_edition
+from syndicate.delivery.subscribers import add_subscriber
+from syndicate.edition import open_state, plan_edition
+from syndicate.newsletter import render_edition
+from syndicate.state import connect
 from tests.conftest import BASE_CONFIG, article
 
 NOW = "2026-11-20T12:00:00+00:00"  # the build's --now: the future-dated article is after it
@@ -78,3 +88,30 @@ def write(root: Path, *, feeds: str = "") -> Path:
     for name, text in ARTICLES.items():
         (root / "content" / name).write_text(text, encoding="utf-8")
     return root
+
+
+def send(root: Path) -> None:
+    """Send the publication's next edition (at ``NOW``) to one reader through the file outbox.
+
+    The token secret is set for the send only: other tests expect the environment untouched.
+    """
+    saved = os.environ.get("SYNDICATE_SECRET")
+    os.environ["SYNDICATE_SECRET"] = "hostile-test-secret-0123456789"
+    try:
+        config = load_config(root / "config.toml")
+        conn = connect(config.state_db)
+        add_subscriber(conn, "reader.person@example.com", name="Reader ]]> <b>")
+        conn.close()
+        conn = open_state(config)
+        try:
+            edition = plan_edition(config, conn, now=datetime.fromisoformat(NOW))
+            assert edition is not None
+            report = send_edition(config, conn, edition, render_edition(config, edition))
+            assert report.complete and report.sent == 1
+        finally:
+            conn.close()
+    finally:
+        if saved is None:
+            del os.environ["SYNDICATE_SECRET"]
+        else:
+            os.environ["SYNDICATE_SECRET"] = saved
