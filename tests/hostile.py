@@ -40,9 +40,9 @@ ARTICLES = {
         ],
         body=(
             "Text with &amp; &lt;entities&gt; &nbsp; &copy; &#x1F600; and ]]> and a "
-            "[relative link](/x/) and ![an image](img/a.png \"t\").\n\n"
+            '[relative link](/x/) and ![an image](img/a.png "t").\n\n'
             "<script>alert('x')</script><b onclick=\"x()\">bold</b> "
-            "<a href=\"javascript:alert(1)\">js</a>\n\n"
+            '<a href="javascript:alert(1)">js</a>\n\n'
             "Control \x01\x02\x08\x0b\x0c\x1f\x7f characters, a NUL-free line, \ufffe\uffff.\n\n"
             "| left | right |\n|:---|---:|\n| a | 1 |\n\n~~struck~~ text.\n"
         ),

@@ -139,9 +139,7 @@ def test_hostile_feeds_keep_the_feed_rules(hostile_feeds: Path) -> None:
         assert _text(channel.find("link")) == home  # rule 2: the site, not the feed
         assert _text(channel.find("description"))
         self_links = [
-            link.get("href")
-            for link in channel.findall(f"{ATOM}link")
-            if link.get("rel") == "self"
+            link.get("href") for link in channel.findall(f"{ATOM}link") if link.get("rel") == "self"
         ]
         assert self_links == [_served_at(hostile_feeds, path)]  # rule 6
         for item in channel.findall("item"):
@@ -176,21 +174,30 @@ def test_hostile_feeds_keep_the_feed_rules(hostile_feeds: Path) -> None:
     assert rtl.title_detail.language == "ar"
 
 
-def test_hostile_json_feeds_follow_json_feed_1_1(hostile_feeds: Path) -> None:
+@pytest.mark.parametrize(
+    ("build", "site"),
+    [("hostile_feeds", "https://news.test"), ("demo_feeds", "https://example.org")],
+)
+def test_json_feeds_follow_json_feed_1_1(
+    request: pytest.FixtureRequest, build: str, site: str
+) -> None:
     """JSON Feed has no W3C validator: version 1.1's rules (FEEDS.md rule 12) checked here."""
-    for path in hostile_feeds.rglob("feed.json"):
+    out: Path = request.getfixturevalue(build)
+    paths = list(out.rglob("feed.json"))
+    assert len(paths) > 3
+    for path in paths:
         document = json.loads(path.read_text(encoding="utf-8"))
         assert document["version"] == "https://jsonfeed.org/version/1.1"
         assert isinstance(document["title"], str) and document["title"]
-        assert document["home_page_url"] == "https://news.test"
-        assert document["feed_url"] == _served_at(hostile_feeds, path)
+        assert document["home_page_url"] == site
+        assert document["feed_url"] == _served_at(out, path, f"{site}/feeds")
         assert "hubs" not in document  # WebSub is off
         assert isinstance(document["authors"], list) and document["authors"]
         assert document["items"], path
         for item in document["items"]:
             assert isinstance(item["id"], str) and item["id"]
             assert isinstance(item.get("content_html", item.get("content_text")), str)
-            assert item["url"].startswith("https://news.test/")
+            assert item["url"].startswith(f"{site}/")
             assert item["date_published"] and item["date_modified"]
             for author in item.get("authors", []):
                 assert set(author) <= {"name", "url", "avatar"} and author["name"]

@@ -200,6 +200,8 @@ def test_table_alignment_reaches_the_email_html() -> None:
     from syndicate.emailhtml import email_fragment
 
     css = (REPO / "templates" / "email.css").read_text(encoding="utf-8")
-    html = email_fragment(render_html("| a | b |\n|--|--:|\n| 1 | 2 |\n", "https://x.test/"), css=css)
+    html = email_fragment(
+        render_html("| a | b |\n|--|--:|\n| 1 | 2 |\n", "https://x.test/"), css=css
+    )
     # css-inline puts the stylesheet's "text-align: left" for td first; the cell's own wins.
     assert re.search(r'<td style="[^"]*text-align: right">2</td>', html), html
