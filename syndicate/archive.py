@@ -382,7 +382,7 @@ def _feed(config: Config, entries: Sequence[ArchivedEdition], *, atom: bool) -> 
     from feedgen.feed import FeedGenerator
 
     from .delivery.message import archive_url
-    from .exporters._feedgen import GENERATOR, GENERATOR_URI
+    from .exporters._feedgen import GENERATOR, GENERATOR_URI, rss_bytes
 
     pub = config.publication
     feeds = f"{pub.feeds.url}/{FOLDER}"
@@ -419,5 +419,5 @@ def _feed(config: Config, entries: Sequence[ArchivedEdition], *, atom: bool) -> 
         else:
             fe.description(_summary_html(entry))
             fe.guid(url, permalink=True)
-    data: bytes = fg.atom_str(pretty=True) if atom else fg.rss_str(pretty=True)
+    data: bytes = fg.atom_str(pretty=True) if atom else rss_bytes(fg)
     return data

@@ -1,8 +1,9 @@
 """Raw HTML in an article body -> the text a reader would see, for plain-text output.
 
 Markdown may carry raw HTML blocks (``<div>``, ``<figure>`` ...). Plain text shows none of the
-markup: tags are dropped, entities decoded, images become ``[Image: alt]`` and the contents of
-``<script>``, ``<style>`` and similar are dropped entirely, since they are code, not prose.
+markup: tags are dropped, entities decoded, images become ``[Image: alt]``, struck text
+(``<del>``, ``<s>``) becomes ``[deleted: ...]``, and the contents of ``<script>``, ``<style>``
+and similar are dropped entirely, since they are code, not prose.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ _BLOCK = frozenset(
         "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "th", "thead", "tr", "ul",
     }
 )  # fmt: skip
+
+
+# Struck text reads as struck (as ``~~x~~`` does in plaintext.py), never merged with the next.
+_STRUCK = frozenset({"del", "s", "strike"})
 
 
 class _TextCollector(HTMLParser):
@@ -44,6 +49,8 @@ class _TextCollector(HTMLParser):
             return
         elif tag in _BLOCK:
             self._break()
+        elif tag in _STRUCK:
+            self.current.append("[deleted: ")
         elif tag == "img":
             alt = re.sub(r"\s+", " ", dict(attrs).get("alt") or "").strip()
             self.current.append(f" [Image: {alt}] " if alt else " [Image] ")
@@ -58,6 +65,8 @@ class _TextCollector(HTMLParser):
             self.hidden = max(0, self.hidden - 1)
         elif not self.hidden and tag in _BLOCK:
             self._break()
+        elif not self.hidden and tag in _STRUCK:
+            self.current.append("]")
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:

@@ -30,6 +30,7 @@ from markdown_it.token import Token
 
 from .htmltext import html_to_text
 from .markdown import parse
+from .render import STRUCK, cell_align
 from .texttables import render_table
 from .textwidth import GLUE, SPACES, clean_controls, graphemes, text_width, wrap
 
@@ -40,6 +41,7 @@ CODE_INDENT = "    "
 CONTINUATION = "↪ "
 _HIDDEN_INLINE = re.compile(r"<(/?)(script|style|template|noscript)\b", re.IGNORECASE)
 _BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_STRUCK_TAG = re.compile(r"<(/?)(?:del|s|strike)\b[^>]*>", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,8 +311,7 @@ def _table_rows(node: _Node, ctx: _Context) -> tuple[list[list[str]], list[str]]
                 for cell in child.children:
                     cells.append(_inline(cell.inline, ctx).replace("\n", " "))
                     if not rows:
-                        style = str(cell.token.attrGet("style") or "")
-                        aligns.append("right" if "right" in style else "left")
+                        aligns.append(cell_align(cell.token))
                 rows.append(cells)
             else:
                 visit(child)
@@ -334,6 +335,8 @@ def _inline(token: Token | None, ctx: _Context) -> str:
                 hidden = max(0, hidden + (-1 if match.group(1) else 1))
             elif _BREAK_TAG.match(child.content) and not hidden:
                 parts.append("\n")
+            elif (struck := _STRUCK_TAG.match(child.content)) and not hidden:
+                parts.append(STRUCK["s_close" if struck.group(1) else "s_open"])
             continue
         if hidden:
             continue
@@ -343,6 +346,8 @@ def _inline(token: Token | None, ctx: _Context) -> str:
             parts.append(" ")
         elif kind == "hardbreak":
             parts.append("\n")
+        elif kind in ("s_open", "s_close"):
+            parts.append(STRUCK[kind])
         elif kind == "image":
             alt = _clean(child.content or _inline_alt(child))
             parts.append(f"[Image: {alt}]" if alt else "[Image]")

@@ -30,8 +30,9 @@ def _columns(grid: list[list[str]], aligns: list[str], sizes: list[int]) -> list
     def line(cells: Sequence[str]) -> str:
         parts = []
         for cell, size, align in zip(cells, sizes, aligns, strict=True):
-            pad = " " * (size - text_width(cell))
-            parts.append(pad + cell if align == "right" else cell + pad)
+            room = size - text_width(cell)
+            before = room if align == "right" else room // 2 if align == "center" else 0
+            parts.append(" " * before + cell + " " * (room - before))
         return GAP.join(parts).rstrip()
 
     rule = GAP.join("-" * max(size, 1) for size in sizes)

@@ -348,3 +348,14 @@ def test_since_after_until_is_a_usage_error(make_pub: Publication, run: Run) -> 
     assert "--since (2026-11-08T00:00:00+01:00) must be before --until" in result.stderr
     bad = run(root, "digest", "--since", "last tuesday", "--now", LATER)
     assert bad.exit_code == 1 and "not a time: 'last tuesday'" in bad.stderr
+
+
+@pytest.mark.parametrize("mode", ["--full", "--summary"])
+def test_struck_text_reads_as_struck_in_the_digest(
+    make_pub: Publication, run: Run, mode: str
+) -> None:
+    root = make_pub({"a.md": article("Founding", body="Founded ~~2019~~ 2018.\n")})
+    result = run(root, "digest", "--since", "2026-01-01", "--now", "2026-11-05T00:00:00Z", mode)
+    assert result.exit_code == 0, result.output
+    assert "Founded [deleted: 2019] 2018." in result.output
+    assert "2019 2018" not in result.output

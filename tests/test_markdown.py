@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -168,3 +170,38 @@ def test_plain_urls_skip_only_what_markdown_it_would_leave_unchanged(url: str) -
     assert ours.normalizeLink(url) == theirs.normalizeLink(url)
     assert ours.normalizeLinkText(url) == theirs.normalizeLinkText(url)
     assert ours.validateLink(url) == theirs.validateLink(url)
+
+
+def test_table_alignment_survives_the_sanitizer() -> None:
+    html = render_html("| a | b | c |\n|:--|--:|:-:|\n| 1 | 2 | 3 |\n", "https://x.test/")
+    assert '<th style="text-align:left">a</th>' in html
+    assert '<th style="text-align:right">b</th>' in html
+    assert '<td style="text-align:center">3</td>' in html
+
+
+def test_only_text_align_survives_on_table_cells() -> None:
+    html = render_html(
+        '<table><tr><td style="text-align:right;background:url(x)">1</td></tr></table>\n\n'
+        '<p style="text-align:right">p</p>',
+        "https://x.test/",
+    )
+    assert '<td style="text-align:right">1</td>' in html
+    assert "<p>p</p>" in html and "url(" not in html
+
+
+def test_struck_text_in_a_summary_reads_as_struck() -> None:
+    from syndicate.markdown import parse
+    from syndicate.render import first_paragraph_text
+
+    assert first_paragraph_text(parse("Founded ~~2019~~ 2018.")) == "Founded [deleted: 2019] 2018."
+
+
+def test_table_alignment_reaches_the_email_html() -> None:
+    from syndicate.emailhtml import email_fragment
+
+    css = (REPO / "templates" / "email.css").read_text(encoding="utf-8")
+    html = email_fragment(
+        render_html("| a | b |\n|--|--:|\n| 1 | 2 |\n", "https://x.test/"), css=css
+    )
+    # css-inline puts the stylesheet's "text-align: left" for td first; the cell's own wins.
+    assert re.search(r'<td style="[^"]*text-align: right">2</td>', html), html

@@ -155,3 +155,27 @@ def test_no_break_spaces_hold() -> None:
     text = render_markdown_text("It was 58\u00a0°C in § 5. " * 3, base_url=BASE, width=24).text
     assert "58\u00a0°C" in text and "58\n" not in text
     assert all(text_width(line) <= 24 for line in text.splitlines())
+
+
+def test_struck_text_reads_as_struck_never_merged() -> None:
+    text = render_markdown_text("Founded ~~2019~~ 2018.", base_url=BASE, width=72).text.rstrip()
+    assert text == "Founded [deleted: 2019] 2018."
+
+
+@pytest.mark.parametrize(
+    "body", ["Founded <del>2019</del> 2018.", "<p>Founded <s>2019</s> 2018.</p>"]
+)
+def test_struck_raw_html_reads_as_struck(body: str) -> None:
+    text = render_markdown_text(body, base_url=BASE, width=72).text.rstrip()
+    assert text == "Founded [deleted: 2019] 2018."
+
+
+def test_table_columns_keep_their_alignment() -> None:
+    body = "| Name | Fare | Seats |\n|:--|--:|:-:|\n| Seat | €9 | 1 |\n| Couchette | €129 | 4-6 |\n"
+    lines = render_markdown_text(body, base_url=BASE, width=72).text.rstrip("\n").split("\n")
+    assert lines == [
+        "Name       Fare  Seats",
+        "---------  ----  -----",
+        "Seat         €9    1",
+        "Couchette  €129   4-6",
+    ]

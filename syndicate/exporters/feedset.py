@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import PurePosixPath
 from typing import ClassVar, Protocol, runtime_checkable
+from urllib.parse import quote
 
 from ..model import Article, Publication
 from ..slugs import slugify as _slugify
@@ -81,7 +82,9 @@ class FeedSpec:
     def url(self, pub: Publication, filename: str) -> str:
         """The absolute URL the file is served at (``atom:link rel=self``)."""
         folder = "" if str(self.directory) == "." else f"{self.directory}/"
-        return f"{pub.feeds.url}/{folder}{filename}"
+        # A tag slug keeps non-Latin letters (``tags/日本語/``): percent-encoded, the address
+        # is a URI, as RSS requires and every reader and validator can compare.
+        return f"{pub.feeds.url}/{quote(folder + filename, safe='/')}"
 
     def path(self, filename: str) -> PurePosixPath:
         """The file's path relative to the output directory."""

@@ -18,10 +18,9 @@ class RssExporter(PerFeedExporter):
 
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
         """One feed's bytes (feedgen and lxml are imported only when a feed is serialised)."""
-        from ._feedgen import add_entry, new_feed
+        from ._feedgen import add_entry, new_feed, rss_bytes
 
         fg = new_feed(pub, spec, spec.url(pub, FILENAME), MEDIA_TYPE)
         for article in spec.articles:
             add_entry(fg, pub, article, atom=False)
-        content: bytes = fg.rss_str(pretty=True)
-        return content
+        return rss_bytes(fg)
