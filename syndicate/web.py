@@ -72,7 +72,19 @@ class Router:
     routes: dict[tuple[str, str], Handler] = field(default_factory=dict)
 
     def route(self, path: str, *methods: str) -> Callable[[Handler], Handler]:
-        """Decorator: ``@router.route("/unsubscribe", "GET")``."""
+        """Decorator: ``def _stored(app: App, address: str) -> bool:
+    """Whether ``address`` is stored exactly so (for links signed before case mattered)."""
+    from .delivery.subscribers import stored_exactly
+    from .state import connect
+
+    conn = connect(app.config.state_db)
+    try:
+        return stored_exactly(conn, address)
+    finally:
+        conn.close()
+
+
+@router.route("/unsubscribe", "GET")``."""
 
         def register(handler: Handler) -> Handler:
             for method in methods:
@@ -224,7 +236,7 @@ def _check_token(app: App, request: Request) -> tuple[str, Response | None]:
         body = page("Missing link code", "<p>This link has no unsubscribe code.</p>")
         return "", Response(HTTPStatus.BAD_REQUEST, body)
     try:
-        return verify_token(load_secret(), token), None
+        return verify_token(load_secret(), token, stored=lambda a: _stored(app, a)), None
     except BadToken as exc:
         log.warning("refused unsubscribe token: %s", exc)
         status = HTTPStatus.FORBIDDEN if exc.forged else HTTPStatus.BAD_REQUEST

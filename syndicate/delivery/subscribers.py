@@ -148,6 +148,15 @@ def get_subscriber(conn: sqlite3.Connection, email: str) -> Subscriber | None:
     return _row(row) if row else None
 
 
+def stored_exactly(conn: sqlite3.Connection, email: str) -> bool:
+    """True if ``email`` is stored byte for byte (case included): old tokens are checked so."""
+    ensure_subscribers(conn)
+    row = conn.execute(
+        "SELECT 1 FROM subscribers WHERE email = ? COLLATE BINARY", (email,)
+    ).fetchone()
+    return row is not None
+
+
 def add_subscriber(
     conn: sqlite3.Connection,
     email: str,
