@@ -114,8 +114,7 @@ SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     (
         "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self';"
-        " frame-ancestors 'none'",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
     ),
     ("X-Frame-Options", "DENY"),  # no clickjacking of the buttons, in browsers without CSP 2
 )

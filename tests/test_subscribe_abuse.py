@@ -61,13 +61,13 @@ def test_one_mailbox_under_many_spellings_gets_three_mails_and_no_stranger_text(
     config = make_config(make_pub, mail.port)
     spam = "Win a prize at http://spam.example/"
     spellings = [
-        "bombed@ｅxample.com",
+        "bombed@\uff45xample.com",  # full-width e
         "bombed@example。com",
         "bombed@EXAMPLE.com",
         "Bombed@example.com",
         "BOMBED+1@example.com",
         "bombed+2@Example.COM",
-        "ｂombed@example.com",
+        "\uff42ombed@example.com",  # full-width b
     ] * 2
     with web_server(config) as port:
         for spelling in spellings:

@@ -150,7 +150,9 @@ def test_a_hundred_parallel_posts_all_get_answers(make_pub: Publication) -> None
         with serving(root) as port:
 
             def one(n: int) -> int:
-                return request(port, "POST", "/subscribe", urlencode({"email": f"p{n}@example.com"}))[0]
+                return request(
+                    port, "POST", "/subscribe", urlencode({"email": f"p{n}@example.com"})
+                )[0]
 
             with ThreadPoolExecutor(max_workers=100) as pool:
                 statuses = list(pool.map(one, range(100)))
@@ -176,7 +178,9 @@ def test_gunicorn_serves_the_app_for_a_subscribe_round_trip(make_pub: Publicatio
     with SmtpSink() as sink:
         root = smtp_root(make_pub, sink)
         with serving(root, command) as port:
-            status, page = request(port, "POST", "/subscribe", urlencode({"email": "g@example.com"}))
+            status, page = request(
+                port, "POST", "/subscribe", urlencode({"email": "g@example.com"})
+            )
             assert status == 200 and "Check your inbox" in page
             token = confirm_token(sink, "g@example.com")
             status, page = request(port, "POST", "/confirm", urlencode({"token": token}))

@@ -305,4 +305,3 @@ class OutboxWorker:
             except (SyndicateError, sqlite3.Error, OSError) as exc:
                 log.error("confirmation outbox: %s", exc)
             self._wake.wait(POLL)
-

@@ -174,9 +174,7 @@ class Confirmation:
     url: str
 
 
-def build_confirmation(
-    config: Config, address: str, *, token: str, now: datetime
-) -> Confirmation:
+def build_confirmation(config: Config, address: str, *, token: str, now: datetime) -> Confirmation:
     """The signed confirmation email for ``address`` carrying ``token``."""
     from .dkim import sign_message
     from .message import message_bytes
