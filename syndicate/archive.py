@@ -68,6 +68,7 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _OFFICE_NAMESPACE = re.compile(r'\s+xmlns:(?:v|o)="[^"]*"')
 _IMG_AUTO_HEIGHT = re.compile(r'(<img\b[^>]*?)\s+height="auto"', re.IGNORECASE)
 _CSS_BLOCK = re.compile(r'(<style\b[^>]*>)(.*?)(</style>)|(\sstyle=")([^"]*)(")', re.DOTALL)
+_CANONICAL = re.compile(r'<link rel="canonical" href="([^"]+)">')
 _EMAIL_ONLY_CSS = re.compile(r"(?:mso-[a-z-]+|supported-color-schemes)\s*:[^;}]*;?\s*")
 
 
@@ -148,6 +149,11 @@ def web_html(page: str) -> str:
     this cleaning existed come out the same.
     """
     page = _OFFICE_NAMESPACE.sub("", page, count=2)
+    canonical = _CANONICAL.search(page)
+    if canonical is not None:  # "View in your browser" on the page itself leads nowhere
+        own = re.escape(canonical[1])
+        link = rf'<a\b[^>]*\bhref="{own}"[^>]*>(?:(?!</a>).)*?</a>'
+        page = re.sub(rf"\s*·\s*{link}|{link}\s*·\s*|{link}", "", page, flags=re.DOTALL)
     page = _IMG_AUTO_HEIGHT.sub(r"\1", page)
 
     def clean(match: re.Match[str]) -> str:

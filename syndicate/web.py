@@ -6,10 +6,13 @@ Gmail's and Yahoo's unsubscribe button sends (body ``List-Unsubscribe=One-Click`
 message); it shows a page with a button that POSTs. A malformed token gets 400, a forged or
 tampered one 403, and nothing changes.
 
-Standard library only, so it runs under ``syndicate serve`` (wsgiref), gunicorn
-(``gunicorn syndicate.web:app``) or any WSGI server. ``app`` reads the config named by
+A plain WSGI app, so it runs under ``syndicate serve`` (waitress: threaded, reads whole
+requests before the app sees them, drops idle connections), gunicorn (``gunicorn
+syndicate.web:app``) or any WSGI server. ``app`` reads the config named by
 $SYNDICATE_CONFIG (default ./config.toml) on its first request; ``make_app(config)`` builds
-one for a given config. Routes live in a tiny ``Router`` so new pages are one decorator away.
+one for a given config. Routes live in a tiny ``Router`` so new pages are one decorator away;
+``Router.startup`` hooks run once, on an app's first request (the confirmation outbox's
+sender thread starts so, in every server process).
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from __future__ import annotations
 import html
 import logging
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -70,6 +75,8 @@ class Router:
     """Maps (method, path) to handlers; HEAD falls back to GET."""
 
     routes: dict[tuple[str, str], Handler] = field(default_factory=dict)
+    startup: list[Callable[[App], None]] = field(default_factory=list)
+    shutdown: list[Callable[[App], None]] = field(default_factory=list)
 
     def route(self, path: str, *methods: str) -> Callable[[Handler], Handler]:
         """Decorator: ``@router.route("/unsubscribe", "GET")``."""
@@ -107,13 +114,15 @@ SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     (
         "Content-Security-Policy",
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
     ),
+    ("X-Frame-Options", "DENY"),  # no clickjacking of the buttons, in browsers without CSP 2
 )
 
 STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;"
-    "color:#222}button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:4px;"
+    "color:#222}*,*::before,*::after{box-sizing:border-box}input,button{max-width:100%}"
+    "button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:4px;"
     "background:#b3261e;color:#fff;cursor:pointer}"
     "@media (prefers-color-scheme:dark){body{background:#111;color:#eee}}"
 )
@@ -138,6 +147,7 @@ class App:
         self._config = config
         self._lock = threading.Lock()
         self.router = routes
+        self._started = False
 
     @property
     def config(self) -> Config:
@@ -149,10 +159,29 @@ class App:
                 self._config = load_config()
             return self._config
 
+    def start(self) -> None:
+        """Run the router's startup hooks (once; ``serve`` calls it before the first request)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        for hook in self.router.startup:
+            hook(self)
+
+    def close(self) -> None:
+        """Run the shutdown hooks (stop background threads); the app may start again later."""
+        with self._lock:
+            started, self._started = self._started, False
+        if started:
+            for hook in self.router.shutdown:
+                hook(self)
+
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         path = str(environ.get("PATH_INFO", "") or "/")
         try:
+            if not self._started:
+                self.start()
             response = self._respond(environ, method, path)
         except SyndicateError as exc:
             # A server-side problem (no SYNDICATE_SECRET, bad config): say so in the log,
@@ -224,7 +253,7 @@ def _check_token(app: App, request: Request) -> tuple[str, Response | None]:
         body = page("Missing link code", "<p>This link has no unsubscribe code.</p>")
         return "", Response(HTTPStatus.BAD_REQUEST, body)
     try:
-        return verify_token(load_secret(), token), None
+        return verify_token(load_secret(), token, stored=lambda a: _stored(app, a)), None
     except BadToken as exc:
         log.warning("refused unsubscribe token: %s", exc)
         status = HTTPStatus.FORBIDDEN if exc.forged else HTTPStatus.BAD_REQUEST
@@ -233,6 +262,18 @@ def _check_token(app: App, request: Request) -> tuple[str, Response | None]:
             "recent email, or reply to it and ask to be removed.</p>"
         )
         return "", Response(status, page("Link not valid", text, publication=title))
+
+
+def _stored(app: App, address: str) -> bool:
+    """Whether ``address`` is stored exactly so (for links signed before case mattered)."""
+    from .delivery.subscribers import stored_exactly
+    from .state import connect
+
+    conn = connect(app.config.state_db)
+    try:
+        return stored_exactly(conn, address)
+    finally:
+        conn.close()
 
 
 @router.route("/unsubscribe", "GET")
@@ -303,24 +344,71 @@ def redact_tokens(text: str) -> str:
     return _TOKEN_IN_URL.sub(r"\1[redacted]", text)
 
 
-def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Run the app with wsgiref until interrupted: for local use and testing links."""
-    from wsgiref.simple_server import WSGIRequestHandler, make_server
+def access_logged(wsgi: Callable[[Environ, StartResponse], Iterable[bytes]]) -> Any:
+    """``wsgi`` writing one access-log line per request to stderr, tokens redacted.
 
-    class Handler(WSGIRequestHandler):
-        """wsgiref's access log, with the tokens in request lines redacted."""
+    The line is written when the response starts, before its first byte is sent: a log
+    written after the reply (as wsgiref does) is lost when the server stops right after it.
+    """
 
-        def log_message(self, format: str, *args: Any) -> None:
-            super().log_message(
-                format, *(redact_tokens(a) if isinstance(a, str) else a for a in args)
+    def logged(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            stamp = datetime.now(UTC).strftime("%d/%b/%Y %H:%M:%S")
+            target = str(environ.get("PATH_INFO", ""))
+            if environ.get("QUERY_STRING"):
+                target += f"?{environ['QUERY_STRING']}"
+            line = (
+                f"{environ.get('REMOTE_ADDR', '-')} - - [{stamp}] "
+                f'"{environ.get("REQUEST_METHOD", "-")} {target} '
+                f'{environ.get("SERVER_PROTOCOL", "HTTP/1.1")}" {status.split(" ", 1)[0]}'
             )
+            sys.stderr.write(redact_tokens(line) + "\n")
+            sys.stderr.flush()
+            return start_response(status, headers, *exc_info)
 
-    with make_server(host, port, make_app(config), handler_class=Handler) as server:
-        log.debug("listening on http://%s:%s/", host, server.server_port)  # the CLI says it
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            log.info("stopped")
+        return wsgi(environ, start)
+
+    return logged
+
+
+def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Run the app with waitress until interrupted.
+
+    waitress reads each request (headers and body, within limits) on its I/O thread and
+    hands only complete ones to its worker threads, so a client that sends half its headers
+    stalls no one; idle connections are dropped after ``CHANNEL_TIMEOUT`` seconds.
+    """
+    from waitress.server import create_server
+
+    application = make_app(config)
+    application.start()  # drain confirmations an earlier run left in the outbox
+    server = create_server(
+        access_logged(application),
+        host=host,
+        port=port,
+        threads=THREADS,
+        channel_timeout=CHANNEL_TIMEOUT,
+        max_request_header_size=MAX_HEADER,
+        max_request_body_size=MAX_BODY,
+        connection_limit=CONNECTION_LIMIT,
+        backlog=1024,
+        ident="syndicate",
+        clear_untrusted_proxy_headers=True,
+    )
+    log.debug("listening on http://%s:%s/", host, port)  # the CLI says it
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        log.info("stopped")
+    finally:
+        server.close()
+        application.close()
+
+
+THREADS = 8
+CHANNEL_TIMEOUT = 20  # seconds without a byte from the client before its connection closes
+MAX_HEADER = 16 * 1024
+CONNECTION_LIMIT = 1000
 
 
 app = App()

@@ -2,9 +2,12 @@
 opt-in). Registered on ``syndicate.web``'s router when that module is imported.
 
 * ``GET /subscribe`` shows the form; ``POST /subscribe`` (``email``, optional ``name``, the
-  honeypot ``website`` that people never see and bots fill in, optional ``next``) stores a
-  pending subscriber and mails a confirmation link. Every outcome shows the same page, so the
-  form cannot be used to learn who is subscribed. Rate-limited per client IP and per address.
+  honeypot ``website`` that people never see and bots fill in, optional ``next``) checks the
+  address and queues the request in the confirmation outbox (``delivery/confirm_outbox.py``),
+  whose sender thread stores a pending subscriber and mails the link. Every accepted address
+  gets the same page, status and work on the request path (one insert), so neither the answer
+  nor its timing says who is subscribed, and a relay that is down or refuses a recipient
+  shows nowhere. Rate-limited per client IP and per mailbox.
 * ``GET /confirm?token=T`` changes nothing (mail scanners fetch links); it shows a button.
   ``POST /confirm`` with the token in the body activates the subscriber.
 
@@ -19,43 +22,53 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
+import time
 import weakref
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+from .delivery.confirm_outbox import (
+    ADDRESS_LIMIT,
+    OutboxWorker,
+    address_key,
+    enqueue,
+    ensure_outbox,
+)
 from .delivery.optin import (
     Outcome,
     RateLimiter,
     TokenExpired,
     allowed_origins,
     confirm_subscription,
-    request_subscription,
     safe_redirect,
-    send_confirmation,
     subscribe_url,
+    verify_confirm_token,
 )
+from .delivery.subscribers import InvalidAddress, normalize_email
+from .delivery.tokens import BadToken, load_secret
+from .state import connect
 from .web import App, Request, Response, page, router
 
 log = logging.getLogger("syndicate.web")
 
 HONEYPOT = "website"
 TEMPLATE = "web/subscribe.html.j2"
-# A second, tighter limit per address: no one can make us mail-bomb one inbox from many IPs.
-ADDRESS_LIMIT = 3
 
 
 class _AppState:
-    """Per-app state: the two rate limiters and the Jinja2 environment, made on first use."""
+    """Per-app state: the rate limiters, the Jinja2 environment and the outbox's sender."""
 
     def __init__(self, app: App) -> None:
         from .templates import template_environment
 
         settings = app.config.model.subscribe
         self.by_ip = RateLimiter(settings.rate_limit, settings.rate_window)
+        # A second, tighter limit per mailbox (the outbox keeps a durable one too).
         self.by_address = RateLimiter(ADDRESS_LIMIT, settings.rate_window)
         self.proxies = [ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies]
         self.env = template_environment(app.config, autoescape=True)
+        self.outbox = OutboxWorker(app.config)
 
 
 _states: weakref.WeakKeyDictionary[App, _AppState] = weakref.WeakKeyDictionary()
@@ -68,6 +81,27 @@ def _state(app: App) -> _AppState:
         if state is None:
             state = _states[app] = _AppState(app)
         return state
+
+
+def _start_outbox(app: App) -> None:
+    # Create the database (and switch it to WAL) before two threads race to do it.
+    conn = connect(app.config.state_db)
+    try:
+        ensure_outbox(conn)
+    finally:
+        conn.close()
+    _state(app).outbox.start()
+
+
+def _stop_outbox(app: App) -> None:
+    with _states_lock:
+        state = _states.pop(app, None)
+    if state is not None:
+        state.outbox.stop()
+
+
+router.startup.append(_start_outbox)
+router.shutdown.append(_stop_outbox)
 
 
 def _render(app: App, view: str, title: str, status: int, **context: Any) -> Response:
@@ -145,12 +179,7 @@ def subscribe_form(app: App, request: Request) -> Response:
 
 @router.route("/subscribe", "POST")
 def subscribe(app: App, request: Request) -> Response:
-    """Store a pending subscriber and mail the confirmation link (or quietly do nothing)."""
-    from .delivery.subscribers import InvalidAddress
-    from .delivery.tokens import load_secret
-    from .delivery.transports import TransportDown, TransportFailure
-    from .state import connect
-
+    """Check the address and queue its confirmation; every accepted address, the same answer."""
     refused = _origin_refused(app, request)
     if refused is not None:
         return refused
@@ -168,50 +197,28 @@ def subscribe(app: App, request: Request) -> Response:
     if request.value(HONEYPOT):
         log.info("honeypot filled in; nothing stored or sent")
         return done
-    if not email:
+    try:
+        address = normalize_email(email)
+    except InvalidAddress as exc:
+        error = f"That address does not look right: {exc}" if email else ""
         return _render(
             app,
             "form",
             "Subscribe",
             HTTPStatus.BAD_REQUEST,
-            email="",
+            email=email,
             subscriber_name=name,
-            error="Please enter your email address.",
+            error=error or "Please enter your email address.",
         )
-    secret = load_secret()
+    load_secret()  # no secret, no links: say so now (500), not only in the sender's log
+    if not _state(app).by_address.allow(address_key(address)):
+        return done
     conn = connect(app.config.state_db)
     try:
-        try:
-            if not _state(app).by_address.allow(email.lower()):
-                return done
-            outcome, confirmation = request_subscription(
-                app.config, conn, email, name=name, secret=secret, now=datetime.now(UTC)
-            )
-        except InvalidAddress as exc:
-            return _render(
-                app,
-                "form",
-                "Subscribe",
-                HTTPStatus.BAD_REQUEST,
-                email=email,
-                subscriber_name=name,
-                error=f"That address does not look right: {exc}",
-            )
+        enqueue(conn, address, name=name, now=time.time())
     finally:
         conn.close()
-    if confirmation is not None:
-        try:
-            send_confirmation(app.config, confirmation)
-        except (TransportFailure, TransportDown) as exc:
-            log.error("confirmation email to %s not sent: %s", confirmation.recipient, exc)
-            return _render(
-                app,
-                "error",
-                "Please try again later",
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                message="We could not send the confirmation email just now.",
-            )
-    log.info("subscribe request: %s", outcome)
+    _state(app).outbox.wake()
     return done
 
 
@@ -224,8 +231,6 @@ def _done(app: App, request: Request) -> Response:
 
 
 def _token_problem(app: App, exc: Exception) -> Response:
-    from .delivery.tokens import BadToken
-
     if isinstance(exc, TokenExpired):
         return _render(
             app,
@@ -247,25 +252,19 @@ def _token_problem(app: App, exc: Exception) -> Response:
 @router.route("/confirm", "GET")
 def confirm_page(app: App, request: Request) -> Response:
     """Check the token and show the button; nothing changes on a GET."""
-    from .delivery.optin import verify_confirm_token
-    from .delivery.tokens import BadToken, load_secret
-
     token = request.value("token")
     try:
-        address = verify_confirm_token(load_secret(), token, now=datetime.now(UTC))
+        found = verify_confirm_token(load_secret(), token, now=datetime.now(UTC))
     except BadToken as exc:
         return _token_problem(app, exc)
     return _render(
-        app, "confirm", "Confirm your subscription", HTTPStatus.OK, email=address, token=token
+        app, "confirm", "Confirm your subscription", HTTPStatus.OK, email=found.address, token=token
     )
 
 
 @router.route("/confirm", "POST")
 def confirm(app: App, request: Request) -> Response:
-    """Activate the subscriber named by the token in the form body."""
-    from .delivery.tokens import BadToken, load_secret
-    from .state import connect
-
+    """Activate the pending subscriber named by the (unused) token in the form body."""
     refused = _origin_refused(app, request)
     if refused is not None:
         return refused
@@ -279,14 +278,22 @@ def confirm(app: App, request: Request) -> Response:
         return _token_problem(app, exc)
     finally:
         conn.close()
-    if outcome is None or outcome is Outcome.SUPPRESSED:
+    if outcome is Outcome.SUPPRESSED:
         return _render(
             app,
             "error",
             "Cannot subscribe this address",
             HTTPStatus.CONFLICT,
-            message="This address cannot be subscribed any more. Please subscribe again "
-            "or write to us.",
+            message="This address cannot be subscribed any more. Please write to us.",
+        )
+    if outcome is None:
+        return _render(
+            app,
+            "expired",
+            "Link already used",
+            HTTPStatus.GONE,
+            message="This confirmation link was already used or is no longer valid. "
+            "Please subscribe again.",
         )
     log.info("confirmed subscriber %s", address)
     return _render(app, "confirmed", "You are subscribed", HTTPStatus.OK, email=address)

@@ -75,6 +75,9 @@ def test_two_sent_editions_are_archived_without_personal_data(pub: Config, run: 
         assert 'href="https://news.test/subscribe"' in page  # the unsubscribe link, neutral
         assert ">Subscribe</a>" in page and "Unsubscribe</a>" not in page
         assert f"https://news.test/feeds/newsletter/{edition_id}/" in page
+        # The page does not offer to open itself in a browser: it is that page.
+        assert "View in your browser" not in page
+        assert "· ·" not in page and "·  ·" not in page
 
     outbox = mailbox.Maildir(pub.root / "outbox", create=False)
     view_links = {str(m["Message-ID"]): m.as_string() for m in outbox}

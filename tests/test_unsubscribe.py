@@ -3,6 +3,9 @@ RFC 8058 one-click POST unsubscribes, GET never does, forged tokens change nothi
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from pathlib import Path
 
 import pytest
@@ -79,6 +82,47 @@ def test_tokens_round_trip_and_refuse_tampering() -> None:
         assert not malformed.value.forged
     assert unsubscribe_url("https://x.test/u", "T") == "https://x.test/u?token=T"
     assert unsubscribe_url("https://x.test/u?list=1", "T") == "https://x.test/u?list=1&token=T"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def test_only_the_exact_token_verifies() -> None:
+    token = make_token(KEY, "Reader@example.com")
+    head, _, mac = token.partition(".")
+    recased = [_b64(a.encode()) for a in ("reader@example.com", "READER@EXAMPLE.COM")]
+    # the last character of a 32-byte MAC carries 2 unused bits: another spelling, same bytes
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    same_bytes = mac[:-1] + alphabet[alphabet.index(mac[-1]) ^ 1]
+    assert base64.urlsafe_b64decode(same_bytes + "=") == base64.urlsafe_b64decode(mac + "=")
+    variants = [
+        *(f"{other}.{mac}" for other in recased),
+        f"{head}.{mac}=",
+        f"{head}.{mac}!",
+        f"{head}.{mac[:10]}*{mac[10:]}",
+        f"{head}.{mac[:10]}\n{mac[10:]}",
+        f" {token}",
+        f"{token}\n",
+        f"{head}=.{mac}",
+        f"{head}.{same_bytes}",
+    ]
+    for variant in variants:
+        with pytest.raises(BadToken):
+            verify_token(KEY, variant)
+    assert verify_token(KEY, token) == "Reader@example.com"
+
+
+def test_links_signed_before_case_mattered_still_work_for_the_stored_address() -> None:
+    mac = hmac.new(KEY, b"unsubscribe\0reader@example.com", hashlib.sha256).digest()
+    old = f"{_b64(b'Reader@example.com')}.{_b64(mac)}"
+    held = {"Reader@example.com"}
+    assert verify_token(KEY, old, stored=held.__contains__) == "Reader@example.com"
+    recased = f"{_b64(b'READER@example.com')}.{_b64(mac)}"
+    with pytest.raises(BadToken):
+        verify_token(KEY, recased, stored=held.__contains__)
+    with pytest.raises(BadToken):
+        verify_token(KEY, old)  # without the store's word, only today's tokens
 
 
 def test_secret_must_be_set_and_long_enough(monkeypatch: pytest.MonkeyPatch) -> None:

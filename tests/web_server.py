@@ -2,18 +2,22 @@
 
 ``with web_server(config) as port:`` serves ``make_app(config)``; ``http_request(port, ...)``
 sends one request over a real socket and returns (status, lower-cased headers, body text),
-leaving redirects unfollowed so tests can assert on them.
+leaving redirects unfollowed so tests can assert on them. Confirmation emails leave through
+the outbox's sender thread: ``outbox_drained(config)`` waits until it has mailed them.
 """
 
 from __future__ import annotations
 
 import http.client
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from syndicate.config import Config
+from syndicate.delivery.confirm_outbox import untried_count
+from syndicate.state import connect
 from syndicate.web import make_app
 
 
@@ -27,7 +31,8 @@ class _Quiet(WSGIRequestHandler):
 @contextmanager
 def web_server(config: Config) -> Iterator[int]:
     """``make_app(config)`` served by wsgiref on 127.0.0.1 in a thread; yields the port."""
-    server: WSGIServer = make_server("127.0.0.1", 0, make_app(config), handler_class=_Quiet)
+    app = make_app(config)
+    server: WSGIServer = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -36,6 +41,23 @@ def web_server(config: Config) -> Iterator[int]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        outbox_drained(config)
+        app.close()
+
+
+def outbox_drained(config: Config, timeout: float = 15.0) -> None:
+    """Wait until no confirmation waits in the outbox (the sender thread has mailed them)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        conn = connect(config.state_db)
+        try:
+            left = untried_count(conn)
+        finally:
+            conn.close()
+        if not left:
+            return
+        assert time.monotonic() < deadline, f"{left} confirmation(s) still queued"
+        time.sleep(0.02)
 
 
 def http_request(

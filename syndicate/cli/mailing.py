@@ -183,13 +183,20 @@ def subscribers_unsubscribe(
     ctx: click.Context, addresses: tuple[str, ...], token: str | None
 ) -> None:
     """Unsubscribe addresses, or the address an unsubscribe link's --token names."""
-    from ..delivery.subscribers import unsubscribe
+    from ..delivery.subscribers import stored_exactly, unsubscribe
     from ..delivery.tokens import load_secret, verify_token
 
     if bool(token) == bool(addresses):
         raise click.UsageError("give either EMAIL addresses or --token")
     if token:
-        addresses = (verify_token(load_secret(), token),)
+        conn = _subscriber_db(ctx)
+        try:
+            found = verify_token(
+                load_secret(), token.strip(), stored=lambda a: stored_exactly(conn, a)
+            )
+        finally:
+            conn.close()
+        addresses = (found,)
     _each_address(
         ctx, addresses, lambda conn, a: unsubscribe(conn, a, how="cli") is not None, "unsubscribed"
     )

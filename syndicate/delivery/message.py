@@ -21,6 +21,7 @@ from urllib.parse import quote
 from ..config import Config
 from ..errors import ConfigError, DeliveryError
 from ..newsletter import RenderedEdition
+from .subscribers import InvalidAddress, plain_address
 
 PREVIEW_ADDRESS = "subscriber@example.invalid"
 PREVIEW_TOKEN = "preview"
@@ -183,8 +184,8 @@ def preview_recipient(config: Config, rendered: RenderedEdition) -> Recipient:
 
 def _address(name: str, addr: str) -> str:
     try:
-        return str(Address(display_name=name, addr_spec=addr))
-    except (ValueError, IndexError) as exc:
+        return str(Address(display_name=name, addr_spec=plain_address(addr)))
+    except (ValueError, IndexError, InvalidAddress) as exc:
         raise DeliveryError(f"not a usable email address: {addr!r} ({exc})") from None
 
 

@@ -4,8 +4,14 @@ only following that link (and pressing the button on its page) makes the address
 Proving that the reader owns the address keeps typos, pranks and bots off the list, which is
 what keeps complaint and bounce rates low. Pending subscribers never get editions: the send
 queues ``active`` addresses only. The confirmation token is the unsubscribe token scheme of
-``tokens.py`` with the expiry bound into the signed purpose (``confirm:<unix time>``), so a
-changed expiry breaks the signature and an old link stops working when it should.
+``tokens.py`` with the expiry and a one-time nonce bound into the signed purpose
+(``confirm:<unix time>:<nonce>``), so a changed expiry breaks the signature and an old link
+stops working when it should. The nonce names the request in the confirmation outbox
+(``confirm_outbox.py``): a link works once, and only while the subscriber is as it was when
+the link was made, so a reader who unsubscribed afterwards stays unsubscribed.
+
+No text a stranger typed reaches the mail: the confirmation names the publication and the
+address only (the form's ``name`` is stored, never sent to the address it was typed for).
 
 The web side (``syndicate/web_subscribe.py``) only parses requests and shows pages; everything
 that decides lives here, with no HTTP in sight, so it is testable and reusable.
@@ -13,13 +19,14 @@ that decides lives here, with no HTTP in sight, so it is testable and reusable.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from enum import StrEnum
@@ -28,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 
 from .subscribers import (
     Status,
-    add_subscriber,
+    Subscriber,
     ensure_subscribers,
     get_subscriber,
     normalize_email,
@@ -121,21 +128,37 @@ def safe_redirect(config: Config, target: str) -> str | None:
 # --- tokens ----------------------------------------------------------------------------------
 
 
-def make_confirm_token(secret: bytes, address: str, *, expires: datetime) -> str:
-    """``<unix expiry>.<signed address>``: valid until ``expires``, for confirming only."""
+def make_confirm_token(secret: bytes, address: str, *, expires: datetime, nonce: str) -> str:
+    """``<unix expiry>.<nonce>.<signed address>``: for confirming one request, until ``expires``."""
     stamp = int(expires.timestamp())
-    return f"{stamp}.{make_token(secret, address, f'{CONFIRM}:{stamp}')}"
+    if not _NONCE.fullmatch(nonce):
+        raise ValueError(f"not a confirmation nonce: {nonce!r}")
+    return f"{stamp}.{nonce}.{make_token(secret, address, f'{CONFIRM}:{stamp}:{nonce}')}"
 
 
-def verify_confirm_token(secret: bytes, token: str, *, now: datetime) -> str:
-    """The address of a genuine, unexpired token; BadToken (or TokenExpired) otherwise."""
-    stamp, dot, rest = token.strip().partition(".")
-    if not dot or not stamp.isdigit() or len(stamp) > 12:
+_NONCE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmToken:
+    """What a genuine, unexpired confirmation token says: the address and the request's nonce."""
+
+    address: str
+    nonce: str
+
+
+def verify_confirm_token(secret: bytes, token: str, *, now: datetime) -> ConfirmToken:
+    """The address and nonce of a genuine, unexpired token; BadToken (or TokenExpired) else."""
+    stamp, dot, rest = token.partition(".")
+    nonce, dot2, signed = rest.partition(".")
+    if not dot or not dot2 or not stamp.isdigit() or len(stamp) > 12 or stamp != str(int(stamp)):
         raise BadToken("malformed token", forged=False)
-    address = verify_token(secret, rest, f"{CONFIRM}:{stamp}")
+    if not _NONCE.fullmatch(nonce):
+        raise BadToken("malformed token", forged=False)
+    address = verify_token(secret, signed, f"{CONFIRM}:{stamp}:{nonce}")
     if int(stamp) < now.timestamp():
         raise TokenExpired()
-    return address
+    return ConfirmToken(address, nonce)
 
 
 # --- the flow --------------------------------------------------------------------------------
@@ -151,68 +174,77 @@ class Confirmation:
     url: str
 
 
-def request_subscription(
-    config: Config,
-    conn: sqlite3.Connection,
-    email: str,
-    *,
-    name: str = "",
-    secret: bytes,
-    now: datetime,
-) -> tuple[Outcome, Confirmation | None]:
-    """Store a pending subscriber and make its confirmation email (the caller sends it).
-
-    Raises ``InvalidAddress`` for an address email-validator refuses. An active address gets
-    no email (it is subscribed already); a bounced or complaining one never gets mail again.
-    An unsubscribed reader may subscribe again: the row stays unsubscribed until confirmed.
-    """
-    ensure_subscribers(conn)
-    address = normalize_email(email)
-    name = " ".join(name.split())[:200]
-    existing = get_subscriber(conn, address)
-    if existing is None:
-        existing, _ = add_subscriber(conn, address, name=name, source="web", status=Status.PENDING)
-    if existing.status is Status.ACTIVE:
-        return Outcome.ALREADY, None
-    if existing.status in (Status.BOUNCED, Status.COMPLAINED):
-        return Outcome.SUPPRESSED, None
-    hours = config.model.subscribe.confirm_hours
-    token = make_confirm_token(secret, address, expires=now + timedelta(hours=hours))
-    url = confirm_url(config, token)
-    message = confirmation_message(config, address, name or existing.name, url, now=now)
-    envelope = parseaddr(message["From"])[1]
+def build_confirmation(config: Config, address: str, *, token: str, now: datetime) -> Confirmation:
+    """The signed confirmation email for ``address`` carrying ``token``."""
     from .dkim import sign_message
     from .message import message_bytes
 
+    url = confirm_url(config, token)
+    message = confirmation_message(config, address, url, now=now)
+    envelope = parseaddr(message["From"])[1]
     signed = sign_message(config, message_bytes(message))
-    return Outcome.SENT, Confirmation(sender=envelope, recipient=address, message=signed, url=url)
+    return Confirmation(sender=envelope, recipient=address, message=signed, url=url)
+
+
+def basis(subscriber: Subscriber) -> str:
+    """The subscriber's state a confirmation may move: status and when it last changed."""
+    return f"{subscriber.status}|{subscriber.updated}"
 
 
 def confirm_subscription(
     conn: sqlite3.Connection, token: str, *, secret: bytes, now: datetime
 ) -> tuple[str, Outcome | None]:
-    """Activate the subscriber a genuine token names; returns (address, outcome).
+    """Activate the subscriber a genuine, unused token names; returns (address, outcome).
 
-    Outcome ``SENT`` here means "activated now"; ``ALREADY`` a repeated click; ``SUPPRESSED``
-    a bounced/complaining address, which stays suppressed; None an address no longer stored.
+    Outcome ``SENT`` here means "activated now"; ``ALREADY`` a used link of a subscriber who
+    is active; ``SUPPRESSED`` a bounced/complaining address, which stays suppressed; None a
+    link that may not move anything any more: used, from another request, or the reader
+    changed status since it was sent (unsubscribed, for one). Every link of the address is
+    spent once one of them confirms.
     """
-    address = verify_confirm_token(secret, token, now=now)
+    from .confirm_outbox import spend
+
+    found = verify_confirm_token(secret, token, now=now)
     ensure_subscribers(conn)
-    current = get_subscriber(conn, address)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = get_subscriber(conn, found.address)
+        outcome = _confirm(conn, found, current, spend(conn, found.nonce, found.address, now))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found.address, outcome
+
+
+def _confirm(
+    conn: sqlite3.Connection,
+    found: ConfirmToken,
+    current: Subscriber | None,
+    recorded: str | None,
+) -> Outcome | None:
+    """The decision of ``confirm_subscription``; ``recorded`` is the request's basis, None
+    when the link was used already or names no request of ours."""
     if current is None:
-        return address, None
-    if current.status is Status.ACTIVE:
-        return address, Outcome.ALREADY
+        return None
     if current.status in (Status.BOUNCED, Status.COMPLAINED):
-        return address, Outcome.SUPPRESSED
-    set_status(conn, address, Status.ACTIVE, reason="confirmed (double opt-in)")
-    return address, Outcome.SENT
+        return Outcome.SUPPRESSED
+    if recorded is None:
+        return Outcome.ALREADY if current.status is Status.ACTIVE else None
+    if recorded != basis(current) or current.status not in (Status.PENDING, Status.UNSUBSCRIBED):
+        return None
+    set_status(conn, found.address, Status.ACTIVE, reason="confirmed (double opt-in)")
+    return Outcome.SENT
 
 
-def confirmation_message(
-    config: Config, address: str, name: str, url: str, *, now: datetime
-) -> EmailMessage:
-    """The confirmation email: plain text and HTML from ``confirm.txt.j2``/``confirm.html.j2``."""
+def confirmation_message(config: Config, address: str, url: str, *, now: datetime) -> EmailMessage:
+    """The confirmation email: plain text and HTML from ``confirm.txt.j2``/``confirm.html.j2``.
+
+    ``subscriber_name`` is always empty: the name was typed by whoever filled in the form,
+    and the mail goes to someone who may never have seen it (a stranger's text in our mail
+    is how sign-up forms get used for spam). The address is checked again before it goes
+    into ``To``.
+    """
     from ..templates import render_template, template_environment
     from .message import POLICY, list_id, sender
 
@@ -220,7 +252,7 @@ def confirmation_message(
     context = {
         "publication": pub,
         "email": address,
-        "subscriber_name": name,
+        "subscriber_name": "",
         "confirm_url": url,
         "hours": config.model.subscribe.confirm_hours,
     }
@@ -232,7 +264,7 @@ def confirmation_message(
     )
     msg = EmailMessage(policy=POLICY)
     msg["From"] = sender(config)
-    msg["To"] = address
+    msg["To"] = normalize_email(address)
     msg["Subject"] = f"Confirm your subscription to {pub.title}"
     msg["Date"] = format_datetime(now.astimezone(UTC))
     msg["Message-ID"] = make_msgid("confirm", domain=pub.domain)

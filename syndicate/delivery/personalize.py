@@ -32,6 +32,7 @@ from email.parser import BytesParser
 from typing import TYPE_CHECKING
 
 from ..errors import DeliveryError
+from .subscribers import InvalidAddress, plain_address
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -210,6 +211,10 @@ class Personalizer:
     def _header(self, name: str, recipient: Recipient) -> bytes:
         if name == "to":
             header = "To"
+            try:
+                plain_address(recipient.email)
+            except InvalidAddress as exc:
+                raise DeliveryError(f"not a usable email address: {exc}") from None
             if _PLAIN_NAME.fullmatch(recipient.name) and recipient.email.isascii():
                 value = (
                     f"{recipient.name} <{recipient.email}>" if recipient.name else recipient.email

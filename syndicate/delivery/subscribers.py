@@ -116,9 +116,22 @@ def normalize_email(address: str) -> str:
     if not text:
         raise InvalidAddress("empty email address")
     try:
-        return validate_email(text, check_deliverability=False).normalized
+        normalized = validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidAddress(f"{text!r}: {exc}") from None
+    return plain_address(normalized)
+
+
+def plain_address(address: str) -> str:
+    """``address`` unchanged if it may stand in a To: header as it is, else InvalidAddress.
+
+    email-validator accepts ``=?utf-8?q?...?=@example.com`` (``=`` and ``?`` are legal in a
+    local part), but mail programs decode such an encoded word in a header, so it would
+    show as another name and address, or a line break, in the reader's To line.
+    """
+    if "=?" in address or "\r" in address or "\n" in address:
+        raise InvalidAddress(f"{address!r}: encoded words (=?...?=) are not allowed in an address")
+    return address
 
 
 def utcnow() -> str:
@@ -146,6 +159,15 @@ def get_subscriber(conn: sqlite3.Connection, email: str) -> Subscriber | None:
         "SELECT * FROM subscribers WHERE email = ?", (normalize_email(email),)
     ).fetchone()
     return _row(row) if row else None
+
+
+def stored_exactly(conn: sqlite3.Connection, email: str) -> bool:
+    """True if ``email`` is stored byte for byte (case included): old tokens are checked so."""
+    ensure_subscribers(conn)
+    row = conn.execute(
+        "SELECT 1 FROM subscribers WHERE email = ? COLLATE BINARY", (email,)
+    ).fetchone()
+    return row is not None
 
 
 def add_subscriber(

@@ -1,7 +1,9 @@
 """Signed tokens for links in emails: HMAC-SHA256 over (purpose, address), no database lookup.
 
 A token is ``<base64url(address)>.<base64url(mac)>``. It never expires: an unsubscribe link in
-a two-year-old email must still work. The purpose is part of the signed text, so a token made
+a two-year-old email must still work. Only the exact bytes ``make_token`` writes verify: the MAC
+covers the address as written (case included), and base64 with stray characters, padding or
+non-zero trailing bits is refused, so no one can derive a second valid token from one they hold. The purpose is part of the signed text, so a token made
 for one action (``unsubscribe``) cannot be replayed for another (a future ``confirm``). The
 secret comes only from the ``SYNDICATE_SECRET`` environment variable; rotating it invalidates
 every link already sent.
@@ -14,7 +16,8 @@ import binascii
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 
 from ..errors import SyndicateError
 
@@ -57,12 +60,26 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict base64url: only the alphabet, no padding, and the one canonical spelling."""
+    if not _B64URL.fullmatch(text):
+        raise ValueError("not canonical base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:  # unused trailing bits set: another spelling of the same bytes
+        raise ValueError("not canonical base64url")
+    return data
+
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _mac(secret: bytes, purpose: str, address: str) -> bytes:
-    message = purpose.encode("utf-8") + b"\0" + address.lower().encode("utf-8")
+    message = purpose.encode("utf-8") + b"\0" + address.encode("utf-8")
     return hmac.new(secret, message, hashlib.sha256).digest()
+
+
+def _legacy_mac(secret: bytes, purpose: str, address: str) -> bytes:
+    """Tokens made by earlier versions signed the lower-cased address (see ``verify_token``)."""
+    return _mac(secret, purpose, address.lower())
 
 
 def make_token(secret: bytes, address: str, purpose: str = UNSUBSCRIBE) -> str:
@@ -70,24 +87,43 @@ def make_token(secret: bytes, address: str, purpose: str = UNSUBSCRIBE) -> str:
     return f"{_b64(address.encode('utf-8'))}.{_b64(_mac(secret, purpose, address))}"
 
 
-def verify_token(secret: bytes, token: str, purpose: str = UNSUBSCRIBE) -> str:
+def verify_token(
+    secret: bytes,
+    token: str,
+    purpose: str = UNSUBSCRIBE,
+    *,
+    stored: Callable[[str], bool] | None = None,
+) -> str:
     """The address a genuine token was made for; BadToken for anything else.
 
-    The signature is compared in constant time (``hmac.compare_digest``).
+    The whole token is compared with the one we would make, in constant time
+    (``hmac.compare_digest``). Links sent before the MAC covered the address's case signed
+    it lower-cased; such a token is still honoured when ``stored`` says its address is,
+    byte for byte, one we hold (tokens were only ever made from stored addresses), so an
+    old unsubscribe link keeps working while a re-cased copy of it does not.
     """
-    head, dot, tail = token.strip().partition(".")
+    head, dot, tail = token.partition(".")
     if not dot or not head or not tail or len(token) > 2048:
         raise BadToken("malformed token", forged=False)
     try:
         address = _unb64(head).decode("utf-8")
-        signature = _unb64(tail)
+        _unb64(tail)  # canonical base64url, or ValueError
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadToken("malformed token", forged=False) from None
     if "@" not in address:
         raise BadToken("malformed token", forged=False)
-    if not hmac.compare_digest(signature, _mac(secret, purpose, address)):
-        raise BadToken("token signature does not match", forged=True)
-    return address
+    expected = make_token(secret, address, purpose).encode("ascii")
+    if hmac.compare_digest(token.encode("utf-8"), expected):
+        return address
+    legacy = f"{head}.{_b64(_legacy_mac(secret, purpose, address))}".encode("ascii")
+    if (
+        stored is not None
+        and address != address.lower()
+        and hmac.compare_digest(token.encode("utf-8"), legacy)
+        and stored(address)
+    ):
+        return address
+    raise BadToken("token signature does not match", forged=True)
 
 
 def unsubscribe_url(base: str, token: str) -> str:
