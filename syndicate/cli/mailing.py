@@ -146,6 +146,7 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool) ->
         report = import_csv(conn, csv_file, resubscribe=resubscribe)
     finally:
         conn.close()
+    show_warnings(report.warnings)
     show_warnings(report.problems)
     click.echo(report.summary())
     if report.problems:
