@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -47,6 +47,23 @@ class _Group(click.Group):
         except SyndicateError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except click.ClickException as exc:
+            _report_click_error(ctx, exc)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as exc:  # e.g. an unknown option before the command
+            _report_click_error(ctx, exc)
+
+
+def _report_click_error(ctx: click.Context, exc: click.ClickException) -> NoReturn:
+    """click's own errors with our one prefix, ``error: ...`` (click writes ``Error: ...``),
+    and for a usage mistake where to find the help."""
+    click.echo(f"error: {exc.format_message()}", err=True)
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        click.echo(f"Try '{exc.ctx.command_path} --help' for help.", err=True)
+    ctx.exit(exc.exit_code)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
