@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 
 from .errors import Problem
 from .output import WriteReport
+from .words import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +62,9 @@ class BuildResult:
         others = total - self.main_files - self.taxonomy_files
         extra = f" + {others} other file{'s' if others != 1 else ''}" if others else ""
         return (
-            f"wrote {self.main_files} feeds + {self.taxonomy_files} taxonomy feeds{extra} for "
-            f"{self.articles} articles in {self.seconds:.1f} s "
+            f"wrote {plural(self.main_files, 'feed')} + "
+            f"{plural(self.taxonomy_files, 'taxonomy feed')}{extra} for "
+            f"{plural(self.articles, 'article')} in {self.seconds:.1f} s "
             f"({len(self.report.written)} changed, {len(self.report.unchanged)} unchanged)"
         )
 

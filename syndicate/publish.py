@@ -32,6 +32,7 @@ from .lock import LockBusy, lock_path, run_lock
 from .schedule import Schedule, local_label, schedule_from_config
 from .state import connect
 from .websub import FEED_MEDIA_TYPES
+from .words import plural
 
 log = logging.getLogger("syndicate.publish")
 
@@ -157,7 +158,7 @@ def _changed_line(written: Sequence[PurePosixPath], verb: str) -> str:
     ordered = sorted(written, key=lambda path: (len(path.parts), str(path)))
     paths = [str(path) for path in ordered]
     shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
-    return f"feeds: {verb} {len(paths)} changed file(s): {shown}"
+    return f"feeds: {verb} {plural(len(paths), 'changed file')}: {shown}"
 
 
 def remove_stale_temp_files(out_dir: Path, *, age: float = TEMP_FILE_AGE_SECONDS) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from ..words import plural
 from .group import cli, load, parse_now, progress_bar, quiet, show_warnings
 
 
@@ -187,7 +188,7 @@ def _email_delivery(
                 )
             click.confirm(
                 f"Send edition {chosen.edition.id} ({chosen.edition.subject!r}) to "
-                f"{chosen.due} recipient(s) via {config.model.email.transport}?",
+                f"{plural(chosen.due, 'recipient')} via {config.model.email.transport}?",
                 abort=True,
             )
         with progress_bar(ctx, "sending") as progress, graceful_sigterm():
