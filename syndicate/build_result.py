@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 
 from .errors import Problem
 from .output import WriteReport
+from .words import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +66,9 @@ class BuildResult:
         extra = f" + {others} other file{'s' if others != 1 else ''}" if others else ""
         removed = f", {len(self.removed)} removed" if self.removed else ""
         return (
-            f"wrote {self.main_files} feeds + {self.taxonomy_files} taxonomy feeds{extra} for "
-            f"{self.articles} articles in {self.seconds:.1f} s "
+            f"wrote {plural(self.main_files, 'feed')} + "
+            f"{plural(self.taxonomy_files, 'taxonomy feed')}{extra} for "
+            f"{plural(self.articles, 'article')} in {self.seconds:.1f} s "
             f"({len(self.report.written)} changed, {len(self.report.unchanged)} unchanged"
             f"{removed})"
         )

@@ -29,6 +29,7 @@ from .edition import (
 )
 from .model import Article, Edition
 from .schedule import Schedule, local_label
+from .words import plural
 
 if TYPE_CHECKING:
     from .newsletter import RenderedEdition
@@ -140,7 +141,7 @@ class Editions:
                 key,
                 due_at,
                 "skipped",
-                f"edition due {label}: {count} new article(s), fewer than min_articles = "
+                f"edition due {label}: {plural(count, 'new article')}, fewer than min_articles = "
                 f"{schedule.min_articles}; they wait for the next edition",
             )
             return
@@ -149,8 +150,8 @@ class Editions:
         subscribers = self._active_subscribers()
         if self.report.dry_run:
             self.report.act(
-                f"edition {edition.id} due {label}: would send {count} article(s) to "
-                f"{subscribers} active subscriber(s)"
+                f"edition {edition.id} due {label}: would send {plural(count, 'article')} to "
+                f"{plural(subscribers, 'active subscriber')}"
             )
             return
         if not subscribers:
@@ -203,7 +204,7 @@ class Editions:
         if self.report.dry_run:
             waiting = summary(self.conn, edition.id).pending
             self.report.act(
-                f"edition {edition.id}: would resume sending ({waiting} recipient(s) pending)"
+                f"edition {edition.id}: would resume sending ({plural(waiting, 'recipient')} pending)"
             )
             return
         holder = _sender_elsewhere(self.config)
@@ -239,12 +240,12 @@ class Editions:
             self.report.waiting += result.deferred + result.queued
             if result.deferred or result.queued:
                 self.report.warnings.append(
-                    f"edition {edition.id}: {result.deferred + result.queued} recipient(s) "
+                    f"edition {edition.id}: {plural(result.deferred + result.queued, 'recipient')} "
                     "not delivered yet; the next run resumes"
                 )
             if result.uncertain:
                 self.report.warnings.append(
-                    f"edition {edition.id}: {result.uncertain} recipient(s) uncertain (a run "
+                    f"edition {edition.id}: {plural(result.uncertain, 'recipient')} uncertain (a run "
                     "died while handing their message over); decide with `syndicate email "
                     "--send --resend-uncertain` or `--skip-uncertain`; `syndicate email "
                     f"--status {edition.id}` lists them"

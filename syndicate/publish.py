@@ -32,6 +32,7 @@ from .lock import LockBusy, lock_path, run_lock
 from .schedule import Schedule, local_label, schedule_from_config
 from .state import connect
 from .websub import FEED_MEDIA_TYPES
+from .words import plural
 
 log = logging.getLogger("syndicate.publish")
 
@@ -164,7 +165,7 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
     if result.swept:
         report.act(f"removed {result.swept} temp file(s) left by a killed run")
     if result.removed:
-        report.act(_changed_line(result.removed, "removed", "file(s) no article makes any more"))
+        report.act(_changed_line(result.removed, "removed", "file", " no article makes any more"))
     report.notes.extend(str(problem) for problem in result.warnings)
     if result.report.written:
         report.act(_changed_line(result.report.written, "wrote"))
@@ -205,12 +206,12 @@ def _feed_paths(result: BuildResult) -> list[str]:
 
 
 def _changed_line(
-    written: Sequence[PurePosixPath], verb: str, what: str = "changed file(s)"
+    written: Sequence[PurePosixPath], verb: str, what: str = "changed file", tail: str = ""
 ) -> str:
     ordered = sorted(written, key=lambda path: (len(path.parts), str(path)))
     paths = [str(path) for path in ordered]
     shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
-    return f"feeds: {verb} {len(paths)} {what}: {shown}"
+    return f"feeds: {verb} {plural(len(paths), what)}{tail}: {shown}"
 
 
 def remove_stale_temp_files(out_dir: Path, *, age: float = TEMP_FILE_AGE_SECONDS) -> int:

@@ -16,6 +16,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from .config import Config, ScheduleConfig
+from .words import plural
 
 Kind = Literal["off", "weekly", "daily", "cron", "on-new"]
 KEYWORDS = ("weekly", "daily", "on-new", "")
@@ -45,7 +46,7 @@ class Schedule:
         if self.kind == "off":
             return "off"
         if self.kind == "on-new":
-            return f"on-new (at least {self.min_articles} new article(s))"
+            return f"on-new (at least {plural(self.min_articles, 'new article')})"
         return f"{self.kind} ({self.cron}, {self.zone.key})"
 
     def last_due(self, now: datetime) -> datetime | None:

@@ -56,7 +56,7 @@ def test_dry_run_says_what_would_happen_and_changes_nothing(
     before = sorted(p.relative_to(root) for p in root.rglob("*"))
     result = run(root, "publish", "--dry-run", "--now", NOW.isoformat())
     assert result.exit_code == 0, result.stderr
-    assert "feeds: would write 3 changed file(s): atom.xml, feed.json, rss.xml" in result.stdout
+    assert "feeds: would write 3 changed files: atom.xml, feed.json, rss.xml" in result.stdout
     assert "deploy: would run 'touch deployed'" in result.stdout
     assert f"websub: would notify {hub.url} of 3 feed(s)" in result.stdout
     assert "no edition due; schedule: off" in result.stdout
@@ -92,7 +92,7 @@ def test_verbose_prints_one_line_per_action(make_pub: Publication, run: Run) -> 
     result = run(root, "--verbose", "publish", "--now", NOW.isoformat())
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("feeds: wrote 6 changed file(s): atom.xml, feed.json, rss.xml")
+    assert lines[0].startswith("feeds: wrote 6 changed files: atom.xml, feed.json, rss.xml")
     assert len(lines) == 1, lines
     assert run(root, "--verbose", "publish", "--now", NOW.isoformat()).stdout == ""
 

@@ -204,8 +204,8 @@ def test_dry_run_names_the_due_edition_and_sends_nothing(make_pub: Publication, 
     result = run(root, "publish", "--dry-run", "--now", "2026-11-09T09:00:00+01:00")
     assert result.exit_code == 0, result.stderr
     assert (
-        "edition 2026-11-09 due 2026-11-09 08:00 CET: would send 1 article(s) "
-        "to 3 active subscriber(s)" in result.stdout
+        "edition 2026-11-09 due 2026-11-09 08:00 CET: would send 1 article "
+        "to 3 active subscribers" in result.stdout
     )
     assert not (root / "outbox").exists() and not (root / "feeds").exists()
     conn = connect(root / "state" / "syndicate.db")

@@ -306,7 +306,7 @@ def test_on_a_terminal_send_asks_first_and_shows_progress(make_pub: Publication)
         return terminal.finish()
 
     code, screen = on_terminal(b"n\n")
-    assert code == 1 and "to 30 recipient(s) via file? [y/N]" in screen and "Aborted" in screen
+    assert code == 1 and "to 30 recipients via file? [y/N]" in screen and "Aborted" in screen
     assert not ledger_rows(root)
     code, screen = on_terminal(b"y\n")
     assert code == 0, screen

@@ -81,4 +81,4 @@ def test_publish_during_an_outage_says_each_error_once(make_pub: Publication, ru
     lines = result.stderr.splitlines()
     refused = [line for line in lines if "cannot connect" in line and "warning: edition" in line]
     assert len(refused) == 1, result.stderr  # cron mails this: one line, not one per attempt
-    assert any("4 recipient(s) not delivered yet" in line for line in lines), result.stderr
+    assert any("4 recipients not delivered yet" in line for line in lines), result.stderr

@@ -6,13 +6,16 @@ Previewing and sending share one command because they share the edition choice (
 
 from __future__ import annotations
 
+import os
 import sys
+import webbrowser
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..words import plural
 from .group import cli, load, parse_now, progress_bar, quiet, show_warnings
 
 
@@ -83,7 +86,7 @@ def email(
     result = preview_edition(config, now=now, since=since_at, slugs=slugs, out=out)
     show_warnings(result.warnings)
     if isinstance(result, NothingNew):
-        click.echo("nothing to send: no published article is waiting for a newsletter edition")
+        click.echo(_nothing_to_send(since_at is not None or bool(slugs), "preview"))
         return
     if not quiet(ctx):
         count = len(result.edition.articles)
@@ -93,7 +96,42 @@ def email(
         click.echo(f"text:    {result.text_path}")
         click.echo(f"eml:     {result.eml_path} (To: {result.recipient})")
     if open_browser:
-        click.launch(str(result.html_path))
+        _open_in_browser(result.html_path)
+
+
+def _open_in_browser(path: Path) -> None:
+    """Open ``path`` in a graphical browser, or say in one line where the file is.
+
+    Without a display (ssh, a container) there is no browser to open: xdg-open would try six
+    and print an error for each, and Python's fallback is a console browser that takes over
+    the terminal. $BROWSER, when set, is always tried (webbrowser reads it).
+    """
+    graphical = (
+        sys.platform in ("darwin", "win32")
+        or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        or bool(os.environ.get("BROWSER"))
+    )
+    opened = False
+    if graphical:
+        try:
+            opened = webbrowser.get().open(path.resolve().as_uri())
+        except webbrowser.Error:
+            opened = False
+    if not opened:
+        click.echo(f"no web browser to open here; open {path} yourself", err=True)
+
+
+def _nothing_to_send(chosen: bool, what: str) -> str:
+    """Why there is no edition, and (when the articles were not chosen) how to get one anyway:
+    after an edition went out, a preview or test copy needs its articles named."""
+    if chosen:
+        return "nothing to send: no published article matches --since/--article"
+    line = "nothing to send: no published article is waiting for a newsletter edition"
+    if what:
+        line += (
+            f"\n(if they went out already: add --since 7d or --article SLUG for a {what} of them)"
+        )
+    return line
 
 
 def _email_delivery(
@@ -132,7 +170,9 @@ def _email_delivery(
             return
         chosen = select_edition(config, conn, now=now, since=since, slugs=slugs)
         if chosen is None:
-            click.echo("nothing to send: no published article is waiting for a newsletter edition")
+            click.echo(
+                _nothing_to_send(since is not None or bool(slugs), "test copy" if to else "")
+            )
             return
         if chosen.resumed and not quiet(ctx):
             click.echo(f"resuming edition {chosen.edition.id} (its send was not finished)")
@@ -148,7 +188,7 @@ def _email_delivery(
                 )
             click.confirm(
                 f"Send edition {chosen.edition.id} ({chosen.edition.subject!r}) to "
-                f"{chosen.due} recipient(s) via {config.model.email.transport}?",
+                f"{plural(chosen.due, 'recipient')} via {config.model.email.transport}?",
                 abort=True,
             )
         with progress_bar(ctx, "sending") as progress, graceful_sigterm():

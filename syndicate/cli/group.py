@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from .. import __version__
 from ..errors import Problem, ProblemsError, SyndicateError
+from ..failures import explain
 
 
 class _Group(click.Group):
@@ -47,16 +48,31 @@ class _Group(click.Group):
         except SyndicateError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except click.ClickException as exc:
+            _report_click_error(ctx, exc)
         except Exception as exc:  # only machine failures are translated, see below
             # A full disk, a read-only mount, a damaged state database: one line naming the
             # file and what to do; anything else (a bug) keeps its traceback.
-            from ..failures import explain
-
             error = explain(exc, _state_db(ctx))
             if error is None:
                 raise
             click.echo(f"error: {error}", err=True)
             ctx.exit(error.exit_code)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as exc:  # e.g. an unknown option before the command
+            _report_click_error(ctx, exc)
+
+
+def _report_click_error(ctx: click.Context, exc: click.ClickException) -> NoReturn:
+    """click's own errors with our one prefix, ``error: ...`` (click writes ``Error: ...``),
+    and for a usage mistake where to find the help."""
+    click.echo(f"error: {exc.format_message()}", err=True)
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        click.echo(f"Try '{exc.ctx.command_path} --help' for help.", err=True)
+    ctx.exit(exc.exit_code)
 
 
 def _state_db(ctx: click.Context) -> Path | None:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..errors import UsageError
+from ..words import plural
 from .group import cli, load, quiet, show_warnings
 
 if TYPE_CHECKING:
@@ -48,7 +50,7 @@ def _each_address(
         if address not in missing and not quiet(ctx):
             click.echo(f"{done} {address}")
     if missing:
-        raise click.ClickException(f"not subscribed: {', '.join(missing)}")
+        raise UsageError(f"not subscribed: {', '.join(missing)}")
 
 
 _STATUSES = ("active", "unsubscribed", "bounced", "pending", "complained")
@@ -146,6 +148,7 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool) ->
         report = import_csv(conn, csv_file, resubscribe=resubscribe)
     finally:
         conn.close()
+    show_warnings(report.warnings)
     show_warnings(report.problems)
     click.echo(report.summary())
     if report.problems:
@@ -170,7 +173,7 @@ def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -
     finally:
         conn.close()
     if not quiet(ctx):
-        click.echo(f"exported {count} subscribers to {csv_file}")
+        click.echo(f"exported {plural(count, 'subscriber')} to {csv_file}")
 
 
 @subscribers.command("unsubscribe")

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import DeliveryError
+from ..words import plural
 from .ledger import Ledger, Pending
 from .transports import (
     ConnectionLost,
@@ -392,7 +393,9 @@ class Engine:
     def _defer(self, job: Job, reason: str) -> float | None:
         """A temporary failure of a claimed row: retry in-run, leave for later, or give up."""
         if job.attempts >= self._policy.max_attempts:
-            self._ledger.failed(job.email, f"gave up after {job.attempts} attempts: {reason}")
+            self._ledger.failed(
+                job.email, f"gave up after {plural(job.attempts, 'attempt')}: {reason}"
+            )
             self._count("failed")
             return None
         delay = float(self._policy.retry_delay * 2**job.tries)
@@ -422,7 +425,7 @@ class Engine:
             self.tally.errors.append(reason)
             del self.tally.errors[:-5]
             if self._errors_in_row >= self._policy.max_errors:
-                self.stop(f"{self._policy.max_errors} errors in a row; last: {reason}")
+                self.stop(f"{plural(self._policy.max_errors, 'error')} in a row; last: {reason}")
 
     def _fine(self) -> None:
         with self._cond:

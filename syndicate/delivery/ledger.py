@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..failures import db_error
 from ..state import BUSY_TIMEOUT_SECONDS
+from ..words import plural
 from .subscribers import Status, ensure_current, ensure_subscribers, utcnow
 from .suppressions import ensure_bounces_schema, record_refusal
 
@@ -123,7 +124,7 @@ class LedgerSummary:
     def describe(self) -> str:
         """One line: ``edition: 498 sent, 1 failed, ...``."""
         parts = [f"{self.counts[state]} {state}" for state in sorted(self.counts)]
-        return f"{self.edition}: {self.total} recipients: " + (", ".join(parts) or "none")
+        return f"{self.edition}: {plural(self.total, 'recipient')}: " + (", ".join(parts) or "none")
 
 
 def ensure_ledger(conn: sqlite3.Connection) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DeliveryError, UsageError
+from ..words import plural
 from . import ledger as ledger_db
 from .engine import Engine, Job, Progress, RetryPolicy, Tally
 from .ledger import LedgerSummary, RowState
@@ -104,7 +105,7 @@ class SendReport:
             f"{self.deferred}, failed {self.failed}, skipped {self.skipped}, uncertain "
             f"{self.uncertain}"
             + (f", queued {self.queued}" if self.queued else "")
-            + f" ({self.sent_total} of {self.total} recipients have it; "
+            + f" ({self.sent_total} of {plural(self.total, 'recipient')} have it; "
             f"{self.seconds:.1f} s{rate})"
         )
         return line
@@ -116,7 +117,7 @@ class SendReport:
             notes.append(f"stopped: {self.stopped}")
         if self.uncertain:
             notes.append(
-                f"{self.uncertain} recipient(s) uncertain (the run ended while their message "
+                f"{plural(self.uncertain, 'recipient')} uncertain (the run ended while their message "
                 "was being handed over): rerun with --resend-uncertain to send them again, or "
                 "--skip-uncertain to count them as done; `syndicate email --status "
                 f"{self.edition}` lists them"
@@ -225,13 +226,13 @@ def send_edition(
             mark_sending(conn, edition)
             added = ledger_db.enqueue(conn, edition.id, domain)
             if added and known:
-                log.info("%d new subscriber(s) added to edition %s", added, edition.id)
+                log.info("%s added to edition %s", plural(added, "new subscriber"), edition.id)
             if resend_uncertain:
                 count = ledger_db.requeue_uncertain(conn, edition.id)
-                log.info("resending %d uncertain recipient(s)", count)
+                log.info("resending %s", plural(count, "uncertain recipient"))
             elif skip_uncertain:
                 count = ledger_db.skip_uncertain(conn, edition.id)
-                log.info("counted %d uncertain recipient(s) as done", count)
+                log.info("counted %s as done", plural(count, "uncertain recipient"))
             jobs = [Job.of(row) for row in ledger_db.due(conn, edition.id)]
             tally = Tally()
             if jobs:

@@ -9,7 +9,7 @@ deleted, so that an unsubscribed or bounced address is never re-added by a later
 from __future__ import annotations
 
 import csv
-import io
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,9 +17,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from ..csvfile import CsvText, csv_records, read_csv, restore_cell, write_csv
 from ..errors import Problem, UsageError
 from ..output import atomic_write
 from ..state import ensure_schema
+from ..words import plural
 
 
 class Status(StrEnum):
@@ -77,13 +79,15 @@ class ImportReport:
     existing: int = 0
     suppressed: int = 0  # of ``added``: held back as bounced/complained (see suppressions.py)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # about the whole file
 
     def summary(self) -> str:
         """One line for the CLI."""
         held = f" ({self.suppressed} kept suppressed: bounced or complained)"
         return (
-            f"imported {self.added} new subscribers, {self.existing} already present, "
-            f"{len(self.problems)} bad rows" + (held if self.suppressed else "")
+            f"imported {plural(self.added, 'new subscriber')}, "
+            f"{self.existing} already present, {plural(len(self.problems), 'bad row')}"
+            + (held if self.suppressed else "")
         )
 
 
@@ -275,14 +279,13 @@ def import_csv(
     bounced or complained. ``resubscribe`` (the editor has renewed consent) reactivates both.
     """
     ensure_subscribers(conn)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read: {exc}") from None
+    source_csv = read_csv(path, lambda header: _email_column(header) is not None)
     report = ImportReport()
-    rows = list(_csv_rows(path, text, report))
+    if source_csv.encoding == "cp1252":
+        report.warnings.append(
+            Problem(path, None, "not UTF-8: read as Windows-1252; check accented names", True)
+        )
+    rows = list(_csv_rows(path, source_csv, report))
     label = source or f"import:{path.name}"
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -307,46 +310,83 @@ def import_csv(
     return report
 
 
-def _csv_rows(path: Path, text: str, report: ImportReport) -> Iterator[tuple[int, str, str]]:
-    """(line, email, name) for each data row; structural problems go into the report."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise UsageError(f"{path}: empty file; expected a header row with 'email'") from None
-    except csv.Error as exc:
-        raise UsageError(f"{path}:1: not CSV: {exc}") from None
-    columns = [column.strip().lower() for column in header]
-    if "email" not in columns:
-        raise UsageError(f"{path}:1: header has no 'email' column (found: {', '.join(header)})")
-    email_at = columns.index("email")
-    name_at = columns.index("name") if "name" in columns else None
-    while True:
-        start = reader.line_num + 1
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            report.problems.append(Problem(path, start, f"not CSV: {exc}"))
+# Header spellings, compared without case, spaces, '-' and '_': ours and listmonk's
+# (email, name), Mailchimp's ("Email Address", "First Name", "Last Name"), Substack's (email
+# only) and what spreadsheets in other languages call them.
+# The first spelling found wins: a file with both "email" and "E-Mail" uses "email".
+_EMAIL_HEADERS = ("email", "emailaddress", "emailadresse", "mail", "courriel")
+_NAME_HEADERS = ("name", "fullname", "displayname")
+_FIRST_HEADERS = ("firstname", "fname", "givenname", "vorname", "prenom")
+_LAST_HEADERS = ("lastname", "lname", "surname", "familyname", "nachname", "nom")
+
+
+def _header_key(cell: str) -> str:
+    return re.sub(r"[\s_\-]+", "", cell.strip().lower())
+
+
+def _find(header: list[str], names: tuple[str, ...]) -> int | None:
+    """The column of the first of ``names`` present; a verbatim ``email`` beats ``E-Mail``."""
+    exact = [cell.strip().lower() for cell in header]
+    keys = [_header_key(cell) for cell in header]
+    for name in names:
+        for spelled in (exact, keys):
+            if name in spelled:
+                return spelled.index(name)
+    return None
+
+
+def _email_column(header: list[str]) -> int | None:
+    return _find(header, _EMAIL_HEADERS)
+
+
+def _csv_rows(path: Path, source: CsvText, report: ImportReport) -> Iterator[tuple[int, str, str]]:
+    """(line, email, name) for each data row; structural problems go into the report.
+
+    The name is the ``name`` column, or ``First Name`` and ``Last Name`` joined. A cell our
+    own export neutralized (``'=...``) reads back as the text it was (see csvfile).
+    """
+    records = csv_records(source)
+    first = next(records, None)
+    if first is None:
+        raise UsageError(f"{path}: empty file; expected a header row with 'email'")
+    if isinstance(first[1], csv.Error):
+        raise UsageError(f"{path}:1: not CSV: {first[1]}")
+    header = first[1]
+    email_at = _find(header, _EMAIL_HEADERS)
+    if email_at is None:
+        raise UsageError(
+            f"{path}:1: header has no 'email' column (found: {', '.join(header)}); "
+            "name it 'email', 'E-Mail' or 'Email Address'"
+        )
+    name_at = _find(header, _NAME_HEADERS)
+    parts = [
+        at for at in (_find(header, _FIRST_HEADERS), _find(header, _LAST_HEADERS)) if at is not None
+    ]
+    if name_at is not None:
+        parts = [name_at]
+    for start, record in records:
+        if isinstance(record, csv.Error):
+            report.problems.append(Problem(path, start, f"not CSV: {record}"))
             continue
         if not any(cell.strip() for cell in record):
             continue
         if len(record) <= email_at or not record[email_at].strip():
             report.problems.append(Problem(path, start, "no email address in this row"))
             continue
-        name = record[name_at].strip() if name_at is not None and len(record) > name_at else ""
-        yield start, record[email_at], name
+        name = " ".join(
+            restore_cell(record[at]).strip() for at in parts if at < len(record)
+        ).strip()
+        yield start, restore_cell(record[email_at].strip()), name
 
 
 def export_csv(subscribers: Iterable[Subscriber]) -> str:
-    """The subscribers as CSV text with a header row, importable again by ``import_csv``."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EXPORT_FIELDS)
-    for sub in subscribers:
-        writer.writerow([str(getattr(sub, name)) for name in EXPORT_FIELDS])
-    return buffer.getvalue()
+    """The subscribers as CSV text with a header row, importable again by ``import_csv``.
+
+    Cells that a spreadsheet would run as a formula get a leading ``'`` (see csvfile).
+    """
+    return write_csv(
+        EXPORT_FIELDS, ([str(getattr(sub, name)) for name in EXPORT_FIELDS] for sub in subscribers)
+    )
 
 
 def write_export(conn: sqlite3.Connection, path: Path, status: Status | None = None) -> int:

@@ -22,6 +22,7 @@ from typing import Literal
 
 from ..errors import Problem
 from ..state import ensure_schema
+from ..words import plural
 from .subscribers import (
     InvalidAddress,
     Status,
@@ -92,8 +93,9 @@ class BounceReport:
     def summary(self) -> str:
         """One line for the CLI."""
         return (
-            f"read {self.messages} notifications: {self.recorded} new events "
-            f"({self.duplicates} already recorded), {len(self.suppressed)} addresses suppressed"
+            f"read {plural(self.messages, 'notification')}: {plural(self.recorded, 'new event')} "
+            f"({self.duplicates} already recorded), "
+            f"{plural(len(self.suppressed), 'address', 'addresses')} suppressed"
         )
 
 

@@ -17,6 +17,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
+from ..words import plural
 from .document import SourceError
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -115,6 +116,6 @@ def _checked(text: str, note: str) -> Decoded:
         )
     if controls:
         text = _CONTROL.sub("", text)
-        removed = f"removed {len(controls)} control character(s)"
+        removed = f"removed {plural(len(controls), 'control character')}"
         note = f"{note}; {removed}" if note else removed
     return Decoded(text, note)
