@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from . import frontmatter
 from .errors import ContentError, Problem
 from .frontmatter_schema import AuthorEntry, FrontMatter, ImageEntry, Moment, schema_problems
+from .limits import MAX_FILE_BYTES
 from .markdown import parse
 from .model import Article, Author, Enclosure, Image, Publication, newest_first
 from .render import (
@@ -96,8 +97,21 @@ def read_article(
 ) -> tuple[Article, list[Problem]]:
     """Parse one content file into an Article (body not yet rendered)."""
     shown = display or path
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:  # refused before it is read: the file may be any size at all
+        raise ContentError([too_large(shown, size)])
     data = path.read_bytes()
     return parse_article(data, pub, path=path, display=shown)
+
+
+def too_large(display: Path, size: int) -> Problem:
+    """The problem of a content file over the size limit."""
+    return Problem(
+        display,
+        None,
+        f"file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}; split it into "
+        "several articles (see the README's Limits)",
+    )
 
 
 def parse_article(
@@ -110,6 +124,8 @@ def parse_article(
     build reads a body (from its byte offset) only for the articles that land in a feed
     (``render_body`` fills their summaries in, from the same parse).
     """
+    if len(data) > MAX_FILE_BYTES:
+        raise ContentError([too_large(display, len(data))])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
