@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -140,7 +140,16 @@ def parse_article(
     try:
         meta = FrontMatter.model_validate(split.data)
     except ValidationError as exc:
-        raise ContentError(schema_problems(display, split, exc)) from None
+        # Report the dates too: otherwise a bad date shows only after the key error is fixed.
+        problems = schema_problems(display, split, exc)
+        named = {problem.message.split(":", 1)[0] for problem in problems}
+        problems += [
+            problem
+            for key in _MOMENT_KEYS
+            if key not in named and isinstance(split.data.get(key), str | date)
+            for problem in _moment_problems(key, split.data[key], split, pub, display)
+        ]
+        raise ContentError(sorted(problems, key=lambda problem: problem.line or 0)) from None
     return _build(meta, split, pub, path=path, display=display, front_only=front_only)
 
 
@@ -162,13 +171,7 @@ def _build(
         try:
             return parse_datetime(value, pub.timezone)
         except ValueError:
-            problems.append(
-                Problem(
-                    display,
-                    split.line_of(key),
-                    f"{key}: not a date: {value!r}; use ISO 8601 such as 2026-11-25T08:00:00+01:00",
-                )
-            )
+            problems.extend(_moment_problems(key, value, split, pub, display))
             return None
 
     if not _clean_line(meta.title):
@@ -229,6 +232,26 @@ def _build(
         body_line=split.body_line,
     )
     return article, warnings
+
+
+_MOMENT_KEYS = ("date", "updated", "publish_at")
+
+
+def _moment_problems(
+    key: str, value: Moment, split: frontmatter.Split, pub: Publication, display: Path
+) -> list[Problem]:
+    """The problem of a date-time value that does not parse (none when it does)."""
+    try:
+        parse_datetime(value, pub.timezone)
+    except ValueError:
+        return [
+            Problem(
+                display,
+                split.line_of(key),
+                f"{key}: not a date: {value!r}; use ISO 8601 such as 2026-11-25T08:00:00+01:00",
+            )
+        ]
+    return []
 
 
 def _clean_line(text: str) -> str:

@@ -68,7 +68,7 @@ def _yaml_loader() -> type[yaml.SafeLoader]:
             try:
                 # +2: the document's own mapping, and the scalar at the innermost level
                 if self.depth > MAX_DEPTH + 2:
-                    mark = self.peek_event().start_mark
+                    mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                     raise _TooDeep(mark.line + 2)
                 return super().compose_node(parent, index)
             finally:

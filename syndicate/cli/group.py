@@ -11,8 +11,8 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Any
 
