@@ -487,12 +487,3 @@ def _current(path: Path, known: CachedOutput) -> bool:
 
 def _size_warning(path: PurePosixPath, size: int) -> Problem:
     return Problem(path, None, f"feed is {size // 1000} KB; lower [feeds] max_items", True)
-
-
-def validate(config: Config) -> tuple[Problem, ...]:
-    """Load every article (raising ContentError with all problems); return the warnings."""
-    from .content import load_articles
-
-    loaded = load_articles(config.content_dir, config.publication)
-    enabled_exporters(config.model.feeds.exporters)
-    return loaded.warnings

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from . import frontmatter
 from .errors import ContentError, Problem
 from .frontmatter_schema import AuthorEntry, FrontMatter, ImageEntry, Moment, schema_problems
+from .limits import MAX_FILE_BYTES
 from .markdown import parse
 from .model import Article, Author, Enclosure, Image, Publication, newest_first
 from .render import (
@@ -96,8 +97,21 @@ def read_article(
 ) -> tuple[Article, list[Problem]]:
     """Parse one content file into an Article (body not yet rendered)."""
     shown = display or path
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:  # refused before it is read: the file may be any size at all
+        raise ContentError([too_large(shown, size)])
     data = path.read_bytes()
     return parse_article(data, pub, path=path, display=shown)
+
+
+def too_large(display: Path, size: int) -> Problem:
+    """The problem of a content file over the size limit."""
+    return Problem(
+        display,
+        None,
+        f"file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}; split it into "
+        "several articles (see the README's Limits)",
+    )
 
 
 def parse_article(
@@ -110,6 +124,8 @@ def parse_article(
     build reads a body (from its byte offset) only for the articles that land in a feed
     (``render_body`` fills their summaries in, from the same parse).
     """
+    if len(data) > MAX_FILE_BYTES:
+        raise ContentError([too_large(display, len(data))])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -124,7 +140,16 @@ def parse_article(
     try:
         meta = FrontMatter.model_validate(split.data)
     except ValidationError as exc:
-        raise ContentError(schema_problems(display, split, exc)) from None
+        # Report the dates too: otherwise a bad date shows only after the key error is fixed.
+        problems = schema_problems(display, split, exc)
+        named = {problem.message.split(":", 1)[0] for problem in problems}
+        problems += [
+            problem
+            for key in _MOMENT_KEYS
+            if key not in named and isinstance(split.data.get(key), str | date)
+            for problem in _moment_problems(key, split.data[key], split, pub, display)
+        ]
+        raise ContentError(sorted(problems, key=lambda problem: problem.line or 0)) from None
     return _build(meta, split, pub, path=path, display=display, front_only=front_only)
 
 
@@ -146,13 +171,7 @@ def _build(
         try:
             return parse_datetime(value, pub.timezone)
         except ValueError:
-            problems.append(
-                Problem(
-                    display,
-                    split.line_of(key),
-                    f"{key}: not a date: {value!r}; use ISO 8601 such as 2026-11-25T08:00:00+01:00",
-                )
-            )
+            problems.extend(_moment_problems(key, value, split, pub, display))
             return None
 
     if not _clean_line(meta.title):
@@ -213,6 +232,26 @@ def _build(
         body_line=split.body_line,
     )
     return article, warnings
+
+
+_MOMENT_KEYS = ("date", "updated", "publish_at")
+
+
+def _moment_problems(
+    key: str, value: Moment, split: frontmatter.Split, pub: Publication, display: Path
+) -> list[Problem]:
+    """The problem of a date-time value that does not parse (none when it does)."""
+    try:
+        parse_datetime(value, pub.timezone)
+    except ValueError:
+        return [
+            Problem(
+                display,
+                split.line_of(key),
+                f"{key}: not a date: {value!r}; use ISO 8601 such as 2026-11-25T08:00:00+01:00",
+            )
+        ]
+    return []
 
 
 def _clean_line(text: str) -> str:

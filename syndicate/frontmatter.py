@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import yaml
 
 from .config import key_line
+from .limits import MAX_DEPTH
 
 
 class FrontMatterSyntaxError(ValueError):
@@ -57,13 +58,67 @@ def _yaml_loader() -> type[yaml.SafeLoader]:
     import yaml
 
     class YamlLoader(yaml.SafeLoader):
-        pass
+        """Composes nodes recursively, as SafeLoader does, but refuses to nest past MAX_DEPTH
+        (block nesting such as ``- - - -`` has no bracket that ``_too_deep`` could count)."""
+
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            self.depth += 1
+            try:
+                # +2: the document's own mapping, and the scalar at the innermost level
+                if self.depth > MAX_DEPTH + 2:
+                    mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                    raise _TooDeep(mark.line + 2)
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
     YamlLoader.yaml_implicit_resolvers = {
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
     return YamlLoader
+
+
+class _TooDeep(Exception):
+    """Nesting past MAX_DEPTH at a line of the file (1-based)."""
+
+    def __init__(self, line: int | None) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _too_deep_error(line: int | None) -> FrontMatterSyntaxError:
+    return FrontMatterSyntaxError(
+        line,
+        f"front matter: nested more than {MAX_DEPTH} levels deep (lists and tables inside one "
+        "another); see the README's Limits",
+    )
+
+
+# Brackets outside strings and comments: what nests in TOML and in YAML's flow style.
+_NESTING = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]'
+)
+
+
+def _too_deep(raw: str) -> int | None:
+    """The front-matter line (1-based within ``raw``) where brackets nest past MAX_DEPTH, else
+    None. The parsers recurse once per level and would overflow Python's stack long before a
+    size limit stopped them. Fewer brackets than the limit cannot nest past it: one count."""
+    if raw.count("[") + raw.count("{") <= MAX_DEPTH:
+        return None
+    depth = 0
+    for match in _NESTING.finditer(raw):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return raw.count("\n", 0, match.start()) + 1
+        elif token in "]}":
+            depth = max(depth - 1, 0)
+    return None
 
 
 _CLOSING = {
@@ -95,7 +150,13 @@ def split(text: str, *, body: bool = True) -> Split:
     rest = text[after + 1 :] if body and after < len(text) else ""
     end = len(lines) + 1  # the closing fence's 0-based line index
     kind = "toml" if fence == "+++" else "yaml"
-    data = _parse_toml(raw) if kind == "toml" else _parse_yaml(raw)
+    try:
+        data = _parse_toml(raw) if kind == "toml" else _parse_yaml(raw)
+    except _TooDeep as exc:
+        raise _too_deep_error(exc.line) from None
+    except RecursionError:
+        # Not reached through the checks above; kept so that no input ever shows a traceback.
+        raise _too_deep_error(None) from None
     return Split(data=data, kind=kind, raw=raw, first_line=2, body=rest, body_line=end + 2)
 
 
@@ -152,7 +213,10 @@ def _simple_value(value: str) -> Any:
 def _parse_toml(raw: str) -> dict[str, Any]:
     simple = _simple_toml(raw)
     if simple is not None:
-        return simple
+        return simple  # flat by construction: no nesting to check
+    deep = _too_deep(raw)
+    if deep is not None:
+        raise _TooDeep(deep + 1)
     try:
         return tomllib.loads(raw + "\n")
     except tomllib.TOMLDecodeError as exc:
@@ -165,6 +229,9 @@ def _parse_toml(raw: str) -> dict[str, Any]:
 def _parse_yaml(raw: str) -> dict[str, Any]:
     import yaml
 
+    deep = _too_deep(raw)
+    if deep is not None:
+        raise _TooDeep(deep + 1)
     try:
         data = yaml.load(raw, Loader=_yaml_loader())
     except yaml.YAMLError as exc:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import frontmatter
 from .errors import Problem
+from .limits import MAX_AUTHORS, MAX_NAME_CHARS, MAX_TAGS, MAX_TITLE_CHARS
 from .slugs import slugify
 
 Moment = datetime | date | str
@@ -86,7 +87,7 @@ class FrontMatter(BaseModel):
     """The front-matter schema: unknown keys are errors, so typos never pass silently."""
 
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
     date: Moment
     slug: str | None = None
     id: str | None = Field(default=None, min_length=1)
@@ -94,10 +95,10 @@ class FrontMatter(BaseModel):
     dek: str = ""
     updated: Moment | None = None
     summary: str = ""
-    authors: list[str | _AuthorEntry] = []
+    authors: list[str | _AuthorEntry] = Field(default=[], max_length=MAX_AUTHORS)
     author: str | _AuthorEntry | None = None
-    tags: list[str] = []
-    section: str = ""
+    tags: list[str] = Field(default=[], max_length=MAX_TAGS)
+    section: str = Field(default="", max_length=MAX_NAME_CHARS)
     image: str | _ImageEntry | None = None
     image_alt: str | None = None
     enclosure: _EnclosureEntry | None = None
@@ -138,6 +139,8 @@ class FrontMatter(BaseModel):
     def _tags_not_blank(cls, value: list[str]) -> list[str]:
         if any(not _tag_slug(tag) for tag in value):
             raise ValueError("every tag needs at least one letter or digit")
+        if any(len(tag) > MAX_NAME_CHARS for tag in value):
+            raise ValueError(f"a tag is longer than {MAX_NAME_CHARS} characters")
         return value
 
 
@@ -236,15 +239,23 @@ _FRIENDLY = {
     "model_type": 'expected a table such as { name = "..." }',
     "string_too_short": "must not be empty",
 }
+_TOO_LONG = {
+    "string_too_long": "longer than {max_length} characters; see the README's Limits",
+    "too_long": "more than {max_length} entries; see the README's Limits",
+}
 
 
 def _friendly(err: Any) -> str:
-    message = _FRIENDLY.get(err["type"]) or err["msg"].removeprefix("Value error, ").replace(
+    kind = err["type"]
+    if kind in _TOO_LONG:
+        return _TOO_LONG[kind].format(**err.get("ctx", {}))
+    message = _FRIENDLY.get(kind) or err["msg"].removeprefix("Value error, ").replace(
         "Input should be", "should be"
     )
     value = err.get("input")
-    if err["type"] != "value_error" and not isinstance(value, dict | list) and value is not None:
-        message += f" (got {value!r})"
+    if kind != "value_error" and not isinstance(value, dict | list) and value is not None:
+        shown = repr(value)
+        message += f" (got {shown if len(shown) <= 60 else shown[:57] + '...'})"
     return message
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from .errors import ContentError, Problem
+from .limits import MAX_FILE_BYTES
 from .model import Article, Author, Enclosure, Image, Publication
 
 if TYPE_CHECKING:
@@ -244,9 +245,11 @@ def parse_file(stat: Stat, pub: Publication, *, keep: bool = True) -> ParseOutco
     decodes it. In the parent the Source is kept as built, the same as ``decode`` of its
     record would make (tested), without paying for the decoding.
     """
-    from .content import parse_article
+    from .content import parse_article, too_large
 
     path = stat.path
+    if stat.size > MAX_FILE_BYTES:  # refused unread (a file the scan saw grow is refused below)
+        return "", None, (too_large(display(path), stat.size),), None
     data = read_bytes(stat.file, stat.size)
     sha = hashlib.blake2b(data, digest_size=20).hexdigest()
     try:
@@ -353,7 +356,7 @@ def load_sources(
     to_parse: list[int] = []
     for index, stat in enumerate(files):
         entry = cached.get(stat.rel)
-        if entry is None:
+        if entry is None or stat.size > MAX_FILE_BYTES:  # too large: refused, never hashed
             to_parse.append(index)
             continue
         same_stat = entry.size == stat.size and entry.mtime_ns == stat.mtime_ns

@@ -144,11 +144,12 @@ def _split_to_fit(piece: str, room: int) -> tuple[str, str]:
     """The longest grapheme-aligned head of ``piece`` at most ``room`` wide, and the rest."""
     head = ""
     used = 0
-    clusters = list(graphemes(piece))
-    for index, cluster in enumerate(clusters):
+    # Lazily: the caller splits a long word line by line, and splitting all of the rest into
+    # graphemes for every line made a 100,000-character word take minutes.
+    for cluster in graphemes(piece):
         size = max(0, wcswidth(cluster))
         if used + size > room:
-            return head, "".join(clusters[index:])
+            return head, piece[len(head) :]
         head += cluster
         used += size
     return head, ""

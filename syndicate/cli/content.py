@@ -32,7 +32,7 @@ def init(directory: Path, force: bool) -> None:
 @click.pass_context
 def validate(ctx: click.Context, check_email: bool) -> None:
     """Check config.toml and every article; list ALL problems as path:line: message."""
-    from ..build import validate as validate_all
+    from ..validation import validate as validate_all
 
     config = load(ctx)
     warnings = validate_all(config)

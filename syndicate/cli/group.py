@@ -11,8 +11,9 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, NoReturn
 
 import click
@@ -41,7 +42,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except ProblemsError as exc:
             for problem in exc.problems:
-                click.echo(str(problem), err=True)
+                click.echo(shown(problem), err=True)
             count = sum(1 for problem in exc.problems if not problem.warning)
             click.echo(f"error: {count} problem{'s' if count != 1 else ''} found", err=True)
             ctx.exit(exc.exit_code)
@@ -158,7 +159,25 @@ def quiet(ctx: click.Context) -> bool:
 def show_warnings(warnings: tuple[Problem, ...] | list[Problem]) -> None:
     """Print warnings to stderr, one path:line: message each (stdout stays the command's)."""
     for warning in warnings:
-        click.echo(str(warning), err=True)
+        click.echo(shown(warning), err=True)
+
+
+def shown(problem: Problem) -> str:
+    """A problem as ``path:line: message``, its path relative to the publication (the folder
+    of config.toml) as the README shows it, whatever the working directory; paths outside
+    the publication stay as they are."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    config = obj.get("config") if isinstance(obj, dict) else None
+    if config is None or not isinstance(problem.path, PurePath):
+        return str(problem)
+    path = Path(problem.path)
+    try:
+        root = config.path.parent.absolute()
+        relative = (path if path.is_absolute() else Path.cwd() / path).relative_to(root)
+    except (ValueError, OSError):
+        return str(problem)
+    return str(replace(problem, path=relative))
 
 
 def parse_now(value: str | None, ctx: click.Context) -> datetime | None:

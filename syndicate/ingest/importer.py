@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..config import Config
 from ..content import parse_article
 from ..errors import ContentError, Problem, UsageError
+from ..limits import MAX_SOURCE_BYTES
 from ..model import Publication
 from ..output import atomic_write
 from ..slugs import slugify
@@ -156,8 +157,14 @@ def _import_one(
     planned: dict[Path, tuple[Path, bytes]],
 ) -> Imported:
     try:
+        info = source.stat()
+        if info.st_size > MAX_SOURCE_BYTES:  # refused unread: it may be any size at all
+            raise SourceError(
+                f"file is {info.st_size:,} bytes, over the limit of {MAX_SOURCE_BYTES:,} "
+                "for an import source (see the README's Limits)"
+            )
         data = source.read_bytes()
-        mtime = source.stat().st_mtime
+        mtime = info.st_mtime
     except IsADirectoryError:
         raise SourceError("is a folder, not a file") from None
     except FileNotFoundError:

@@ -1,0 +1,31 @@
+"""Limits on untrusted input, so that no content file can make a build's work or output explode.
+
+One article with 10,000 tags once wrote 9.3 GB of feeds (each tag feed repeats every category),
+and front matter nested thousands of levels deep overflowed the parsers' recursion. These
+numbers are far above anything a newsroom writes and far below what hurts; the README's
+"Limits" section lists them, and every one is reported as ``path:line: key: message``.
+"""
+
+from __future__ import annotations
+
+MAX_FILE_BYTES = 1_000_000
+"""A content file (front matter and body): ~150,000 words, a long book chapter."""
+
+MAX_SOURCE_BYTES = 20_000_000
+"""A source of ``syndicate import`` (a saved web page may carry inline images)."""
+
+MAX_TAGS = 100
+"""Tags per article: every tag is a feed of its own that repeats the article's categories."""
+
+MAX_AUTHORS = 100
+"""Authors per article (``author`` and ``authors`` together)."""
+
+MAX_TITLE_CHARS = 500
+"""Characters in a title (feed readers and mail clients show one line of it)."""
+
+MAX_NAME_CHARS = 80
+"""Characters in one tag or section: each becomes a folder name, which filesystems cap at
+255 bytes (80 characters of any script fit)."""
+
+MAX_DEPTH = 10
+"""Levels of nesting in front matter (a table in a list in a table ...): ours use two."""
