@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from . import frontmatter
 from .errors import ContentError, Problem
 from .frontmatter_schema import AuthorEntry, FrontMatter, ImageEntry, Moment, schema_problems
-from .limits import MAX_FILE_BYTES
+from .limits import MAX_FILE_BYTES, OUTSIDE_LINK, escapes
 from .markdown import parse
 from .model import Article, Author, Enclosure, Image, Publication, newest_first
 from .render import (
@@ -69,6 +69,9 @@ def load_articles(directory: Path, pub: Publication, *, render: bool = False) ->
             [Problem(directory, None, "content directory not found; set [content] dir")]
         )
     for path in content_files(directory):
+        if path.is_symlink() and (target := escapes(str(directory), str(path))):
+            problems.append(Problem(_display(path), None, OUTSIDE_LINK.format(target=target)))
+            continue
         try:
             article, file_warnings = read_article(path, pub, display=_display(path))
         except ContentError as exc:

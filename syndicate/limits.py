@@ -8,6 +8,8 @@ numbers are far above anything a newsroom writes and far below what hurts; the R
 
 from __future__ import annotations
 
+import os
+
 MAX_FILE_BYTES = 1_000_000
 """A content file (front matter and body): ~150,000 words, a long book chapter."""
 
@@ -29,3 +31,20 @@ MAX_NAME_CHARS = 80
 
 MAX_DEPTH = 10
 """Levels of nesting in front matter (a table in a list in a table ...): ours use two."""
+
+
+def escapes(root: str, path: str) -> str | None:
+    """Where a symbolic link at ``path`` leads when that is outside ``root``, else None.
+
+    A content file linked in from elsewhere (``content/x.md -> /etc/passwd`` or another
+    checkout's drafts) would publish a file nobody put into the content folder; links inside
+    it are fine. ``root`` is the content folder as given, ``path`` a file found under it.
+    """
+    target = os.path.realpath(path)
+    inside = os.path.realpath(root)
+    if os.path.commonpath([inside, target]) == inside:
+        return None
+    return target
+
+
+OUTSIDE_LINK = "a symbolic link to {target}, outside the content folder: copy the file in instead"

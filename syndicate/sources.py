@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from .errors import ContentError, Problem
-from .limits import MAX_FILE_BYTES
+from .limits import MAX_FILE_BYTES, OUTSIDE_LINK, escapes
 from .model import Article, Author, Enclosure, Image, Publication
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ class Source:
 def scan(directory: Path) -> list[Stat]:
     """Every content file under ``directory`` with its stat, in ``content_files`` order."""
     found: list[tuple[tuple[str, ...], Stat]] = []
+    outside: list[Problem] = []
 
     def walk(folder: str, parts: tuple[str, ...]) -> None:
         with os.scandir(folder) as entries:
@@ -78,12 +79,21 @@ def scan(directory: Path) -> list[Stat]:
                 if entry.is_dir(follow_symlinks=False):
                     walk(entry.path, (*parts, name))
                 elif name.lower().endswith(CONTENT_SUFFIXES) and entry.is_file():
+                    if entry.is_symlink() and (target := escapes(str(directory), entry.path)):
+                        outside.append(
+                            Problem(
+                                display(Path(entry.path)), None, OUTSIDE_LINK.format(target=target)
+                            )
+                        )
+                        continue
                     st = entry.stat()
                     rel = (*parts, name)
                     found.append((rel, Stat("/".join(rel), entry.path, st.st_size, st.st_mtime_ns)))
 
     if directory.is_dir():
         walk(str(directory), ())
+    if outside:
+        raise ContentError(outside)
     found.sort(key=lambda item: item[0])
     return [stat for _, stat in found]
 
