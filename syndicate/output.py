@@ -195,8 +195,8 @@ _RUN_PID = re.compile(r"(\d+)[-.]")
 def work_dir(out_dir: Path) -> Path:
     """The output folder's work folder (made if missing): ``.<name>.syndicate/`` beside it.
 
-    If that cannot be made or lies on another filesystem (``out_dir`` is a mount point), a
-    rename from it would not be atomic: then ``out_dir/.syndicate/`` is used, which a deploy
+    If that cannot be made or a file cannot be renamed from it into ``out_dir`` (a mount
+    point), the rename would not be atomic: then ``out_dir/.syndicate/`` is used, which a deploy
     should exclude (``rsync --exclude .syndicate``)."""
     found = existing_work_dir(out_dir)
     if found is not None:
@@ -206,7 +206,7 @@ def work_dir(out_dir: Path) -> Path:
     beside = root.parent / f".{root.name}{WORK_SUFFIX}"
     try:
         beside.mkdir(exist_ok=True)
-        if beside.stat().st_dev == root.stat().st_dev and os.access(beside, os.W_OK):
+        if _renames_into(beside, root):
             return beside
         beside.rmdir()
     except OSError:
@@ -214,6 +214,21 @@ def work_dir(out_dir: Path) -> Path:
     inside = root / INSIDE_WORK_DIR
     inside.mkdir(exist_ok=True)
     return inside
+
+
+def _renames_into(folder: Path, root: Path) -> bool:
+    """Whether a file renames from ``folder`` into ``root``: comparing devices is not enough,
+    a bind mount (a read-only one, say) shares its device and still refuses the rename."""
+    probe = folder / f"probe-{os.getpid()}"
+    target = root / f".syndicate-probe-{os.getpid()}"
+    probe.touch()
+    try:
+        probe.rename(target)
+    except OSError:
+        probe.unlink()
+        return False
+    target.unlink()
+    return True
 
 
 def existing_work_dir(out_dir: Path) -> Path | None:

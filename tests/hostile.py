@@ -24,7 +24,7 @@ from syndicate.state import connect
 from tests.conftest import BASE_CONFIG, article
 
 NOW = "2026-11-20T12:00:00+00:00"  # the build's --now: the future-dated article is after it
-LONG_TITLE = "Ein sehr langer Titel " * 60 + "— fin"
+LONG_TITLE = "Ein sehr langer Titel " * 20 + "— fin"  # 445 characters, under the limit of 500
 
 ARTICLES = {
     "2026-11-01-unicode.md": article(

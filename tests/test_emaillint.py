@@ -111,4 +111,4 @@ def test_unusable_dkim_key_is_reported(make_pub: Publication, run: Run) -> None:
     key.chmod(0o644)
     result = run(root, "validate", "--email")
     assert result.exit_code == 1
-    assert "[email.dkim]:" in result.stderr and "chmod 600" in result.stderr
+    assert "[email.dkim] key_file:" in result.stderr and "chmod 600" in result.stderr

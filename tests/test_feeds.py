@@ -212,7 +212,7 @@ HOSTILE_BODY = """\
 
 def test_a_hostile_article_yields_valid_sanitized_feeds(make_pub: Publication) -> None:
     hostile = article(
-        "T" * 10_000 + " <script>alert(1)</script> ]]> \x01",
+        "T" * 450 + " <script>alert(1)</script> ]]> \x01",
         body=HOSTILE_BODY,
         summary="]]> <b>bold</b> \x0b",
         tags=["<x>y", "]]>z"],
@@ -225,7 +225,7 @@ def test_a_hostile_article_yields_valid_sanitized_feeds(make_pub: Publication) -
         else:
             entry = parse(feeds / name).entries[0]
             title, html = entry.title, entry.content[0].value
-        assert title.startswith("T" * 10_000)
+        assert title.startswith("T" * 450)
         for bad in ("<script", "onerror", "onclick", "javascript:", "<iframe", "<style", "style="):
             assert bad not in html, (name, bad)
         raw = (feeds / name).read_text(encoding="utf-8")

@@ -95,7 +95,7 @@ def test_publish_does_not_hold_the_lock_for_a_dead_server(make_pub: Publication,
     result = run(root, "publish", "--now", NOW)
     assert time.monotonic() - started < 10, result.stderr
     assert result.exit_code == 3, result.output + result.stderr
-    assert "refused" in result.stderr and "3 recipient(s) not delivered yet" in result.stderr
+    assert "refused" in result.stderr and "3 recipients not delivered yet" in result.stderr
 
 
 def test_retries_after_the_server_was_reached_say_what_they_wait_for(
