@@ -109,7 +109,9 @@ def test_import_of_deep_front_matter_fails_alone(
 def test_oversized_file_is_refused_unread(make_pub: Publication, run: Run, command: str) -> None:
     big = article(body="word " * (MAX_FILE_BYTES // 5))
     root = make_pub({"big.md": big, "ok.md": article()})
-    _fails_with(run, root, command, "content/big.md: file is 1,000,0", "over the limit of 1,000,000")
+    _fails_with(
+        run, root, command, "content/big.md: file is 1,000,0", "over the limit of 1,000,000"
+    )
 
 
 ADVERSARIAL = {

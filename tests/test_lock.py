@@ -93,8 +93,8 @@ def test_a_forked_child_does_not_hold_its_parents_lock(tmp_path: Path) -> None:
         pid = os.fork()
         if pid == 0:  # a build worker: it must carry no descriptor of its parent's lock
             os.close(read)
-            fds = os.listdir("/proc/self/fd")
-            held = any(os.path.realpath(f"/proc/self/fd/{fd}") == str(path) for fd in fds)
+            fds = Path("/proc/self/fd").iterdir()
+            held = any(os.path.realpath(fd) == str(path) for fd in fds)
             os.write(write, b"held" if held else b"free")
             os._exit(0)
         os.close(write)
