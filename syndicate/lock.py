@@ -69,15 +69,7 @@ class LockBusy(Exception):
         """False when the lock file names a process that is gone: then someone else (a
         leftover child of that process) holds the lock, and waiting will not help."""
         pid = self.pid
-        if pid is None:
-            return True
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return pid is None or pid_alive(pid)
 
     @property
     def since(self) -> datetime | None:
@@ -145,3 +137,14 @@ def _holder(fd: int) -> str:
         return os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
     except OSError:
         return ""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user's counts: it cannot be signalled)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

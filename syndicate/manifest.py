@@ -40,9 +40,9 @@ class Manifest:
         """The manifest of ``out_dir``; without one (a first build, or one of a version that
         kept none), ``seed``: files that the build cache remembers writing there."""
         work = existing_work_dir(out_dir)
+        if work is None:
+            return cls(out_dir, seed)
         try:
-            if work is None:
-                raise FileNotFoundError(FILE_NAME)
             data = json.loads((work / FILE_NAME).read_bytes())
             files = data["files"] if data.get("version") == VERSION else []
         except (OSError, ValueError, KeyError, TypeError, AttributeError):

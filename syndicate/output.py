@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from .errors import ExportError
 from .exporters import Artifact
 from .failures import naming
+from .lock import pid_alive
 
 
 @dataclass(slots=True)
@@ -189,6 +190,7 @@ def _fsync_path(name: str) -> None:
 WORK_SUFFIX = ".syndicate"
 INSIDE_WORK_DIR = ".syndicate"  # the fallback, inside the output folder (see ``work_dir``)
 STALE_TEMP_SECONDS = 86_400.0  # a temp file this old is stale whoever owns the pid now
+LEGACY_TEMP_AGE_SECONDS = 60.0  # see ``_sweep_legacy_temp_files``
 _RUN_PID = re.compile(r"(\d+)[-.]")
 
 
@@ -252,16 +254,16 @@ def sweep_temp_files(out_dir: Path) -> int:
 
     A temp file's name starts with the pid of the run that made it (its workers' files too),
     so a live run's files, which it is about to rename, are left alone."""
+    removed = _sweep_legacy_temp_files(out_dir)
     work = existing_work_dir(out_dir)
     if work is None or not (work / "tmp").is_dir():
-        return 0
+        return removed
     folder = work / "tmp"
-    removed = 0
     stale = time.time() - STALE_TEMP_SECONDS
     for entry in os.scandir(folder):
         match = _RUN_PID.match(entry.name)
         try:
-            if match and _alive(int(match.group(1))) and entry.stat().st_mtime > stale:
+            if match and pid_alive(int(match.group(1))) and entry.stat().st_mtime > stale:
                 continue
             Path(entry.path).unlink()
             removed += 1
@@ -270,13 +272,19 @@ def sweep_temp_files(out_dir: Path) -> int:
     return removed
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _sweep_legacy_temp_files(out_dir: Path) -> int:
+    """Remove ``.name.XXXX.tmp`` files that versions before the work folder left *inside* the
+    output folder when killed. Their names carry no pid, so one older than
+    ``LEGACY_TEMP_AGE_SECONDS`` counts as a dead writer's; left alone it would be deployed."""
+    if not out_dir.is_dir():
+        return 0
+    cutoff = time.time() - LEGACY_TEMP_AGE_SECONDS
+    removed = 0
+    for path in out_dir.rglob(".*.tmp"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -36,7 +35,6 @@ from .words import plural
 
 log = logging.getLogger("syndicate.publish")
 
-TEMP_FILE_AGE_SECONDS = 60.0
 RECHECK_SECONDS = 1.0  # how long to wait for a run that took the lock to write its pid
 
 Say = Callable[[str], None]
@@ -158,9 +156,6 @@ def _span(delta: timedelta) -> str:
 
 
 def _run(config: Config, now: datetime, report: PublishReport) -> None:
-    removed = remove_stale_temp_files(config.feeds_dir)
-    if removed:
-        report.act(f"removed {removed} temp file(s) left in {config.feeds_dir} by a killed run")
     result = build(config, now=now, progress=_crash_in_build)
     if result.swept:
         report.act(f"removed {result.swept} temp file(s) left by a killed run")
@@ -212,27 +207,6 @@ def _changed_line(
     paths = [str(path) for path in ordered]
     shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
     return f"feeds: {verb} {plural(len(paths), what)}{tail}: {shown}"
-
-
-def remove_stale_temp_files(out_dir: Path, *, age: float = TEMP_FILE_AGE_SECONDS) -> int:
-    """Delete ``.name.XXXX.tmp`` files that a killed writer left behind in the output folder.
-
-    Builds write their temp files outside it now (``output.temp_dir``); these are left by older
-    versions. One older than ``age`` seconds belongs to a dead process, and left alone it would
-    be deployed with the feeds.
-    """
-    if not out_dir.is_dir():
-        return 0
-    cutoff = time.time() - age
-    removed = 0
-    for path in out_dir.rglob(".*.tmp"):
-        try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
 
 
 # --- dry run -------------------------------------------------------------------------------

@@ -9,16 +9,14 @@ message to 600 px on a phone. The static test runs everywhere; where Chromium is
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
 from lxml import html as lxml_html
 
 from syndicate.config import load_config
 from syndicate.edition import open_state, plan_edition
 from syndicate.newsletter import render_edition
+from tests.chromium import measure, needs_chromium
 from tests.conftest import Publication, article
 from tests.test_newsletter import NOW, VALUES
 
@@ -78,32 +76,12 @@ document.getElementById("f").onload = function () {
 """
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium (apt-get)")
+@needs_chromium
 def test_no_horizontal_scrolling_in_a_375px_browser(make_pub: Publication, tmp_path: Path) -> None:
     (tmp_path / "edition.html").write_text(edition_html(make_pub), encoding="utf-8")
     (tmp_path / "probe.html").write_text(LAYOUT_PROBE, encoding="utf-8")
-    done = subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--allow-file-access-from-files",
-            "--window-size=600,800",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            (tmp_path / "probe.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    match = re.search(r'data-probe="(\d+) (\d+) ([\d,]*)"', done.stdout)
-    assert match, done.stderr[-2000:]
-    scroll_width, viewport, images = match.groups()
-    assert viewport == "375"
-    assert int(scroll_width) <= 375, "the edition scrolls sideways on a phone"
-    widths = [int(w) for w in images.split(",") if w]
+    scroll_width, viewport, widths = measure(tmp_path / "probe.html")
+    assert viewport == 375
+    assert scroll_width <= 375, "the edition scrolls sideways on a phone"
     assert widths and max(widths) <= 375 - 2 * 24
     assert 100 in widths, "a 100 px icon keeps its own size"

@@ -8,14 +8,13 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from syndicate.config import load_config
 from syndicate.web import STYLE
+from tests.chromium import measure, needs_chromium
 from tests.conftest import Publication
 from tests.web_server import http_request, web_server
 
@@ -53,33 +52,13 @@ def test_fields_are_sized_with_their_padding(
     assert 'name="email"' in page and "width:100%" in page
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium (apt-get)")
+@needs_chromium
 def test_no_field_runs_past_a_375px_screen(
     make_pub: Publication, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     (tmp_path / "subscribe.html").write_text(subscribe_page(make_pub, monkeypatch), "utf-8")
     (tmp_path / "probe.html").write_text(PROBE, encoding="utf-8")
-    done = subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--allow-file-access-from-files",
-            "--window-size=600,800",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            (tmp_path / "probe.html").as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    match = re.search(r'data-probe="(\d+) (\d+) ([\d,]*)"', done.stdout)
-    assert match, done.stderr[-2000:]
-    scroll_width, viewport, rights = match.groups()
-    assert viewport == "375"
-    assert int(scroll_width) <= 375, "the subscribe page scrolls sideways on a phone"
-    edges = [int(r) for r in rights.split(",") if r]
+    scroll_width, viewport, edges = measure(tmp_path / "probe.html")
+    assert viewport == 375
+    assert scroll_width <= 375, "the subscribe page scrolls sideways on a phone"
     assert len(edges) >= 3 and max(edges) <= 375, edges
