@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_corpus import make_corpus
 from timing import median_seconds
 
-from syndicate.build import load_published
+from syndicate.build.pipeline import load_published
 from syndicate.config import load_config
-from syndicate.digest import Period, make_digest, render_digest
+from syndicate.text.digest import Period, make_digest, render_digest
 
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
 EVERYTHING = Period(datetime(1970, 1, 1, tzinfo=UTC), NOW)

@@ -25,10 +25,14 @@ from mjml import mjml2html
 from timing import median_seconds
 
 from syndicate.config import Config, load_config
-from syndicate.delivery.message import build_message, message_bytes, preview_recipient
-from syndicate.edition import open_state, plan_edition
-from syndicate.newsletter import mjml_source, render_edition
-from syndicate.preview import preview_edition
+from syndicate.delivery.message import (
+    build_message,
+    message_bytes,
+    preview_recipient,
+)
+from syndicate.edition.preview import preview_edition
+from syndicate.edition.render import mjml_source, render_edition
+from syndicate.edition.state import open_state, plan_edition
 
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
 

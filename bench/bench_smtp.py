@@ -114,7 +114,7 @@ db = "state/syndicate.db"
 
 def add_subscribers(config: Any, count: int) -> None:
     from syndicate.delivery.subscribers import ensure_subscribers, utcnow
-    from syndicate.state import connect
+    from syndicate.store.sqlite import connect
 
     conn = connect(config.state_db)
     ensure_subscribers(conn)
@@ -130,8 +130,8 @@ def add_subscribers(config: Any, count: int) -> None:
 
 
 def edition_for(config: Any) -> tuple[Any, Any, Any]:
-    from syndicate.edition import open_state, plan_edition
-    from syndicate.newsletter import render_edition
+    from syndicate.edition.render import render_edition
+    from syndicate.edition.state import open_state, plan_edition
 
     conn = open_state(config)
     edition = plan_edition(config, conn, now=NOW)

@@ -184,7 +184,7 @@ class ScheduleConfig(_Section):
     @field_validator("email")
     @classmethod
     def _schedule_kind(cls, value: str) -> str:
-        from .schedule import KEYWORDS, cron_problem
+        from .publish.schedule import KEYWORDS, cron_problem
 
         value = value.strip()
         if value.lower() in KEYWORDS:

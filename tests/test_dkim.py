@@ -144,8 +144,8 @@ def test_sent_edition_is_signed_over_its_final_bytes(
 
     from syndicate.delivery.send import send_edition
     from syndicate.delivery.subscribers import add_subscriber
-    from syndicate.edition import open_state, plan_edition
-    from syndicate.newsletter import render_edition
+    from syndicate.edition.render import render_edition
+    from syndicate.edition.state import open_state, plan_edition
     from tests.conftest import article
 
     monkeypatch.setenv("SYNDICATE_SECRET", "dkim-test-secret-0123456789")

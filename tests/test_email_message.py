@@ -19,9 +19,9 @@ from syndicate.delivery.message import (
     message_bytes,
     preview_recipient,
 )
-from syndicate.edition import open_state, plan_edition
+from syndicate.edition.render import RenderedEdition, render_edition
+from syndicate.edition.state import open_state, plan_edition
 from syndicate.errors import ConfigError, DeliveryError, TemplateError
-from syndicate.newsletter import RenderedEdition, render_edition
 from tests.conftest import Publication, article
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syndicate.build import build
+from syndicate.build.pipeline import build
 from syndicate.config import load_config
 from syndicate.errors import ContentError
 from tests.conftest import Publication, article, tree_bytes

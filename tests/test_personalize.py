@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from syndicate.config import Config
 from syndicate.delivery.message import Recipient, build_message, message_bytes
 from syndicate.delivery.personalize import Personalizer, _shape
-from syndicate.edition import open_state, plan_edition
+from syndicate.edition.render import RenderedEdition, render_edition
+from syndicate.edition.state import open_state, plan_edition
 from syndicate.errors import DeliveryError
-from syndicate.newsletter import RenderedEdition, render_edition
 from tests.conftest import Publication, article
 from tests.sending import NOW, config_of
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.build import build
+from syndicate.build.pipeline import build
 from syndicate.config import load_config
 from syndicate.errors import ExportError
 from syndicate.exporters import registry

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from syndicate.config import ScheduleConfig
-from syndicate.schedule import Schedule, cron_problem, make_schedule
+from syndicate.publish.schedule import Schedule, cron_problem, make_schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

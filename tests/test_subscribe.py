@@ -16,7 +16,7 @@ from syndicate.config import Config, load_config
 from syndicate.delivery.confirm_outbox import enqueue
 from syndicate.delivery.optin import basis, make_confirm_token, safe_redirect
 from syndicate.delivery.subscribers import Status, add_subscriber, get_subscriber
-from syndicate.state import connect
+from syndicate.store.sqlite import connect
 from tests.conftest import Publication, article
 from tests.smtp_server import SmtpSink, smtp_server
 from tests.web_server import http_request, outbox_drained, web_server
@@ -83,8 +83,8 @@ def pub(
 def send_next_edition(config: Config, now: str) -> str:
     """Plan, render and send the edition due at ``now`` through the configured transport."""
     from syndicate.delivery.send import send_edition
-    from syndicate.edition import open_state, plan_edition
-    from syndicate.newsletter import render_edition
+    from syndicate.edition.render import render_edition
+    from syndicate.edition.state import open_state, plan_edition
 
     conn = open_state(config)
     try:

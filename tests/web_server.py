@@ -17,8 +17,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from syndicate.config import Config
 from syndicate.delivery.confirm_outbox import untried_count
-from syndicate.state import connect
-from syndicate.web import make_app
+from syndicate.store.sqlite import connect
+from syndicate.web.app import make_app
 
 
 class _Quiet(WSGIRequestHandler):

@@ -32,7 +32,7 @@ def init(directory: Path, force: bool) -> None:
 @click.pass_context
 def validate(ctx: click.Context, check_email: bool) -> None:
     """Check config.toml and every article; list ALL problems as path:line: message."""
-    from ..validation import validate as validate_all
+    from ..build.validation import validate as validate_all
 
     config = load(ctx)
     warnings = validate_all(config)
@@ -40,8 +40,8 @@ def validate(ctx: click.Context, check_email: bool) -> None:
     if not quiet(ctx):
         click.echo(f"ok: {config.path.name} and {config.content_dir.name}/ are valid")
     if check_email:
-        from ..build import now_utc
-        from ..emaillint import EmailLintError, lint_email
+        from ..build.pipeline import now_utc
+        from ..edition.lint import EmailLintError, lint_email
 
         result = lint_email(config, now=now_utc())
         if result.errors:

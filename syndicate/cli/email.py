@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from ..words import plural
+from ..text.words import plural
 from .group import cli, load, parse_now, progress_bar, quiet, show_warnings
 
 
@@ -59,9 +59,9 @@ def email(
     --to ADDR sends one test copy; --send sends to every active subscriber and resumes an
     interrupted send (exit 3 while recipients are pending); --status EDITION shows the ledger.
     """
-    from ..build import now_utc
-    from ..preview import NothingNew, preview_edition
-    from ..when import parse_when
+    from ..build.pipeline import now_utc
+    from ..content.when import parse_when
+    from ..edition.preview import NothingNew, preview_edition
 
     config = load(ctx)
     now = parse_now(now_text, ctx) or now_utc()
@@ -156,7 +156,7 @@ def _email_delivery(
         send_test,
         status_lines,
     )
-    from ..edition import open_state
+    from ..edition.state import open_state
 
     if sum(map(bool, (to, send, status))) > 1:
         raise click.UsageError("use one of --to, --send and --status at a time")

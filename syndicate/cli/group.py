@@ -184,7 +184,7 @@ def parse_now(value: str | None, ctx: click.Context) -> datetime | None:
     """--now ISO: the clock override used by publish/email/build for tests and back-fills."""
     if value is None:
         return None
-    from ..when import parse_datetime
+    from ..content.when import parse_datetime
 
     try:
         return parse_datetime(value, load(ctx).publication.timezone)

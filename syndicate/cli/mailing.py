@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import UsageError
-from ..words import plural
+from ..text.words import plural
 from .group import cli, load, quiet, show_warnings
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def subscribers() -> None:
 
 def _subscriber_db(ctx: click.Context) -> Any:
     from ..delivery.subscribers import ensure_subscribers
-    from ..state import connect
+    from ..store.sqlite import connect
 
     conn = connect(load(ctx).state_db)
     ensure_subscribers(conn)
@@ -161,7 +161,12 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool) ->
 @click.pass_context
 def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -> None:
     """Write every subscriber to CSV ('-' for stdout): email, name, status, reason, ..."""
-    from ..delivery.subscribers import Status, export_csv, list_subscribers, write_export
+    from ..delivery.subscribers import (
+        Status,
+        export_csv,
+        list_subscribers,
+        write_export,
+    )
 
     conn = _subscriber_db(ctx)
     try:
@@ -212,7 +217,7 @@ def subscribers_unsubscribe(
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Run the web app (unsubscribe, subscribe, confirm) locally; syndicate.web:app for production."""
     from ..delivery.tokens import load_secret
-    from ..web import serve as run_server
+    from ..web.app import serve as run_server
 
     config = load(ctx)
     load_secret()  # fail now, not on the first reader's click

@@ -24,7 +24,7 @@ log = logging.getLogger("syndicate")
 @click.pass_context
 def build(ctx: click.Context, out: Path | None, now_text: str | None, no_cache: bool) -> None:
     """Run every enabled feed exporter; default out = [feeds] out (feeds/)."""
-    from ..build import build as run_build
+    from ..build.pipeline import build as run_build
 
     config = load(ctx)
     with progress_bar(ctx, "rendering") as progress:
@@ -58,10 +58,10 @@ def digest(
     now_text: str | None,
 ) -> None:
     """Plain-text digest of [--since, --until) (default: the last 7 days) to stdout or FILE."""
-    from ..build import now_utc
-    from ..digest import make_digest
-    from ..output import atomic_write
-    from ..when import parse_when
+    from ..build.pipeline import now_utc
+    from ..build.writer import atomic_write
+    from ..content.when import parse_when
+    from ..text.digest import make_digest
 
     config = load(ctx)
     zone = config.publication.timezone
@@ -111,7 +111,7 @@ def publish(ctx: click.Context, now_text: str | None, dry_run: bool, wait: bool)
     stderr. Exit 0 ok (also when another run holds the lock), 1 error (also when the lock was
     held past [publish] lock_timeout), 3 recipients pending.
     """
-    from ..publish import publish as run_publish
+    from ..publish.run import publish as run_publish
 
     config = load(ctx)
     chatty = dry_run or ctx.find_root().obj.get("verbosity") == 2

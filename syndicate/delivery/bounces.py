@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem
 from .bounce_reports import UnreadableMessage, dsn_events, ses_events
-from .suppressions import BounceEvent, BounceReport, list_suppressions, record_events
+from .suppressions import (
+    BounceEvent,
+    BounceReport,
+    list_suppressions,
+    record_events,
+)
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -171,7 +176,7 @@ def process_paths(
 
 def process_for_config(config: Config, paths: Iterable[Path]) -> BounceReport:
     """Process notification files against the publication's state database."""
-    from ..state import connect
+    from ..store.sqlite import connect
 
     conn = connect(config.state_db)
     try:
@@ -182,7 +187,7 @@ def process_for_config(config: Config, paths: Iterable[Path]) -> BounceReport:
 
 def suppressions_for_config(config: Config) -> list[tuple[str, str, str]]:
     """Every suppressed address of the publication, for ``syndicate bounces list``."""
-    from ..state import connect
+    from ..store.sqlite import connect
 
     conn = connect(config.state_db)
     try:

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..errors import SyndicateError
-from ..state import connect
+from ..store.sqlite import connect
 from .optin import basis, build_confirmation, make_confirm_token, send_confirmation
 from .subscribers import (
     Status,

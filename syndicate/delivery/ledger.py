@@ -31,8 +31,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..failures import db_error
-from ..state import BUSY_TIMEOUT_SECONDS
-from ..words import plural
+from ..store.sqlite import BUSY_TIMEOUT_SECONDS
+from ..text.words import plural
 from .subscribers import Status, ensure_current, ensure_subscribers, utcnow
 from .suppressions import ensure_bounces_schema, record_refusal
 

@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..config import Config
+from ..edition.render import RenderedEdition
 from ..errors import ConfigError, DeliveryError
-from ..newsletter import RenderedEdition
 from .subscribers import InvalidAddress, plain_address
 
 PREVIEW_ADDRESS = "subscriber@example.invalid"

@@ -245,7 +245,7 @@ def confirmation_message(config: Config, address: str, url: str, *, now: datetim
     is how sign-up forms get used for spam). The address is checked again before it goes
     into ``To``.
     """
-    from ..templates import render_template, template_environment
+    from ..text.templates import render_template, template_environment
     from .message import POLICY, list_id, sender
 
     pub = config.publication

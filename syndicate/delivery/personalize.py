@@ -36,7 +36,7 @@ from .subscribers import InvalidAddress, plain_address
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..newsletter import RenderedEdition
+    from ..edition.render import RenderedEdition
     from .message import Recipient
 
 log = logging.getLogger("syndicate.delivery")
@@ -160,7 +160,7 @@ class Personalizer:
         return self._splice(self._template, recipient)
 
     def _prepare(self) -> _Template | None:
-        from ..newsletter import PLACEHOLDER_FIELDS
+        from ..edition.render import PLACEHOLDER_FIELDS
         from .message import build_message
 
         tag = secrets.token_hex(8).upper()

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DeliveryError, UsageError
-from ..words import plural
+from ..text.words import plural
 from . import ledger as ledger_db
 from .engine import Engine, Job, Progress, RetryPolicy, Tally
 from .ledger import LedgerSummary, RowState
@@ -45,8 +45,8 @@ from .transports import (
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..edition.render import RenderedEdition
     from ..model import Edition
-    from ..newsletter import RenderedEdition
     from .message import Recipient
 
 log = logging.getLogger("syndicate.delivery")
@@ -203,8 +203,8 @@ def send_edition(
     NoSubscribers when there is nobody to send to, SecretMissing without $SYNDICATE_SECRET,
     DeliveryError when another process is sending.
     """
-    from ..edition import ensure_editions_schema, mark_sending, mark_sent
-    from ..lock import LockBusy, run_lock
+    from ..edition.state import ensure_editions_schema, mark_sending, mark_sent
+    from ..publish.lock import LockBusy, run_lock
     from .tokens import load_secret
 
     if resend_uncertain and skip_uncertain:
@@ -253,7 +253,7 @@ def send_edition(
             if after.complete:
                 mark_sent(conn, edition)
             if after[RowState.SENT]:
-                from ..archive import archive_sent
+                from ..edition.archive import archive_sent
 
                 # The view-in-browser page, at once: also while some recipients are pending.
                 archive_sent(config, conn, rendered)
@@ -353,8 +353,8 @@ def select_edition(
 ) -> Chosen | None:
     """An unfinished edition if there is one (it is resumed), else the next planned one;
     None when there is nothing to send. Renders it once (MJML runs here, not per message)."""
-    from ..edition import plan_edition
-    from ..newsletter import render_edition
+    from ..edition.render import render_edition
+    from ..edition.state import plan_edition
 
     edition = find_resumable(config, conn)
     resumed = edition is not None
@@ -410,7 +410,7 @@ def graceful_sigterm() -> Iterator[None]:
 def find_resumable(config: Config, conn: sqlite3.Connection) -> Edition | None:
     """The oldest edition left ``sending`` (a run that stopped or crashed), rebuilt from
     content/, or None. ``--send`` and ``publish`` finish it before planning a new one."""
-    from ..edition import ensure_editions_schema, list_editions, load_edition
+    from ..edition.state import ensure_editions_schema, list_editions, load_edition
 
     ensure_editions_schema(conn)
     sending = list_editions(conn, status="sending")
@@ -423,7 +423,7 @@ def status_lines(conn: sqlite3.Connection, edition_id: str) -> list[str]:
     """``--status EDITION``: the edition's state, its ledger counts, and every row that is
     not simply sent (failed, deferred, uncertain, skipped, queued) with its reason.
     ``latest`` names the edition most recently queued."""
-    from ..edition import ensure_editions_schema, get_edition
+    from ..edition.state import ensure_editions_schema, get_edition
 
     ensure_editions_schema(conn)
     known = ledger_db.editions(conn)

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from ..csvfile import CsvText, csv_records, read_csv, restore_cell, write_csv
+from ..build.writer import atomic_write
 from ..errors import Problem, UsageError
-from ..output import atomic_write
-from ..state import ensure_schema
-from ..words import plural
+from ..store.sqlite import ensure_schema
+from ..text.words import plural
+from .csvfile import CsvText, csv_records, read_csv, restore_cell, write_csv
 
 
 class Status(StrEnum):

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import Problem
-from ..state import ensure_schema
-from ..words import plural
+from ..store.sqlite import ensure_schema
+from ..text.words import plural
 from .subscribers import (
     InvalidAddress,
     Status,

@@ -14,9 +14,9 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from .. import frontmatter
-from ..digest import latest_period, render_digest, select
+from ..content import frontmatter
 from ..model import Article, Publication
+from ..text.digest import latest_period, render_digest, select
 from . import Artifact
 
 FILENAME = "digest.txt"

@@ -8,7 +8,13 @@ per-kind importers (``text``, ``html``, ``markdown``) return an ``ImportedDocume
 from __future__ import annotations
 
 from .document import ImportedDocument, SourceError
-from .importer import FORMATS, Imported, ImportOptions, ImportReport, import_sources
+from .importer import (
+    FORMATS,
+    Imported,
+    ImportOptions,
+    ImportReport,
+    import_sources,
+)
 
 __all__ = [
     "FORMATS",

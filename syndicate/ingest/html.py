@@ -20,8 +20,8 @@ from typing import Any
 from lxml import etree
 from lxml import html as lxml_html
 
+from ..content.render import sanitize
 from ..model import Author, Image
-from ..render import sanitize
 from .dates import parse_meta_datetime
 from .document import ImportedDocument, SourceError
 from .htmlmd import fragment_to_markdown

@@ -14,14 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..build.writer import atomic_write
 from ..config import Config
-from ..content import parse_article
+from ..content.articles import parse_article
+from ..content.limits import MAX_SOURCE_BYTES
+from ..content.slugs import slugify
+from ..content.when import parse_when
 from ..errors import ContentError, Problem, UsageError
-from ..limits import MAX_SOURCE_BYTES
 from ..model import Publication
-from ..output import atomic_write
-from ..slugs import slugify
-from ..when import parse_when
 from .decode import decode
 from .document import ImportedDocument, SourceError
 from .markdown import parse_markdown

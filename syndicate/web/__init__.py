@@ -1,0 +1,3 @@
+"""web"""
+
+from .app import app as app
