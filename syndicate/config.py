@@ -6,6 +6,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -173,6 +174,26 @@ class EmailConfig(_Section):
         return value
 
 
+KEYWORDS = ("weekly", "daily", "on-new", "")  # [schedule] email values besides cron
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why ``expression`` is not a usable cron expression, or None when it is (for config)."""
+    from croniter import croniter  # only a cron schedule needs it (and its dateutil import)
+
+    if not croniter.is_valid(expression):
+        return (
+            f'not a schedule: {expression!r}; use weekly, daily, on-new, "" (off) '
+            "or a cron expression such as '0 8 * * mon-fri'"
+        )
+    probe = datetime(2001, 1, 1)  # noqa: DTZ001 - cron works on naive wall-clock time
+    try:
+        croniter(expression, probe).get_next(datetime)
+    except (ValueError, KeyError, OverflowError) as exc:
+        return f"cron expression {expression!r} never matches: {exc}"
+    return None
+
+
 class ScheduleConfig(_Section):
     email: str = ""
     day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = (
@@ -184,8 +205,6 @@ class ScheduleConfig(_Section):
     @field_validator("email")
     @classmethod
     def _schedule_kind(cls, value: str) -> str:
-        from .publish.schedule import KEYWORDS, cron_problem
-
         value = value.strip()
         if value.lower() in KEYWORDS:
             return value.lower()

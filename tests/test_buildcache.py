@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 
 from syndicate.build import cache as buildcache
 from syndicate.build import workers
-from syndicate.build.pipeline import BuildResult, build
+from syndicate.build.pipeline import BuildResult
 from syndicate.config import load_config
 from syndicate.errors import ContentError
 from syndicate.exporters.feedset import FeedSpec
+from syndicate.publish.site import build
 from tests.conftest import Publication, Run, article, tree_bytes
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

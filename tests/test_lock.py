@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.publish.lock import LockBusy, lock_path, run_lock
+from syndicate.store.lock import LockBusy, lock_path, run_lock
 
 
 def test_lock_path_sits_next_to_the_state_db(tmp_path: Path) -> None:

@@ -261,7 +261,7 @@ def test_an_edition_being_sent_by_another_process_is_left_to_it(
     make_pub: Publication, run: Run
 ) -> None:
     from syndicate.delivery.send import send_lock_path
-    from syndicate.publish.lock import run_lock
+    from syndicate.store.lock import run_lock
 
     root = make_pub({"a.md": article("Alpha")}, extra=WEEKLY)
     subscribe(root, *READERS)

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from ..errors import ExportError
-from .writer import existing_work_dir, target_path, temp_dir, work_dir
+from ..files import existing_work_dir, target_path, temp_dir, work_dir
 
 FILE_NAME = "manifest.json"
 VERSION = 1

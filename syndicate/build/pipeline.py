@@ -18,33 +18,34 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..content.sources import Source
+from ..content.when import now_utc
 from ..crashpoints import crash_point
 from ..errors import ContentError, Problem
 from ..exporters import Exporter, enabled_exporters
 from ..exporters.feedset import FeedExporter, FeedSpec, feed_specs
-from ..model import Article, Publication, newest_first
-from .manifest import Manifest
-
-# Re-exported (``as``): callers and tests import the result types from here.
-from .result import BuildResult as BuildResult
-from .result import Produced as Produced
-from .workers import stage_feeds
-from .writer import (
+from ..files import (
     StagedWrites,
     WriteReport,
     sweep_temp_files,
     target_path,
     temp_dir,
 )
+from ..model import Article, Publication, newest_first
+from .manifest import Manifest
+
+# Re-exported (``as``): callers and tests import the result types from here.
+from .result import BuildResult as BuildResult
+from .result import Produced as Produced
+from .workers import parse_all, stage_feeds
 
 if TYPE_CHECKING:
-    from ..content.articles import LoadResult
     from .cache import BuildCache, CachedOutput
 
 Progress = Callable[[int, int], None]
@@ -53,19 +54,6 @@ FEED_SIZE_WARNING = 1_000_000
 # Files modified this recently may change again without a visible stat change (coarse
 # filesystem timestamps); they are confirmed by content hash on the next build.
 RACY_NS = 2_000_000_000
-
-
-def now_utc() -> datetime:
-    """The current instant; the CLI's --now replaces it in tests and back-fills."""
-    return datetime.now(UTC)
-
-
-def load_published(config: Config, now: datetime) -> tuple[list[Article], LoadResult]:
-    """Every article visible at ``now``, newest first, bodies not yet rendered."""
-    from ..content.articles import load_articles, select_published
-
-    loaded = load_articles(config.content_dir, config.publication)
-    return select_published(loaded.articles, now), loaded
 
 
 def render_needed(
@@ -95,23 +83,6 @@ def build_exporters(config: Config) -> list[Exporter]:
     if config.model.digest.build and all(e.name != "digest" for e in exporters):
         exporters += enabled_exporters(["digest"])
     return exporters
-
-
-def build(
-    config: Config,
-    *,
-    out: Path | None = None,
-    now: datetime | None = None,
-    progress: Progress | None = None,
-    cache: bool = True,
-    jobs: int | None = None,
-) -> BuildResult:
-    """The feeds (``build_feeds``), then the newsletter archive of sent editions next to them
-    (``archive.with_archive``: reads the state database, never writes it)."""
-    from ..edition.archive import with_archive
-
-    result = build_feeds(config, out=out, now=now, progress=progress, cache=cache, jobs=jobs)
-    return with_archive(config, out or config.feeds_dir, result)
 
 
 def build_feeds(
@@ -252,7 +223,7 @@ class _Run:
             if unchanged is not None:
                 return unchanged
         sources, source_rows, removed = load_sources(
-            stats, pub, store, self.jobs, racy_after=racy_after
+            stats, pub, store, partial(parse_all, pub=pub, jobs=self.jobs), racy_after=racy_after
         )
         warnings = list(_warnings(sources))
         self.phase("sources", started, len(source_rows))

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from ..errors import Problem
+from ..files import WriteReport
 from ..text.words import plural
-from .writer import WriteReport
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,7 +184,7 @@ def stage_feeds(
 def _stage(
     pub: Publication, feed: tuple[FeedExporter, FeedSpec, Path], tag: str, staging: Path
 ) -> Staged:
-    from .writer import write_temp
+    from ..files import write_temp
 
     exporter, spec, target = feed
     content = exporter.export_feed(pub, spec)

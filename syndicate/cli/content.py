@@ -40,7 +40,7 @@ def validate(ctx: click.Context, check_email: bool) -> None:
     if not quiet(ctx):
         click.echo(f"ok: {config.path.name} and {config.content_dir.name}/ are valid")
     if check_email:
-        from ..build.pipeline import now_utc
+        from ..content.when import now_utc
         from ..edition.lint import EmailLintError, lint_email
 
         result = lint_email(config, now=now_utc())

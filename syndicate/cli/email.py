@@ -59,8 +59,7 @@ def email(
     --to ADDR sends one test copy; --send sends to every active subscriber and resumes an
     interrupted send (exit 3 while recipients are pending); --status EDITION shows the ledger.
     """
-    from ..build.pipeline import now_utc
-    from ..content.when import parse_when
+    from ..content.when import now_utc, parse_when
     from ..edition.preview import NothingNew, preview_edition
 
     config = load(ctx)

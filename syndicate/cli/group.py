@@ -19,8 +19,7 @@ from typing import Any, NoReturn
 import click
 
 from .. import __version__
-from ..errors import Problem, ProblemsError, SyndicateError
-from ..failures import explain
+from ..errors import Problem, ProblemsError, SyndicateError, explain
 
 
 class _Group(click.Group):

@@ -24,7 +24,7 @@ log = logging.getLogger("syndicate")
 @click.pass_context
 def build(ctx: click.Context, out: Path | None, now_text: str | None, no_cache: bool) -> None:
     """Run every enabled feed exporter; default out = [feeds] out (feeds/)."""
-    from ..build.pipeline import build as run_build
+    from ..publish.site import build as run_build
 
     config = load(ctx)
     with progress_bar(ctx, "rendering") as progress:
@@ -58,10 +58,9 @@ def digest(
     now_text: str | None,
 ) -> None:
     """Plain-text digest of [--since, --until) (default: the last 7 days) to stdout or FILE."""
-    from ..build.pipeline import now_utc
-    from ..build.writer import atomic_write
-    from ..content.when import parse_when
-    from ..text.digest import make_digest
+    from ..build.digest import make_digest
+    from ..content.when import now_utc, parse_when
+    from ..files import atomic_write
 
     config = load(ctx)
     zone = config.publication.timezone

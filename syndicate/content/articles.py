@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 from markdown_it.token import Token
 from pydantic import ValidationError
 
+from ..config import Config
 from ..errors import ContentError, Problem
 from ..model import Article, Author, Enclosure, Image, Publication, newest_first
 from . import frontmatter
@@ -368,3 +369,9 @@ def render_body(body: str, url: str, title: str, *, summary: bool = True) -> tup
 def select_published(articles: Iterable[Article], now: datetime) -> list[Article]:
     """What may be published at ``now``: no drafts, no embargoed or future articles."""
     return newest_first([article for article in articles if article.is_published(now)])
+
+
+def load_published(config: Config, now: datetime) -> tuple[list[Article], LoadResult]:
+    """Every article visible at ``now``, newest first, bodies not yet rendered."""
+    loaded = load_articles(config.content_dir, config.publication)
+    return select_published(loaded.articles, now), loaded

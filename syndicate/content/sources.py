@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -344,12 +344,15 @@ def load_sources(
     files: Sequence[Stat],
     pub: Publication,
     store: BuildCache | None,
-    jobs: int,
+    parse: Callable[[Sequence[Stat]], Iterable[ParseOutcome]] | None = None,
     *,
     racy_after: int = 0,
 ) -> tuple[list[Source], list[tuple[str, int, int, str, bytes]], list[str]]:
     """Every content file as a Source: from the cache when its stat (or, failing that, its
     content hash) is unchanged, else parsed. Raises ContentError exactly as load_articles.
+
+    ``parse`` turns the files to parse into outcomes in order; the build passes its process
+    pool (``build.workers.parse_all``), the default parses here, one file after another.
 
     A file modified at or after ``racy_after`` (ns) may change again within the filesystem's
     timestamp granularity without its stat changing (git's "racily clean" problem): its row
@@ -380,10 +383,10 @@ def load_sources(
             continue
         if not same_stat and stat.mtime_ns < racy_after:  # touched, not edited: new stat
             rows.append(row(stat, entry.sha, entry.record))
-    from ..build.workers import parse_all  # imports this module: cycle broken at call time
-
     problems: dict[int, tuple[Problem, ...]] = {}
-    outcomes = parse_all([files[i] for i in to_parse], pub, jobs)
+    if parse is None:
+        parse = partial(_parse_here, pub=pub)
+    outcomes = parse([files[i] for i in to_parse])
     for index, (sha, record, file_problems, source) in zip(to_parse, outcomes, strict=True):
         stat = files[index]
         if record is None:
@@ -403,6 +406,10 @@ def load_sources(
             )
         raise ContentError([*errors, *iter_problems(sources)])
     return sources, rows, removed
+
+
+def _parse_here(files: Sequence[Stat], *, pub: Publication) -> Iterator[ParseOutcome]:
+    return (parse_file(stat, pub) for stat in files)
 
 
 def _duplicates(sources: Sequence[Source]) -> list[Problem]:

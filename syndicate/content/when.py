@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from ..errors import UsageError
 
@@ -39,3 +39,8 @@ def parse_when(value: str, now: datetime, zone: tzinfo) -> datetime:
             f"not a time: {value!r}; use an ISO date such as 2026-11-01, "
             "a date-time such as 2026-11-01T08:00+01:00, or a span such as 7d or 24h"
         ) from None
+
+
+def now_utc() -> datetime:
+    """The current instant; the CLI's --now replaces it in tests and back-fills."""
+    return datetime.now(UTC)

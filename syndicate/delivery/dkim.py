@@ -17,8 +17,8 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..build.writer import atomic_write
 from ..errors import SyndicateError
+from ..files import atomic_write
 
 if TYPE_CHECKING:
     from ..config import Config

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from ..failures import db_error
+from ..errors import db_error
 from ..store.sqlite import BUSY_TIMEOUT_SECONDS
 from ..text.words import plural
 from .subscribers import Status, ensure_current, ensure_subscribers, utcnow

@@ -204,7 +204,7 @@ def send_edition(
     DeliveryError when another process is sending.
     """
     from ..edition.state import ensure_editions_schema, mark_sending, mark_sent
-    from ..publish.lock import LockBusy, run_lock
+    from ..store.lock import LockBusy, run_lock
     from .tokens import load_secret
 
     if resend_uncertain and skip_uncertain:

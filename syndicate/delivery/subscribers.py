@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from ..build.writer import atomic_write
 from ..errors import Problem, UsageError
+from ..files import atomic_write
 from ..store.sqlite import ensure_schema
 from ..text.words import plural
 from .csvfile import CsvText, csv_records, read_csv, restore_cell, write_csv

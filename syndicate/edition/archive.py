@@ -30,9 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from ..build.writer import WriteReport, write_artifacts
 from ..errors import Problem, StateError, SyndicateError
-from ..exporters import Artifact
+from ..files import WriteReport, write_artifacts
+from ..model import Artifact
 from ..store.sqlite import connect, ensure_schema
 
 if TYPE_CHECKING:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..build.writer import write_if_changed
 from ..config import Config
 from ..content.articles import load_articles
 from ..delivery.message import build_message, message_bytes, preview_recipient
 from ..errors import Problem
+from ..files import write_if_changed
 from ..model import Edition
 from .render import html_warnings, render_edition
 from .state import open_state, plan_edition, record_edition

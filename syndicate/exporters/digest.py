@@ -15,9 +15,8 @@ from pathlib import PurePosixPath
 from typing import ClassVar
 
 from ..content import frontmatter
-from ..model import Article, Publication
+from ..model import Article, Artifact, Publication
 from ..text.digest import latest_period, render_digest, select
-from . import Artifact
 
 FILENAME = "digest.txt"
 MEDIA_TYPE = "text/plain; charset=utf-8"

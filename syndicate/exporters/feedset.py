@@ -13,8 +13,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 from urllib.parse import quote
 
 from ..content.slugs import slugify as _slugify
-from ..model import Article, Publication
-from . import Artifact
+from ..model import Article, Artifact, Publication
 
 # The same set as render.XML_ILLEGAL; repeated so that working out which feeds exist (a no-op
 # rebuild does only that) does not import the Markdown renderer and nh3.

@@ -14,13 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..build.writer import atomic_write
 from ..config import Config
 from ..content.articles import parse_article
 from ..content.limits import MAX_SOURCE_BYTES
 from ..content.slugs import slugify
 from ..content.when import parse_when
 from ..errors import ContentError, Problem, UsageError
+from ..files import atomic_write
 from ..model import Publication
 from .decode import decode
 from .document import ImportedDocument, SourceError

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from ..config import Config
 from ..content.articles import load_articles
 from ..crashpoints import crash_point, crash_transport
+from ..delivery.transports import make_transport
 from ..edition.state import (
     ensure_editions_schema,
     get_edition,
@@ -226,7 +227,7 @@ class Editions:
                     self.conn,
                     edition,
                     rendered,
-                    transport=crash_transport(self.config),
+                    transport=crash_transport(make_transport(self.config)),
                 )
         except NoSubscribers:
             if period is not None:
@@ -280,7 +281,7 @@ class Editions:
 def _sender_elsewhere(config: Config) -> str | None:
     """Who holds the send lock, if another process is sending right now; else None."""
     from ..delivery.send import send_lock_path
-    from .lock import LockBusy, run_lock
+    from ..store.lock import LockBusy, run_lock
 
     try:
         with run_lock(send_lock_path(config.state_db)):

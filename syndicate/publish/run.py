@@ -22,15 +22,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from ..build.pipeline import BuildResult, build, now_utc
+from ..build.pipeline import BuildResult
 from ..config import Config
+from ..content.when import now_utc
 from ..crashpoints import crash_point
 from ..errors import SyndicateError
+from ..store.lock import LockBusy, lock_path, run_lock
 from ..store.sqlite import connect
 from ..text.words import plural
 from .announce import announce, preview
-from .lock import LockBusy, lock_path, run_lock
 from .schedule import Schedule, local_label, schedule_from_config
+from .site import build
 from .websub import FEED_MEDIA_TYPES
 
 log = logging.getLogger("syndicate.publish")

@@ -19,7 +19,6 @@ from ..config import Config, ScheduleConfig
 from ..text.words import plural
 
 Kind = Literal["off", "weekly", "daily", "cron", "on-new"]
-KEYWORDS = ("weekly", "daily", "on-new", "")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # cron counts Sunday as 0; Python's weekday() counts Monday as 0.
 _CRON_DAY = {name: (index + 1) % 7 for index, name in enumerate(WEEKDAYS)}
@@ -82,23 +81,6 @@ def make_schedule(table: ScheduleConfig, zone: ZoneInfo) -> Schedule:
         cron = f"{minute} {hour} * * {_CRON_DAY[table.day]}"
         return Schedule(kind="weekly", zone=zone, cron=cron, min_articles=table.min_articles)
     return Schedule(kind="cron", zone=zone, cron=value, min_articles=table.min_articles)
-
-
-def cron_problem(expression: str) -> str | None:
-    """Why ``expression`` is not a usable cron expression, or None when it is (for config)."""
-    from croniter import croniter
-
-    if not croniter.is_valid(expression):
-        return (
-            f'not a schedule: {expression!r}; use weekly, daily, on-new, "" (off) '
-            "or a cron expression such as '0 8 * * mon-fri'"
-        )
-    probe = datetime(2001, 1, 1)  # noqa: DTZ001 - cron works on naive wall-clock time
-    try:
-        croniter(expression, probe).get_next(datetime)
-    except (ValueError, KeyError, OverflowError) as exc:
-        return f"cron expression {expression!r} never matches: {exc}"
-    return None
 
 
 def wall_to_instant(wall: datetime, zone: ZoneInfo) -> datetime:

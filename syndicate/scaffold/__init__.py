@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 
-from ..build.writer import atomic_write
 from ..errors import UsageError
+from ..files import atomic_write
 
 # The starter articles are written as of this day; init moves their dates so the newest is
 # yesterday's, and a new publication's digest and newsletter have something to show at once.

@@ -11,8 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import StateError
-from ..failures import db_error
+from ..errors import StateError, db_error
 
 BUSY_TIMEOUT_SECONDS = 30.0
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from ..content.slugs import slugify
-from ..errors import UsageError
 from ..model import Article, Author, DigestOptions, Publication, newest_first
 from .plaintext import format_links, render_markdown_text
 from .templates import render_template, template_environment
 from .width import text_width, wrap
 
 if TYPE_CHECKING:
-    from ..config import Config
+    pass
 
 TEMPLATE = "digest.txt.j2"
 DEFAULT_DAYS = 7
@@ -266,38 +265,3 @@ def normalize(text: str) -> str:
     text = _BLANK_RUN.sub("\n\n", text).strip("\n")
     return text + "\n" if text else ""
 
-
-def make_digest(
-    config: Config,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    sections: Sequence[str] = (),
-    tags: Sequence[str] = (),
-    full: bool | None = None,
-    now: datetime | None = None,
-) -> Digest:
-    """Load the publication's articles and render the digest of ``[since, until)``.
-
-    ``until`` defaults to ``now``, ``since`` to seven calendar days before ``until``; only
-    articles published by ``now`` (no drafts, no embargoes) can appear.
-    """
-    from ..build.pipeline import load_published, now_utc
-
-    pub = config.publication
-    moment = now or now_utc()
-    end = until or moment
-    period = Period(since, end) if since is not None else period_ending(end, pub.timezone)
-    if period.since >= period.until:
-        raise UsageError(
-            f"the period is empty: --since ({period.since.isoformat()}) must be before "
-            f"--until ({period.until.isoformat()})"
-        )
-    published, _ = load_published(config, moment)
-    chosen = select(published, period, sections=sections, tags=tags)
-    options = pub.digest
-    if full is not None and full != options.full:
-        options = replace(options, full=full)
-    text = render_digest(pub, chosen, period, options=options) if chosen else ""
-    newest = max((a.visible_from for a in published), default=None)
-    return Digest(text=text, articles=tuple(chosen), period=period, newest=newest)

@@ -19,10 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..errors import ExportError
-from ..exporters import Artifact
-from ..failures import naming
-from ..publish.lock import pid_alive
+from .errors import ExportError, naming
+from .model import Artifact
 
 
 @dataclass(slots=True)
@@ -288,3 +286,14 @@ def _sweep_legacy_temp_files(out_dir: Path) -> int:
         except FileNotFoundError:
             continue
     return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user's counts: it cannot be signalled)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import StateError
-from ..failures import naming
+from ..errors import StateError, naming
+from ..files import pid_alive
 
 POLL_SECONDS = 0.05
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -138,13 +138,4 @@ def _holder(fd: int) -> str:
     except OSError:
         return ""
 
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (one of another user's counts: it cannot be signalled)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
