@@ -30,6 +30,7 @@ from syndicate.delivery.message import (
     message_bytes,
     preview_recipient,
 )
+from syndicate.delivery.settings import MessageSettings
 from syndicate.edition.preview import preview_edition
 from syndicate.edition.render import mjml_source, render_edition
 from syndicate.edition.state import open_state, plan_edition
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         assert edition is not None and len(edition.articles) == args.articles
         summary = render_edition(config, edition)
         full = render_edition(full_config, edition)
-        recipient = preview_recipient(config, full)
+        recipient = preview_recipient(MessageSettings.from_config(config), full)
         mjml = mjml_source(full_config, edition)
         out = root / "preview"
         cases: list[tuple[str, Callable[[], object]]] = [
@@ -67,11 +68,11 @@ def main(argv: list[str] | None = None) -> int:
             ("  of which: mjml2html alone", lambda: mjml2html(mjml, fonts={})),
             (
                 "message_bytes(build_message()), summaries",
-                lambda: message_bytes(build_message(config, summary, recipient)),
+                lambda: message_bytes(build_message(MessageSettings.from_config(config), summary, recipient)),
             ),
             (
                 "message_bytes(build_message()), full",
-                lambda: message_bytes(build_message(full_config, full, recipient)),
+                lambda: message_bytes(build_message(MessageSettings.from_config(full_config), full, recipient)),
             ),
             (
                 "syndicate email preview, end to end",

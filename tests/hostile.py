@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 from syndicate.config import load_config
-from syndicate.delivery.send import send_edition
 from syndicate.delivery.subscribers import add_subscriber
 from syndicate.edition.render import render_edition
+from syndicate.edition.sending import send_edition
 from syndicate.edition.state import open_state, plan_edition
 from syndicate.store.sqlite import connect
 from tests.conftest import BASE_CONFIG, article

@@ -40,8 +40,8 @@ def pub(make_pub: Publication, monkeypatch: pytest.MonkeyPatch) -> Config:
 
 
 def send(config: Config) -> str:
-    from syndicate.delivery.send import send_edition
     from syndicate.edition.render import render_edition
+    from syndicate.edition.sending import send_edition
     from syndicate.edition.state import open_state, plan_edition
 
     conn = open_state(config)

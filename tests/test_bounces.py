@@ -167,8 +167,8 @@ def test_next_send_skips_suppressed_addresses(
     make_pub: Publication, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from syndicate.content.when import parse_datetime
-    from syndicate.delivery.send import send_edition
     from syndicate.edition.render import render_edition
+    from syndicate.edition.sending import send_edition
     from syndicate.edition.state import open_state, plan_edition
 
     monkeypatch.setenv("SYNDICATE_SECRET", "bounce-test-secret-0123456789")
@@ -213,8 +213,8 @@ def test_smtp_refusal_during_send_suppresses_like_a_hard_bounce(
     make_pub: Publication, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from syndicate.content.when import parse_datetime
-    from syndicate.delivery.send import send_edition
     from syndicate.edition.render import render_edition
+    from syndicate.edition.sending import send_edition
     from syndicate.edition.state import open_state, plan_edition
     from tests.smtp_server import Faults, smtp_server
 

@@ -63,7 +63,7 @@ def test_a_sigkilled_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
         f"""
         import sys, time
         from pathlib import Path
-        from syndicate.publish.lock import run_lock
+        from syndicate.store.lock import run_lock
         with run_lock(Path({str(path)!r})):
             print("held", flush=True)
             time.sleep(60)

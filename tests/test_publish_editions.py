@@ -260,7 +260,7 @@ def test_a_sent_edition_archive_is_deployed_and_pinged_in_the_same_run(
 def test_an_edition_being_sent_by_another_process_is_left_to_it(
     make_pub: Publication, run: Run
 ) -> None:
-    from syndicate.delivery.send import send_lock_path
+    from syndicate.edition.sending import send_lock_path
     from syndicate.store.lock import run_lock
 
     root = make_pub({"a.md": article("Alpha")}, extra=WEEKLY)

@@ -12,9 +12,9 @@ import pytest
 from syndicate.content.when import parse_datetime
 from syndicate.delivery import ledger
 from syndicate.delivery.ledger import RowState
-from syndicate.delivery.send import send_edition
 from syndicate.delivery.subscribers import Status, get_subscriber
 from syndicate.edition.render import render_edition
+from syndicate.edition.sending import send_edition
 from syndicate.edition.state import get_edition, open_state, plan_edition
 from syndicate.store.sqlite import connect
 from tests.conftest import Publication, Run

@@ -109,7 +109,7 @@ def test_encoded_word_addresses_are_refused_everywhere(
 
 
 def test_edition_builder_never_puts_an_encoded_word_in_to(make_pub: Publication) -> None:
-    from syndicate.delivery.message import _address
+    from syndicate.delivery.settings import mailbox as _address
     from syndicate.errors import DeliveryError
 
     with pytest.raises(DeliveryError):

@@ -16,7 +16,8 @@ from markdown_it.token import Token
 from ..config import Config, key_line
 from ..content.articles import load_articles
 from ..content.markdown import parse
-from ..delivery.dkim import DkimError, signer_from_config
+from ..delivery.dkim import DkimError, signer_for
+from ..delivery.settings import DkimSettings
 from ..errors import ContentError, Problem
 from ..exporters import enabled_exporters
 from ..model import Article
@@ -69,7 +70,7 @@ def _images_without_alt(tokens: Sequence[Token]) -> Iterator[tuple[int | None, s
 def dkim_problems(config: Config) -> list[Problem]:
     """The DKIM key checked as the sender will read it; no problem when signing is off."""
     try:
-        signer_from_config(config)
+        signer_for(DkimSettings.from_config(config))
     except DkimError as exc:
         text = config.path.read_text(encoding="utf-8") if config.path.is_file() else ""
         line = key_line(text, ("email", "dkim", "key_file"))

@@ -148,13 +148,9 @@ def _email_delivery(
     skip_uncertain: bool,
 ) -> None:
     """The sending side of `syndicate email`: --status, --to, --send."""
-    from ..delivery.send import (
-        graceful_sigterm,
-        select_edition,
-        send_edition,
-        send_test,
-        status_lines,
-    )
+    from ..delivery.send import graceful_sigterm, send_test
+    from ..delivery.settings import DeliverySettings
+    from ..edition.sending import select_edition, send_edition, status_lines
     from ..edition.state import open_state
 
     if sum(map(bool, (to, send, status))) > 1:
@@ -176,7 +172,7 @@ def _email_delivery(
         if chosen.resumed and not quiet(ctx):
             click.echo(f"resuming edition {chosen.edition.id} (its send was not finished)")
         if to:
-            reply = send_test(config, chosen.rendered, to)
+            reply = send_test(DeliverySettings.from_config(config), chosen.rendered, to)
             if not quiet(ctx):
                 click.echo(f"test copy of edition {chosen.edition.id} sent to {to}: {reply}")
             return

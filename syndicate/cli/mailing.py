@@ -235,9 +235,10 @@ def bounces() -> None:
 @click.pass_context
 def bounces_process(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Read DSNs (Maildir, mbox, .eml) and SES notification JSON; suppress bad addresses."""
-    from ..delivery.bounces import process_for_config
+    from ..delivery.bounces import process_files
 
-    report = process_for_config(load(ctx), paths)
+    config = load(ctx)
+    report = process_files(config.state_db, paths, soft_limit=config.model.bounces.soft_limit)
     show_warnings(report.problems)
     for address, reason in report.suppressed:
         click.echo(f"suppressed {address}: {reason}")
@@ -249,9 +250,9 @@ def bounces_process(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @click.pass_context
 def bounces_list(ctx: click.Context) -> None:
     """List suppressed addresses (tab-separated: email, kind, reason)."""
-    from ..delivery.bounces import suppressions_for_config
+    from ..delivery.bounces import suppressed_addresses
 
-    for address, kind, reason in suppressions_for_config(load(ctx)):
+    for address, kind, reason in suppressed_addresses(load(ctx).state_db):
         click.echo(f"{address}\t{kind}\t{reason}")
 
 
@@ -275,8 +276,17 @@ def dkim_keygen(
 ) -> None:
     """Write a new DKIM private key (mode 600) and print the DNS TXT record to publish."""
     from ..delivery.dkim import keygen_for
+    from ..delivery.settings import DkimSettings
 
-    path, record = keygen_for(load(ctx), selector=selector, out=out, domain=domain, bits=bits)
+    config = load(ctx)
+    path, record = keygen_for(
+        DkimSettings.from_config(config),
+        config.resolve("dkim.pem"),
+        selector=selector,
+        out=out,
+        domain=domain,
+        bits=bits,
+    )
     click.echo(f"wrote private key {path} (mode 600; keep it secret)")
     click.echo("publish this DNS TXT record, then set [email.dkim] selector and key_file:")
     click.echo(f"name:  {record.name}")

@@ -21,7 +21,7 @@ from ..errors import SyndicateError
 from ..files import atomic_write
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from .settings import DkimSettings
 
 # Signed whether present or not: signing an absent header (RFC 6376 5.4) stops anyone from
 # adding it later, e.g. a forged List-Unsubscribe on a forwarded copy.
@@ -120,23 +120,21 @@ def from_domain(from_header: str) -> str:
     return address.rpartition("@")[2].lower()
 
 
-def signer_from_config(config: Config) -> DkimSigner | None:
+def signer_for(settings: DkimSettings) -> DkimSigner | None:
     """The configured signer, or None when ``[email.dkim] key_file`` is not set."""
-    settings = config.model.email.dkim
-    if not settings.key_file:
+    if settings.key_file is None:
         return None
-    domain = settings.domain or from_domain(config.model.email.from_)
     if not settings.selector:
         raise DkimError("[email.dkim] key_file is set but selector is empty; set selector")
-    if not domain:
+    if not settings.domain:
         raise DkimError("[email.dkim] has no domain and [email] from has no address; set one")
-    key = read_private_key(config.resolve(settings.key_file))
-    return DkimSigner(selector=settings.selector, domain=domain, private_key=key)
+    key = read_private_key(settings.key_file)
+    return DkimSigner(selector=settings.selector, domain=settings.domain, private_key=key)
 
 
-def sign_message(config: Config, message: bytes) -> bytes:
+def sign_message(settings: DkimSettings, message: bytes) -> bytes:
     """The one hook for the sending path: ``message`` signed if DKIM is configured, else as is."""
-    signer = signer_from_config(config)
+    signer = signer_for(settings)
     return signer.sign(message) if signer is not None else message
 
 
@@ -193,13 +191,19 @@ def keygen(out: Path, *, selector: str, domain: str, bits: int = DEFAULT_BITS) -
 
 
 def keygen_for(
-    config: Config, *, selector: str | None, out: Path | None, domain: str | None, bits: int
+    settings: DkimSettings,
+    default_path: Path,
+    *,
+    selector: str | None,
+    out: Path | None,
+    domain: str | None,
+    bits: int,
 ) -> tuple[Path, DnsRecord]:
-    """``syndicate dkim keygen``: options, else ``[email.dkim]``, else sensible defaults."""
-    settings = config.model.email.dkim
+    """``syndicate dkim keygen``: options, else ``[email.dkim]``, else sensible defaults
+    (``default_path`` when no key file is configured)."""
     chosen_selector = selector or settings.selector or "syndicate"
-    chosen_domain = domain or settings.domain or from_domain(config.model.email.from_)
+    chosen_domain = domain or settings.domain
     if not chosen_domain:
         raise DkimError("no domain: pass --domain or set [email] from / [email.dkim] domain")
-    path = out or config.resolve(settings.key_file or "dkim.pem")
+    path = out or settings.key_file or default_path
     return path, keygen(path, selector=chosen_selector, domain=chosen_domain, bits=bits)

@@ -8,7 +8,7 @@ made neutral: no token, no address, no name. The footer sentence naming the reci
 dropped, the unsubscribe link points to the subscribe page, "view in browser" to the page
 itself. ``<out>/newsletter/index.html`` lists every edition newest first;
 ``<out>/newsletter/rss.xml`` and ``atom.xml`` announce them. It is what the emails'
-view-in-browser links (``delivery.message.archive_url``) point at.
+view-in-browser links (``MessageSettings.archive_url``) point at.
 
 The page is stored in the state database when the edition is sent (``archive_sent``, called
 by the send run), so rebuilding later gives the same bytes even after an article was edited
@@ -38,7 +38,7 @@ from ..store.sqlite import connect, ensure_schema
 if TYPE_CHECKING:
     from ..build.pipeline import BuildResult
     from ..config import Config
-    from .render import RenderedEdition
+    from ..delivery.rendered import RenderedEdition
 
 log = logging.getLogger("syndicate.archive")
 
@@ -95,10 +95,9 @@ class ArchivedEdition:
 
 def page_html(config: Config, rendered: RenderedEdition) -> str:
     """The edition's email HTML with every per-recipient part made neutral (see module doc)."""
-    from ..delivery.message import archive_url
-    from ..delivery.optin import subscribe_url
+    from ..delivery.settings import MessageSettings, subscribe_url
 
-    page_url = archive_url(config, rendered.edition.id)
+    page_url = MessageSettings.from_config(config).archive_url(rendered.edition.id)
     filled = rendered.fill_html(
         {
             "email": _SENTINEL,
@@ -343,7 +342,7 @@ def _stored(conn: sqlite3.Connection) -> dict[str, ArchivedEdition]:
 
 
 def _index(config: Config, entries: Sequence[ArchivedEdition]) -> bytes:
-    from ..delivery.optin import subscribe_url
+    from ..delivery.settings import subscribe_url
     from ..text.templates import render_template, template_environment
 
     pub = config.publication
@@ -387,7 +386,7 @@ def _feed(config: Config, entries: Sequence[ArchivedEdition], *, atom: bool) -> 
     """RSS 2.0 or Atom 1.0 of the editions; every date comes from the state, never "now"."""
     from feedgen.feed import FeedGenerator
 
-    from ..delivery.message import archive_url
+    from ..delivery.settings import MessageSettings
     from ..exporters._feedgen import GENERATOR, GENERATOR_URI, rss_bytes
 
     pub = config.publication
@@ -412,8 +411,9 @@ def _feed(config: Config, entries: Sequence[ArchivedEdition], *, atom: bool) -> 
     newest = max(entry.sent_at for entry in entries)
     fg.updated(newest)
     fg.lastBuildDate(newest)
+    letterhead = MessageSettings.from_config(config)
     for entry in entries:
-        url = archive_url(config, entry.id)
+        url = letterhead.archive_url(entry.id)
         fe = fg.add_entry(order="append")
         fe.title(entry.subject)
         fe.link(href=url, rel="alternate", type="text/html")

@@ -46,11 +46,12 @@ class LintResult:
 def lint_email(config: Config, *, now: datetime) -> LintResult:
     """Render the next edition for a stand-in subscriber and check its HTML and text."""
     from ..delivery.message import preview_recipient
+    from ..delivery.settings import MessageSettings
     from .render import render_edition
 
     edition = _edition_to_check(config, now)
     rendered = render_edition(config, edition)
-    recipient = preview_recipient(config, rendered)
+    recipient = preview_recipient(MessageSettings.from_config(config), rendered)
     html = rendered.fill_html(recipient.values())
     text = rendered.fill_text(recipient.values())
     where = f"email {edition.id}"
@@ -149,10 +150,11 @@ def check_html(
 
 def _dkim_problems(config: Config) -> list[Problem]:
     """A configured DKIM key that cannot be used fails every send: say so before sending."""
-    from ..delivery.dkim import DkimError, signer_from_config
+    from ..delivery.dkim import DkimError, signer_for
+    from ..delivery.settings import DkimSettings
 
     try:
-        signer_from_config(config)
+        signer_for(DkimSettings.from_config(config))
     except DkimError as exc:
         return [Problem(config.path, None, f"[email.dkim]: {exc}")]
     return []

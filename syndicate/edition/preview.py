@@ -14,6 +14,7 @@ from pathlib import Path
 from ..config import Config
 from ..content.articles import load_articles
 from ..delivery.message import build_message, message_bytes, preview_recipient
+from ..delivery.settings import MessageSettings
 from ..errors import Problem
 from ..files import write_if_changed
 from ..model import Edition
@@ -71,8 +72,9 @@ def preview_edition(
         if edition is None:
             return NothingNew(warnings=tuple(warnings))
         rendered = render_edition(config, edition)
-        recipient = preview_recipient(config, rendered)
-        message = build_message(config, rendered, recipient)
+        letterhead = MessageSettings.from_config(config)
+        recipient = preview_recipient(letterhead, rendered)
+        message = build_message(letterhead, rendered, recipient)
         record_edition(conn, edition, status="draft")
     finally:
         conn.close()

@@ -10,9 +10,8 @@ it is in, so article text can never be mistaken for (or spoof) a placeholder.
 from __future__ import annotations
 
 import hashlib
-import html as html_lib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from markupsafe import Markup
 
 from ..config import Config, key_line
 from ..content.render import shorten
+from ..delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition, placeholder
 from ..errors import TemplateError
 from ..model import Article, Edition, Image
 from ..text.width import wrap
@@ -31,7 +31,6 @@ from .emailhtml import CONTENT_WIDTH, EMAIL_WIDTH, email_fragment, hero_size
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
 CSS_TEMPLATE = "email.css"
-PLACEHOLDER_FIELDS = ("email", "name", "unsubscribe_url", "view_url")
 TEXT_WIDTH = 72
 PREHEADER_LENGTH = 140
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -56,42 +55,6 @@ class EmailArticle:
     body: Markup
     text: str
     links: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RenderedEdition:
-    """An edition rendered once: subject, HTML and text with per-recipient placeholders."""
-
-    edition: Edition
-    subject: str
-    html: str
-    text: str
-    marker: str
-
-    def placeholder(self, field: str) -> str:
-        """The placeholder string standing for ``field`` (one of PLACEHOLDER_FIELDS)."""
-        return _placeholder(self.marker, field)
-
-    def fill_html(self, values: Mapping[str, str]) -> str:
-        """The HTML with every placeholder replaced by its HTML-escaped value."""
-        return self._fill(self.html, values, escape=True)
-
-    def fill_text(self, values: Mapping[str, str]) -> str:
-        """The plain text with every placeholder replaced by its value, verbatim."""
-        return self._fill(self.text, values, escape=False)
-
-    def _fill(self, source: str, values: Mapping[str, str], *, escape: bool) -> str:
-        missing = [field for field in PLACEHOLDER_FIELDS if field not in values]
-        if missing:
-            raise ValueError(f"no value for placeholder(s): {', '.join(missing)}")
-        names = "|".join(_token(field) for field in PLACEHOLDER_FIELDS)
-        pattern = re.compile(rf"SYNDICATE-{self.marker}-({names})")
-
-        def value(match: re.Match[str]) -> str:
-            text = values[match.group(1).lower().replace("-", "_")]
-            return html_lib.escape(text, quote=True) if escape else text
-
-        return pattern.sub(value, source)
 
 
 def render_edition(config: Config, edition: Edition) -> RenderedEdition:
@@ -280,7 +243,7 @@ def _context(
         "articles": articles,
         "preheader": shorten(first.dek or first.summary or first.title, PREHEADER_LENGTH),
         "full_content": config.model.email.full_content,
-        "recipient": {field: _placeholder(marker, field) for field in PLACEHOLDER_FIELDS},
+        "recipient": {field: placeholder(marker, field) for field in PLACEHOLDER_FIELDS},
         "email_width": EMAIL_WIDTH,
         "content_width": CONTENT_WIDTH,
         "text_width": TEXT_WIDTH,
@@ -348,14 +311,6 @@ _MONTHS = (
     "November",
     "December",
 )
-
-
-def _placeholder(marker: str, field: str) -> str:
-    return f"SYNDICATE-{marker}-{_token(field)}"
-
-
-def _token(field: str) -> str:
-    return field.upper().replace("_", "-")
 
 
 def _tidy_text(text: str) -> str:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from ..config import Config
 from ..content.articles import load_articles
 from ..crashpoints import crash_point, crash_transport
-from ..delivery.transports import make_transport
+from ..delivery.settings import TransportSettings
+from ..delivery.transports.make import make_transport
 from ..edition.state import (
     ensure_editions_schema,
     get_edition,
@@ -33,7 +34,7 @@ from . import periods
 from .schedule import Schedule, local_label
 
 if TYPE_CHECKING:
-    from ..edition.render import RenderedEdition
+    from ..delivery.rendered import RenderedEdition
     from .run import PublishReport
 
 
@@ -200,7 +201,8 @@ class Editions:
     ) -> None:
         """Send ``edition`` through the ledger (which marks it ``sending``, then ``sent``)."""
         from ..delivery.ledger import summary
-        from ..delivery.send import NoSubscribers, graceful_sigterm, send_edition
+        from ..delivery.send import NoSubscribers, graceful_sigterm
+        from ..edition.sending import send_edition
 
         if self.report.dry_run:
             waiting = summary(self.conn, edition.id).pending
@@ -227,7 +229,9 @@ class Editions:
                     self.conn,
                     edition,
                     rendered,
-                    transport=crash_transport(make_transport(self.config)),
+                    transport=crash_transport(
+                        make_transport(TransportSettings.from_config(self.config))
+                    ),
                 )
         except NoSubscribers:
             if period is not None:
@@ -280,7 +284,7 @@ class Editions:
 
 def _sender_elsewhere(config: Config) -> str | None:
     """Who holds the send lock, if another process is sending right now; else None."""
-    from ..delivery.send import send_lock_path
+    from ..edition.sending import send_lock_path
     from ..store.lock import LockBusy, run_lock
 
     try:

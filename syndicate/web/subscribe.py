@@ -28,27 +28,27 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
-from ..delivery.confirm_outbox import (
-    ADDRESS_LIMIT,
-    OutboxWorker,
-    address_key,
-    enqueue,
-    ensure_outbox,
-)
-from ..delivery.optin import (
-    Outcome,
-    RateLimiter,
-    TokenExpired,
-    allowed_origins,
-    confirm_subscription,
-    safe_redirect,
-    subscribe_url,
-    verify_confirm_token,
-)
+from ..delivery.settings import subscribe_url
 from ..delivery.subscribers import InvalidAddress, normalize_email
 from ..delivery.tokens import BadToken, load_secret
 from ..store.sqlite import connect
 from .app import App, Request, Response, page, router
+from .confirm_outbox import (
+    ADDRESS_LIMIT,
+    OutboxWorker,
+    address_key,
+    confirm_subscription,
+    enqueue,
+    ensure_outbox,
+)
+from .optin import (
+    Outcome,
+    RateLimiter,
+    TokenExpired,
+    allowed_origins,
+    safe_redirect,
+    verify_confirm_token,
+)
 
 log = logging.getLogger("syndicate.web")
 

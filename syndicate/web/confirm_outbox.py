@@ -29,19 +29,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ..errors import SyndicateError
-from ..store.sqlite import connect
-from .optin import basis, build_confirmation, make_confirm_token, send_confirmation
-from .subscribers import (
+from ..delivery.subscribers import (
     Status,
     Subscriber,
     add_subscriber,
     ensure_current,
     ensure_subscribers,
     get_subscriber,
+    set_status,
 )
-from .tokens import load_secret
-from .transports import PermanentFailure, TransportDown, TransportFailure
+from ..delivery.tokens import load_secret
+from ..delivery.transports import PermanentFailure, TransportDown, TransportFailure
+from ..errors import SyndicateError
+from ..store.sqlite import connect
+from .optin import (
+    ConfirmToken,
+    Outcome,
+    basis,
+    build_confirmation,
+    make_confirm_token,
+    send_confirmation,
+    verify_confirm_token,
+)
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -261,6 +270,50 @@ def spend(conn: sqlite3.Connection, nonce: str, address: str, now: datetime) -> 
         (now.timestamp(), address),
     )
     return str(row["basis"])
+
+
+def confirm_subscription(
+    conn: sqlite3.Connection, token: str, *, secret: bytes, now: datetime
+) -> tuple[str, Outcome | None]:
+    """Activate the subscriber a genuine, unused token names; returns (address, outcome).
+
+    Outcome ``SENT`` here means "activated now"; ``ALREADY`` a used link of a subscriber who
+    is active; ``SUPPRESSED`` a bounced/complaining address, which stays suppressed; None a
+    link that may not move anything any more: used, from another request, or the reader
+    changed status since it was sent (unsubscribed, for one). Every link of the address is
+    spent once one of them confirms.
+    """
+    found = verify_confirm_token(secret, token, now=now)
+    ensure_subscribers(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = get_subscriber(conn, found.address)
+        outcome = _confirm(conn, found, current, spend(conn, found.nonce, found.address, now))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found.address, outcome
+
+
+def _confirm(
+    conn: sqlite3.Connection,
+    found: ConfirmToken,
+    current: Subscriber | None,
+    recorded: str | None,
+) -> Outcome | None:
+    """The decision of ``confirm_subscription``; ``recorded`` is the request's basis, None
+    when the link was used already or names no request of ours."""
+    if current is None:
+        return None
+    if current.status in (Status.BOUNCED, Status.COMPLAINED):
+        return Outcome.SUPPRESSED
+    if recorded is None:
+        return Outcome.ALREADY if current.status is Status.ACTIVE else None
+    if recorded != basis(current) or current.status not in (Status.PENDING, Status.UNSUBSCRIBED):
+        return None
+    set_status(conn, found.address, Status.ACTIVE, reason="confirmed (double opt-in)")
+    return Outcome.SENT
 
 
 def untried_count(conn: sqlite3.Connection) -> int:

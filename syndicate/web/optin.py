@@ -20,7 +20,6 @@ that decides lives here, with no HTTP in sight, so it is testable and reusable.
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -33,15 +32,17 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from .subscribers import (
-    Status,
+from ..delivery.dkim import sign_message
+from ..delivery.message import POLICY, message_bytes
+from ..delivery.settings import DkimSettings, MessageSettings, TransportSettings, app_url
+from ..delivery.subscribers import (
     Subscriber,
-    ensure_subscribers,
-    get_subscriber,
     normalize_email,
-    set_status,
 )
-from .tokens import BadToken, make_token, verify_token
+from ..delivery.tokens import BadToken, make_token, verify_token
+from ..delivery.transports import unledgered
+from ..delivery.transports.make import make_transport
+from ..text.templates import render_template, template_environment
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -69,21 +70,6 @@ class Outcome(StrEnum):
 
 
 # --- URLs ------------------------------------------------------------------------------------
-
-
-def app_url(config: Config) -> str:
-    """The public root of the web app: ``[subscribe] url``, else the unsubscribe URL's origin."""
-    from .message import unsubscribe_base
-
-    if config.model.subscribe.url:
-        return config.model.subscribe.url
-    parts = urlsplit(unsubscribe_base(config))
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def subscribe_url(config: Config) -> str:
-    """Where the subscribe form lives (and posts to)."""
-    return f"{app_url(config)}/subscribe"
 
 
 def confirm_url(config: Config, token: str) -> str:
@@ -176,65 +162,16 @@ class Confirmation:
 
 def build_confirmation(config: Config, address: str, *, token: str, now: datetime) -> Confirmation:
     """The signed confirmation email for ``address`` carrying ``token``."""
-    from .dkim import sign_message
-    from .message import message_bytes
-
     url = confirm_url(config, token)
     message = confirmation_message(config, address, url, now=now)
     envelope = parseaddr(message["From"])[1]
-    signed = sign_message(config, message_bytes(message))
+    signed = sign_message(DkimSettings.from_config(config), message_bytes(message))
     return Confirmation(sender=envelope, recipient=address, message=signed, url=url)
 
 
 def basis(subscriber: Subscriber) -> str:
     """The subscriber's state a confirmation may move: status and when it last changed."""
     return f"{subscriber.status}|{subscriber.updated}"
-
-
-def confirm_subscription(
-    conn: sqlite3.Connection, token: str, *, secret: bytes, now: datetime
-) -> tuple[str, Outcome | None]:
-    """Activate the subscriber a genuine, unused token names; returns (address, outcome).
-
-    Outcome ``SENT`` here means "activated now"; ``ALREADY`` a used link of a subscriber who
-    is active; ``SUPPRESSED`` a bounced/complaining address, which stays suppressed; None a
-    link that may not move anything any more: used, from another request, or the reader
-    changed status since it was sent (unsubscribed, for one). Every link of the address is
-    spent once one of them confirms.
-    """
-    from .confirm_outbox import spend
-
-    found = verify_confirm_token(secret, token, now=now)
-    ensure_subscribers(conn)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        current = get_subscriber(conn, found.address)
-        outcome = _confirm(conn, found, current, spend(conn, found.nonce, found.address, now))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return found.address, outcome
-
-
-def _confirm(
-    conn: sqlite3.Connection,
-    found: ConfirmToken,
-    current: Subscriber | None,
-    recorded: str | None,
-) -> Outcome | None:
-    """The decision of ``confirm_subscription``; ``recorded`` is the request's basis, None
-    when the link was used already or names no request of ours."""
-    if current is None:
-        return None
-    if current.status in (Status.BOUNCED, Status.COMPLAINED):
-        return Outcome.SUPPRESSED
-    if recorded is None:
-        return Outcome.ALREADY if current.status is Status.ACTIVE else None
-    if recorded != basis(current) or current.status not in (Status.PENDING, Status.UNSUBSCRIBED):
-        return None
-    set_status(conn, found.address, Status.ACTIVE, reason="confirmed (double opt-in)")
-    return Outcome.SENT
 
 
 def confirmation_message(config: Config, address: str, url: str, *, now: datetime) -> EmailMessage:
@@ -245,9 +182,6 @@ def confirmation_message(config: Config, address: str, url: str, *, now: datetim
     is how sign-up forms get used for spam). The address is checked again before it goes
     into ``To``.
     """
-    from ..text.templates import render_template, template_environment
-    from .message import POLICY, list_id, sender
-
     pub = config.publication
     context = {
         "publication": pub,
@@ -263,12 +197,13 @@ def confirmation_message(config: Config, address: str, url: str, *, now: datetim
         template_environment(config, autoescape=True), CONFIRM_HTML_TEMPLATE, **context
     )
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = sender(config)
+    letterhead = MessageSettings.from_config(config)
+    msg["From"] = letterhead.sender
     msg["To"] = normalize_email(address)
     msg["Subject"] = f"Confirm your subscription to {pub.title}"
     msg["Date"] = format_datetime(now.astimezone(UTC))
     msg["Message-ID"] = make_msgid("confirm", domain=pub.domain)
-    msg["List-Id"] = list_id(config)
+    msg["List-Id"] = letterhead.list_id
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
@@ -283,9 +218,7 @@ def send_confirmation(config: Config, confirmation: Confirmation) -> str:
 
     Raises the transport's failure exceptions (``TransportFailure``, ``TransportDown``).
     """
-    from .transports import make_transport, unledgered
-
-    session = make_transport(config).open()
+    session = make_transport(TransportSettings.from_config(config)).open()
     try:
         session.prepare()
         return session.send(
