@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
 from dataclasses import dataclass, replace
 from datetime import datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -167,8 +169,6 @@ class EmailConfig(_Section):
     @field_validator("from_", "reply_to")
     @classmethod
     def _mailbox(cls, value: str) -> str:
-        from email.utils import parseaddr
-
         if value and "@" not in parseaddr(value)[1]:
             raise ValueError(f"not an email address: {value!r}; use 'Name <addr@example.org>'")
         return value
@@ -234,8 +234,6 @@ class SubscribeConfig(_Section):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        import ipaddress
-
         for item in value:
             try:
                 ipaddress.ip_network(item, strict=False)

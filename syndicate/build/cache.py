@@ -47,27 +47,8 @@ CREATE TABLE IF NOT EXISTS outputs (out TEXT NOT NULL, path TEXT NOT NULL, diges
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, PRIMARY KEY (out, path));
 """
 _TABLES = ("sources", "rendered", "outputs", "snapshots")
-OUTPUT_MODULES = (
-    "__init__.py",
-    "build.py",
-    "buildcache.py",
-    "content.py",
-    "frontmatter.py",
-    "frontmatter_schema.py",
-    "markdown.py",
-    "model.py",
-    "render.py",
-    "slugs.py",
-    "sources.py",
-    "when.py",
-    "workers.py",
-    "exporters/__init__.py",
-    "exporters/_feedgen.py",
-    "exporters/atom.py",
-    "exporters/feedset.py",
-    "exporters/jsonfeed.py",
-    "exporters/rss.py",
-)
+# The parts whose code shapes feed bytes (paths under the syndicate package).
+OUTPUT_PARTS = ("__init__.py", "model.py", "files.py", "content", "text", "build", "exporters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,14 +143,23 @@ def fingerprint(parts: Iterable[bytes], template_dirs: Sequence[Path]) -> str:
                 digest.update(path.read_bytes())
     # Development installs change code without changing the version: the stat of the modules
     # that shape feed bytes is a cheap proxy that keeps a stale cache from outliving an edit.
-    package = Path(__file__).parent
-    for name in OUTPUT_MODULES:
-        try:
-            st = (package / name).stat()
-        except OSError:
-            continue
+    package = Path(__file__).parent.parent
+    for name in _output_modules(package):
+        st = (package / name).stat()
         digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns}\0".encode())
     return digest.hexdigest()
+
+
+def _output_modules(package: Path) -> list[str]:
+    """Every module of ``OUTPUT_PARTS``, relative to the package, in a stable order."""
+    names: list[str] = []
+    for part in OUTPUT_PARTS:
+        path = package / part
+        if path.is_dir():
+            names += sorted(p.relative_to(package).as_posix() for p in path.rglob("*.py"))
+        elif path.is_file():
+            names.append(part)
+    return names
 
 
 class BuildCache:

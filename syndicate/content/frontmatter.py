@@ -55,7 +55,7 @@ class Split:
 def _yaml_loader() -> type[yaml.SafeLoader]:
     """SafeLoader that leaves timestamps as strings, so we parse them with timezones intact.
     Built on first use: PyYAML is imported only for YAML front matter (TOML needs none of it)."""
-    import yaml
+    import yaml  # PyYAML only for YAML front matter
 
     class YamlLoader(yaml.SafeLoader):
         """Composes nodes recursively, as SafeLoader does, but refuses to nest past MAX_DEPTH
@@ -227,7 +227,7 @@ def _parse_toml(raw: str) -> dict[str, Any]:
 
 
 def _parse_yaml(raw: str) -> dict[str, Any]:
-    import yaml
+    import yaml  # PyYAML only for YAML front matter
 
     deep = _too_deep(raw)
     if deep is not None:

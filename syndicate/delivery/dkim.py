@@ -69,7 +69,7 @@ class DkimSigner:
 
     def sign(self, message: bytes) -> bytes:
         """``message`` with a DKIM-Signature header prepended (relaxed/relaxed, rsa-sha256)."""
-        import dkim
+        import dkim  # dkimpy only when signing
 
         linesep = b"\r\n" if b"\r\n" in message[:4096] else b"\n"
         try:
@@ -105,7 +105,10 @@ def read_private_key(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise DkimError(f"{path}: cannot read DKIM key: {exc}") from None
-    from dkim.crypto import UnparsableKeyError, parse_pem_private_key
+    from dkim.crypto import (  # dkimpy only when a key is loaded
+        UnparsableKeyError,
+        parse_pem_private_key,
+    )
 
     try:
         parse_pem_private_key(data)
@@ -154,8 +157,8 @@ class DnsRecord:
 
 def generate_key(bits: int = DEFAULT_BITS) -> tuple[bytes, bytes]:
     """A new RSA key pair: (private key as PKCS#1 PEM, public key as DER SubjectPublicKeyInfo)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives import serialization  # only when a key is made
+    from cryptography.hazmat.primitives.asymmetric import rsa  # only when a key is made
 
     if bits < 1024 or bits > 8192:
         raise DkimError(f"--bits {bits}: use between 1024 and 8192 (2048 recommended)")

@@ -139,7 +139,9 @@ class _Template:
 class Personalizer:
     """Makes each recipient's wire bytes; ``fast`` says whether the spliced path is in use."""
 
-    def __init__(self, settings: MessageSettings, rendered: RenderedEdition, *, date: datetime) -> None:
+    def __init__(
+        self, settings: MessageSettings, rendered: RenderedEdition, *, date: datetime
+    ) -> None:
         self._settings = settings
         self._rendered = rendered
         self._date = date

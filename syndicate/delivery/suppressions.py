@@ -23,7 +23,7 @@ from typing import Literal
 from ..errors import Problem
 from ..store.sqlite import ensure_schema
 from ..text.words import plural
-from .subscribers import (
+from .subscriber_table import (
     InvalidAddress,
     Status,
     ensure_subscribers,

@@ -2,6 +2,8 @@
 
 Built-in exporters register in our own pyproject exactly as a third-party package would, under
 the entry-point group ``syndicate.exporters``. The group is loaded lazily, on first use.
+
+May import: content, errors, model, text.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from ..errors import ExportError
 from ..model import Article, Artifact, Publication
 
 ENTRY_POINT_GROUP = "syndicate.exporters"
-
 
 
 @runtime_checkable

@@ -172,7 +172,7 @@ def _extraction_config() -> Any:
     whole-page text grab that flattens a short news brief into one paragraph of headings,
     bylines and list items; our own pruning has already removed the furniture it guards against.
     """
-    from trafilatura.settings import use_config
+    from trafilatura.settings import use_config  # slow to import: only HTML import
 
     config = use_config()
     config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "20")

@@ -101,7 +101,7 @@ def _step(expression: str, zone: ZoneInfo, now: datetime, *, backwards: bool) ->
     ``now`` on the wall clock and keeps the best instant on the right side of ``now`` until the
     walk is ``window`` past it; far from a change the window is zero and one step suffices.
     """
-    from croniter import croniter
+    from croniter import croniter  # only cron schedules need croniter
 
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")

@@ -1,4 +1,7 @@
-"""``syndicate init``: a new publication folder that builds at once."""
+"""``syndicate init``: a new publication folder that builds at once.
+
+May import: errors, files.
+"""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ inherited the lock, e.g. a worker of an older version).
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import re
 import time
@@ -93,8 +94,6 @@ def run_lock(path: Path, *, wait: bool = False, timeout: float | None = None) ->
     With ``wait`` the call blocks until the holder finishes (or ``timeout`` seconds pass, then
     LockBusy). The lock is released when the block ends or the process dies.
     """
-    import fcntl
-
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)

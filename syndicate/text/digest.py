@@ -264,4 +264,3 @@ def normalize(text: str) -> str:
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     text = _BLANK_RUN.sub("\n\n", text).strip("\n")
     return text + "\n" if text else ""
-

@@ -26,13 +26,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..config import Config, load_config
+from ..delivery.subscribers import ensure_subscribers, stored_exactly, unsubscribe
+from ..delivery.tokens import BadToken, load_secret, verify_token
 from ..errors import SyndicateError
-
-if TYPE_CHECKING:
-    from ..config import Config
+from ..store.sqlite import connect
 
 log = logging.getLogger("syndicate.web")
 
@@ -154,8 +155,6 @@ class App:
         """The publication config; the default app loads $SYNDICATE_CONFIG on first use."""
         with self._lock:
             if self._config is None:
-                from ..config import load_config
-
                 self._config = load_config()
             return self._config
 
@@ -245,8 +244,6 @@ class _BadRequest(Exception):
 
 def _check_token(app: App, request: Request) -> tuple[str, Response | None]:
     """The address a genuine token names, or the 400/403 response to send instead."""
-    from ..delivery.tokens import BadToken, load_secret, verify_token
-
     title = app.config.publication.title
     token = request.value("token")
     if not token:
@@ -266,9 +263,6 @@ def _check_token(app: App, request: Request) -> tuple[str, Response | None]:
 
 def _stored(app: App, address: str) -> bool:
     """Whether ``address`` is stored exactly so (for links signed before case mattered)."""
-    from ..delivery.subscribers import stored_exactly
-    from ..store.sqlite import connect
-
     conn = connect(app.config.state_db)
     try:
         return stored_exactly(conn, address)
@@ -297,9 +291,6 @@ def confirm_page(app: App, request: Request) -> Response:
 @router.route("/unsubscribe", "POST")
 def unsubscribe_now(app: App, request: Request) -> Response:
     """RFC 8058 one-click (and the page's button): unsubscribe at once."""
-    from ..delivery.subscribers import ensure_subscribers, unsubscribe
-    from ..store.sqlite import connect
-
     address, refused = _check_token(app, request)
     if refused is not None:
         return refused
@@ -378,7 +369,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080) -> None:
     hands only complete ones to its worker threads, so a client that sends half its headers
     stalls no one; idle connections are dropped after ``CHANNEL_TIMEOUT`` seconds.
     """
-    from waitress.server import create_server
+    from waitress.server import create_server  # only `syndicate serve` needs waitress
 
     application = make_app(config)
     application.start()  # drain confirmations an earlier run left in the outbox

@@ -144,4 +144,3 @@ class PooledTransport(Generic[SettingsT]):
         self.settings = settings
         self.sessions = sessions
         self.rate = rate
-
