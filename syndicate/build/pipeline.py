@@ -24,8 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..content.articles import render_article
-from ..content.sources import Source, display, iter_problems, load_sources, scan, with_rendering
+from ..content.sources import Source
 from ..content.when import now_utc
 from ..crashpoints import crash_point
 from ..errors import ContentError, Problem
@@ -39,13 +38,12 @@ from ..files import (
     temp_dir,
 )
 from ..model import Article, Publication, newest_first
-from .cache import BuildCache, cache_path, fingerprint, make_snapshot, scan_digest
 from .manifest import Manifest
 
 # Re-exported (``as``): callers and tests import the result types from here.
 from .result import BuildResult as BuildResult
 from .result import Produced as Produced
-from .workers import default_jobs, parse_all, render_all, render_job, stage_feeds
+from .workers import parse_all, stage_feeds
 
 if TYPE_CHECKING:
     from .cache import BuildCache, CachedOutput
@@ -62,6 +60,9 @@ def render_needed(
     pub: Publication, articles: Sequence[Article], progress: Progress | None = None
 ) -> list[Article]:
     """Render the bodies of the articles that appear in at least one feed, and only those."""
+    # lazy: a no-op build returns before it needs these
+    from ..content.articles import render_article
+
     needed = {article.id for spec in feed_specs(pub, articles) for article in spec.articles}
     result = []
     total = len(needed)
@@ -133,6 +134,9 @@ def _build_feeds(
     cache: bool,
     jobs: int | None,
 ) -> BuildResult:
+    # lazy: a no-op build returns before it needs these
+    from .workers import default_jobs
+
     started = time.perf_counter()
     out_dir = out or config.feeds_dir
     swept = sweep_temp_files(out_dir)  # temp files of killed runs (never in out_dir itself)
@@ -149,6 +153,9 @@ def _build_feeds(
     )
     if not cache:
         return run.execute(None, started)
+    # lazy: a no-op build returns before it needs these
+    from .cache import BuildCache, cache_path
+
     path = cache_path(config.state_db)
     key = _fingerprint(config, run.exporters)
     try:
@@ -167,6 +174,9 @@ def _build_feeds(
 
 
 def _fingerprint(config: Config, exporters: Sequence[Exporter]) -> str:
+    # lazy: a no-op build returns before it needs these
+    from .cache import fingerprint
+
     package = Path(__file__).parent
     builtin = package / "templates"
     if not builtin.is_dir():
@@ -194,6 +204,10 @@ class _Run:
     used_keys: set[str] = field(default_factory=set)  # rendered bodies this build relied on
 
     def execute(self, store: BuildCache | None, started: float) -> BuildResult:
+        # lazy: a no-op build returns before it needs these
+        from ..content.sources import load_sources, scan
+        from .cache import make_snapshot, scan_digest
+
         config = self.config
         pub = config.publication
         if not config.content_dir.is_dir():
@@ -359,6 +373,9 @@ class _Run:
     ) -> BuildResult | None:
         """The result of a build that finds nothing to do, or None if something may differ:
         same content stats, no publication moment crossed, every output file as last written."""
+        # lazy: a no-op build returns before it needs these
+        from ..content.sources import display
+
         snapshot = store.snapshot(out_key)
         if snapshot is None or snapshot.scan != scanned or not snapshot.covers(self.now):
             return None
@@ -394,6 +411,10 @@ class _Run:
 
     def _render(self, store: BuildCache | None, wanted: list[Source]) -> dict[str, Article]:
         """The wanted articles with html (and fallback summary), from the cache or rendered."""
+        # lazy: a no-op build returns before it needs these
+        from ..content.sources import with_rendering
+        from .workers import render_all, render_job
+
         self.used_keys.update(s.key for s in wanted)
         known = store.rendered([s.key for s in wanted]) if store else {}
         missing = [s for s in wanted if s.key not in known]
@@ -425,6 +446,9 @@ class _Run:
 
 
 def _warnings(sources: Sequence[Source]) -> list[Problem]:
+    # lazy: a no-op build returns before it needs these
+    from ..content.sources import iter_problems
+
     return list(iter_problems(sources))
 
 

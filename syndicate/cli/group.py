@@ -19,8 +19,6 @@ from typing import Any, NoReturn
 import click
 
 from .. import __version__
-from ..config import load_config
-from ..content.when import parse_datetime
 from ..errors import Problem, ProblemsError, SyndicateError, explain
 
 
@@ -144,6 +142,9 @@ def _verbosity_options() -> list[click.Option]:
 
 def load(ctx: click.Context) -> Any:
     """The validated config named by --config (loaded once per invocation)."""
+    # lazy: `syndicate --help` and cron's no-op runs load every command module
+    from ..config import load_config
+
     obj = ctx.find_root().obj
     if "config" not in obj:
         obj["config"] = load_config(obj["config_path"])
@@ -183,6 +184,9 @@ def parse_now(value: str | None, ctx: click.Context) -> datetime | None:
     """--now ISO: the clock override used by publish/email/build for tests and back-fills."""
     if value is None:
         return None
+    # lazy: `syndicate --help` and cron's no-op runs load every command module
+    from ..content.when import parse_datetime
+
     try:
         return parse_datetime(value, load(ctx).publication.timezone)
     except ValueError:

@@ -25,8 +25,6 @@ from ..content.render import shorten
 from ..delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition, placeholder
 from ..errors import TemplateError
 from ..model import Article, Edition, Image
-from ..text.plaintext import format_links, render_markdown_text
-from ..text.templates import render_template, template_environment
 from ..text.width import wrap
 from .emailhtml import CONTENT_WIDTH, EMAIL_WIDTH, email_fragment, hero_size
 
@@ -61,7 +59,8 @@ class EmailArticle:
 
 def render_edition(config: Config, edition: Edition) -> RenderedEdition:
     """Render an edition's HTML (Jinja2 -> MJML -> HTML) and text, each exactly once."""
-    from mjml import mjml2html  # mjml only when an edition renders
+    # lazy: the email side loads only when an edition is made
+    from mjml import mjml2html
 
     html_env, context, marker = _prepare(config, edition)
     source = _render(html_env, HTML_TEMPLATE, context, edition.id)
@@ -136,6 +135,9 @@ def html_warnings(html: str) -> list[str]:
 
 
 def _environment(config: Config, *, autoescape: bool) -> jinja2.Environment:
+    # lazy: the email side loads only when an edition is made
+    from ..text.templates import template_environment
+
     env = template_environment(config, autoescape=autoescape)
     env.filters["wrap"] = _wrap_filter
     return env
@@ -156,6 +158,9 @@ def _template_source(env: jinja2.Environment, name: str, edition_id: str) -> str
 
 def _render(env: jinja2.Environment, name: str, context: dict[str, Any], edition_id: str) -> str:
     """Render a named template; any failure names the template file, line and edition."""
+    # lazy: the email side loads only when an edition is made
+    from ..text.templates import render_template
+
     try:
         return render_template(env, name, **context)
     except TemplateError as exc:
@@ -174,7 +179,8 @@ def _mjml_message(
     mjml-python gives no position, so the rendered MJML is parsed with lxml for one, and
     the template is rendered again chunk by chunk to learn which template line wrote it.
     """
-    from lxml import etree  # lxml only when an edition renders
+    # lazy: the email side loads only when an edition is made
+    from lxml import etree
 
     template = env.get_template(HTML_TEMPLATE)
     where = template.filename or HTML_TEMPLATE
@@ -249,6 +255,9 @@ def _context(
 
 
 def _email_article(config: Config, article: Article, *, css: str, full: bool) -> EmailArticle:
+    # lazy: the email side loads only when an edition is made
+    from ..text.plaintext import format_links, render_markdown_text
+
     pub = config.publication
     local = article.date.astimezone(pub.timezone)
     width, height = hero_size(article.image) if article.image else (CONTENT_WIDTH, None)

@@ -403,6 +403,3 @@ CONNECTION_LIMIT = 1000
 
 
 app = App()
-
-# The double opt-in pages (/subscribe, /confirm) register themselves on ``router``.
-from . import subscribe as _web_subscribe  # noqa: E402, F401
