@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -146,10 +147,19 @@ def golden(request: pytest.FixtureRequest) -> Golden:
             return
         assert path.exists(), f"{path} is missing; run pytest --update-golden and review it"
         expected = path.read_bytes()
-        assert data == expected, (
-            f"{path} differs; run pytest --update-golden and review the diff\n"
-            f"--- expected\n{expected.decode('utf-8')}\n+++ actual\n{actual}"
-        )
+        if data != expected:
+            diff = difflib.unified_diff(
+                expected.decode("utf-8").splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                "expected",
+                "actual",
+            )
+            pytest.fail(
+                f"{path} differs; run pytest --update-golden and review the diff\n"
+                + "".join(list(diff)[:200])  # whole feeds are long: the first hunks say enough
+                + ("" if expected.count(b"\r") == data.count(b"\r") else "(line endings differ)"),
+                pytrace=False,
+            )
 
     return check
 
