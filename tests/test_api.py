@@ -18,6 +18,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+import syndicate
 from syndicate import Publication
 from syndicate.build.pipeline import BuildResult
 from syndicate.errors import ConfigError, ContentError, SyndicateError, UsageError
@@ -58,6 +59,8 @@ def test_load_takes_the_folder_or_its_config(tmp_path: Path) -> None:
     assert by_folder.config == by_file.config
     assert by_folder.root == root.absolute()
     assert by_folder.title == "The Example Dispatch"
+    with pytest.raises(AttributeError, match="no attribute 'Publications'"):
+        _ = syndicate.Publications  # type: ignore[attr-defined]
 
 
 def test_build_writes_the_same_bytes_as_the_cli(tmp_path: Path, run: Run) -> None:
@@ -253,3 +256,17 @@ def test_errors_are_syndicate_errors(tmp_path: Path) -> None:
         pub.digest(since="last tuesday", now=NOW)
     with pytest.raises(UsageError, match="unknown timezone"):
         pub.import_sources([], timezone="Mars/Olympus")
+
+
+def test_the_readme_example_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n## Library API\n") :]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(demo(tmp_path))
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "error:" not in out, out
+    assert "wrote 3 feeds" in out and "['reader@example.org']" in out
+    assert "would send" in out
