@@ -49,6 +49,82 @@ class NothingNew:
     warnings: tuple[Problem, ...]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EditionPreview:
+    """The next edition rendered for the stand-in subscriber, in memory: the very bytes
+    ``syndicate email`` writes to EDITION.html/.txt/.eml (the library API returns this)."""
+
+    edition: Edition
+    html: bytes
+    text: bytes
+    eml: bytes
+    recipient: str
+    warnings: tuple[Problem, ...]
+
+    @property
+    def id(self) -> str:
+        """The edition id, which names the preview files (``2026-11-25``)."""
+        return self.edition.id
+
+    @property
+    def subject(self) -> str:
+        """The edition's subject line."""
+        return self.edition.subject
+
+
+def render_preview(
+    config: Config,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    slugs: Sequence[str] = (),
+) -> EditionPreview | NothingNew:
+    """Plan the next edition, save it as a draft, and render it for the stand-in subscriber."""
+    loaded = load_articles(config.content_dir, config.publication)
+    conn = open_state(config)
+    try:
+        edition = plan_edition(
+            config, conn, now=now, since=since, slugs=slugs, articles=loaded.articles
+        )
+        if edition is None:
+            return NothingNew(warnings=tuple(loaded.warnings))
+        rendered = render_edition(config, edition)
+        letterhead = MessageSettings.from_config(config)
+        recipient = preview_recipient(letterhead, rendered)
+        message = build_message(letterhead, rendered, recipient)
+        record_edition(conn, edition, status="draft")
+    finally:
+        conn.close()
+    return EditionPreview(
+        edition=edition,
+        html=rendered.fill_html(recipient.values()).encode("utf-8"),
+        text=rendered.fill_text(recipient.values()).encode("utf-8"),
+        eml=message_bytes(message),
+        recipient=recipient.email,
+        warnings=tuple(loaded.warnings),
+    )
+
+
+def write_preview(preview: EditionPreview, folder: Path) -> Preview:
+    """Write a rendered preview as EDITION.html/.txt/.eml to ``folder``; files whose bytes did
+    not change are left alone, so previewing twice touches nothing."""
+    paths = {suffix: folder / f"{preview.id}.{suffix}" for suffix in ("html", "txt", "eml")}
+    write_if_changed(paths["html"], preview.html)
+    write_if_changed(paths["txt"], preview.text)
+    write_if_changed(paths["eml"], preview.eml)
+    html = preview.html.decode("utf-8")
+    warnings = [Problem(paths["html"], None, text, True) for text in html_warnings(html)]
+    return Preview(
+        edition=preview.edition,
+        html_path=paths["html"],
+        text_path=paths["txt"],
+        eml_path=paths["eml"],
+        recipient=preview.recipient,
+        html_bytes=len(preview.html),
+        warnings=(*preview.warnings, *warnings),
+    )
+
+
 def preview_edition(
     config: Config,
     *,
@@ -62,36 +138,7 @@ def preview_edition(
     ``out`` defaults to ``newsletter/`` in the publication folder. Files whose bytes did not
     change are left alone, so previewing twice touches nothing.
     """
-    loaded = load_articles(config.content_dir, config.publication)
-    warnings = list(loaded.warnings)
-    conn = open_state(config)
-    try:
-        edition = plan_edition(
-            config, conn, now=now, since=since, slugs=slugs, articles=loaded.articles
-        )
-        if edition is None:
-            return NothingNew(warnings=tuple(warnings))
-        rendered = render_edition(config, edition)
-        letterhead = MessageSettings.from_config(config)
-        recipient = preview_recipient(letterhead, rendered)
-        message = build_message(letterhead, rendered, recipient)
-        record_edition(conn, edition, status="draft")
-    finally:
-        conn.close()
-    html = rendered.fill_html(recipient.values())
-    text = rendered.fill_text(recipient.values())
-    folder = out if out is not None else config.resolve(DEFAULT_OUT)
-    paths = {suffix: folder / f"{edition.id}.{suffix}" for suffix in ("html", "txt", "eml")}
-    write_if_changed(paths["html"], html.encode("utf-8"))
-    write_if_changed(paths["txt"], text.encode("utf-8"))
-    write_if_changed(paths["eml"], message_bytes(message))
-    warnings += [Problem(paths["html"], None, text, True) for text in html_warnings(html)]
-    return Preview(
-        edition=edition,
-        html_path=paths["html"],
-        text_path=paths["txt"],
-        eml_path=paths["eml"],
-        recipient=recipient.email,
-        html_bytes=len(html.encode("utf-8")),
-        warnings=tuple(warnings),
-    )
+    preview = render_preview(config, now=now, since=since, slugs=slugs)
+    if isinstance(preview, NothingNew):
+        return preview
+    return write_preview(preview, out if out is not None else config.resolve(DEFAULT_OUT))
