@@ -98,7 +98,7 @@ class SmtpConfig(_Section):
     @classmethod
     def _env_name(cls, value: str) -> str:
         # A common slip is to write the password itself here; the message must not repeat it
-        # (it ends up in cron mail and logs), and _problems leaves out the "(got ...)" part.
+        # (it ends up in cron mail and logs), and model_problems leaves out the "(got ...)" part.
         if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
             raise ValueError(
                 "expected the name of an environment variable (such as "
@@ -285,6 +285,9 @@ class ConfigModel(_Section):
     digest: DigestConfig = DigestConfig()
     bounces: BouncesConfig = BouncesConfig()
     subscribe: SubscribeConfig = SubscribeConfig()
+    # [exporters.<name>]: each exporter's own settings, validated against the model it declares
+    # by build/exporter_settings.py (config cannot know the installed exporters' models).
+    exporters: dict[str, dict[str, Any]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +354,7 @@ def load_config(path: str | Path | None = None) -> Config:
     try:
         model = ConfigModel.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_problems(config_path, text, exc)) from None
+        raise ConfigError(model_problems(config_path, text, exc)) from None
     publication = replace(
         _publication(model), digest=_digest_options(model, config_path.absolute().parent)
     )
@@ -397,10 +400,13 @@ def _toml_error_line(message: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _problems(path: Path, text: str, exc: ValidationError) -> list[Problem]:
+def model_problems(
+    path: Path, text: str, exc: ValidationError, prefix: tuple[str, ...] = ()
+) -> list[Problem]:
+    """A pydantic error as config problems: line, dotted key (under ``prefix``) and what to do."""
     problems = []
     for err in exc.errors():
-        loc = tuple(str(part) for part in err["loc"] if not isinstance(part, int))
+        loc = prefix + tuple(str(part) for part in err["loc"] if not isinstance(part, int))
         key = ".".join(loc)
         kind = err["type"]
         if kind == "extra_forbidden":

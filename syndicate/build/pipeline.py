@@ -28,7 +28,7 @@ from ..content.sources import Source
 from ..content.when import now_utc
 from ..crashpoints import crash_point
 from ..errors import ContentError, Problem
-from ..exporters import Exporter, enabled_exporters
+from ..exporters import Exporter
 from ..exporters.feedset import FeedExporter, FeedSpec, feed_specs
 from ..files import (
     StagedWrites,
@@ -38,6 +38,7 @@ from ..files import (
     temp_dir,
 )
 from ..model import Article, Publication, newest_first
+from .exporter_settings import configured_exporters, settings_parts
 from .manifest import Manifest
 
 # Re-exported (``as``): callers and tests import the result types from here.
@@ -79,11 +80,8 @@ def render_needed(
 
 def build_exporters(config: Config) -> list[Exporter]:
     """The exporters ``build`` runs: [feeds] exporters (or the defaults), plus the digest
-    when ``[digest] build = true``."""
-    exporters = enabled_exporters(config.model.feeds.exporters)
-    if config.model.digest.build and all(e.name != "digest" for e in exporters):
-        exporters += enabled_exporters(["digest"])
-    return exporters
+    when ``[digest] build = true``, each with its ``[exporters.<name>]`` settings."""
+    return configured_exporters(config)
 
 
 def build_feeds(
@@ -185,6 +183,7 @@ def _fingerprint(config: Config, exporters: Sequence[Exporter]) -> str:
         config.path.read_bytes(),
         str(config.content_dir).encode(),
         *(f"{e.name}={type(e).__module__}.{type(e).__qualname__}".encode() for e in exporters),
+        *settings_parts(config, exporters),
     ]
     return fingerprint(parts, [config.templates_dir, builtin])
 

@@ -18,9 +18,9 @@ from ..content.articles import load_articles
 from ..content.markdown import parse
 from ..delivery.dkim import DkimError, signer_for
 from ..delivery.settings import DkimSettings
-from ..errors import ContentError, Problem
-from ..exporters import enabled_exporters
+from ..errors import ConfigError, ContentError, Problem
 from ..model import Article
+from .exporter_settings import configured_exporters
 
 
 def validate(config: Config) -> tuple[Problem, ...]:
@@ -37,7 +37,10 @@ def validate(config: Config) -> tuple[Problem, ...]:
         for article in loaded.articles:
             warnings += body_image_warnings(article)
     problems += dkim_problems(config)
-    enabled_exporters(config.model.feeds.exporters)
+    try:
+        configured_exporters(config)  # names in [feeds] exporters, [exporters.<name>] tables
+    except ConfigError as exc:
+        problems += exc.problems
     if problems:
         raise ContentError([*problems, *warnings])
     return tuple(warnings)

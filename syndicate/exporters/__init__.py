@@ -8,13 +8,17 @@ May import: content, errors, model, text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from pydantic import BaseModel
+
 from ..errors import ExportError
 from ..model import Article, Artifact, Publication
+from .settings import ExporterSettings as ExporterSettings
+from .settings import create
 
 ENTRY_POINT_GROUP = "syndicate.exporters"
 
@@ -24,7 +28,9 @@ class Exporter(Protocol):
     """Turns a publication's selected articles into files: no writes, no network, no clock.
 
     ``articles`` are published, sorted newest first and already rendered (``article.html``).
-    An exporter with ``enabled_by_default = False`` runs only when config names it.
+    An exporter with ``enabled_by_default = False`` runs only when config names it. One with
+    settings declares ``settings_model`` (a pydantic model class, see ``settings.py``) and
+    takes the validated object from ``[exporters.<name>]`` as its constructor's argument.
     """
 
     name: ClassVar[str]
@@ -85,8 +91,21 @@ def _points() -> dict[str, EntryPoint]:
     return found
 
 
-def enabled_exporters(names: Sequence[str] | None) -> list[Exporter]:
+def enabled_exporters(
+    names: Sequence[str] | None, settings: Mapping[str, BaseModel] | None = None
+) -> list[Exporter]:
     """Instances of the exporters to run: the named ones, or every default-enabled one.
+
+    An exporter that declares a ``settings_model`` is made with its entry in ``settings``
+    (validated by the caller; ``build`` fills it from ``[exporters.<name>]``), or with the
+    model's defaults; one without is made with no arguments.
+    """
+    given = settings or {}
+    return [create(name, cls, given.get(name)) for name, cls in exporter_classes(names).items()]
+
+
+def exporter_classes(names: Sequence[str] | None) -> dict[str, type[Any]]:
+    """The classes of the exporters to run, by name: the named ones, or every default-enabled one.
 
     Only exporters that may run are imported: every third-party one (to read its
     ``enabled_by_default``, and so that a broken plugin is reported), never an unused
@@ -118,4 +137,17 @@ def enabled_exporters(names: Sequence[str] | None) -> list[Exporter]:
                 f"{', '.join(sorted(available))}"
             )
         chosen = list(dict.fromkeys(names))
-    return [available[name]() for name in chosen]
+    return {name: available[name] for name in chosen}
+
+
+def load_exporter(name: str) -> type[Any] | None:
+    """One installed exporter's class by name (imported now), or None if none is installed."""
+    if registry.cache_info().currsize:
+        return registry().get(name)
+    point = _points().get(name)
+    return None if point is None else _load(point)
+
+
+def installed_names() -> list[str]:
+    """The names of every installed exporter, sorted (nothing imported)."""
+    return sorted(registry() if registry.cache_info().currsize else _points())

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from ..model import Article, Author, Publication
 from .feedset import FeedSpec, PerFeedExporter, slugify
+from .settings import ExporterSettings
 
 FILENAME = "feed.json"
 MEDIA_TYPE = "application/feed+json"
 VERSION = "https://jsonfeed.org/version/1.1"
+
+
+class JsonFeedSettings(ExporterSettings):
+    """``[exporters.json]``: ``pretty = false`` writes compact JSON (no indentation or spaces),
+    a smaller file for machines; the default, indented, is easier to read and diff."""
+
+    pretty: bool = True
 
 
 class JsonFeedExporter(PerFeedExporter):
@@ -20,14 +28,22 @@ class JsonFeedExporter(PerFeedExporter):
     name = "json"
     filename = FILENAME
     media_type = MEDIA_TYPE
+    settings_model: ClassVar[type[JsonFeedSettings]] = JsonFeedSettings
+
+    def __init__(self, settings: JsonFeedSettings | None = None) -> None:
+        self.settings = settings or JsonFeedSettings()
 
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
         """One feed's bytes."""
-        return _serialise(_feed(pub, spec))
+        return _serialise(_feed(pub, spec), pretty=self.settings.pretty)
 
 
-def _serialise(document: dict[str, Any]) -> bytes:
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+def _serialise(document: dict[str, Any], *, pretty: bool = True) -> bytes:
+    if pretty:
+        text = json.dumps(document, ensure_ascii=False, indent=2)
+    else:
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return (text + "\n").encode("utf-8")
 
 
 def _date(value: datetime) -> str:
