@@ -159,8 +159,13 @@ def _import_migrated(
     """One article of a migrated site: written like any import, its bundle files beside it."""
     doc = _apply_options(item.doc, options)
     outcome = _finish(item.source, doc, item.fmt, item.mtime, options, taken, planned)
-    if item.assets and not options.dry_run:
-        folder = outcome.target.with_suffix("")
+    if not item.assets:
+        return outcome
+    folder = outcome.target.parent / outcome.target.stem
+    verb = "would copy" if options.dry_run else "copied"
+    note = f"{len(item.assets)} page-bundle file(s) {verb} to {display(folder)}/"
+    outcome = replace(outcome, notes=(*outcome.notes, note))
+    if not options.dry_run:
         for path, relative in item.assets:
             target = folder / relative
             if target.absolute().resolve().is_relative_to(folder.absolute().resolve()):
@@ -432,5 +437,5 @@ def _carry_over_report(report: ImportReport) -> list[tuple[str, bool]]:
         lines.extend((f"  {source}: {note}", True) for note in item.notes)
     lines.extend((f"  {remark}", True) for remark in report.remarks)
     if lines:
-        lines.insert(0, ("not carried over (the articles were imported without it):", True))
+        lines.insert(0, ("what could not be carried over, and other notes:", True))
     return lines

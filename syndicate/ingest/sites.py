@@ -338,7 +338,8 @@ def _bundle_assets(folder: Path) -> tuple[tuple[Path, str], ...]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             path = Path(here) / name
-            if name.startswith(".") or path.suffix.lower() in _MARKDOWN:
+            # A symbolic link could lead anywhere (/etc/passwd): only real files are copied.
+            if name.startswith(".") or path.suffix.lower() in _MARKDOWN or path.is_symlink():
                 continue
             found.append((path, path.relative_to(folder).as_posix()))
     return tuple(found)
@@ -428,7 +429,11 @@ def _resolver(site: _Site, pages: list[_Page]) -> Any:
     for page in pages:
         address = _address(site, page)
         rel = page.path.relative_to(site.content).as_posix()
-        keys = {rel, rel.removeprefix("_posts/"), page.path.stem, page.slug}
+        keys = {rel, rel.removeprefix("_posts/"), page.slug}
+        if page.path.stem == "index":  # a Hugo bundle is referred to by its folder
+            keys.add(page.path.parent.relative_to(site.content).as_posix())
+        else:
+            keys.add(page.path.stem)
         keys |= {key.rsplit(".", 1)[0] for key in list(keys)}
         for key in keys:
             table.setdefault(key.strip("/"), address)
@@ -469,18 +474,18 @@ def _migrated(site: _Site, page: _Page, resolve: Any) -> Migrated:
         data.pop(key)
     for key in [k for k in data if str(k).lower() in _DATE_KEYS and isinstance(data[k], str)]:
         data[key] = _moment(data[key], site.zone) or data[key]
-    doc = parse_fields(data, rewritten.body, site.zone)
+    body = re.sub(r"\n{3,}", "\n\n", rewritten.body)
+    doc = parse_fields(data, body, site.zone)
     address = _address(site, page) if site.base else ""
     doc = replace(
         doc,
         slug=doc.slug or slugify(page.slug) or page.slug,
         date=page.date or doc.date,
         draft=page.draft,
-        id=doc.id or page.feed_id,
-        url=doc.url or address,
+        # A draft was never in the old feed nor on the site: it has no old id or address.
+        id=doc.id or ("" if page.draft else page.feed_id),
+        url=doc.url or ("" if page.draft else address),
         notes=(*page.notes, *rewritten.notes, *doc.notes),
     )
-    if page.assets:
-        doc = replace(doc, notes=(*doc.notes, f"{len(page.assets)} bundle file(s) copied"))
     mtime = page.path.stat().st_mtime
     return Migrated(source=page.path, doc=doc, fmt=site.kind, mtime=mtime, assets=page.assets)

@@ -44,8 +44,8 @@ _CONTENT = "http://purl.org/rss/1.0/modules/content/"
 _NO_DATE = "0000-00-00 00:00:00"
 _DRAFT_STATUSES = {"draft", "pending", "private"}
 _BLOCK_START = re.compile(
-    r"^\s*<(?:p|div|h[1-6]|ul|ol|li|blockquote|pre|table|figure|hr|dl|section|article|"
-    r"aside|header|footer|details|!--|iframe|img|video|audio|form)\b",
+    r"^\s*<(?:!--|(?:p|div|h[1-6]|ul|ol|li|blockquote|pre|table|figure|hr|dl|section|"
+    r"article|aside|header|footer|details|iframe|img|video|audio|form)\b)",
     re.IGNORECASE,
 )
 _KNOWN_SHORTCODES = (
@@ -128,7 +128,10 @@ def _children(element: Any, namespace: str, name: str) -> list[Any]:
 
 def _text(element: Any, namespace: str, name: str) -> str:
     found = _children(element, namespace, name)
-    return (found[0].text or "").strip() if found else ""
+    if not found:
+        return ""
+    # Entity references stay unexpanded nodes (resolve_entities=False): keep the text around.
+    return ((found[0].text or "") + "".join(child.tail or "" for child in found[0])).strip()
 
 
 def _wp(element: Any, name: str) -> str:
@@ -292,8 +295,7 @@ def _shortcodes(content: str) -> tuple[str, list[str]]:
                 caption = caption or _attr(code.attrs, "caption")
                 return f"<figure>{image.group(0)}<figcaption>{caption}</figcaption></figure>"
         if code.name == "embed" and code.inner.strip().startswith(("http://", "https://")):
-            url = html.escape(code.inner.strip())
-            return f'<p><a href="{url}">{url}</a></p>'
+            return f"<p>{html.escape(code.inner.strip())}</p>"
         notes.append(f"shortcode [{code.name}] removed: syndicate has no equivalent (text kept)")
         return code.inner
 
@@ -311,8 +313,8 @@ def _shortcodes(content: str) -> tuple[str, list[str]]:
     content = _SHORTCODE.sub(single, content)
     # A URL alone on a line is a WordPress auto-embed (a video, a post): keep it as a link.
     content = re.sub(
-        r"(?m)^\s*(https?://\S+)\s*$",
-        lambda m: f'<p><a href="{html.escape(m.group(1))}">{html.escape(m.group(1))}</a></p>',
+        r"(?m)^[ \t]*(https?://\S+)[ \t]*$",
+        lambda m: f"<p>{html.escape(m.group(1))}</p>",
         content,
     )
     return content, notes
