@@ -146,6 +146,7 @@ def test_jekyll_site(make_pub: Publication, run: Run) -> None:
         meta, _ = front(content / draft)
         assert meta["draft"] is True and "id" not in meta
     assert "bridge-idea.md: no date in the file name or front matter" in result.stderr
+    assert "hidden.md: published: false: imported as a draft" in result.stderr
 
     built = run(root, "build")
     assert built.exit_code == 0, built.output

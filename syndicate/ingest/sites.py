@@ -374,7 +374,10 @@ def _jekyll_page(
     ]
     if "last_modified_at" in data:
         data.setdefault("updated", data.pop("last_modified_at"))
-    draft = in_drafts or data.pop("published", True) is False
+    unpublished = data.pop("published", True) is False
+    if unpublished:
+        notes.append("published: false: imported as a draft")
+    draft = in_drafts or unpublished
     permalink = data.pop("permalink", None)
     pattern = (
         permalink if isinstance(permalink, str) and permalink else _jekyll_pattern(site.config)
