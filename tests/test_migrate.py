@@ -126,7 +126,9 @@ def test_jekyll_site(make_pub: Publication, run: Run) -> None:
     assert meta["slug"] == "welcome-to-jekyll"
     assert meta["tags"] == ["jekyll", "update", "river", "launch"]
     assert meta["summary"] == "Why we started a river newsletter."
-    assert meta["authors"] == ["Ana Ruiz"]
+    assert meta["authors"] == [
+        {"name": "Ana Ruiz", "url": "https://blog.example.net/news/about/ana/"}
+    ]  # _data/authors.yml
     assert "![The old mill](/news/assets/mill.jpg)" in body
     assert '```ruby\ndef print_hi(name)\n  puts "Hi, #{name}"\nend\n```' in body
     assert "[the flood report](https://blog.example.net/news/reports/flood/)" in body
@@ -294,3 +296,18 @@ def test_liquid_url_filters_and_unknown_output() -> None:
         "line 5: Liquid output {{ page.title }} removed: syndicate does not run templates in "
         "articles"
     ]
+
+
+def test_hugo_config_folder(make_pub: Publication, run: Run, tmp_path: Path) -> None:
+    site = tmp_path / "split-config"
+    shutil.copytree(HUGO / "content", site / "content")
+    (site / "config" / "_default").mkdir(parents=True)
+    (site / "config" / "_default" / "hugo.yaml").write_text(
+        "baseURL: https://split.example.org/blog/\n"
+    )
+    (site / "config" / "_default" / "permalinks.yaml").write_text("posts: /:section/:slug/\n")
+    root = make_pub()
+    result = run(root, "import", str(site / "content"))
+    assert result.exit_code == 0, result.output
+    meta, _ = front(root / "content" / "night-shift.md")
+    assert meta["id"] == "https://split.example.org/blog/posts/night-shift/"

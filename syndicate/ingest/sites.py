@@ -47,8 +47,10 @@ _POST_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
 _LOOSE_DATE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:([+-]\d{2}):?(\d{2})|(Z))?$"
 )
-_HUGO_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml", "config.yaml",
-                 "config.yml", "config.json")  # fmt: skip
+_HUGO_NAMES = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml", "config.yaml",
+               "config.yml", "config.json")  # fmt: skip
+# A config folder (config/_default/hugo.toml ...) is as common as a single file.
+_HUGO_CONFIGS = (*_HUGO_NAMES, *(f"config/_default/{name}" for name in _HUGO_NAMES))
 _DATE_KEYS = {"lastmod", "modified", "updated", "publish_at", "last_modified_at"}
 _JEKYLL_STYLES = {
     "date": "/:categories/:year/:month/:day/:title:output_ext",
@@ -67,6 +69,7 @@ class _Site:
     base_path: str  # Jekyll's baseurl ("/blog") or ""
     zone: tzinfo
     config: dict[str, Any]
+    authors: dict[str, Any]  # Jekyll's _data/authors.yml: key -> { name, email, uri }
 
 
 @dataclass(slots=True)
@@ -180,13 +183,18 @@ def _hugo_site(folder: Path, zone: tzinfo) -> _Site:
     config_path = _find_config(folder, _HUGO_CONFIGS)
     config = _read_config(config_path) if config_path else {}
     root = config_path.parent if config_path else folder.absolute()
+    if config_path and root.name == "_default" and root.parent.name == "config":
+        for name in ("permalinks.toml", "permalinks.yaml", "permalinks.yml"):
+            if "permalinks" not in config and (root / name).is_file():
+                config["permalinks"] = _read_config(root / name)
+        root = root.parent.parent
     content = folder.absolute()
     if (content / "content").is_dir():
         content = content / "content"
     elif config_path and (root / "content").is_dir() and content == root:
         content = root / "content"
     base = str(config.get("baseurl") or "").rstrip("/")
-    return _Site("hugo", root, content, base, "", _zone(config.get("timezone"), zone), config)
+    return _Site("hugo", root, content, base, "", _zone(config.get("timezone"), zone), config, {})
 
 
 def _jekyll_site(folder: Path, zone: tzinfo) -> _Site:
@@ -198,7 +206,13 @@ def _jekyll_site(folder: Path, zone: tzinfo) -> _Site:
     base_path = "/" + str(config.get("baseurl") or "").strip("/") if config.get("baseurl") else ""
     url = str(config.get("url") or "").rstrip("/")
     base = url + base_path if url else ""
-    return _Site("jekyll", root, root, base, base_path, _zone(config.get("timezone"), zone), config)
+    authors: dict[str, Any] = {}
+    for name in ("authors.yml", "authors.yaml", "authors.json"):
+        if (root / "_data" / name).is_file():
+            authors = _read_config(root / "_data" / name)
+            break
+    zone = _zone(config.get("timezone"), zone)
+    return _Site("jekyll", root, root, base, base_path, zone, config, authors)
 
 
 def _read(site: _Site, path: Path) -> _Page:
@@ -366,6 +380,14 @@ def _jekyll_page(
     for key in ("categories", "tags"):
         if isinstance(data.get(key), str):
             data[key] = data[key].split()
+    # jekyll-feed names an author by a key of _data/authors.yml; so does the post.
+    known = site.authors.get(str(data.get("author", "")).lower())
+    if isinstance(known, dict) and isinstance(known.get("name"), str):
+        data["author"] = {
+            "name": known["name"],
+            **{key: str(known[key]) for key in ("email",) if known.get(key)},
+            **({"url": str(known["uri"])} if known.get("uri") else {}),
+        }
     folder_categories = [part for part in rel.parts[:-1] if part not in ("_posts", "_drafts")]
     categories = [
         *folder_categories,
