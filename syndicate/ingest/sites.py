@@ -23,10 +23,9 @@ import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -40,6 +39,7 @@ from .decode import decode
 from .document import SourceError
 from .markdown import parse_fields
 from .migrated import Expanded, Migrated
+from .permalinks import hugo_expand, hugo_pattern, jekyll_expand, jekyll_pattern
 from .shortcodes import Rewritten, hugo_shortcodes, liquid_tags
 
 _MARKDOWN = (".md", ".markdown", ".mdown", ".mkd")
@@ -52,12 +52,6 @@ _HUGO_NAMES = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml",
 # A config folder (config/_default/hugo.toml ...) is as common as a single file.
 _HUGO_CONFIGS = (*_HUGO_NAMES, *(f"config/_default/{name}" for name in _HUGO_NAMES))
 _DATE_KEYS = {"lastmod", "modified", "updated", "publish_at", "last_modified_at"}
-_JEKYLL_STYLES = {
-    "date": "/:categories/:year/:month/:day/:title:output_ext",
-    "pretty": "/:categories/:year/:month/:day/:title/",
-    "ordinal": "/:categories/:year/:y_day/:title:output_ext",
-    "none": "/:categories/:title:output_ext",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,9 +283,9 @@ def _hugo_page(
     if isinstance(explicit, str) and explicit.strip():
         url_path = "/" + explicit.strip().lstrip("/")
     else:
-        pattern = _hugo_pattern(site.config, section)
+        pattern = hugo_pattern(site.config, section)
         if pattern:
-            url_path = _hugo_expand(pattern, date, slug, filename, section, parts, title)
+            url_path = hugo_expand(pattern, date, slug, filename, section, parts, title)
         else:
             url_path = "/" + "/".join([*parts[:-1], slug]) + "/"
         if not _truthy(site.config.get("disablepathtolower")):
@@ -302,47 +296,6 @@ def _hugo_page(
     feed_id = site.base + url_path if site.base else ""
     assets = _bundle_assets(path.parent) if bundle else ()
     return _Page(path, data, body, body_line, slug, date, url_path, feed_id, draft, assets, notes)
-
-
-def _hugo_pattern(config: dict[str, Any], section: str) -> str:
-    permalinks = config.get("permalinks")
-    if not isinstance(permalinks, dict):
-        return ""
-    nested = permalinks.get("page")
-    pages: dict[str, Any] = nested if isinstance(nested, dict) else permalinks
-    value = pages.get(section) or pages.get("/" + section)
-    return value if isinstance(value, str) else ""
-
-
-def _hugo_expand(
-    pattern: str,
-    date: datetime | None,
-    slug: str,
-    filename: str,
-    section: str,
-    parts: tuple[str, ...],
-    title: str,
-) -> str:
-    when = date or datetime(1970, 1, 1, tzinfo=UTC)
-    values = {
-        ":year": f"{when.year:04d}",
-        ":month": f"{when.month:02d}",
-        ":monthname": when.strftime("%B").lower(),
-        ":day": f"{when.day:02d}",
-        ":weekday": str(when.isoweekday() % 7),
-        ":yearday": str(when.timetuple().tm_yday),
-        ":section": section,
-        ":sections": "/".join(parts[:-1]),
-        ":title": slugify(title) or slug,
-        ":slugorfilename": slug,
-        ":slugorcontentbasename": slug,
-        ":slug": slug,
-        ":filename": filename,
-        ":contentbasename": filename,
-    }
-    tokens = sorted(values, key=len, reverse=True)
-    result = re.sub("|".join(re.escape(token) for token in tokens), lambda m: values[m[0]], pattern)
-    return "/" + re.sub(r"/{2,}", "/", result).lstrip("/")
 
 
 def _bundle_assets(folder: Path) -> tuple[tuple[Path, str], ...]:
@@ -401,11 +354,9 @@ def _jekyll_page(
         notes.append("published: false: imported as a draft")
     draft = in_drafts or unpublished
     permalink = data.pop("permalink", None)
-    pattern = (
-        permalink if isinstance(permalink, str) and permalink else _jekyll_pattern(site.config)
-    )
+    pattern = permalink if isinstance(permalink, str) and permalink else jekyll_pattern(site.config)
     local = date.astimezone(site.zone) if date else None  # Jekyll dates URLs in site time
-    url_path = _jekyll_expand(pattern, local, slug, categories)
+    url_path = jekyll_expand(pattern, local, slug, categories)
     # Jekyll's Document#id: File.dirname(url) + "/" + slug (Ruby's dirname ignores a final /).
     post_id = PurePosixPath(url_path.rstrip("/") or "/").parent.as_posix().rstrip("/") + "/" + slug
     feed_id = site.base + post_id if site.base else ""
@@ -417,35 +368,6 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [str(item) for item in value] if isinstance(value, list) else []
-
-
-def _jekyll_pattern(config: dict[str, Any]) -> str:
-    style = config.get("permalink") or "date"
-    return _JEKYLL_STYLES.get(str(style), str(style))
-
-
-def _jekyll_expand(pattern: str, date: datetime | None, slug: str, categories: list[str]) -> str:
-    when = date or datetime(1970, 1, 1, tzinfo=UTC)
-    cats = "/".join(quote(c.lower()) for c in dict.fromkeys(categories))
-    values = {
-        ":categories": cats,
-        ":year": f"{when.year:04d}",
-        ":short_year": f"{when.year % 100:02d}",
-        ":month": f"{when.month:02d}",
-        ":i_month": str(when.month),
-        ":day": f"{when.day:02d}",
-        ":i_day": str(when.day),
-        ":y_day": f"{when.timetuple().tm_yday:03d}",
-        ":hour": f"{when.hour:02d}",
-        ":minute": f"{when.minute:02d}",
-        ":second": f"{when.second:02d}",
-        ":title": slug,
-        ":slug": slug,
-        ":output_ext": ".html",
-    }
-    tokens = sorted(values, key=len, reverse=True)
-    result = re.sub("|".join(re.escape(token) for token in tokens), lambda m: values[m[0]], pattern)
-    return "/" + re.sub(r"/{2,}", "/", result).lstrip("/")
 
 
 def _resolver(site: _Site, pages: list[_Page]) -> Any:
