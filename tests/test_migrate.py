@@ -7,11 +7,13 @@ import shutil
 import tomllib
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
 
 from syndicate.ingest.shortcodes import hugo_shortcodes, liquid_tags
+from syndicate.ingest.wxr import import_wxr
 from tests.conftest import Publication, Run
 
 FIXTURES = Path(__file__).parent / "fixtures" / "migrate"
@@ -311,3 +313,29 @@ def test_hugo_config_folder(make_pub: Publication, run: Run, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     meta, _ = front(root / "content" / "night-shift.md")
     assert meta["id"] == "https://split.example.org/blog/posts/night-shift/"
+
+
+def test_wordpress_scheduled_and_protected_posts(tmp_path: Path) -> None:
+    def item(post_id: int, status: str, password: str = "") -> str:
+        return f"""<item><title>Post {post_id}</title><link>https://w.example/p{post_id}/</link>
+<guid isPermaLink="false">https://w.example/?p={post_id}</guid>
+<content:encoded><![CDATA[Text of post {post_id}.]]></content:encoded>
+<wp:post_id>{post_id}</wp:post_id><wp:post_date_gmt>2030-01-0{post_id} 08:00:00</wp:post_date_gmt>
+<wp:post_name>p{post_id}</wp:post_name><wp:status>{status}</wp:status>
+<wp:post_type>post</wp:post_type><wp:post_password>{password}</wp:post_password></item>"""
+
+    export = tmp_path / "export.xml"
+    export.write_text(
+        '<?xml version="1.0"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:wp="http://wordpress.org/export/1.1/"><channel><title>w</title>'
+        + item(1, "future")
+        + item(2, "publish", password="hunter2")
+        + "</channel></rss>"
+    )
+    expanded = import_wxr(export, ZoneInfo("UTC"))
+    scheduled, protected = (migrated.doc for migrated in expanded.items)
+    assert scheduled.publish_at == scheduled.date and not scheduled.draft
+    assert scheduled.date is not None and scheduled.date.isoformat() == "2030-01-01T08:00:00+00:00"
+    assert protected.draft and "password-protected" in protected.notes[0]
+    assert "hunter2" not in protected.body
