@@ -169,7 +169,10 @@ def _import_migrated(
         for path, relative in item.assets:
             target = folder / relative
             if target.absolute().resolve().is_relative_to(folder.absolute().resolve()):
-                data = path.read_bytes()
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    raise SourceError(f"cannot copy {path}: {exc.strerror or exc}") from None
                 if not target.is_file() or target.read_bytes() != data:
                     atomic_write(target, data)
     return outcome
