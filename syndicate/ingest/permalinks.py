@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from ..slugs import slugify
+from ..content.slugs import slugify
 
 JEKYLL_STYLES = {
     "date": "/:categories/:year/:month/:day/:title:output_ext",

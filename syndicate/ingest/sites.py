@@ -30,11 +30,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from .. import frontmatter
+from ..content import frontmatter
+from ..content.limits import MAX_SOURCE_BYTES
+from ..content.slugs import slugify
+from ..content.when import parse_datetime
 from ..errors import Problem
-from ..limits import MAX_SOURCE_BYTES
-from ..slugs import slugify
-from ..when import parse_datetime
 from .decode import decode
 from .document import SourceError
 from .markdown import parse_fields

@@ -30,9 +30,9 @@ from urllib.parse import unquote
 from lxml import etree
 from lxml import html as lxml_html
 
+from ..content.render import sanitize
 from ..errors import Problem
 from ..model import Author, Image
-from ..render import sanitize
 from .document import ImportedDocument, SourceError
 from .htmlmd import fragment_to_markdown
 from .migrated import Expanded, Migrated
