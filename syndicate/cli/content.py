@@ -65,10 +65,11 @@ def validate(ctx: click.Context, check_email: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["auto", "text", "html", "markdown"]),
+    type=click.Choice(["auto", "text", "html", "markdown", "hugo", "jekyll", "wordpress"]),
     default="auto",
     show_default=True,
-    help="Kind of the sources; auto goes by file suffix, then by the file's start.",
+    help="Kind of the sources; auto goes by file suffix, then by the file's start; a folder "
+    "is a Hugo or Jekyll site, a WordPress export (.xml) is read as one.",
 )
 @click.option(
     "--date",
@@ -102,6 +103,10 @@ def import_(
     force: bool,
 ) -> None:
     """Turn raw text, HTML or Markdown files into content files, one per SOURCE.
+
+    A SOURCE that is a Hugo or Jekyll site folder, or a WordPress export (WXR), brings in
+    every post, keeping dates, authors, slugs, URLs and feed ids; what could not be carried
+    over is listed at the end.
 
     Works without a config.toml when --into is given. A source that fails is reported on
     one line and the others are still imported; the exit code is then 1.

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+# Light (no parser, no database): the --format choices are needed to build the command.
+from ..delivery.list_exports import FORMATS as LIST_FORMATS
 from ..errors import UsageError
 from ..text.words import plural
 from .group import cli, load, quiet, show_warnings
@@ -136,9 +138,20 @@ def subscribers_list(ctx: click.Context, status: str | None, count: bool) -> Non
     is_flag=True,
     help="Make unsubscribed, bounced or complained addresses in the file active again.",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(LIST_FORMATS),
+    default="auto",
+    show_default=True,
+    help="Which tool wrote the CSV; auto goes by its header row.",
+)
 @click.pass_context
-def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool) -> None:
+def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool, fmt: str) -> None:
     """Import a CSV with a header row naming 'email' (and optionally 'name').
+
+    Mailchimp, Substack, Buttondown and listmonk exports are read as they come: rows they
+    mark as unsubscribed, cleaned, bounced or complained are imported suppressed.
 
     Bad rows are listed as file:line: reason and skipped; addresses already known (also
     unsubscribed ones) are left alone, so importing twice changes nothing, and addresses
@@ -150,7 +163,7 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool) ->
 
     conn = _subscriber_db(ctx)
     try:
-        report = import_csv(conn, csv_file, resubscribe=resubscribe)
+        report = import_csv(conn, csv_file, resubscribe=resubscribe, fmt=fmt)
     finally:
         conn.close()
     show_warnings(report.warnings)

@@ -9,7 +9,6 @@ deleted, so that an unsubscribed or bounced address is never re-added by a later
 from __future__ import annotations
 
 import csv
-import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from ..errors import Problem, UsageError
 from ..files import atomic_write
 from ..text.words import plural
 from .csvfile import CsvText, csv_records, read_csv, restore_cell, write_csv
+from .list_exports import SKIP, SUPPRESSING, ListExport, header_key, list_export
 from .subscriber_table import (
     MIGRATIONS,
     InvalidAddress,
@@ -71,17 +71,24 @@ class ImportReport:
 
     added: int = 0
     existing: int = 0
-    suppressed: int = 0  # of ``added``: held back as bounced/complained (see suppressions.py)
+    suppressed: int = 0  # of ``added``: not active (the export says so, or suppressions.py)
+    stopped: int = 0  # of ``existing``: active here, unsubscribed/bounced in the export
+    skipped: int = 0  # rows the export itself says not to import (deletion requests)
+    format: str = "plain"  # which tool's export it was (list_exports)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # about the whole file
 
     def summary(self) -> str:
         """One line for the CLI."""
-        held = f" ({self.suppressed} kept suppressed: bounced or complained)"
+        held = f" ({self.suppressed} kept suppressed: unsubscribed, bounced or complained)"
+        stopped = f"; {self.stopped} already present now suppressed as the export says"
+        skipped = f"; {plural(self.skipped, 'deletion request')} skipped"
         return (
             f"imported {plural(self.added, 'new subscriber')}, "
             f"{self.existing} already present, {plural(len(self.problems), 'bad row')}"
             + (held if self.suppressed else "")
+            + (stopped if self.stopped else "")
+            + (skipped if self.skipped else "")
         )
 
 
@@ -92,6 +99,7 @@ def add_subscriber(
     name: str = "",
     source: str = "cli",
     status: Status = Status.ACTIVE,
+    reason: str = "",
     resubscribe: bool = False,
 ) -> tuple[Subscriber, bool]:
     """Add an address; returns (subscriber, created).
@@ -106,10 +114,10 @@ def add_subscriber(
     now = utcnow()
     # A bounced or complaining address stays suppressed, even when re-added by an import.
     held = suppressed_status(conn, address)
-    if held is not None and resubscribe:
+    if held is not None and resubscribe and status is Status.ACTIVE:
         lift_suppression(conn, address, why=f"resubscribed ({source})")
         held = None
-    initial, reason = held or (status, "")
+    initial, reason = held or (status, reason)
     cursor = conn.execute(
         "INSERT INTO subscribers (email, name, status, reason, source, created, updated)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(email) DO NOTHING",
@@ -118,9 +126,9 @@ def add_subscriber(
     created = cursor.rowcount == 1
     if not created and resubscribe:
         conn.execute(
-            "UPDATE subscribers SET status = ?, reason = '', updated = ?,"
+            "UPDATE subscribers SET status = ?, reason = ?, updated = ?,"
             " name = CASE WHEN ? != '' THEN ? ELSE name END WHERE email = ?",
-            (str(status), now, name, name, address),
+            (str(status), reason, now, name, name, address),
         )
     found = get_subscriber(conn, address)
     assert found is not None
@@ -178,11 +186,19 @@ def count_by_status(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def import_csv(
-    conn: sqlite3.Connection, path: Path, *, source: str | None = None, resubscribe: bool = False
+    conn: sqlite3.Connection,
+    path: Path,
+    *,
+    source: str | None = None,
+    resubscribe: bool = False,
+    fmt: str = "auto",
 ) -> ImportReport:
     """Add every good row of a CSV file (header with ``email``, optional ``name``).
 
-    Bad rows are reported as ``file:line: reason`` and skipped; good ones are imported in one
+    The export's tool is recognised from the header (or ``fmt``, see list_exports): a row it
+    marks as unsubscribed, cleaned or bounced is added with that status, never as active,
+    and an address already here as active or pending is suppressed too. Bad rows are
+    reported as ``file:line: reason`` and skipped; good ones are imported in one
     transaction. Existing addresses are left untouched, so importing twice changes nothing and
     an unsubscribed reader is never re-subscribed by an old export; nor is an address that
     bounced or complained. ``resubscribe`` (the editor has renewed consent) reactivates both.
@@ -194,14 +210,23 @@ def import_csv(
         report.warnings.append(
             Problem(path, None, "not UTF-8: read as Windows-1252; check accented names", True)
         )
-    rows = list(_csv_rows(path, source_csv, report))
+    rows = list(_csv_rows(path, source_csv, report, fmt))
     label = source or f"import:{path.name}"
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for line, email, name in rows:
+        for line, email, name, (status, reason) in rows:
+            if status == SKIP:
+                report.skipped += 1
+                continue
             try:
                 sub, created = add_subscriber(
-                    conn, email, name=name, source=label, resubscribe=resubscribe
+                    conn,
+                    email,
+                    name=name,
+                    source=label,
+                    resubscribe=resubscribe,
+                    status=Status(status),
+                    reason=reason,
                 )
             except InvalidAddress as exc:
                 report.problems.append(Problem(path, line, str(exc)))
@@ -211,6 +236,9 @@ def import_csv(
                 report.suppressed += sub.status is not Status.ACTIVE
             else:
                 report.existing += 1
+                if status in SUPPRESSING and sub.status in (Status.ACTIVE, Status.PENDING):
+                    set_status(conn, sub.email, Status(status), reason=reason)
+                    report.stopped += 1
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -229,14 +257,10 @@ _FIRST_HEADERS = ("firstname", "fname", "givenname", "vorname", "prenom")
 _LAST_HEADERS = ("lastname", "lname", "surname", "familyname", "nachname", "nom")
 
 
-def _header_key(cell: str) -> str:
-    return re.sub(r"[\s_\-]+", "", cell.strip().lower())
-
-
 def _find(header: list[str], names: tuple[str, ...]) -> int | None:
     """The column of the first of ``names`` present; a verbatim ``email`` beats ``E-Mail``."""
     exact = [cell.strip().lower() for cell in header]
-    keys = [_header_key(cell) for cell in header]
+    keys = [header_key(cell) for cell in header]
     for name in names:
         for spelled in (exact, keys):
             if name in spelled:
@@ -248,8 +272,11 @@ def _email_column(header: list[str]) -> int | None:
     return _find(header, _EMAIL_HEADERS)
 
 
-def _csv_rows(path: Path, source: CsvText, report: ImportReport) -> Iterator[tuple[int, str, str]]:
-    """(line, email, name) for each data row; structural problems go into the report.
+def _csv_rows(
+    path: Path, source: CsvText, report: ImportReport, fmt: str
+) -> Iterator[tuple[int, str, str, tuple[str, str]]]:
+    """(line, email, name, (status, reason)) for each data row; structural problems go into
+    the report. The status is what the export's tool says (list_exports).
 
     The name is the ``name`` column, or ``First Name`` and ``Last Name`` joined. A cell our
     own export neutralized (``'=...``) reads back as the text it was (see csvfile).
@@ -273,6 +300,8 @@ def _csv_rows(path: Path, source: CsvText, report: ImportReport) -> Iterator[tup
     ]
     if name_at is not None:
         parts = [name_at]
+    export: ListExport = list_export(header, path.name, fmt)
+    report.format = export.format
     for start, record in records:
         if isinstance(record, csv.Error):
             report.problems.append(Problem(path, start, f"not CSV: {record}"))
@@ -285,7 +314,8 @@ def _csv_rows(path: Path, source: CsvText, report: ImportReport) -> Iterator[tup
         name = " ".join(
             restore_cell(record[at]).strip() for at in parts if at < len(record)
         ).strip()
-        yield start, restore_cell(record[email_at].strip()), name
+        row = export.status_of(record)
+        yield start, restore_cell(record[email_at].strip()), name, (row.status, row.reason)
 
 
 def export_csv(subscribers: Iterable[Subscriber]) -> str:

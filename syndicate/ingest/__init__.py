@@ -2,7 +2,8 @@
 
 ``import_sources(paths, ImportOptions(...))`` is what ``syndicate import`` calls; the
 per-kind importers (``text``, ``html``, ``markdown``) return an ``ImportedDocument`` and
-``writer.render_document`` turns it into TOML front matter + Markdown.
+``writer.render_document`` turns it into TOML front matter + Markdown. A whole site (a Hugo
+or Jekyll folder: ``sites``; a WordPress export: ``wxr``) expands into many (``migrated``).
 
 May import: config, content, delivery, errors, files, model, text.
 """

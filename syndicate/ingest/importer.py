@@ -25,10 +25,14 @@ from ..model import Publication
 from .decode import decode
 from .document import ImportedDocument, SourceError
 from .markdown import parse_markdown
+from .migrated import Expanded, Migrated
+from .sites import detect_site, import_site
 from .text import parse_text
 from .writer import render_document
+from .wxr import import_wxr, is_wxr
 
-FORMATS = ("auto", "text", "html", "markdown")
+FORMATS = ("auto", "text", "html", "markdown", "hugo", "jekyll", "wordpress")
+SITE_FORMATS = ("hugo", "jekyll", "wordpress")
 SUFFIXES = {
     ".txt": "text",
     ".text": "text",
@@ -80,6 +84,7 @@ class ImportReport:
 
     imported: tuple[Imported, ...]
     problems: tuple[Problem, ...]
+    remarks: tuple[str, ...] = ()  # about a migrated site as a whole (pages skipped ...)
 
 
 def import_sources(sources: Sequence[Path], options: ImportOptions) -> ImportReport:
@@ -92,14 +97,85 @@ def import_sources(sources: Sequence[Path], options: ImportOptions) -> ImportRep
     planned: dict[Path, tuple[Path, bytes]] = {}
     imported: list[Imported] = []
     problems: list[Problem] = []
+    remarks: list[str] = []
     for source in sources:
         try:
+            site = _site_format(source, options.fmt)
+            if site:
+                expanded = _expand(source, site, options)
+                problems.extend(
+                    Problem(display(Path(p.path)), p.line, p.message) for p in expanded.problems
+                )
+                remarks.extend(expanded.remarks)
+                for item in expanded.items:
+                    try:
+                        imported.append(_import_migrated(item, options, taken, planned))
+                    except SourceError as exc:
+                        problems.append(Problem(display(item.source), None, str(exc)))
+                continue
             outcome = _import_one(source, options, taken, planned)
         except SourceError as exc:
             problems.append(Problem(display(source), None, str(exc)))
             continue
         imported.append(outcome)
-    return ImportReport(tuple(imported), tuple(problems))
+    return ImportReport(tuple(imported), tuple(problems), tuple(remarks))
+
+
+def _site_format(source: Path, fmt: str) -> str:
+    """``hugo``/``jekyll``/``wordpress`` when the source is a whole site, else ``""``."""
+    if source.is_dir():
+        if fmt in ("hugo", "jekyll"):
+            return fmt
+        if fmt != "auto":
+            raise SourceError(f"is a folder; --format {fmt} takes files (use hugo or jekyll)")
+        return detect_site(source)
+    if fmt == "wordpress":
+        return fmt
+    if fmt == "auto" and source.suffix.lower() == ".xml" and source.is_file():
+        try:
+            with source.open("rb") as handle:
+                head = handle.read(8192)
+        except OSError:
+            return ""
+        return "wordpress" if is_wxr(head) else ""
+    if fmt in ("hugo", "jekyll"):
+        raise SourceError(f"--format {fmt} takes the site's folder, not a file")
+    return ""
+
+
+def _expand(source: Path, fmt: str, options: ImportOptions) -> Expanded:
+    zone = options.publication.timezone
+    if fmt == "wordpress":
+        return import_wxr(source, zone)
+    return import_site(source, fmt, zone)
+
+
+def _import_migrated(
+    item: Migrated,
+    options: ImportOptions,
+    taken: dict[str, Path],
+    planned: dict[Path, tuple[Path, bytes]],
+) -> Imported:
+    """One article of a migrated site: written like any import, its bundle files beside it."""
+    doc = _apply_options(item.doc, options)
+    outcome = _finish(item.source, doc, item.fmt, item.mtime, options, taken, planned)
+    if not item.assets:
+        return outcome
+    folder = outcome.target.parent / outcome.target.stem
+    verb = "would copy" if options.dry_run else "copied"
+    note = f"{len(item.assets)} page-bundle file(s) {verb} to {display(folder)}/"
+    outcome = replace(outcome, notes=(*outcome.notes, note))
+    if not options.dry_run:
+        for path, relative in item.assets:
+            target = folder / relative
+            if target.absolute().resolve().is_relative_to(folder.absolute().resolve()):
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    raise SourceError(f"cannot copy {path}: {exc.strerror or exc}") from None
+                if not target.is_file() or target.read_bytes() != data:
+                    atomic_write(target, data)
+    return outcome
 
 
 def convert(data: bytes, source: Path, options: ImportOptions) -> tuple[ImportedDocument, str]:
@@ -173,6 +249,19 @@ def _import_one(
         raise SourceError(f"cannot read: {exc.strerror or exc}") from None
     doc, fmt = convert(data, source, options)
     doc = _apply_options(doc, options)
+    return _finish(source, doc, fmt, mtime, options, taken, planned)
+
+
+def _finish(
+    source: Path,
+    doc: ImportedDocument,
+    fmt: str,
+    mtime: float,
+    options: ImportOptions,
+    taken: dict[str, Path],
+    planned: dict[Path, tuple[Path, bytes]],
+) -> Imported:
+    """A document -> its content file: date, file name, checked, written unless a dry run."""
     zone = options.publication.timezone
     when = (
         options.date
@@ -319,6 +408,7 @@ def report_lines(report: ImportReport, *, dry_run: bool) -> list[tuple[str, bool
         "would-overwrite": "would overwrite",
     }
     lines: list[tuple[str, bool]] = []
+    migrated = any(item.fmt in SITE_FORMATS for item in report.imported)
     for item in report.imported:
         source, target = display(item.source), display(item.target)
         if dry_run:
@@ -328,6 +418,27 @@ def report_lines(report: ImportReport, *, dry_run: bool) -> list[tuple[str, bool
             lines.append((item.text.rstrip("\n"), False))
         else:
             lines.append((f"{verbs[item.status]}: {source} -> {target}", False))
-        lines.extend((f"{source}: dropped boilerplate: {line!r}", True) for line in item.dropped)
-        lines.extend((f"{source}: note: {note}", True) for note in item.notes)
+        if item.fmt not in SITE_FORMATS:
+            lines.extend(
+                (f"{source}: dropped boilerplate: {line!r}", True) for line in item.dropped
+            )
+            lines.extend((f"{source}: note: {note}", True) for note in item.notes)
+    if migrated:
+        lines.extend(_carry_over_report(report))
+    return lines
+
+
+def _carry_over_report(report: ImportReport) -> list[tuple[str, bool]]:
+    """For a migrated site, after every file's outcome: what could not be carried over, per
+    file, then about the site as a whole. On stderr; never an error by itself."""
+    lines: list[tuple[str, bool]] = []
+    for item in report.imported:
+        if item.fmt not in SITE_FORMATS:
+            continue
+        source = display(item.source)
+        lines.extend((f"  {source}: dropped boilerplate: {line!r}", True) for line in item.dropped)
+        lines.extend((f"  {source}: {note}", True) for note in item.notes)
+    lines.extend((f"  {remark}", True) for remark in report.remarks)
+    if lines:
+        lines.insert(0, ("what could not be carried over, and other notes:", True))
     return lines

@@ -50,6 +50,12 @@ def parse_markdown(text: str, zone: tzinfo) -> ImportedDocument:
             where = f"line {exc.line}: " if exc.line else ""
             raise SourceError(f"{where}{exc}") from None
         data, body = split.data, split.body
+    return parse_fields(data, body, zone)
+
+
+def parse_fields(data: dict[str, Any], body: str, zone: tzinfo) -> ImportedDocument:
+    """Front matter already read (``data``) + Markdown body -> an ImportedDocument; what
+    ``parse_markdown`` does after the split, for importers that adjust the keys first."""
     fields, notes = _normalise_keys(data)
     reader = _Reader(fields, zone)
     lines = body.split("\n")
