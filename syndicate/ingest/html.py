@@ -65,13 +65,11 @@ def parse_html(text: str, zone: tzinfo, *, source_uri: str) -> ImportedDocument:
     except (etree.ParserError, ValueError) as exc:
         raise SourceError(f"not readable as HTML: {exc}") from None
     meta = _page_meta(tree, zone)
-    from trafilatura.settings import Document  # heavy (~0.1 s): only when a page is imported
-
     for name in ("trafilatura", "htmldate", "courlan", "justext"):
         # Their warnings ("discarding data: None") repeat what our own error says.
         logging.getLogger(name).setLevel(logging.ERROR)
 
-    found = _extract(tree, meta.url or None, Document)
+    found = _extract(tree, meta.url or None)
     if found is None:
         raise SourceError("no article text found in the page")
     title = _clean(found.title or "")
@@ -162,7 +160,7 @@ def _extraction_config() -> Any:
     return config
 
 
-def _extract(tree: Any, url: str | None, document: type) -> Any:
+def _extract(tree: Any, url: str | None) -> Any:
     """trafilatura's article, with images where that does not change which text it finds.
 
     Asking trafilatura for images changes its choice of content on some pages (a whole
@@ -171,6 +169,7 @@ def _extract(tree: Any, url: str | None, document: type) -> Any:
     words either way). Without an article in either pass, None.
     """
     import trafilatura  # heavy (~0.1 s): only when an HTML page is imported
+    from trafilatura.settings import Document
 
     def run(source: Any, images: bool) -> Any:
         found = trafilatura.bare_extraction(
@@ -185,7 +184,7 @@ def _extract(tree: Any, url: str | None, document: type) -> Any:
             with_metadata=True,
             deduplicate=False,
         )
-        return found if isinstance(found, document) and found.body is not None else None
+        return found if isinstance(found, Document) and found.body is not None else None
 
     plain = run(deepcopy(tree), images=False)
     pictured = run(tree, images=True)
