@@ -149,3 +149,15 @@ def test_a_bare_line_over_a_qa_run_is_a_section_heading(tmp_path: Path) -> None:
     assert "## Questions for Riders: What Changes in January\n\n::: faq\n" in body
     assert "**Questions for Riders" not in body
     assert len(re.findall(r"^Q: ", body, flags=re.M)) == 2
+
+
+def test_text_standing_loose_in_body_imports(tmp_path: Path) -> None:
+    page = tmp_path / "loose.html"
+    page.write_text(
+        "<html><body>\n  The harbour office opens at eight from Monday, an hour earlier than "
+        "before, so that fishermen can register their catch before the market starts.\n"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    body, _ = body_of(page)
+    assert body.strip().startswith("The harbour office opens at eight from Monday")

@@ -214,6 +214,7 @@ def _fallback_title(body: Any) -> str:
 def _to_html(body: Any) -> str:
     """trafilatura's XML-ish tree (p, head, list, item, hi, ref, graphic, quote ...) -> HTML."""
     root = etree.Element("div")
+    root.text = body.text  # a page whose only text stands loose in <body>
     for child in body:
         root.append(_convert(child))
     return str(etree.tostring(root, encoding="unicode", method="html"))
