@@ -188,7 +188,7 @@ def main() -> None:
         means = [statistics.fmean(getattr(s, field) for s in scores) for field in Score.__slots__]
         label = "ours (`syndicate import`)" if key == "ours" else "trafilatura.extract"
         print(
-            f"| {label} | {means[2]:.3f} | {means[0]:.3f} | {means[1]:.3f} | {len(missing[key])} |"
+            f"| {label} | {means[2]:.4f} | {means[0]:.4f} | {means[1]:.4f} | {len(missing[key])} |"
         )
     for key, names in missing.items():
         if names:

@@ -8,6 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from lxml import etree
+
+from syndicate.ingest.html import _to_html
 from syndicate.ingest.importer import ImportOptions, import_sources
 from syndicate.model import Publication
 from syndicate.render import render_html
@@ -161,3 +164,15 @@ def test_text_standing_loose_in_body_imports(tmp_path: Path) -> None:
     )
     body, _ = body_of(page)
     assert body.strip().startswith("The harbour office opens at eight from Monday")
+
+
+def test_text_trafilatura_puts_inside_an_image_follows_the_image() -> None:
+    """MSN-style pages: trafilatura's <graphic> can hold the caption and the first paragraph;
+    an <img> holds no text, so it used to vanish."""
+    body = etree.fromstring(
+        "<body><p><graphic src='https://x.example/a.jpg' alt='Mario'>Provided by the studio. "
+        "The first paragraph of the story.</graphic></p></body>"
+    )
+    html = _to_html(body)
+    assert '<img src="https://x.example/a.jpg" alt="Mario">Provided by the studio.' in html
+    assert "The first paragraph of the story." in html

@@ -1,8 +1,9 @@
 """A saved article page -> an ImportedDocument, via trafilatura's main-content extraction.
 
 Steps: read the page's own metadata (publication time, canonical URL, language, image alt);
-prune ad, cookie-banner, share and comment containers by class/id; let trafilatura find the
-article and its title, author and date; turn its tree into an HTML fragment, pass that
+let trafilatura find the article and its title, author and date (no pruning of our own by
+class or id words: it cut real sections such as ``id="sharing-with-a-team"``, and
+trafilatura already drops ads, banners, share bars and comments); turn its tree into an HTML fragment, pass that
 through the same sanitiser as every article (``render.sanitize``, which also resolves
 relative URLs); and write the sanitised fragment as Markdown (``htmlmd``). trafilatura is
 imported here only, and this module only when an HTML file is imported.
@@ -243,7 +244,14 @@ def _convert(element: Any) -> Any:
         for source, target in (("src", "src"), ("alt", "alt"), ("title", "title")):
             if element.get(source):
                 out.set(target, element.get(source))
-    out.text = element.text
+    if tag == "graphic" and (element.text or len(element)):
+        # trafilatura sometimes puts a caption or paragraph *inside* <graphic>; an <img> can
+        # hold no text, so the text follows the image instead.
+        image, out = out, etree.Element("span")
+        out.append(image)
+        image.tail = element.text
+    else:
+        out.text = element.text
     for child in element:
         converted = _convert(child)
         converted.tail = child.tail
