@@ -39,9 +39,9 @@ from pathlib import Path
 
 from lxml import html as lxml_html
 
+from syndicate.content.render import render_html
 from syndicate.ingest.importer import ImportOptions, import_sources
 from syndicate.model import Publication
-from syndicate.render import render_html
 
 REPOSITORY = "https://github.com/mozilla/readability.git"
 CACHE = Path.home() / ".cache" / "syndicate-bench" / "readability"

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from syndicate.content.render import render_html
 from syndicate.ingest.html import _to_html
 from syndicate.ingest.importer import ImportOptions, import_sources
 from syndicate.model import Publication
-from syndicate.render import render_html
 
 BERLIN = ZoneInfo("Europe/Berlin")
 PUB = Publication(title="Test Times", base_url="https://news.test", timezone=BERLIN)
