@@ -68,11 +68,15 @@ def main(argv: list[str] | None = None) -> int:
             ("  of which: mjml2html alone", lambda: mjml2html(mjml, fonts={})),
             (
                 "message_bytes(build_message()), summaries",
-                lambda: message_bytes(build_message(MessageSettings.from_config(config), summary, recipient)),
+                lambda: message_bytes(
+                    build_message(MessageSettings.from_config(config), summary, recipient)
+                ),
             ),
             (
                 "message_bytes(build_message()), full",
-                lambda: message_bytes(build_message(MessageSettings.from_config(full_config), full, recipient)),
+                lambda: message_bytes(
+                    build_message(MessageSettings.from_config(full_config), full, recipient)
+                ),
             ),
             (
                 "syndicate email preview, end to end",

@@ -145,7 +145,7 @@ def test_windows_line_endings_numbered_list_and_callout_inside_it() -> None:
     )
     assert "<https://ferry.example/booking>." in body
     assert "> [!NOTE] Editor\u2019s note" in body
-    assert "**FAQ: Before You Travel**\n\n::: faq" in body
+    assert "## FAQ: Before You Travel\n\n::: faq" in body
     assert len(faq_pairs(body)) == 3
     assert "- **Shore Power:** the ship plugs" in body
     assert dropped == (

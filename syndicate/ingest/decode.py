@@ -49,7 +49,16 @@ def decode(data: bytes, *, html: bool = False) -> Decoded:
         data = data[len(codecs.BOM_UTF8) :]
     declared = _declared_charset(data) if html else None
     if declared is not None and declared not in ("utf-8", "windows-1252"):
-        return _strict(data, declared, f"its declared charset {declared}")
+        try:
+            return _strict(data, declared, f"its declared charset {declared}")
+        except SourceError:
+            try:  # a page saved as UTF-8 that kept its original charset declaration
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise SourceError(
+                    f"cannot decode the file as its declared charset {declared}, nor as UTF-8"
+                ) from None
+            return _checked(text, f"read as UTF-8: not valid as its declared charset {declared}")
     try:
         return _checked(data.decode("utf-8"), "")
     except UnicodeDecodeError as exc:
@@ -84,6 +93,9 @@ def _declared_charset(data: bytes) -> str | None:
     # The web treats Latin-1 and ASCII labels as Windows-1252 (WHATWG Encoding Standard).
     if canonical in ("latin-1", "iso8859-1", "ascii", "cp1252"):
         return "windows-1252"
+    # Likewise GB2312 and GBK labels mean GBK, whose superset GB18030 decodes what pages hold.
+    if canonical in ("gb2312", "gbk"):
+        return "gb18030"
     return "utf-8" if canonical == "utf-8" else canonical
 
 

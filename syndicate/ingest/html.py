@@ -1,8 +1,9 @@
 """A saved article page -> an ImportedDocument, via trafilatura's main-content extraction.
 
 Steps: read the page's own metadata (publication time, canonical URL, language, image alt);
-prune ad, cookie-banner, share and comment containers by class/id; let trafilatura find the
-article and its title, author and date; turn its tree into an HTML fragment, pass that
+let trafilatura find the article and its title, author and date (no pruning of our own by
+class or id words: it cut real sections such as ``id="sharing-with-a-team"``, and
+trafilatura already drops ads, banners, share bars and comments); turn its tree into an HTML fragment, pass that
 through the same sanitiser as every article (``render.sanitize``, which also resolves
 relative URLs); and write the sanitised fragment as Markdown (``htmlmd``). trafilatura is
 imported here only, and this module only when an HTML file is imported.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import cache
@@ -26,18 +29,8 @@ from .dates import parse_meta_datetime
 from .document import ImportedDocument, SourceError
 from .htmlmd import fragment_to_markdown
 
-# class/id words of page furniture that sometimes sits inside the article container.
-_JUNK_WORDS = {
-    "ad", "ads", "adslot", "advert", "adverts", "advertisement", "banner", "consent", "cookie",
-    "cookies", "gdpr", "sponsor", "sponsored", "promo", "paywall", "newsletter", "subscribe",
-    "share", "sharing", "social", "related", "recommended", "comments", "comment", "disqus",
-    "outbrain", "taboola", "popup", "modal", "breadcrumb", "breadcrumbs",
-}  # fmt: skip
-# Stems that mark furniture inside longer class words: WordPress's "sharedaddy",
-# Jetpack's "jp-relatedposts", "wp-block-comments", "cookie-notice-container" ...
-_JUNK_STEMS = ("share", "related", "comment", "cookie", "advert", "sponsor", "newsletter", "social")
-_JUNK_TAGS = ("script", "style", "noscript", "template", "iframe", "form", "button", "dialog")
-_WORD_SPLIT = re.compile(r"[\s_-]+")
+_AGREEMENT = 0.9
+_TITLE_WORDS = 10
 _PUBLISHED = (
     "article:published_time",
     "og:published_time",
@@ -73,34 +66,23 @@ def parse_html(text: str, zone: tzinfo, *, source_uri: str) -> ImportedDocument:
     except (etree.ParserError, ValueError) as exc:
         raise SourceError(f"not readable as HTML: {exc}") from None
     meta = _page_meta(tree, zone)
-    _prune(tree)
-    import trafilatura  # heavy (~0.1 s): only when an HTML page is imported
-    from trafilatura.settings import Document
-
     for name in ("trafilatura", "htmldate", "courlan", "justext"):
         # Their warnings ("discarding data: None") repeat what our own error says.
         logging.getLogger(name).setLevel(logging.ERROR)
 
-    found = trafilatura.bare_extraction(
-        tree,
-        config=_extraction_config(),
-        url=meta.url or None,
-        include_comments=False,
-        include_formatting=True,
-        include_links=True,
-        include_images=True,
-        include_tables=True,
-        with_metadata=True,
-        deduplicate=False,
-    )
-    if not isinstance(found, Document) or found.body is None:
+    found = _extract(tree, meta.url or None)
+    if found is None:
         raise SourceError("no article text found in the page")
     title = _clean(found.title or "")
+    notes: list[str] = []
     if not title:
-        raise SourceError("no recognisable title: the page has no <title>, og:title or <h1>")
+        title = _fallback_title(found.body)
+        notes.append(f"the page names no title (<title>, og:title, <h1>): titled {title!r}")
     base = meta.url or found.url or ""
     fragment = sanitize(_to_html(found.body), base or source_uri)
     converted = fragment_to_markdown(fragment, title=title, resolvable=bool(base))
+    if not converted.markdown.strip():  # nothing but the title: keep it as the text
+        converted = fragment_to_markdown(fragment, title="", resolvable=bool(base))
     if not converted.markdown.strip():
         raise SourceError("no article text found in the page")
     date = meta.published or _day(found.date, zone)
@@ -119,7 +101,7 @@ def parse_html(text: str, zone: tzinfo, *, source_uri: str) -> ImportedDocument:
         canonical_url=base,
         lang=meta.lang,
         dropped=converted.dropped,
-        notes=converted.notes,
+        notes=(*notes, *converted.notes),
     )
 
 
@@ -179,38 +161,61 @@ def _extraction_config() -> Any:
     return config
 
 
-def _prune(tree: Any) -> None:
-    """Drop scripts and containers whose class or id says ad, cookie banner, share, comments.
+def _extract(tree: Any, url: str | None) -> Any:
+    """trafilatura's article, with images where that does not change which text it finds.
 
-    A container holding much of the page's text is kept whatever its class says: a wrapper
-    named ``has-related-links`` is still the article.
+    Asking trafilatura for images changes its choice of content on some pages (a whole
+    portal page instead of the story), so the article is found without images first; the
+    pass with images is used only when its text agrees with that (``_AGREEMENT`` of the
+    words either way). Without an article in either pass, None.
     """
-    body_text = len(_clean(" ".join(tree.itertext())))
-    doomed = []
-    for element in tree.iter():
-        if not isinstance(element.tag, str):
-            continue
-        if element.tag in _JUNK_TAGS or element.tag in ("nav", "aside", "footer"):
-            doomed.append(element)
-            continue
-        if element.tag in ("html", "head", "body", "main", "article"):
-            continue
-        words = set(
-            _WORD_SPLIT.split(f"{element.get('class', '')} {element.get('id', '')}".lower())
+    import trafilatura  # heavy (~0.1 s): only when an HTML page is imported
+    from trafilatura.settings import Document
+
+    def run(source: Any, images: bool) -> Any:
+        found = trafilatura.bare_extraction(
+            source,
+            config=_extraction_config(),
+            url=url,
+            include_comments=False,
+            include_formatting=True,
+            include_links=True,
+            include_images=images,
+            include_tables=True,
+            with_metadata=True,
+            deduplicate=False,
         )
-        role = (element.get("role") or "").lower()
-        junk = words & _JUNK_WORDS or any(stem in word for word in words for stem in _JUNK_STEMS)
-        if junk or role in ("navigation", "complementary", "contentinfo", "dialog"):
-            if len(_clean(" ".join(element.itertext()))) <= body_text * 0.4:
-                doomed.append(element)
-    for element in doomed:
-        if element.getparent() is not None:
-            element.drop_tree()  # keeps the text that follows the element
+        return found if isinstance(found, Document) and found.body is not None else None
+
+    plain = run(deepcopy(tree), images=False)
+    pictured = run(tree, images=True)
+    if plain is None or pictured is None:
+        return plain or pictured
+    words, pictured_words = _words(plain.body), _words(pictured.body)
+    shared = sum((words & pictured_words).values())
+    if shared >= _AGREEMENT * max(sum(words.values()), sum(pictured_words.values())):
+        return pictured
+    return plain
+
+
+def _words(body: Any) -> Counter[str]:
+    return Counter(re.findall(r"\w+", " ".join(body.itertext())))
+
+
+def _fallback_title(body: Any) -> str:
+    """A page without <title>, og:title or <h1>: its first heading, else its first words."""
+    for element in body.iter("head"):
+        text = _clean("".join(element.itertext()))
+        if text:
+            return text
+    words = _clean(" ".join(body.itertext())).split(" ")
+    return " ".join(words[:_TITLE_WORDS]) + ("\u2026" if len(words) > _TITLE_WORDS else "")
 
 
 def _to_html(body: Any) -> str:
     """trafilatura's XML-ish tree (p, head, list, item, hi, ref, graphic, quote ...) -> HTML."""
     root = etree.Element("div")
+    root.text = body.text  # a page whose only text stands loose in <body>
     for child in body:
         root.append(_convert(child))
     return str(etree.tostring(root, encoding="unicode", method="html"))
@@ -239,7 +244,14 @@ def _convert(element: Any) -> Any:
         for source, target in (("src", "src"), ("alt", "alt"), ("title", "title")):
             if element.get(source):
                 out.set(target, element.get(source))
-    out.text = element.text
+    if tag == "graphic" and (element.text or len(element)):
+        # trafilatura sometimes puts a caption or paragraph *inside* <graphic>; an <img> can
+        # hold no text, so the text follows the image instead.
+        image, out = out, etree.Element("span")
+        out.append(image)
+        image.tail = element.text
+    else:
+        out.text = element.text
     for child in element:
         converted = _convert(child)
         converted.tail = child.tail

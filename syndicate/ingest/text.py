@@ -350,10 +350,11 @@ def _render(blocks: Sequence[_Block]) -> tuple[str, str]:
                     texts = [" ".join(following.lines)]
                     index += 1
                 out.append(callout(kind, title, [escape_block(t) for t in texts if t]))
-            elif line is not None and isinstance(following, _Faq) and _is_faq_label(line):
-                out.append(f"**{escape_inline(line)}**")
             elif line is not None and following is not None and _is_heading(line):
+                # Also before a Q/A run: "FAQ: Understanding the talks" heads a section.
                 out.append(f"## {escape_inline(line)}")
+            elif line is not None and isinstance(following, _Faq) and _is_faq_label(line):
+                out.append(f"**{escape_inline(line)}**")  # a label such as "FAQs:"
             else:
                 text = " ".join(block.lines)
                 summary = summary or text
