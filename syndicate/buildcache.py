@@ -54,6 +54,7 @@ OUTPUT_MODULES = (
     "content.py",
     "frontmatter.py",
     "frontmatter_schema.py",
+    "frontmatter_yaml.py",
     "markdown.py",
     "model.py",
     "render.py",
