@@ -77,7 +77,7 @@ def bench_dkim(count: int) -> list[tuple[str, float, str]]:
 
 def bench_bounces(count: int) -> list[tuple[str, float, str]]:
     from syndicate.delivery.bounces import process_paths
-    from syndicate.state import connect
+    from syndicate.store.sqlite import connect
 
     templates = [p.read_bytes() for p in sorted(FIXTURES.glob("*.eml"))]
     with tempfile.TemporaryDirectory() as scratch:
@@ -102,10 +102,15 @@ def bench_bounces(count: int) -> list[tuple[str, float, str]]:
 
 
 def bench_archive(editions: int) -> list[tuple[str, float, str]]:
-    from syndicate.archive import ArchivedArticle, ArchivedEdition, store, write_archive
     from syndicate.config import load_config
-    from syndicate.edition import ensure_editions_schema
-    from syndicate.state import connect
+    from syndicate.edition.archive import (
+        ArchivedArticle,
+        ArchivedEdition,
+        store,
+        write_archive,
+    )
+    from syndicate.edition.state import ensure_editions_schema
+    from syndicate.store.sqlite import connect
 
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)

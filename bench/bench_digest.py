@@ -20,9 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_corpus import make_corpus
 from timing import median_seconds
 
-from syndicate.build import load_published
+from syndicate.build.digest import make_digest
 from syndicate.config import load_config
-from syndicate.digest import Period, make_digest, render_digest
+from syndicate.content.articles import load_published
+from syndicate.text.digest import Period, render_digest
 
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
 EVERYTHING = Period(datetime(1970, 1, 1, tzinfo=UTC), NOW)

@@ -25,10 +25,15 @@ from mjml import mjml2html
 from timing import median_seconds
 
 from syndicate.config import Config, load_config
-from syndicate.delivery.message import build_message, message_bytes, preview_recipient
-from syndicate.edition import open_state, plan_edition
-from syndicate.newsletter import mjml_source, render_edition
-from syndicate.preview import preview_edition
+from syndicate.delivery.message import (
+    build_message,
+    message_bytes,
+    preview_recipient,
+)
+from syndicate.delivery.settings import MessageSettings
+from syndicate.edition.preview import preview_edition
+from syndicate.edition.render import mjml_source, render_edition
+from syndicate.edition.state import open_state, plan_edition
 
 NOW = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -54,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         assert edition is not None and len(edition.articles) == args.articles
         summary = render_edition(config, edition)
         full = render_edition(full_config, edition)
-        recipient = preview_recipient(config, full)
+        recipient = preview_recipient(MessageSettings.from_config(config), full)
         mjml = mjml_source(full_config, edition)
         out = root / "preview"
         cases: list[tuple[str, Callable[[], object]]] = [
@@ -63,11 +68,15 @@ def main(argv: list[str] | None = None) -> int:
             ("  of which: mjml2html alone", lambda: mjml2html(mjml, fonts={})),
             (
                 "message_bytes(build_message()), summaries",
-                lambda: message_bytes(build_message(config, summary, recipient)),
+                lambda: message_bytes(
+                    build_message(MessageSettings.from_config(config), summary, recipient)
+                ),
             ),
             (
                 "message_bytes(build_message()), full",
-                lambda: message_bytes(build_message(full_config, full, recipient)),
+                lambda: message_bytes(
+                    build_message(MessageSettings.from_config(full_config), full, recipient)
+                ),
             ),
             (
                 "syndicate email preview, end to end",

@@ -26,8 +26,8 @@ from make_corpus import make_corpus
 from timing import median_seconds
 
 from syndicate.config import load_config
-from syndicate.lock import lock_path, run_lock
-from syndicate.publish import publish
+from syndicate.publish.run import publish
+from syndicate.store.lock import lock_path, run_lock
 
 NOW = datetime(2025, 12, 31, 12, 0, tzinfo=UTC)
 CLI = [sys.executable, "-c", "from syndicate.cli import main; main()"]

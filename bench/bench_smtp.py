@@ -114,7 +114,7 @@ db = "state/syndicate.db"
 
 def add_subscribers(config: Any, count: int) -> None:
     from syndicate.delivery.subscribers import ensure_subscribers, utcnow
-    from syndicate.state import connect
+    from syndicate.store.sqlite import connect
 
     conn = connect(config.state_db)
     ensure_subscribers(conn)
@@ -130,8 +130,8 @@ def add_subscribers(config: Any, count: int) -> None:
 
 
 def edition_for(config: Any) -> tuple[Any, Any, Any]:
-    from syndicate.edition import open_state, plan_edition
-    from syndicate.newsletter import render_edition
+    from syndicate.edition.render import render_edition
+    from syndicate.edition.state import open_state, plan_edition
 
     conn = open_state(config)
     edition = plan_edition(config, conn, now=NOW)
@@ -142,10 +142,12 @@ def edition_for(config: Any) -> tuple[Any, Any, Any]:
 def ceiling(config: Any, port: int, count: int) -> tuple[float, int]:
     """Seconds for a bare smtplib loop; returns (seconds, message size)."""
     from syndicate.delivery.send import Job, message_builder
+    from syndicate.delivery.settings import DeliverySettings
 
     conn, _, rendered = edition_for(config)
     conn.close()
-    build = message_builder(config, rendered, SECRET.encode(), date=NOW)
+    settings = DeliverySettings.from_config(config)
+    build = message_builder(settings, rendered, SECRET.encode(), date=NOW)
     message = build(Job("reader@example.com", "Reader", "<x@example.org>", 0))
     smtp = smtplib.SMTP("127.0.0.1", port)
     start = time.perf_counter()
@@ -157,7 +159,7 @@ def ceiling(config: Any, port: int, count: int) -> tuple[float, int]:
 
 
 def syndicate_send(config: Any) -> tuple[float, Any]:
-    from syndicate.delivery.send import send_edition
+    from syndicate.edition.sending import send_edition
 
     conn, edition, rendered = edition_for(config)
     start = time.perf_counter()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
 from dataclasses import dataclass, replace
+from datetime import datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -166,11 +169,29 @@ class EmailConfig(_Section):
     @field_validator("from_", "reply_to")
     @classmethod
     def _mailbox(cls, value: str) -> str:
-        from email.utils import parseaddr
-
         if value and "@" not in parseaddr(value)[1]:
             raise ValueError(f"not an email address: {value!r}; use 'Name <addr@example.org>'")
         return value
+
+
+KEYWORDS = ("weekly", "daily", "on-new", "")  # [schedule] email values besides cron
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why ``expression`` is not a usable cron expression, or None when it is (for config)."""
+    from croniter import croniter  # only a cron schedule needs it (and its dateutil import)
+
+    if not croniter.is_valid(expression):
+        return (
+            f'not a schedule: {expression!r}; use weekly, daily, on-new, "" (off) '
+            "or a cron expression such as '0 8 * * mon-fri'"
+        )
+    probe = datetime(2001, 1, 1)  # noqa: DTZ001 - cron works on naive wall-clock time
+    try:
+        croniter(expression, probe).get_next(datetime)
+    except (ValueError, KeyError, OverflowError) as exc:
+        return f"cron expression {expression!r} never matches: {exc}"
+    return None
 
 
 class ScheduleConfig(_Section):
@@ -184,8 +205,6 @@ class ScheduleConfig(_Section):
     @field_validator("email")
     @classmethod
     def _schedule_kind(cls, value: str) -> str:
-        from .schedule import KEYWORDS, cron_problem
-
         value = value.strip()
         if value.lower() in KEYWORDS:
             return value.lower()
@@ -215,8 +234,6 @@ class SubscribeConfig(_Section):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        import ipaddress
-
         for item in value:
             try:
                 ipaddress.ip_network(item, strict=False)

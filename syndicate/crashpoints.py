@@ -3,8 +3,8 @@
 ``SYNDICATE_CRASH_AT=NAME`` or ``NAME:N`` (``build:1``, ``send:3``) kills the process with
 SIGKILL, the one signal nothing can catch, at that point: the same as a power cut or the OOM
 killer as far as files and the state database are concerned. Unset, as in production, every
-check is one environment lookup and nothing else changes (``crash_transport`` returns None, so
-the configured transport is used as is).
+check is one environment lookup and nothing else changes (``crash_transport`` returns the
+transport it was given).
 
 Points: ``locked`` (lock taken), ``build:N`` (N-th article rendered), ``staged:N``
 (N-th feed staged in a temp file, while build workers still serialise others; ``build`` too), ``built`` (feeds written),
@@ -21,7 +21,6 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .config import Config
     from .delivery.transports import Claim, Session, Transport
 
 CRASH_ENV = "SYNDICATE_CRASH_AT"
@@ -37,14 +36,12 @@ def crash_point(name: str, count: int | None = None) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def crash_transport(config: Config) -> Transport | None:
-    """The configured transport wrapped to die after the N-th hand-over, if asked; else None."""
-    wanted = os.environ.get(CRASH_ENV, "")
-    if not wanted.startswith("send:"):
-        return None
-    from .delivery.transports import make_transport
-
-    return _CrashingTransport(make_transport(config))
+def crash_transport(inner: Transport) -> Transport:
+    """``inner`` wrapped to die after the N-th hand-over if $SYNDICATE_CRASH_AT asks for
+    ``send:N``; else ``inner`` itself."""
+    if not os.environ.get(CRASH_ENV, "").startswith("send:"):
+        return inner
+    return _CrashingTransport(inner)
 
 
 class _CrashingTransport:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
 
@@ -157,3 +157,12 @@ class Edition:
         _require_aware("Edition", "created", self.created)
         if not self.articles:
             raise ValueError("an Edition needs at least one article")
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """One output file: a path relative to the output directory, and its exact bytes."""
+
+    path: PurePosixPath
+    content: bytes
+    media_type: str

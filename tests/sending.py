@@ -10,7 +10,7 @@ from syndicate.config import Config, load_config
 from syndicate.delivery import ledger
 from syndicate.delivery.subscribers import add_subscriber, ensure_subscribers
 from syndicate.delivery.tokens import verify_token
-from syndicate.state import connect
+from syndicate.store.sqlite import connect
 from tests.conftest import Publication, article
 
 SECRET = "delivery-tests-secret-0123456789"

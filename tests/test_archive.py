@@ -13,7 +13,7 @@ import pytest
 from syndicate.config import Config, load_config
 from syndicate.delivery.subscribers import add_subscriber
 from syndicate.delivery.tokens import make_token
-from syndicate.state import connect
+from syndicate.store.sqlite import connect
 from tests.conftest import Publication, Run, article, tree_bytes
 
 SECRET = "archive-test-secret-0123456789"
@@ -41,9 +41,9 @@ def pub(make_pub: Publication, monkeypatch: pytest.MonkeyPatch) -> Config:
 
 
 def send(config: Config, now: str) -> str:
-    from syndicate.delivery.send import send_edition
-    from syndicate.edition import open_state, plan_edition
-    from syndicate.newsletter import render_edition
+    from syndicate.edition.render import render_edition
+    from syndicate.edition.sending import send_edition
+    from syndicate.edition.state import open_state, plan_edition
 
     conn = open_state(config)
     try:
@@ -134,7 +134,7 @@ def test_no_sent_edition_no_archive_and_no_state_written(make_pub: Publication, 
 
 
 def test_edition_sent_without_snapshot_is_rendered_from_content(pub: Config, run: Run) -> None:
-    from syndicate.edition import mark_sent, open_state, plan_edition
+    from syndicate.edition.state import mark_sent, open_state, plan_edition
 
     conn = open_state(pub)
     edition = plan_edition(pub, conn, now=datetime.fromisoformat("2026-11-03T09:00:00+01:00"))
@@ -150,9 +150,9 @@ def test_edition_sent_without_snapshot_is_rendered_from_content(pub: Config, run
 
 
 def test_archive_page_drops_recipient_sentence(pub: Config) -> None:
-    from syndicate.archive import page_html
-    from syndicate.edition import open_state, plan_edition
-    from syndicate.newsletter import render_edition
+    from syndicate.edition.archive import page_html
+    from syndicate.edition.render import render_edition
+    from syndicate.edition.state import open_state, plan_edition
 
     conn = open_state(pub)
     edition = plan_edition(pub, conn, now=datetime.fromisoformat("2026-11-03T09:00:00+01:00"))

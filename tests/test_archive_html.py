@@ -11,10 +11,10 @@ from datetime import datetime
 import pytest
 from lxml import html as lxml_html
 
-from syndicate.archive import web_html
 from syndicate.config import Config, load_config
 from syndicate.delivery.subscribers import add_subscriber
-from syndicate.state import connect
+from syndicate.edition.archive import web_html
+from syndicate.store.sqlite import connect
 from tests.conftest import Publication, article
 
 SECRET = "archive-html-secret-0123456789"
@@ -40,9 +40,9 @@ def pub(make_pub: Publication, monkeypatch: pytest.MonkeyPatch) -> Config:
 
 
 def send(config: Config) -> str:
-    from syndicate.delivery.send import send_edition
-    from syndicate.edition import open_state, plan_edition
-    from syndicate.newsletter import render_edition
+    from syndicate.edition.render import render_edition
+    from syndicate.edition.sending import send_edition
+    from syndicate.edition.state import open_state, plan_edition
 
     conn = open_state(config)
     try:

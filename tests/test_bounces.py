@@ -18,7 +18,7 @@ from syndicate.delivery.subscribers import (
     import_csv,
 )
 from syndicate.delivery.suppressions import is_suppressed
-from syndicate.state import connect
+from syndicate.store.sqlite import connect
 from tests.conftest import Publication, Run, article
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
@@ -166,10 +166,10 @@ def test_import_does_not_readd_suppressed_unless_resubscribe(tmp_path: Path) -> 
 def test_next_send_skips_suppressed_addresses(
     make_pub: Publication, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from syndicate.delivery.send import send_edition
-    from syndicate.edition import open_state, plan_edition
-    from syndicate.newsletter import render_edition
-    from syndicate.when import parse_datetime
+    from syndicate.content.when import parse_datetime
+    from syndicate.edition.render import render_edition
+    from syndicate.edition.sending import send_edition
+    from syndicate.edition.state import open_state, plan_edition
 
     monkeypatch.setenv("SYNDICATE_SECRET", "bounce-test-secret-0123456789")
     root = make_pub({"news.md": article("News", summary="Something happened.")})
@@ -212,10 +212,10 @@ def test_cli_import_keeps_suppressed_unless_resubscribe(
 def test_smtp_refusal_during_send_suppresses_like_a_hard_bounce(
     make_pub: Publication, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from syndicate.delivery.send import send_edition
-    from syndicate.edition import open_state, plan_edition
-    from syndicate.newsletter import render_edition
-    from syndicate.when import parse_datetime
+    from syndicate.content.when import parse_datetime
+    from syndicate.edition.render import render_edition
+    from syndicate.edition.sending import send_edition
+    from syndicate.edition.state import open_state, plan_edition
     from tests.smtp_server import Faults, smtp_server
 
     monkeypatch.setenv("SYNDICATE_SECRET", "bounce-test-secret-0123456789")

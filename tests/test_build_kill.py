@@ -18,7 +18,11 @@ from pathlib import Path
 import pytest
 from conftest import BASE_CONFIG, article, tree_bytes
 
-from syndicate.workers import RENDER_POOL_MIN, SERIALISE_POOL_MIN, default_jobs
+from syndicate.build.workers import (
+    RENDER_POOL_MIN,
+    SERIALISE_POOL_MIN,
+    default_jobs,
+)
 
 CLI = [sys.executable, "-c", "from syndicate.cli import main; main()"]
 NOW = "2026-11-20T12:00:00+00:00"

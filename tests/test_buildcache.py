@@ -15,11 +15,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syndicate import buildcache, workers
-from syndicate.build import BuildResult, build
+from syndicate.build import cache as buildcache
+from syndicate.build import workers
+from syndicate.build.pipeline import BuildResult
 from syndicate.config import load_config
 from syndicate.errors import ContentError
 from syndicate.exporters.feedset import FeedSpec
+from syndicate.publish.site import build
 from tests.conftest import Publication, Run, article, tree_bytes
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -426,8 +428,8 @@ def test_a_body_is_read_from_the_byte_where_it_starts(
     fence: str, newline: str, bom: bool, body: str
 ) -> None:
     """The stored body offset points exactly at the body, whatever the line ends or BOM."""
-    from syndicate.frontmatter import split
-    from syndicate.sources import _body_offset
+    from syndicate.content.frontmatter import split
+    from syndicate.content.sources import _body_offset
 
     key = 'title = "Grüße"' if fence == "+++" else "title: Grüße"
     text = ("\ufeff" if bom else "") + newline.join([fence, key, fence]) + newline + body
@@ -438,7 +440,7 @@ def test_a_body_is_read_from_the_byte_where_it_starts(
 
 def test_read_bytes_reads_whatever_the_file_holds_now(tmp_path: Path) -> None:
     """The scan's size is only a hint: a file that grew or shrank since is read whole."""
-    from syndicate.sources import read_bytes
+    from syndicate.content.sources import read_bytes
 
     path = tmp_path / "a.md"
     data = bytes(range(256)) * 1000
@@ -459,7 +461,7 @@ def test_a_source_parsed_here_equals_its_decoded_record(make_pub: Publication) -
     on which process parsed which file."""
     from dataclasses import replace
 
-    from syndicate.sources import decode, parse_file, scan
+    from syndicate.content.sources import decode, parse_file, scan
 
     root = corpus(make_pub)
     write(

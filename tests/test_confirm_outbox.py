@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from syndicate.config import Config, load_config
-from syndicate.delivery.confirm_outbox import FIRST_RETRY, drain, enqueue, untried_count
 from syndicate.delivery.subscribers import Status
-from syndicate.state import connect
+from syndicate.store.sqlite import connect
+from syndicate.web.confirm_outbox import FIRST_RETRY, drain, enqueue, untried_count
 from tests.conftest import Publication
 from tests.smtp_server import SmtpSink, free_port
 from tests.test_subscribe import SECRET, status_of

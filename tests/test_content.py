@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syndicate.config import load_config
-from syndicate.content import load_articles, select_published
+from syndicate.content.articles import load_articles, select_published
 from syndicate.errors import ContentError
 from tests.conftest import Publication, article
 
@@ -212,7 +212,7 @@ def test_absolute_urls_come_out_as_urljoin_gives_them(start: str, rest: str) -> 
     """The shortcut for already absolute URLs never changes what urljoin would return."""
     from urllib.parse import urljoin
 
-    from syndicate.content import _absolute
+    from syndicate.content.articles import _absolute
 
     url = start + rest
     for base in ("https://paper.example/a/", "https://paper.example", "http://x.example/a?b"):

@@ -11,10 +11,11 @@ import pytest
 from conftest import REPO, Publication, Run, article
 from test_plaintext import lone_url
 
+from syndicate.build.digest import make_digest
 from syndicate.config import load_config
-from syndicate.digest import DASH, Period, make_digest, normalize, period_ending
-from syndicate.templates import builtin_templates_dir, template_environment
-from syndicate.textwidth import text_width
+from syndicate.text.digest import DASH, Period, normalize, period_ending
+from syndicate.text.templates import builtin_templates_dir, template_environment
+from syndicate.text.width import text_width
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LATER = "2027-01-01T00:00:00+01:00"

@@ -20,6 +20,7 @@ from syndicate.delivery.dkim import (
     read_private_key,
     sign_message,
 )
+from syndicate.delivery.settings import DkimSettings
 from tests.conftest import Publication, Run
 
 
@@ -104,7 +105,7 @@ def test_keygen_cli_writes_private_key_and_prints_txt_record(
     assert value is not None
 
     config = load_config(root / "config.toml")
-    signed = sign_message(config, newsletter_bytes())
+    signed = sign_message(DkimSettings.from_config(config), newsletter_bytes())
     assert signed.startswith(b"DKIM-Signature:")
     dns = dns_table({"mail._domainkey.news.test": value.group(0)})
     assert dkim.verify(signed, dnsfunc=dns)
@@ -133,7 +134,7 @@ def test_group_readable_key_is_refused_with_chmod_hint(tmp_path: Path) -> None:
 def test_no_dkim_config_leaves_message_alone(make_pub: Publication) -> None:
     config = load_config(make_pub() / "config.toml")
     message = newsletter_bytes()
-    assert sign_message(config, message) == message
+    assert sign_message(DkimSettings.from_config(config), message) == message
 
 
 def test_sent_edition_is_signed_over_its_final_bytes(
@@ -142,10 +143,10 @@ def test_sent_edition_is_signed_over_its_final_bytes(
     import mailbox
     from datetime import datetime
 
-    from syndicate.delivery.send import send_edition
     from syndicate.delivery.subscribers import add_subscriber
-    from syndicate.edition import open_state, plan_edition
-    from syndicate.newsletter import render_edition
+    from syndicate.edition.render import render_edition
+    from syndicate.edition.sending import send_edition
+    from syndicate.edition.state import open_state, plan_edition
     from tests.conftest import article
 
     monkeypatch.setenv("SYNDICATE_SECRET", "dkim-test-secret-0123456789")

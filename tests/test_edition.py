@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from syndicate.config import Config, load_config
-from syndicate.edition import (
+from syndicate.edition.state import (
     get_edition,
     list_editions,
     load_edition,

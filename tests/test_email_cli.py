@@ -8,7 +8,12 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from syndicate.config import load_config
-from syndicate.edition import list_editions, load_edition, mark_sent, open_state
+from syndicate.edition.state import (
+    list_editions,
+    load_edition,
+    mark_sent,
+    open_state,
+)
 from tests.conftest import REPO, Publication, Run, article
 
 NOW = "2026-11-25T09:00:00+01:00"

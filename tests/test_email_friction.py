@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.words import plural
+from syndicate.text.words import plural
 from tests.conftest import Publication, Run, article
 from tests.smtp_server import smtp_server
 

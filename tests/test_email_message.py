@@ -14,14 +14,15 @@ import pytest
 from syndicate.config import Config, load_config
 from syndicate.delivery.message import (
     Recipient,
-    archive_url,
     build_message,
     message_bytes,
     preview_recipient,
 )
-from syndicate.edition import open_state, plan_edition
+from syndicate.delivery.rendered import RenderedEdition
+from syndicate.delivery.settings import MessageSettings
+from syndicate.edition.render import render_edition
+from syndicate.edition.state import open_state, plan_edition
 from syndicate.errors import ConfigError, DeliveryError, TemplateError
-from syndicate.newsletter import RenderedEdition, render_edition
 from tests.conftest import Publication, article
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -71,7 +72,7 @@ def parse(data: bytes) -> EmailMessage:
 
 def test_message_structure_and_headers(make_pub: Publication) -> None:
     config, rendered = rendered_for(make_pub, email="full_content = true")
-    data = message_bytes(build_message(config, rendered, recipient()))
+    data = message_bytes(build_message(MessageSettings.from_config(config), rendered, recipient()))
     message = parse(data)
     assert list(message.keys()) == EXPECTED_HEADERS
     assert message["From"] == "Test Times <news@news.test>"
@@ -102,7 +103,7 @@ def test_message_structure_and_headers(make_pub: Publication) -> None:
 
 def test_wire_format_keeps_lines_short_and_urls_intact(make_pub: Publication) -> None:
     config, rendered = rendered_for(make_pub, email="full_content = true")
-    data = message_bytes(build_message(config, rendered, recipient()))
+    data = message_bytes(build_message(MessageSettings.from_config(config), rendered, recipient()))
     assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
     long_lines = [line for line in data.split(b"\r\n") if len(line) > 998]
     assert not long_lines, "no line over SMTP's 998-byte limit"
@@ -113,17 +114,17 @@ def test_wire_format_keeps_lines_short_and_urls_intact(make_pub: Publication) ->
 
 def test_reply_to_is_optional(make_pub: Publication) -> None:
     config, rendered = rendered_for(make_pub)
-    assert "Reply-To" not in build_message(config, rendered, recipient())
+    assert "Reply-To" not in build_message(MessageSettings.from_config(config), rendered, recipient())
     config, rendered = rendered_for(make_pub, email='reply_to = "Desk <desk@news.test>"')
-    assert build_message(config, rendered, recipient())["Reply-To"] == "Desk <desk@news.test>"
+    assert build_message(MessageSettings.from_config(config), rendered, recipient())["Reply-To"] == "Desk <desk@news.test>"
 
 
 def test_messages_are_reproducible_apart_from_the_recipient(make_pub: Publication) -> None:
     config, rendered = rendered_for(make_pub)
-    first = message_bytes(build_message(config, rendered, recipient()))
-    assert message_bytes(build_message(config, rendered, recipient())) == first
+    first = message_bytes(build_message(MessageSettings.from_config(config), rendered, recipient()))
+    assert message_bytes(build_message(MessageSettings.from_config(config), rendered, recipient())) == first
     other = recipient(email="bob@example.net", name="", message_id="<x.y@news.test>")
-    second = message_bytes(build_message(config, rendered, other))
+    second = message_bytes(build_message(MessageSettings.from_config(config), rendered, other))
     strip = re.compile(rb"ann@example\.net|bob@example\.net|Ann O'Brien|<2026[^>]*>|<x\.y[^>]*>")
     assert parse(first).get_body(("html",)) is not None
     html_first = parse(first).get_body(("html",)).get_content()  # type: ignore[union-attr]
@@ -133,7 +134,7 @@ def test_messages_are_reproducible_apart_from_the_recipient(make_pub: Publicatio
 
 def test_preview_recipient_is_a_safe_stand_in(make_pub: Publication) -> None:
     config, rendered = rendered_for(make_pub)
-    stand_in = preview_recipient(config, rendered)
+    stand_in = preview_recipient(MessageSettings.from_config(config), rendered)
     assert stand_in.email == "subscriber@example.invalid"
     assert stand_in.unsubscribe_url == "https://news.test/unsubscribe?token=preview"
     assert stand_in.view_url == "https://news.test/feeds/newsletter/2026-11-25/"
@@ -143,7 +144,7 @@ def test_preview_recipient_is_a_safe_stand_in(make_pub: Publication) -> None:
 def test_archive_url_is_configurable(make_pub: Publication) -> None:
     root = make_pub(email='archive_url = "https://news.test/letters/{edition}.html"')
     config = load_config(root / "config.toml")
-    assert archive_url(config, "2026-11-25-2") == "https://news.test/letters/2026-11-25-2.html"
+    assert MessageSettings.from_config(config).archive_url("2026-11-25-2") == "https://news.test/letters/2026-11-25-2.html"
 
 
 @pytest.mark.parametrize("key", ["subject", "from", "reply_to"])
@@ -175,7 +176,7 @@ def test_crlf_in_recipient_fields_is_refused(
 ) -> None:
     config, rendered = rendered_for(make_pub)
     with pytest.raises(DeliveryError, match="line break"):
-        build_message(config, rendered, recipient(**changes))
+        build_message(MessageSettings.from_config(config), rendered, recipient(**changes))
 
 
 def test_from_falls_back_to_the_publication_author(make_pub: Publication) -> None:
@@ -185,5 +186,5 @@ def test_from_falls_back_to_the_publication_author(make_pub: Publication) -> Non
     config = load_config(root / "config.toml")
     edition = plan_edition(config, open_state(config), now=NOW)
     assert edition is not None
-    message = build_message(config, render_edition(config, edition), recipient())
+    message = build_message(MessageSettings.from_config(config), render_edition(config, edition), recipient())
     assert message["From"] == "Test Times <desk@news.test>"

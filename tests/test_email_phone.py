@@ -14,8 +14,8 @@ from pathlib import Path
 from lxml import html as lxml_html
 
 from syndicate.config import load_config
-from syndicate.edition import open_state, plan_edition
-from syndicate.newsletter import render_edition
+from syndicate.edition.render import render_edition
+from syndicate.edition.state import open_state, plan_edition
 from tests.chromium import measure, needs_chromium
 from tests.conftest import Publication, article
 from tests.test_newsletter import NOW, VALUES

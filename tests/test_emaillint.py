@@ -89,8 +89,8 @@ def test_nothing_new_checks_latest_articles(
     root = make_pub(CLEAN)
     # Mark everything sent: the lint still renders the latest articles.
     from syndicate.config import load_config
-    from syndicate.edition import mark_sent, open_state, plan_edition
-    from syndicate.when import parse_datetime
+    from syndicate.content.when import parse_datetime
+    from syndicate.edition.state import mark_sent, open_state, plan_edition
 
     config = load_config(root / "config.toml")
     now = parse_datetime("2026-11-20T09:00:00+01:00", config.publication.timezone)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syndicate.build import build
 from syndicate.config import load_config
 from syndicate.errors import ContentError
+from syndicate.publish.site import build
 from tests.conftest import Publication, article, tree_bytes
 
 ARTICLES = {

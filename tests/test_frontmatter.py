@@ -8,8 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syndicate import frontmatter
-from syndicate.frontmatter import FrontMatterSyntaxError, _simple_toml, split
+from syndicate.content import frontmatter
+from syndicate.content.frontmatter import (
+    FrontMatterSyntaxError,
+    _simple_toml,
+    split,
+)
 
 KEYS = st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True)
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)

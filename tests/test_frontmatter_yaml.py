@@ -17,9 +17,16 @@ from hypothesis import strategies as st
 from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 
-from syndicate import frontmatter_yaml
-from syndicate.frontmatter import FrontMatterSyntaxError, split
-from syndicate.frontmatter_yaml import PureLoader, TooDeep, _by_loaders, _simple, c_loader, load
+from syndicate.content import frontmatter_yaml
+from syndicate.content.frontmatter import FrontMatterSyntaxError, split
+from syndicate.content.frontmatter_yaml import (
+    TooDeep,
+    _by_loaders,
+    _simple,
+    c_loader,
+    load,
+    pure_loader,
+)
 from tests.conftest import REPO, Publication, tree_bytes
 
 pytestmark = pytest.mark.skipif(
@@ -70,6 +77,8 @@ TRICKY = [
     "deep:\n  " + "- " * 10 + "x",
     "a: &a [x]\nd: [[[[[[[[[*a]]]]]]]]]",
     "a: &a [x]\nd:\n" + "".join("  " * i + "-\n" for i in range(1, 11)) + "  " * 11 + "- *a",
+    "title: |#\n  text",  # libyaml reads a comment after the header, PyYAML refuses it
+    "a: >-2#\nb:\n  - |+#",
 ]
 
 
@@ -82,7 +91,7 @@ def outcome(loader: Callable[[str], Any], raw: str) -> tuple[str, ...]:
 
 
 def pure(raw: str) -> Any:
-    return yaml.load(raw, Loader=PureLoader)
+    return yaml.load(raw, Loader=pure_loader())
 
 
 @pytest.fixture
@@ -177,12 +186,31 @@ def test_the_fast_paths_helpers_match_pyyaml() -> None:
     unusual = set(frontmatter_yaml._UNUSUAL.findall(everything))
     refused = set(Reader.NON_PRINTABLE.findall(everything))
     assert unusual == refused | set("\t\r\x85\u2028\u2029\ufeff")
-    assert None not in PureLoader.yaml_implicit_resolvers
-    assert not PureLoader.yaml_path_resolvers
-    resolver = PureLoader("")
+    loader = pure_loader()
+    assert None not in loader.yaml_implicit_resolvers
+    assert not loader.yaml_path_resolvers
+    resolver = loader("")
     for word in ["yes", "No", "~", "null", "0x1F", "1:20", ".inf", "=", "<<", "2026-11-03", "x"]:
         assert frontmatter_yaml._tag(word) == resolver.resolve(yaml.ScalarNode, word, (True, False))
     assert frontmatter_yaml._tag("2026-11-03") == BaseResolver.DEFAULT_SCALAR_TAG
+    assert frontmatter_yaml._STR == BaseResolver.DEFAULT_SCALAR_TAG
+
+
+def test_pyyaml_is_imported_only_once_yaml_front_matter_is_read() -> None:
+    """PyYAML costs ~45 ms to import: TOML front matter must not pay for it."""
+    probe = (
+        "import sys\n"
+        "from syndicate.content.frontmatter import split\n"
+        "split('+++\\ntitle = \"x\"\\n+++\\nBody\\n')\n"
+        "print('yaml' in sys.modules)\n"
+        "split('---\\ntitle: x\\n---\\nBody\\n')\n"
+        "print('yaml' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split() == ["False", "True"]
 
 
 # --- generated front matter ------------------------------------------------------------------
@@ -218,6 +246,7 @@ LINES = st.lists(st.one_of(KEY_LINE, KEY_LINE, ITEM_LINE, ITEM_LINE, OTHER), max
 @given(LINES)
 @example(["tags:", "  - a", "  - b", "title: x"])
 @example(["title: a", "  - b"])
+@example(["title: yes", "title: |#"])
 def test_generated_front_matter_reads_the_same_by_every_path(lines: list[str]) -> None:
     raw = "\n".join(lines)
     expected = outcome(pure, raw)
@@ -252,8 +281,8 @@ def test_any_dumped_front_matter_reads_the_same_by_every_path(
 NO_LIBYAML = (
     "import sys\n"
     "sys.modules['yaml._yaml'] = None  # PyYAML as installed without libyaml\n"
-    "import syndicate.workers\n"
-    "syndicate.workers.PARSE_POOL_MIN = 0  # parse over forked workers, as a large build does\n"
+    "import syndicate.build.workers\n"
+    "syndicate.build.workers.PARSE_POOL_MIN = 0  # parse over forked workers, as a large build does\n"
     "from syndicate.cli import main\n"
     "main()\n"
 )

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from syndicate.content import parse_article
+from syndicate.content.articles import parse_article
+from syndicate.content.render import render_html
 from syndicate.ingest.dates import parse_loose_date
 from syndicate.ingest.document import SourceError
 from syndicate.ingest.importer import ImportOptions, import_sources
@@ -25,7 +26,6 @@ from syndicate.ingest.markup import escape_block
 from syndicate.ingest.text import parse_text
 from syndicate.ingest.writer import render_document
 from syndicate.model import Publication
-from syndicate.render import render_html
 from tests.conftest import Golden, Run
 from tests.conftest import Publication as MakePub
 

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from syndicate.content.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_TAGS
 from syndicate.ingest.markdown import parse_markdown
 from syndicate.ingest.text import parse_text
-from syndicate.limits import MAX_DEPTH, MAX_FILE_BYTES, MAX_TAGS
-from syndicate.plaintext import render_markdown_text
-from syndicate.textwidth import wrap
+from syndicate.text.plaintext import render_markdown_text
+from syndicate.text.width import wrap
 from tests.conftest import Publication, Run, article
 
 # Generous bounds: the point is "linear, not quadratic" (these took 5 s to minutes before).

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.lock import LockBusy, lock_path, run_lock
+from syndicate.store.lock import LockBusy, lock_path, run_lock
 
 
 def test_lock_path_sits_next_to_the_state_db(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_a_sigkilled_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
         f"""
         import sys, time
         from pathlib import Path
-        from syndicate.lock import run_lock
+        from syndicate.store.lock import run_lock
         with run_lock(Path({str(path)!r})):
             print("held", flush=True)
             time.sleep(60)

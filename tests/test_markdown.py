@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syndicate.render import render_html
+from syndicate.content.render import render_html
 from tests.conftest import REPO
 
 BASE = "https://news.test/story/"
@@ -110,7 +110,7 @@ def test_switching_off_rules_without_their_triggers_changes_no_token(
 ) -> None:
     """``parse`` skips rules whose trigger characters a text lacks and stops its text rule only
     where an inline rule can start; the tokens are those of the full parser."""
-    from syndicate.markdown import parse, parser
+    from syndicate.content.markdown import parse, parser
 
     text = glue.join(pieces)
     assert [t.as_dict() for t in parse(text)] == [t.as_dict() for t in parser().parse(text)]
@@ -124,13 +124,13 @@ _MARKUP_SOUP = st.text(
 
 @given(_MARKUP_SOUP)
 def test_any_mix_of_markup_characters_parses_as_the_full_parser_does(text: str) -> None:
-    from syndicate.markdown import parse, parser
+    from syndicate.content.markdown import parse, parser
 
     assert [t.as_dict() for t in parse(text)] == [t.as_dict() for t in parser().parse(text)]
 
 
 def test_every_demo_article_parses_the_same_with_rules_switched_off() -> None:
-    from syndicate.markdown import parse, parser
+    from syndicate.content.markdown import parse, parser
 
     for path in sorted((REPO / "content").glob("*.md")):
         body = path.read_text(encoding="utf-8").split("+++", 2)[-1]
@@ -147,14 +147,14 @@ def test_every_demo_article_parses_the_same_with_rules_switched_off() -> None:
 )
 def test_xml_illegal_characters_are_stripped_exactly_as_the_regex_would(text: str) -> None:
     """The byte-level check that skips the regex never skips a character it would remove."""
-    from syndicate.render import XML_ILLEGAL, strip_xml_illegal
+    from syndicate.content.render import XML_ILLEGAL, strip_xml_illegal
 
     for sample in (text, "long enough for the byte-level check " * 16 + text):
         assert strip_xml_illegal(sample) == XML_ILLEGAL.sub("", sample)
 
 
 def _plain_url_strategy() -> st.SearchStrategy[str]:
-    from syndicate.markdown import _PLAIN_URL
+    from syndicate.content.markdown import _PLAIN_URL
 
     return st.from_regex(_PLAIN_URL, fullmatch=True)
 
@@ -164,7 +164,7 @@ def test_plain_urls_skip_only_what_markdown_it_would_leave_unchanged(url: str) -
     """The parser keeps a plain URL as it is; markdown-it's own normalisation would too."""
     from markdown_it import MarkdownIt
 
-    from syndicate.markdown import _PlainLinksFirst
+    from syndicate.content.markdown import _PlainLinksFirst
 
     ours, theirs = _PlainLinksFirst("commonmark"), MarkdownIt("commonmark")
     assert ours.normalizeLink(url) == theirs.normalizeLink(url)
@@ -190,14 +190,14 @@ def test_only_text_align_survives_on_table_cells() -> None:
 
 
 def test_struck_text_in_a_summary_reads_as_struck() -> None:
-    from syndicate.markdown import parse
-    from syndicate.render import first_paragraph_text
+    from syndicate.content.markdown import parse
+    from syndicate.content.render import first_paragraph_text
 
     assert first_paragraph_text(parse("Founded ~~2019~~ 2018.")) == "Founded [deleted: 2019] 2018."
 
 
 def test_table_alignment_reaches_the_email_html() -> None:
-    from syndicate.emailhtml import email_fragment
+    from syndicate.edition.emailhtml import email_fragment
 
     css = (REPO / "templates" / "email.css").read_text(encoding="utf-8")
     html = email_fragment(

@@ -11,10 +11,11 @@ import pytest
 from lxml import html as lxml_html
 
 from syndicate.config import Config, load_config
-from syndicate.edition import open_state, plan_edition
+from syndicate.delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition
+from syndicate.edition.render import render_edition
+from syndicate.edition.state import open_state, plan_edition
 from syndicate.errors import TemplateError
 from syndicate.model import Edition
-from syndicate.newsletter import PLACEHOLDER_FIELDS, RenderedEdition, render_edition
 from tests.conftest import REPO, Publication, article
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.output import StagedWrites, write_many
+from syndicate.files import StagedWrites, write_many
 
 
 def test_unchanged_files_keep_their_mtime(tmp_path: Path) -> None:

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from syndicate.config import Config
 from syndicate.delivery.message import Recipient, build_message, message_bytes
 from syndicate.delivery.personalize import Personalizer, _shape
-from syndicate.edition import open_state, plan_edition
+from syndicate.delivery.rendered import RenderedEdition
+from syndicate.delivery.settings import MessageSettings
+from syndicate.edition.render import render_edition
+from syndicate.edition.state import open_state, plan_edition
 from syndicate.errors import DeliveryError
-from syndicate.newsletter import RenderedEdition, render_edition
 from tests.conftest import Publication, article
 from tests.sending import NOW, config_of
 
@@ -60,11 +62,11 @@ def same(config: Config, rendered: RenderedEdition, person: Recipient) -> None:
 
     fast = FAST.get(id(rendered))
     if fast is None:
-        fast = FAST[id(rendered)] = Personalizer(config, rendered, date=DATE)
+        fast = FAST[id(rendered)] = Personalizer(MessageSettings.from_config(config), rendered, date=DATE)
     assert fast.fast
     raw = fast(person)
     parse = BytesParser(policy=policy.default).parsebytes
-    slow = message_bytes(build_message(config, rendered, person, date=DATE))
+    slow = message_bytes(build_message(MessageSettings.from_config(config), rendered, person, date=DATE))
     assert _shape(parse(raw)) == _shape(parse(slow))
     assert not re.search(rb"(?<!\r)\n", raw), "bare LF"
     body = raw.split(b"\r\n\r\n", 1)[1]
@@ -103,7 +105,7 @@ def test_fast_equals_build_message_for_any_name(
 
 def test_header_injection_is_refused(edition: tuple[Config, RenderedEdition]) -> None:
     config, rendered = edition
-    fast = Personalizer(config, rendered, date=DATE)
+    fast = Personalizer(MessageSettings.from_config(config), rendered, date=DATE)
     with pytest.raises(DeliveryError, match="line break"):
         fast(recipient("a@example.com", "Evil\r\nBcc: everyone@example.com"))
 
@@ -114,7 +116,7 @@ def test_every_copy_is_built_in_well_under_a_millisecond(
     import time
 
     config, rendered = edition
-    fast = Personalizer(config, rendered, date=DATE)
+    fast = Personalizer(MessageSettings.from_config(config), rendered, date=DATE)
     start = time.perf_counter()
     for n in range(500):
         fast(recipient(f"reader{n}@example.com", f"Reader {n}"))
@@ -129,4 +131,4 @@ def test_a_single_use_publication_gets_the_fast_path(make_pub: Publication) -> N
     conn = open_state(config)
     planned = plan_edition(config, conn, now=datetime.fromisoformat(NOW))
     assert planned is not None
-    assert Personalizer(config, render_edition(config, planned), date=DATE).fast
+    assert Personalizer(MessageSettings.from_config(config), render_edition(config, planned), date=DATE).fast

@@ -10,8 +10,13 @@ from conftest import Golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syndicate.plaintext import TextBlock, format_links, render_markdown_text, wrap
-from syndicate.textwidth import URL, text_width
+from syndicate.text.plaintext import (
+    TextBlock,
+    format_links,
+    render_markdown_text,
+    wrap,
+)
+from syndicate.text.width import URL, text_width
 
 GOLDEN = Path(__file__).parent / "golden" / "plaintext"
 FIXTURES = sorted(GOLDEN.glob("*.md"))
@@ -137,7 +142,7 @@ def test_any_text_fits_the_width(body: str, width: int) -> None:
 @settings(max_examples=150, deadline=None)
 @given(text=st.text(max_size=300), width=st.integers(min_value=4, max_value=80))
 def test_wrap_any_text(text: str, width: int) -> None:
-    from syndicate.textwidth import clean_controls
+    from syndicate.text.width import clean_controls
 
     for line in wrap(clean_controls(text), width, subsequent_indent="  "):
         assert line == line.rstrip()

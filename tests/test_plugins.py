@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.build import build
 from syndicate.config import load_config
 from syndicate.errors import ExportError
 from syndicate.exporters import registry
+from syndicate.publish.site import build
 from tests.conftest import Publication, article
 
 PLUGIN = """

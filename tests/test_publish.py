@@ -12,7 +12,7 @@ from pathlib import Path
 import feedparser
 from conftest import Hub, Publication, Run, article
 
-from syndicate.lock import lock_path, run_lock
+from syndicate.store.lock import lock_path, run_lock
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

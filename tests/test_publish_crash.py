@@ -23,8 +23,8 @@ from conftest import Publication, Run, article
 
 from syndicate.delivery.ledger import RowState, rows
 from syndicate.delivery.subscribers import add_subscriber
-from syndicate.edition import list_editions
-from syndicate.state import connect
+from syndicate.edition.state import list_editions
+from syndicate.store.sqlite import connect
 from tests.sending import add_many
 from tests.smtp_server import SmtpSink
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import Hub, Publication, Run, article
 
-from syndicate import periods
 from syndicate.delivery.subscribers import add_subscriber
-from syndicate.edition import list_editions
-from syndicate.state import connect
+from syndicate.edition.state import list_editions
+from syndicate.publish import periods
+from syndicate.store.sqlite import connect
 
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
 READERS = ("ann@example.com", "bob@example.com", "cy@example.com")
@@ -260,8 +260,8 @@ def test_a_sent_edition_archive_is_deployed_and_pinged_in_the_same_run(
 def test_an_edition_being_sent_by_another_process_is_left_to_it(
     make_pub: Publication, run: Run
 ) -> None:
-    from syndicate.delivery.send import send_lock_path
-    from syndicate.lock import run_lock
+    from syndicate.edition.sending import send_lock_path
+    from syndicate.store.lock import run_lock
 
     root = make_pub({"a.md": article("Alpha")}, extra=WEEKLY)
     subscribe(root, *READERS)

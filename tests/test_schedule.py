@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from syndicate.config import ScheduleConfig
-from syndicate.schedule import Schedule, cron_problem, make_schedule
+from syndicate.config import ScheduleConfig, cron_problem
+from syndicate.publish.schedule import Schedule, make_schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

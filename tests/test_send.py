@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from syndicate.content.when import parse_datetime
 from syndicate.delivery import ledger
 from syndicate.delivery.ledger import RowState
-from syndicate.delivery.send import send_edition
 from syndicate.delivery.subscribers import Status, get_subscriber
-from syndicate.edition import get_edition, open_state, plan_edition
-from syndicate.newsletter import render_edition
-from syndicate.state import connect
-from syndicate.when import parse_datetime
+from syndicate.edition.render import render_edition
+from syndicate.edition.sending import send_edition
+from syndicate.edition.state import get_edition, open_state, plan_edition
+from syndicate.store.sqlite import connect
 from tests.conftest import Publication, Run
 from tests.sending import (
     NOW,

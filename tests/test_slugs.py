@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syndicate.slugs import slugify
+from syndicate.content.slugs import slugify
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from syndicate.delivery.subscribers import add_subscriber
-from syndicate.state import connect
+from syndicate.store.sqlite import connect
 from tests.conftest import Publication, Run, article
 
 CLI = f'"{sys.executable}" -c "from syndicate.cli import main; main()"'

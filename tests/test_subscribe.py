@@ -13,10 +13,10 @@ from urllib.parse import urlencode
 import pytest
 
 from syndicate.config import Config, load_config
-from syndicate.delivery.confirm_outbox import enqueue
-from syndicate.delivery.optin import basis, make_confirm_token, safe_redirect
 from syndicate.delivery.subscribers import Status, add_subscriber, get_subscriber
-from syndicate.state import connect
+from syndicate.store.sqlite import connect
+from syndicate.web.confirm_outbox import enqueue
+from syndicate.web.optin import basis, make_confirm_token, safe_redirect
 from tests.conftest import Publication, article
 from tests.smtp_server import SmtpSink, smtp_server
 from tests.web_server import http_request, outbox_drained, web_server
@@ -82,9 +82,9 @@ def pub(
 
 def send_next_edition(config: Config, now: str) -> str:
     """Plan, render and send the edition due at ``now`` through the configured transport."""
-    from syndicate.delivery.send import send_edition
-    from syndicate.edition import open_state, plan_edition
-    from syndicate.newsletter import render_edition
+    from syndicate.edition.render import render_edition
+    from syndicate.edition.sending import send_edition
+    from syndicate.edition.state import open_state, plan_edition
 
     conn = open_state(config)
     try:
@@ -300,7 +300,7 @@ def test_confirmation_email_is_dkim_signed_when_configured(
     import dkim
 
     from syndicate.delivery.dkim import dns_record, generate_key
-    from syndicate.delivery.optin import build_confirmation
+    from syndicate.web.optin import build_confirmation
 
     private, public = generate_key(1024)
     key = tmp_path / "dkim.pem"

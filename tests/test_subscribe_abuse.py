@@ -19,7 +19,7 @@ from syndicate.delivery.subscribers import (
     normalize_email,
     unsubscribe,
 )
-from syndicate.state import connect
+from syndicate.store.sqlite import connect
 from tests.conftest import Publication
 from tests.smtp_server import Faults, SmtpSink
 from tests.test_subscribe import SECRET, confirm_link, status_of
@@ -109,7 +109,7 @@ def test_encoded_word_addresses_are_refused_everywhere(
 
 
 def test_edition_builder_never_puts_an_encoded_word_in_to(make_pub: Publication) -> None:
-    from syndicate.delivery.message import _address
+    from syndicate.delivery.settings import mailbox as _address
     from syndicate.errors import DeliveryError
 
     with pytest.raises(DeliveryError):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from syndicate.config import load_config
-from syndicate.web import STYLE
+from syndicate.web.app import STYLE
 from tests.chromium import measure, needs_chromium
 from tests.conftest import Publication
 from tests.web_server import http_request, web_server

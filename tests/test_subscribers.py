@@ -22,7 +22,7 @@ from syndicate.delivery.subscribers import (
     set_status,
     unsubscribe,
 )
-from syndicate.state import connect
+from syndicate.store.sqlite import connect
 from tests.conftest import Publication, Run
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.csvfile import neutralize_cell, restore_cell, write_csv
+from syndicate.delivery.csvfile import neutralize_cell, restore_cell, write_csv
 from tests.conftest import Publication, Run
 
 FIXTURES = Path(__file__).parent / "fixtures" / "subscribers"

@@ -19,7 +19,7 @@ from syndicate.delivery.tokens import (
     unsubscribe_url,
     verify_token,
 )
-from syndicate.state import connect
+from syndicate.store.sqlite import connect
 from tests.conftest import Publication, Run
 from tests.sending import (
     LATER,
@@ -278,7 +278,7 @@ def test_module_app_reads_syndicate_config(
 ) -> None:
     from io import BytesIO
 
-    from syndicate.web import App
+    from syndicate.web.app import App
 
     root = make_pub()
     [reader] = add_many(root, 1)

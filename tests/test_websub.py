@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import Hub, Publication, Run, article
 
-from syndicate import websub
-from syndicate.state import connect
+from syndicate.publish import websub
+from syndicate.store.sqlite import connect
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 FEEDS = 'websub_hub = "{hub}"'

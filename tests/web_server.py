@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from syndicate.config import Config
-from syndicate.delivery.confirm_outbox import untried_count
-from syndicate.state import connect
-from syndicate.web import make_app
+from syndicate.store.sqlite import connect
+from syndicate.web.app import make_app
+from syndicate.web.confirm_outbox import untried_count
 
 
 class _Quiet(WSGIRequestHandler):

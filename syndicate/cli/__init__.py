@@ -3,6 +3,8 @@
 The root group and shared helpers are in `group`; each other module adds one area's commands
 to it when imported, so importing this package registers every command. Keep heavy imports
 inside the command functions: `syndicate --help` loads all of these modules.
+
+May import: api, build, config, content, delivery, edition, errors, exporters, files, ingest, model, publish, scaffold, store, text, web.
 """
 
 from __future__ import annotations

@@ -6,6 +6,13 @@ from pathlib import Path
 
 import click
 
+from ..build.validation import validate as validate_all
+from ..config import find_config
+from ..content.when import now_utc
+from ..edition.lint import EmailLintError, lint_email
+from ..errors import IngestError
+from ..ingest.importer import import_sources, options_for, report_lines
+from ..scaffold import scaffold
 from .group import cli, load, quiet, show_warnings
 
 
@@ -14,8 +21,6 @@ from .group import cli, load, quiet, show_warnings
 @click.option("--force", is_flag=True, help="Write into a folder that already has a config.toml.")
 def init(directory: Path, force: bool) -> None:
     """Scaffold a working publication in DIRECTORY (config, three articles, templates/)."""
-    from ..scaffold import scaffold
-
     created = scaffold(directory, force=force)
     for path in created:
         click.echo(f"created {path}")
@@ -32,17 +37,12 @@ def init(directory: Path, force: bool) -> None:
 @click.pass_context
 def validate(ctx: click.Context, check_email: bool) -> None:
     """Check config.toml and every article; list ALL problems as path:line: message."""
-    from ..validation import validate as validate_all
-
     config = load(ctx)
     warnings = validate_all(config)
     show_warnings(warnings)
     if not quiet(ctx):
         click.echo(f"ok: {config.path.name} and {config.content_dir.name}/ are valid")
     if check_email:
-        from ..build import now_utc
-        from ..emaillint import EmailLintError, lint_email
-
         result = lint_email(config, now=now_utc())
         if result.errors:
             raise EmailLintError(result.problems)
@@ -103,10 +103,6 @@ def import_(
     Works without a config.toml when --into is given. A source that fails is reported on
     one line and the others are still imported; the exit code is then 1.
     """
-    from ..config import find_config
-    from ..errors import IngestError
-    from ..ingest.importer import import_sources, options_for, report_lines
-
     named = ctx.find_root().obj.get("config_path")  # --config or $SYNDICATE_CONFIG
     config = load(ctx) if named or find_config(None).is_file() else None
     options = options_for(

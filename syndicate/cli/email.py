@@ -15,7 +15,13 @@ from typing import Any
 
 import click
 
-from ..words import plural
+from ..content.when import now_utc, parse_when
+from ..delivery.send import graceful_sigterm, send_test
+from ..delivery.settings import DeliverySettings
+from ..edition.preview import NothingNew, preview_edition
+from ..edition.sending import select_edition, send_edition, status_lines
+from ..edition.state import open_state
+from ..text.words import plural
 from .group import cli, load, parse_now, progress_bar, quiet, show_warnings
 
 
@@ -59,10 +65,6 @@ def email(
     --to ADDR sends one test copy; --send sends to every active subscriber and resumes an
     interrupted send (exit 3 while recipients are pending); --status EDITION shows the ledger.
     """
-    from ..build import now_utc
-    from ..preview import NothingNew, preview_edition
-    from ..when import parse_when
-
     config = load(ctx)
     now = parse_now(now_text, ctx) or now_utc()
     since_at = parse_when(since, now, config.publication.timezone) if since else None
@@ -149,15 +151,6 @@ def _email_delivery(
     skip_uncertain: bool,
 ) -> None:
     """The sending side of `syndicate email`: --status, --to, --send."""
-    from ..delivery.send import (
-        graceful_sigterm,
-        select_edition,
-        send_edition,
-        send_test,
-        status_lines,
-    )
-    from ..edition import open_state
-
     if sum(map(bool, (to, send, status))) > 1:
         raise click.UsageError("use one of --to, --send and --status at a time")
     if resend_uncertain and skip_uncertain:
@@ -177,7 +170,7 @@ def _email_delivery(
         if chosen.resumed and not quiet(ctx):
             click.echo(f"resuming edition {chosen.edition.id} (its send was not finished)")
         if to:
-            reply = send_test(config, chosen.rendered, to)
+            reply = send_test(DeliverySettings.from_config(config), chosen.rendered, to)
             if not quiet(ctx):
                 click.echo(f"test copy of edition {chosen.edition.id} sent to {to}: {reply}")
             return

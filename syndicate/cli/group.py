@@ -19,8 +19,9 @@ from typing import Any, NoReturn
 import click
 
 from .. import __version__
-from ..errors import Problem, ProblemsError, SyndicateError
-from ..failures import explain
+from ..config import load_config
+from ..content.when import parse_datetime
+from ..errors import Problem, ProblemsError, SyndicateError, explain
 
 
 class _Group(click.Group):
@@ -143,8 +144,6 @@ def _verbosity_options() -> list[click.Option]:
 
 def load(ctx: click.Context) -> Any:
     """The validated config named by --config (loaded once per invocation)."""
-    from ..config import load_config
-
     obj = ctx.find_root().obj
     if "config" not in obj:
         obj["config"] = load_config(obj["config_path"])
@@ -184,8 +183,6 @@ def parse_now(value: str | None, ctx: click.Context) -> datetime | None:
     """--now ISO: the clock override used by publish/email/build for tests and back-fills."""
     if value is None:
         return None
-    from ..when import parse_datetime
-
     try:
         return parse_datetime(value, load(ctx).publication.timezone)
     except ValueError:

@@ -11,8 +11,27 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..delivery.bounces import process_files, suppressed_addresses
+from ..delivery.dkim import keygen_for
+from ..delivery.settings import DkimSettings
+from ..delivery.subscribers import (
+    Status,
+    add_subscriber,
+    count_by_status,
+    ensure_subscribers,
+    export_csv,
+    import_csv,
+    list_subscribers,
+    remove_subscriber,
+    stored_exactly,
+    unsubscribe,
+    write_export,
+)
+from ..delivery.tokens import load_secret, verify_token
 from ..errors import UsageError
-from ..words import plural
+from ..store.sqlite import connect
+from ..text.words import plural
+from ..web.app import serve as run_server
 from .group import cli, load, quiet, show_warnings
 
 if TYPE_CHECKING:
@@ -25,9 +44,6 @@ def subscribers() -> None:
 
 
 def _subscriber_db(ctx: click.Context) -> Any:
-    from ..delivery.subscribers import ensure_subscribers
-    from ..state import connect
-
     conn = connect(load(ctx).state_db)
     ensure_subscribers(conn)
     return conn
@@ -67,8 +83,6 @@ def subscribers_add(
     ctx: click.Context, addresses: tuple[str, ...], name: str, resubscribe: bool
 ) -> None:
     """Add addresses as active subscribers; existing ones are left as they are."""
-    from ..delivery.subscribers import add_subscriber
-
     if name and len(addresses) > 1:
         raise click.UsageError("--name goes with a single address")
     conn = _subscriber_db(ctx)
@@ -100,8 +114,6 @@ def subscribers_add(
 @click.pass_context
 def subscribers_remove(ctx: click.Context, addresses: tuple[str, ...]) -> None:
     """Delete addresses and their data (to stop mail but keep the record, use unsubscribe)."""
-    from ..delivery.subscribers import remove_subscriber
-
     _each_address(ctx, addresses, remove_subscriber, "removed")
 
 
@@ -111,8 +123,6 @@ def subscribers_remove(ctx: click.Context, addresses: tuple[str, ...]) -> None:
 @click.pass_context
 def subscribers_list(ctx: click.Context, status: str | None, count: bool) -> None:
     """List subscribers, tab-separated: email, name, status, source, added."""
-    from ..delivery.subscribers import Status, count_by_status, list_subscribers
-
     conn = _subscriber_db(ctx)
     try:
         if count:
@@ -141,8 +151,6 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool) ->
     that bounced or complained stay suppressed (unless --resubscribe). Exit 1 if any row
     was bad.
     """
-    from ..delivery.subscribers import import_csv
-
     conn = _subscriber_db(ctx)
     try:
         report = import_csv(conn, csv_file, resubscribe=resubscribe)
@@ -161,8 +169,6 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool) ->
 @click.pass_context
 def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -> None:
     """Write every subscriber to CSV ('-' for stdout): email, name, status, reason, ..."""
-    from ..delivery.subscribers import Status, export_csv, list_subscribers, write_export
-
     conn = _subscriber_db(ctx)
     try:
         chosen = Status(status) if status else None
@@ -186,9 +192,6 @@ def subscribers_unsubscribe(
     ctx: click.Context, addresses: tuple[str, ...], token: str | None
 ) -> None:
     """Unsubscribe addresses, or the address an unsubscribe link's --token names."""
-    from ..delivery.subscribers import stored_exactly, unsubscribe
-    from ..delivery.tokens import load_secret, verify_token
-
     if bool(token) == bool(addresses):
         raise click.UsageError("give either EMAIL addresses or --token")
     if token:
@@ -211,9 +214,6 @@ def subscribers_unsubscribe(
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Run the web app (unsubscribe, subscribe, confirm) locally; syndicate.web:app for production."""
-    from ..delivery.tokens import load_secret
-    from ..web import serve as run_server
-
     config = load(ctx)
     load_secret()  # fail now, not on the first reader's click
     click.echo(f"serving {config.publication.title} on http://{host}:{port}/ (Ctrl-C to stop)")
@@ -230,9 +230,8 @@ def bounces() -> None:
 @click.pass_context
 def bounces_process(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Read DSNs (Maildir, mbox, .eml) and SES notification JSON; suppress bad addresses."""
-    from ..delivery.bounces import process_for_config
-
-    report = process_for_config(load(ctx), paths)
+    config = load(ctx)
+    report = process_files(config.state_db, paths, soft_limit=config.model.bounces.soft_limit)
     show_warnings(report.problems)
     for address, reason in report.suppressed:
         click.echo(f"suppressed {address}: {reason}")
@@ -244,9 +243,7 @@ def bounces_process(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @click.pass_context
 def bounces_list(ctx: click.Context) -> None:
     """List suppressed addresses (tab-separated: email, kind, reason)."""
-    from ..delivery.bounces import suppressions_for_config
-
-    for address, kind, reason in suppressions_for_config(load(ctx)):
+    for address, kind, reason in suppressed_addresses(load(ctx).state_db):
         click.echo(f"{address}\t{kind}\t{reason}")
 
 
@@ -269,9 +266,15 @@ def dkim_keygen(
     ctx: click.Context, selector: str | None, domain: str | None, out: Path | None, bits: int
 ) -> None:
     """Write a new DKIM private key (mode 600) and print the DNS TXT record to publish."""
-    from ..delivery.dkim import keygen_for
-
-    path, record = keygen_for(load(ctx), selector=selector, out=out, domain=domain, bits=bits)
+    config = load(ctx)
+    path, record = keygen_for(
+        DkimSettings.from_config(config),
+        config.resolve("dkim.pem"),
+        selector=selector,
+        out=out,
+        domain=domain,
+        bits=bits,
+    )
     click.echo(f"wrote private key {path} (mode 600; keep it secret)")
     click.echo("publish this DNS TXT record, then set [email.dkim] selector and key_file:")
     click.echo(f"name:  {record.name}")

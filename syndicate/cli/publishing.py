@@ -8,6 +8,11 @@ from pathlib import Path
 
 import click
 
+from ..build.digest import make_digest
+from ..content.when import now_utc, parse_when
+from ..files import atomic_write
+from ..publish.run import publish as run_publish
+from ..publish.site import build as run_build
 from .group import cli, load, parse_now, progress_bar, quiet, show_warnings
 
 log = logging.getLogger("syndicate")
@@ -24,8 +29,6 @@ log = logging.getLogger("syndicate")
 @click.pass_context
 def build(ctx: click.Context, out: Path | None, now_text: str | None, no_cache: bool) -> None:
     """Run every enabled feed exporter; default out = [feeds] out (feeds/)."""
-    from ..build import build as run_build
-
     config = load(ctx)
     with progress_bar(ctx, "rendering") as progress:
         result = run_build(
@@ -58,11 +61,6 @@ def digest(
     now_text: str | None,
 ) -> None:
     """Plain-text digest of [--since, --until) (default: the last 7 days) to stdout or FILE."""
-    from ..build import now_utc
-    from ..digest import make_digest
-    from ..output import atomic_write
-    from ..when import parse_when
-
     config = load(ctx)
     zone = config.publication.timezone
     now = parse_now(now_text, ctx) or now_utc()
@@ -111,8 +109,6 @@ def publish(ctx: click.Context, now_text: str | None, dry_run: bool, wait: bool)
     stderr. Exit 0 ok (also when another run holds the lock), 1 error (also when the lock was
     held past [publish] lock_timeout), 3 recipients pending.
     """
-    from ..publish import publish as run_publish
-
     config = load(ctx)
     chatty = dry_run or ctx.find_root().obj.get("verbosity") == 2
     # Cron mails whatever is printed: other modules' info lines are for --verbose, and their

@@ -1,4 +1,7 @@
 """Delivery: the subscriber store, signed tokens, the send ledger, transports and the send run.
 
-Nothing here imports click; ``syndicate/cli/`` calls ``send.send_edition`` and friends.
+A leaf below the edition: it is handed a rendered message and ``DeliverySettings`` (built
+from the config at the edge) and never moves an edition's state. Nothing here imports click.
+
+May import: config, content, crashpoints, errors, files, model, store, text.
 """

@@ -158,7 +158,7 @@ def dsn_events(msg: Message, raw: bytes) -> list[BounceEvent]:
     assume a well-formed bounce (Yale indexes the From: addresses, so a message without From:
     raises IndexError), and a stranger's mail may be anything.
     """
-    from flufl.bounce import all_failures
+    from flufl.bounce import all_failures  # flufl.bounce only when reports are read
 
     # flufl.bounce logs every detector it tries at INFO, and a detector's crash with its
     # traceback at ERROR before re-raising it: we report that crash as one warning instead.

@@ -16,14 +16,17 @@ import sqlite3
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import Problem
+from ..store.sqlite import connect
 from .bounce_reports import UnreadableMessage, dsn_events, ses_events
-from .suppressions import BounceEvent, BounceReport, list_suppressions, record_events
-
-if TYPE_CHECKING:
-    from ..config import Config
+from .suppressions import (
+    BounceEvent,
+    BounceReport,
+    list_suppressions,
+    record_events,
+)
 
 
 def _unreadable(path: Path, what: str, exc: BaseException) -> Problem:
@@ -169,22 +172,18 @@ def process_paths(
     return result
 
 
-def process_for_config(config: Config, paths: Iterable[Path]) -> BounceReport:
+def process_files(state_db: Path, paths: Iterable[Path], *, soft_limit: int) -> BounceReport:
     """Process notification files against the publication's state database."""
-    from ..state import connect
-
-    conn = connect(config.state_db)
+    conn = connect(state_db)
     try:
-        return process_paths(conn, paths, soft_limit=config.model.bounces.soft_limit)
+        return process_paths(conn, paths, soft_limit=soft_limit)
     finally:
         conn.close()
 
 
-def suppressions_for_config(config: Config) -> list[tuple[str, str, str]]:
+def suppressed_addresses(state_db: Path) -> list[tuple[str, str, str]]:
     """Every suppressed address of the publication, for ``syndicate bounces list``."""
-    from ..state import connect
-
-    conn = connect(config.state_db)
+    conn = connect(state_db)
     try:
         return list_suppressions(conn)
     finally:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SyndicateError
-from ..output import atomic_write
+from ..files import atomic_write
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from .settings import DkimSettings
 
 # Signed whether present or not: signing an absent header (RFC 6376 5.4) stops anyone from
 # adding it later, e.g. a forged List-Unsubscribe on a forwarded copy.
@@ -69,7 +69,7 @@ class DkimSigner:
 
     def sign(self, message: bytes) -> bytes:
         """``message`` with a DKIM-Signature header prepended (relaxed/relaxed, rsa-sha256)."""
-        import dkim
+        import dkim  # dkimpy only when signing
 
         linesep = b"\r\n" if b"\r\n" in message[:4096] else b"\n"
         try:
@@ -105,7 +105,10 @@ def read_private_key(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise DkimError(f"{path}: cannot read DKIM key: {exc}") from None
-    from dkim.crypto import UnparsableKeyError, parse_pem_private_key
+    from dkim.crypto import (  # dkimpy only when a key is loaded
+        UnparsableKeyError,
+        parse_pem_private_key,
+    )
 
     try:
         parse_pem_private_key(data)
@@ -120,23 +123,21 @@ def from_domain(from_header: str) -> str:
     return address.rpartition("@")[2].lower()
 
 
-def signer_from_config(config: Config) -> DkimSigner | None:
+def signer_for(settings: DkimSettings) -> DkimSigner | None:
     """The configured signer, or None when ``[email.dkim] key_file`` is not set."""
-    settings = config.model.email.dkim
-    if not settings.key_file:
+    if settings.key_file is None:
         return None
-    domain = settings.domain or from_domain(config.model.email.from_)
     if not settings.selector:
         raise DkimError("[email.dkim] key_file is set but selector is empty; set selector")
-    if not domain:
+    if not settings.domain:
         raise DkimError("[email.dkim] has no domain and [email] from has no address; set one")
-    key = read_private_key(config.resolve(settings.key_file))
-    return DkimSigner(selector=settings.selector, domain=domain, private_key=key)
+    key = read_private_key(settings.key_file)
+    return DkimSigner(selector=settings.selector, domain=settings.domain, private_key=key)
 
 
-def sign_message(config: Config, message: bytes) -> bytes:
+def sign_message(settings: DkimSettings, message: bytes) -> bytes:
     """The one hook for the sending path: ``message`` signed if DKIM is configured, else as is."""
-    signer = signer_from_config(config)
+    signer = signer_for(settings)
     return signer.sign(message) if signer is not None else message
 
 
@@ -156,8 +157,8 @@ class DnsRecord:
 
 def generate_key(bits: int = DEFAULT_BITS) -> tuple[bytes, bytes]:
     """A new RSA key pair: (private key as PKCS#1 PEM, public key as DER SubjectPublicKeyInfo)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives import serialization  # only when a key is made
+    from cryptography.hazmat.primitives.asymmetric import rsa  # only when a key is made
 
     if bits < 1024 or bits > 8192:
         raise DkimError(f"--bits {bits}: use between 1024 and 8192 (2048 recommended)")
@@ -193,13 +194,19 @@ def keygen(out: Path, *, selector: str, domain: str, bits: int = DEFAULT_BITS) -
 
 
 def keygen_for(
-    config: Config, *, selector: str | None, out: Path | None, domain: str | None, bits: int
+    settings: DkimSettings,
+    default_path: Path,
+    *,
+    selector: str | None,
+    out: Path | None,
+    domain: str | None,
+    bits: int,
 ) -> tuple[Path, DnsRecord]:
-    """``syndicate dkim keygen``: options, else ``[email.dkim]``, else sensible defaults."""
-    settings = config.model.email.dkim
+    """``syndicate dkim keygen``: options, else ``[email.dkim]``, else sensible defaults
+    (``default_path`` when no key file is configured)."""
     chosen_selector = selector or settings.selector or "syndicate"
-    chosen_domain = domain or settings.domain or from_domain(config.model.email.from_)
+    chosen_domain = domain or settings.domain
     if not chosen_domain:
         raise DkimError("no domain: pass --domain or set [email] from / [email.dkim] domain")
-    path = out or config.resolve(settings.key_file or "dkim.pem")
+    path = out or settings.key_file or default_path
     return path, keygen(path, selector=chosen_selector, domain=chosen_domain, bits=bits)

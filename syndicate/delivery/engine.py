@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import DeliveryError
-from ..words import plural
+from ..text.words import plural
 from .ledger import Ledger, Pending
 from .transports import (
     ConnectionLost,

@@ -30,9 +30,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from ..failures import db_error
-from ..state import BUSY_TIMEOUT_SECONDS
-from ..words import plural
+from ..errors import db_error
+from ..store.sqlite import BUSY_TIMEOUT_SECONDS
+from ..text.words import plural
 from .subscribers import Status, ensure_current, ensure_subscribers, utcnow
 from .suppressions import ensure_bounces_schema, record_refusal
 

@@ -12,16 +12,16 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from typing import Any
-from urllib.parse import quote
 
-from ..config import Config
-from ..errors import ConfigError, DeliveryError
-from ..newsletter import RenderedEdition
-from .subscribers import InvalidAddress, plain_address
+from ..errors import DeliveryError
+from .ledger import message_id
+from .rendered import RenderedEdition
+from .settings import MessageSettings, mailbox
+from .tokens import unsubscribe_url
 
 PREVIEW_ADDRESS = "subscriber@example.invalid"
 PREVIEW_TOKEN = "preview"
@@ -72,7 +72,7 @@ class Recipient:
 
 
 def build_message(
-    config: Config,
+    settings: MessageSettings,
     rendered: RenderedEdition,
     recipient: Recipient,
     *,
@@ -84,7 +84,6 @@ def build_message(
     ``date`` defaults to the edition's creation time, so a message is reproducible; pass the
     send time when sending. Header values with CR/LF are refused (header injection).
     """
-    email_config = config.model.email
     _one_line("recipient address", recipient.email)
     _one_line("recipient name", recipient.name)
     _one_line("Message-ID", recipient.message_id)
@@ -94,16 +93,16 @@ def build_message(
     text = rendered.fill_text(values)
     html = rendered.fill_html(values)
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = sender(config)
-    msg["To"] = _address(recipient.name, recipient.email)
-    if email_config.reply_to:
-        msg["Reply-To"] = email_config.reply_to
+    msg["From"] = settings.sender
+    msg["To"] = mailbox(recipient.name, recipient.email)
+    if settings.reply_to:
+        msg["Reply-To"] = settings.reply_to
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(date or rendered.edition.created)
     msg["Message-ID"] = recipient.message_id
-    msg["List-Id"] = list_id(config)
+    msg["List-Id"] = settings.list_id
     msg["List-Unsubscribe"] = ", ".join(
-        f"<{url}>" for url in (recipient.unsubscribe_url, unsubscribe_mailto(config)) if url
+        f"<{url}>" for url in (recipient.unsubscribe_url, settings.unsubscribe_mailto) if url
     )
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
@@ -125,68 +124,18 @@ def message_bytes(msg: EmailMessage) -> bytes:
     return msg.as_bytes(policy=WIRE_POLICY)
 
 
-def sender(config: Config) -> str:
-    """The From mailbox: ``[email] from``, else the publication's author under its title."""
-    configured = config.model.email.from_
-    if configured:
-        name, addr = parseaddr(configured)
-        return _address(name, addr)
-    author = config.publication.author
-    if author is None or not author.email:
-        raise ConfigError.single(
-            config.path, None, "email.from: required to build a newsletter message"
-        )
-    return _address(config.publication.title, author.email)
-
-
-def list_id(config: Config) -> str:
-    """``"Title" <newsletter.example.org>`` (RFC 2919): lets readers filter the list."""
-    title = config.publication.title.replace("\\", "").replace('"', "")
-    return f'"{title}" <newsletter.{config.publication.domain}>'
-
-
-def unsubscribe_base(config: Config) -> str:
-    """``[email] unsubscribe_url``, or ``<base_url>/unsubscribe`` (served by ``syndicate serve``)."""
-    return config.model.email.unsubscribe_url or f"{config.publication.base_url}/unsubscribe"
-
-
-def unsubscribe_mailto(config: Config) -> str:
-    """The ``mailto:`` alternative of List-Unsubscribe, or "" when none is configured."""
-    address = config.model.email.unsubscribe_mailto
-    return f"mailto:{address}?subject={quote('unsubscribe')}" if address else ""
-
-
-def archive_url(config: Config, edition_id: str) -> str:
-    """The edition's view-in-browser page: ``[email] archive_url`` with ``{edition}`` filled,
-    default ``<[feeds] url>/newsletter/<edition>/``."""
-    template = (
-        config.model.email.archive_url or f"{config.publication.feeds.url}/newsletter/{{edition}}/"
-    )
-    return template.replace("{edition}", quote(edition_id))
-
-
-def preview_recipient(config: Config, rendered: RenderedEdition) -> Recipient:
+def preview_recipient(settings: MessageSettings, rendered: RenderedEdition) -> Recipient:
     """The stand-in subscriber of preview files: ``subscriber@example.invalid``, token ``preview``.
 
     ``.invalid`` is reserved (RFC 2606): a preview that escapes by accident reaches no one.
     """
-    from .ledger import message_id
-    from .tokens import unsubscribe_url
-
     edition_id = rendered.edition.id
     return Recipient(
         email=PREVIEW_ADDRESS,
-        unsubscribe_url=unsubscribe_url(unsubscribe_base(config), PREVIEW_TOKEN),
-        view_url=archive_url(config, edition_id),
-        message_id=message_id(edition_id, PREVIEW_ADDRESS, config.publication.domain),
+        unsubscribe_url=unsubscribe_url(settings.unsubscribe_base, PREVIEW_TOKEN),
+        view_url=settings.archive_url(edition_id),
+        message_id=message_id(edition_id, PREVIEW_ADDRESS, settings.domain),
     )
-
-
-def _address(name: str, addr: str) -> str:
-    try:
-        return str(Address(display_name=name, addr_spec=plain_address(addr)))
-    except (ValueError, IndexError, InvalidAddress) as exc:
-        raise DeliveryError(f"not a usable email address: {addr!r} ({exc})") from None
 
 
 def _one_line(what: str, value: str) -> None:

@@ -32,12 +32,13 @@ from email.parser import BytesParser
 from typing import TYPE_CHECKING
 
 from ..errors import DeliveryError
+from .message import WIRE_POLICY, Recipient, build_message, message_bytes
+from .rendered import PLACEHOLDER_FIELDS
+from .settings import MessageSettings
 from .subscribers import InvalidAddress, plain_address
 
 if TYPE_CHECKING:
-    from ..config import Config
-    from ..newsletter import RenderedEdition
-    from .message import Recipient
+    from .rendered import RenderedEdition
 
 log = logging.getLogger("syndicate.delivery")
 
@@ -138,16 +139,16 @@ class _Template:
 class Personalizer:
     """Makes each recipient's wire bytes; ``fast`` says whether the spliced path is in use."""
 
-    def __init__(self, config: Config, rendered: RenderedEdition, *, date: datetime) -> None:
-        from .message import WIRE_POLICY, build_message, message_bytes, unsubscribe_mailto
-
-        self._config = config
+    def __init__(
+        self, settings: MessageSettings, rendered: RenderedEdition, *, date: datetime
+    ) -> None:
+        self._settings = settings
         self._rendered = rendered
         self._date = date
         self._policy = WIRE_POLICY
-        self._mailto = unsubscribe_mailto(config)
+        self._mailto = settings.unsubscribe_mailto
         self._build: Callable[[Recipient], EmailMessage] = lambda r: build_message(
-            config, rendered, r, date=date
+            settings, rendered, r, date=date
         )
         self._bytes = message_bytes
         self._template = self._prepare()
@@ -160,16 +161,13 @@ class Personalizer:
         return self._splice(self._template, recipient)
 
     def _prepare(self) -> _Template | None:
-        from ..newsletter import PLACEHOLDER_FIELDS
-        from .message import build_message
-
         tag = secrets.token_hex(8).upper()
         stub_text, stub_html = f"SYNDICATESTUBTEXT{tag}", f"SYNDICATESTUBHTML{tag}"
         stub = dataclasses.replace(self._rendered, text=stub_text, html=stub_html)
         sample = _sample(tag)
         placeholders = {field: self._rendered.placeholder(field) for field in PLACEHOLDER_FIELDS}
         probe = SEPARATOR.join(placeholders.values())
-        message = build_message(self._config, stub, sample, date=self._date)
+        message = build_message(self._settings, stub, sample, date=self._date)
         if not message.is_multipart():
             return None
         # QP bodies can never contain "=_", so this boundary cannot collide with content.
@@ -276,8 +274,6 @@ _PLAIN_ID = re.compile(r"<[A-Za-z0-9._-]+@[A-Za-z0-9.-]+>")
 
 
 def _sample(tag: str) -> Recipient:
-    from .message import Recipient
-
     return Recipient(
         email=f"sample-{tag.lower()}@example.invalid",
         name=f"Sample {tag}",
@@ -289,8 +285,6 @@ def _sample(tag: str) -> Recipient:
 
 def _awkward(tag: str) -> list[Recipient]:
     """Recipients whose values stress quoting, encoding and folding."""
-    from .message import Recipient
-
     long_token = "x" * 150
     return [
         Recipient(

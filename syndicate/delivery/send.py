@@ -1,15 +1,12 @@
-"""Sending an edition to every active subscriber, resumably; and the one-off test copy.
+"""Sending one rendered edition to every active subscriber, resumably; and the test copy.
 
-Edition states (``editions.status``): ``draft`` (planned or previewed) -> ``sending`` (the
-ledger has rows; some recipients may already have it) -> ``sent`` (every ledger row is
-final: sent, failed for good, or skipped). An edition becomes ``sent`` only when the ledger
-says so; until then a rerun (``syndicate email --send``, or ``publish``) resumes it.
+Delivery knows the ledger, not the edition's life: ``deliver`` takes settings, a rendered
+message and the subscribers table, and leaves ledger rows. ``edition.sending`` wraps it with
+the send lock and the edition's state (``draft`` -> ``sending`` -> ``sent``) and archiving.
 
 Rows left ``sending`` by a crash are *uncertain*: they keep the edition ``sending`` and the
 exit code 3 until the operator decides, with ``resend_uncertain`` (send them again; some may
 get two copies) or ``skip_uncertain`` (count them as done; some may have none).
-
-``send_edition`` has no click in it: the CLI and ``publish`` both call it.
 """
 
 from __future__ import annotations
@@ -19,19 +16,23 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parseaddr
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import DeliveryError, UsageError
-from ..words import plural
+from ..errors import DeliveryError
+from ..text.words import plural
 from . import ledger as ledger_db
-from .engine import Engine, Job, Progress, RetryPolicy, Tally
-from .ledger import LedgerSummary, RowState
+from .dkim import signer_for
+from .engine import Engine, Job, Progress, Tally
+from .ledger import LedgerSummary, RowState, message_id
+from .message import Recipient
+from .personalize import Personalizer
+from .settings import DeliverySettings, MessageSettings
+from .subscribers import normalize_email
+from .tokens import load_secret, make_token, unsubscribe_url
 from .transports import (
     ConnectionLost,
     PermanentFailure,
@@ -39,15 +40,12 @@ from .transports import (
     Transport,
     TransportDown,
     UncertainDelivery,
-    make_transport,
     unledgered,
 )
+from .transports.make import make_transport
 
 if TYPE_CHECKING:
-    from ..config import Config
-    from ..model import Edition
-    from ..newsletter import RenderedEdition
-    from .message import Recipient
+    from .rendered import RenderedEdition
 
 log = logging.getLogger("syndicate.delivery")
 
@@ -127,142 +125,105 @@ class SendReport:
         return notes
 
 
-def send_lock_path(state_db: Path) -> Path:
-    """``state/syndicate.db`` -> ``state/syndicate.db.send.lock`` (one sender at a time)."""
-    return state_db.with_name(state_db.name + ".send.lock")
-
-
-def envelope_sender(config: Config) -> str:
-    """The SMTP envelope sender (MAIL FROM): the From address."""
-    from .message import sender
-
-    return parseaddr(sender(config))[1]
-
-
-def policy_from(config: Config) -> RetryPolicy:
-    """``[email.sending]`` as the engine's retry policy."""
-    s = config.model.email.sending
-    return RetryPolicy(
-        retries=s.retries,
-        retry_delay=s.retry_delay,
-        max_attempts=s.max_attempts,
-        max_errors=s.max_errors,
-    )
-
-
 def recipient_for(
-    config: Config, edition_id: str, secret: bytes, email: str, name: str, message_id: str
+    settings: MessageSettings,
+    edition_id: str,
+    secret: bytes,
+    email: str,
+    name: str,
+    message_id: str,
 ) -> Recipient:
     """The per-recipient values: signed unsubscribe link, view-in-browser URL, Message-ID."""
-    from .message import Recipient, archive_url, unsubscribe_base
-    from .tokens import make_token, unsubscribe_url
-
     return Recipient(
         email=email,
         name=name,
-        unsubscribe_url=unsubscribe_url(unsubscribe_base(config), make_token(secret, email)),
-        view_url=archive_url(config, edition_id),
+        unsubscribe_url=unsubscribe_url(settings.unsubscribe_base, make_token(secret, email)),
+        view_url=settings.archive_url(edition_id),
         message_id=message_id,
     )
 
 
 def message_builder(
-    config: Config, rendered: RenderedEdition, secret: bytes, *, date: datetime
+    settings: DeliverySettings, rendered: RenderedEdition, secret: bytes, *, date: datetime
 ) -> Callable[[Job], bytes]:
     """Job -> final wire bytes: personalised (no MJML), then DKIM-signed if configured."""
-    from .dkim import signer_from_config
-    from .personalize import Personalizer
-
-    personalize = Personalizer(config, rendered, date=date)
-    signer = signer_from_config(config)
+    personalize = Personalizer(settings.message, rendered, date=date)
+    signer = signer_for(settings.dkim)
     edition_id = rendered.edition.id
+    letterhead = settings.message
 
     def build(job: Job) -> bytes:
-        recipient = recipient_for(config, edition_id, secret, job.email, job.name, job.message_id)
+        recipient = recipient_for(
+            letterhead, edition_id, secret, job.email, job.name, job.message_id
+        )
         message = personalize(recipient)
         return signer.sign(message) if signer is not None else message
 
     return build
 
 
-def send_edition(
-    config: Config,
+def check_recipients(conn: sqlite3.Connection, edition_id: str) -> None:
+    """NoSubscribers when the edition has no ledger rows and nobody is active to add."""
+    ledger_db.ensure_ledger(conn)
+    if not ledger_db.summary(conn, edition_id).total and not _active_count(conn):
+        raise NoSubscribers(
+            "no active subscribers; add some with `syndicate subscribers add` or "
+            "`syndicate subscribers import FILE.csv`"
+        )
+
+
+def deliver(
+    settings: DeliverySettings,
     conn: sqlite3.Connection,
-    edition: Edition,
     rendered: RenderedEdition,
     *,
+    secret: bytes,
+    transport: Transport,
     resend_uncertain: bool = False,
     skip_uncertain: bool = False,
     progress: Progress | None = None,
-    transport: Transport | None = None,
-) -> SendReport:
-    """Send ``edition`` to every active subscriber who does not have it yet.
+) -> tuple[SendReport, LedgerSummary]:
+    """Send ``rendered`` to every active subscriber who does not have it yet, through the
+    ledger: resumable after any crash or stop, never a second copy to anyone.
 
-    Safe to call again after any crash or stop: it resumes from the ledger. Marks the edition
-    ``sending`` first and ``sent`` only when every recipient is handled. Raises
-    NoSubscribers when there is nobody to send to, SecretMissing without $SYNDICATE_SECRET,
-    DeliveryError when another process is sending.
+    The caller holds the send lock and keeps the edition's own state (``edition.sending``);
+    this only touches the ledger. ``secret`` signs the unsubscribe links (``load_secret``).
+    Returns the run's report and the ledger's counts after it.
     """
-    from ..edition import ensure_editions_schema, mark_sending, mark_sent
-    from ..lock import LockBusy, run_lock
-    from .tokens import load_secret
-
     if resend_uncertain and skip_uncertain:
         raise DeliveryError("choose one of resend_uncertain and skip_uncertain")
-    secret = load_secret()
-    chosen = transport or make_transport(config)
+    chosen = transport
     started = time.monotonic()
-    try:
-        with run_lock(send_lock_path(config.state_db)):
-            ensure_editions_schema(conn)
-            ledger_db.ensure_ledger(conn)
-            domain = config.publication.domain
-            known = ledger_db.summary(conn, edition.id).total
-            if not known and not _active_count(conn):
-                raise NoSubscribers(
-                    "no active subscribers; add some with `syndicate subscribers add` or "
-                    "`syndicate subscribers import FILE.csv`"
-                )
-            mark_sending(conn, edition)
-            added = ledger_db.enqueue(conn, edition.id, domain)
-            if added and known:
-                log.info("%s added to edition %s", plural(added, "new subscriber"), edition.id)
-            if resend_uncertain:
-                count = ledger_db.requeue_uncertain(conn, edition.id)
-                log.info("resending %s", plural(count, "uncertain recipient"))
-            elif skip_uncertain:
-                count = ledger_db.skip_uncertain(conn, edition.id)
-                log.info("counted %s as done", plural(count, "uncertain recipient"))
-            jobs = [Job.of(row) for row in ledger_db.due(conn, edition.id)]
-            tally = Tally()
-            if jobs:
-                build = message_builder(config, rendered, secret, date=datetime.now(UTC))
-                shared = ledger_db.open_ledger(config.state_db)
-                try:
-                    engine = Engine(
-                        chosen,
-                        ledger_db.Ledger(shared, edition.id),
-                        build,
-                        envelope_sender(config),
-                        policy_from(config),
-                    )
-                    tally = engine.run(jobs, progress)
-                finally:
-                    shared.close()
-            after = ledger_db.summary(conn, edition.id)
-            if after.complete:
-                mark_sent(conn, edition)
-            if after[RowState.SENT]:
-                from ..archive import archive_sent
-
-                # The view-in-browser page, at once: also while some recipients are pending.
-                archive_sent(config, conn, rendered)
-    except LockBusy as exc:
-        raise DeliveryError(
-            f"another syndicate process is sending ({exc.holder or 'see ' + str(exc.path)}); "
-            "wait for it to finish"
-        ) from None
-    return _report(edition.id, chosen.name, tally, after, time.monotonic() - started)
+    edition_id = rendered.edition.id
+    ledger_db.ensure_ledger(conn)
+    known = ledger_db.summary(conn, edition_id).total
+    added = ledger_db.enqueue(conn, edition_id, settings.message.domain)
+    if added and known:
+        log.info("%s added to edition %s", plural(added, "new subscriber"), edition_id)
+    if resend_uncertain:
+        count = ledger_db.requeue_uncertain(conn, edition_id)
+        log.info("resending %s", plural(count, "uncertain recipient"))
+    elif skip_uncertain:
+        count = ledger_db.skip_uncertain(conn, edition_id)
+        log.info("counted %s as done", plural(count, "uncertain recipient"))
+    jobs = [Job.of(row) for row in ledger_db.due(conn, edition_id)]
+    tally = Tally()
+    if jobs:
+        build = message_builder(settings, rendered, secret, date=datetime.now(UTC))
+        shared = ledger_db.open_ledger(settings.state_db)
+        try:
+            engine = Engine(
+                chosen,
+                ledger_db.Ledger(shared, edition_id),
+                build,
+                settings.message.envelope_sender,
+                settings.policy,
+            )
+            tally = engine.run(jobs, progress)
+        finally:
+            shared.close()
+    after = ledger_db.summary(conn, edition_id)
+    return _report(edition_id, chosen.name, tally, after, time.monotonic() - started), after
 
 
 def _active_count(conn: sqlite3.Connection) -> int:
@@ -292,7 +253,7 @@ def _report(
 
 
 def send_test(
-    config: Config,
+    settings: DeliverySettings,
     rendered: RenderedEdition,
     address: str,
     *,
@@ -304,23 +265,19 @@ def send_test(
     subscriber. The copy has a unique Message-ID (receivers drop repeats of an old one).
     Returns the transport's reply; a refusal is a DeliveryError carrying the server's words.
     """
-    from .ledger import message_id
-    from .subscribers import normalize_email
-    from .tokens import load_secret
-
     email = normalize_email(address)
     secret = load_secret()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    mid = message_id(f"{rendered.edition.id}.test.{stamp}", email, config.publication.domain)
-    build = message_builder(config, rendered, secret, date=datetime.now(UTC))
+    mid = message_id(f"{rendered.edition.id}.test.{stamp}", email, settings.message.domain)
+    build = message_builder(settings, rendered, secret, date=datetime.now(UTC))
     wire = build(Job(email=email, name="", message_id=mid, attempts=0))
-    chosen = transport or make_transport(config)
+    chosen = transport or make_transport(settings.transport)
     session = chosen.open()
     try:
         for _ in range(2):  # one reconnect for a stale or dropped connection
             try:
                 session.prepare()
-                return session.send(envelope_sender(config), email, wire, claim=unledgered)
+                return session.send(settings.message.envelope_sender, email, wire, claim=unledgered)
             except ConnectionLost as exc:
                 reason = exc.reason
                 continue
@@ -331,49 +288,6 @@ def send_test(
         raise DeliveryError(f"test copy to {email} not sent: {reason}")
     finally:
         session.close()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Chosen:
-    """The edition `email --to/--send` works on, rendered, with how many recipients are due."""
-
-    edition: Edition
-    rendered: RenderedEdition
-    resumed: bool
-    due: int
-
-
-def select_edition(
-    config: Config,
-    conn: sqlite3.Connection,
-    *,
-    now: datetime,
-    since: datetime | None = None,
-    slugs: Sequence[str] = (),
-) -> Chosen | None:
-    """An unfinished edition if there is one (it is resumed), else the next planned one;
-    None when there is nothing to send. Renders it once (MJML runs here, not per message)."""
-    from ..edition import plan_edition
-    from ..newsletter import render_edition
-
-    edition = find_resumable(config, conn)
-    resumed = edition is not None
-    if edition is not None and (since is not None or slugs):
-        raise UsageError(
-            f"edition {edition.id} is still being sent; finish it first with "
-            "`syndicate email --send` (without --since/--article)"
-        )
-    if edition is None:
-        edition = plan_edition(config, conn, now=now, since=since, slugs=slugs)
-    if edition is None:
-        return None
-    rendered = render_edition(config, edition)
-    return Chosen(
-        edition=edition,
-        rendered=rendered,
-        resumed=resumed,
-        due=recipients_due(conn, edition.id),
-    )
 
 
 def recipients_due(conn: sqlite3.Connection, edition_id: str) -> int:
@@ -405,69 +319,3 @@ def graceful_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def find_resumable(config: Config, conn: sqlite3.Connection) -> Edition | None:
-    """The oldest edition left ``sending`` (a run that stopped or crashed), rebuilt from
-    content/, or None. ``--send`` and ``publish`` finish it before planning a new one."""
-    from ..edition import ensure_editions_schema, list_editions, load_edition
-
-    ensure_editions_schema(conn)
-    sending = list_editions(conn, status="sending")
-    if not sending:
-        return None
-    return load_edition(config, sending[-1])
-
-
-def status_lines(conn: sqlite3.Connection, edition_id: str) -> list[str]:
-    """``--status EDITION``: the edition's state, its ledger counts, and every row that is
-    not simply sent (failed, deferred, uncertain, skipped, queued) with its reason.
-    ``latest`` names the edition most recently queued."""
-    from ..edition import ensure_editions_schema, get_edition
-
-    ensure_editions_schema(conn)
-    known = ledger_db.editions(conn)
-    if edition_id == "latest":
-        if not known:
-            raise DeliveryError("the ledger is empty: no edition has been sent yet")
-        edition_id = known[-1].edition
-    record = get_edition(conn, edition_id)
-    counts = ledger_db.summary(conn, edition_id)
-    if record is None and not counts.total:
-        names = ", ".join(s.edition for s in known[-5:]) or "none yet"
-        raise DeliveryError(f"no edition {edition_id!r} (recent: {names})")
-    lines = []
-    if record is not None:
-        when = f", sent {record.sent_at.isoformat(timespec='seconds')}" if record.sent_at else ""
-        lines.append(f"edition {record.id}: {record.status}{when}; subject: {record.subject}")
-    lines.append(counts.describe())
-    labels = {
-        RowState.SENDING: "uncertain",
-        RowState.FAILED: "failed",
-        RowState.DEFERRED: "deferred",
-        RowState.SKIPPED: "skipped",
-        RowState.QUEUED: "queued",
-    }
-    for state, label in labels.items():
-        for row in ledger_db.rows(conn, edition_id, state):
-            extra = f" retry after {row.retry_at}" if row.retry_at and label == "deferred" else ""
-            reason = f": {row.reason}" if row.reason else ""
-            lines.append(f"  {label} {row.email} {row.message_id}{extra}{reason}")
-    return lines
-
-
-__all__ = [
-    "EXIT_OK",
-    "EXIT_PENDING",
-    "Chosen",
-    "NoSubscribers",
-    "SendReport",
-    "TransportDown",
-    "find_resumable",
-    "graceful_sigterm",
-    "recipients_due",
-    "select_edition",
-    "send_edition",
-    "send_test",
-    "status_lines",
-]

@@ -13,62 +13,56 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 
-from ..csvfile import CsvText, csv_records, read_csv, restore_cell, write_csv
 from ..errors import Problem, UsageError
-from ..output import atomic_write
-from ..state import ensure_schema
-from ..words import plural
-
-
-class Status(StrEnum):
-    """A subscriber's standing. Only ACTIVE receives editions; the column is free text so
-    new statuses need no migration."""
-
-    ACTIVE = "active"
-    UNSUBSCRIBED = "unsubscribed"
-    BOUNCED = "bounced"
-    PENDING = "pending"  # double opt-in: waiting for the confirmation click
-    COMPLAINED = "complained"  # marked the newsletter as spam at their provider
-
-
-# Plain strings: ``str in Status`` warns (and changes meaning) before Python 3.12.
-_STATUSES = frozenset(str(status) for status in Status)
-
-MIGRATIONS = (
-    """
-    CREATE TABLE subscribers (
-        id INTEGER PRIMARY KEY,
-        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
-        name TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL DEFAULT 'active',
-        reason TEXT NOT NULL DEFAULT '',
-        source TEXT NOT NULL DEFAULT '',
-        created TEXT NOT NULL,
-        updated TEXT NOT NULL
-    );
-    CREATE INDEX subscribers_status ON subscribers (status, id)
-    """,
+from ..files import atomic_write
+from ..text.words import plural
+from .csvfile import CsvText, csv_records, read_csv, restore_cell, write_csv
+from .subscriber_table import (
+    MIGRATIONS,
+    InvalidAddress,
+    Status,
+    Subscriber,
+    ensure_current,
+    ensure_subscribers,
+    get_subscriber,
+    normalize_email,
+    plain_address,
+    stored_exactly,
+    subscriber_from_row,
+    utcnow,
 )
+from .suppressions import lift_suppression, suppressed_status
+
+# The table's names are the store's too: callers import them all from here.
+__all__ = [
+    "EXPORT_FIELDS",
+    "MIGRATIONS",
+    "ImportReport",
+    "InvalidAddress",
+    "Status",
+    "Subscriber",
+    "add_subscriber",
+    "count_by_status",
+    "ensure_current",
+    "ensure_subscribers",
+    "export_csv",
+    "get_subscriber",
+    "import_csv",
+    "list_subscribers",
+    "normalize_email",
+    "plain_address",
+    "remove_subscriber",
+    "set_status",
+    "stored_exactly",
+    "unsubscribe",
+    "utcnow",
+    "write_export",
+]
+
 
 EXPORT_FIELDS = ("email", "name", "status", "reason", "source", "created", "updated")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Subscriber:
-    """One row of the store; ``email`` is the normalised address."""
-
-    id: int
-    email: str
-    name: str
-    status: Status
-    reason: str
-    source: str
-    created: str
-    updated: str
 
 
 @dataclass(slots=True)
@@ -91,89 +85,6 @@ class ImportReport:
         )
 
 
-class InvalidAddress(UsageError):
-    """An address email-validator refuses; the message says why."""
-
-
-def ensure_subscribers(conn: sqlite3.Connection) -> None:
-    """Create or upgrade the subscribers table (a cheap check once it is current)."""
-    ensure_current(conn, "subscribers", MIGRATIONS)
-
-
-def ensure_current(conn: sqlite3.Connection, component: str, migrations: tuple[str, ...]) -> None:
-    """``ensure_schema`` only when needed: safe to call inside a transaction once migrated."""
-    row = conn.execute(
-        "SELECT version FROM schema_versions WHERE component = ?", (component,)
-    ).fetchone()
-    if row is None or row[0] != len(migrations):
-        ensure_schema(conn, component, migrations)
-
-
-def normalize_email(address: str) -> str:
-    """The canonical form of an address (lower-case domain, IDNA, no display name).
-
-    Raises InvalidAddress with email-validator's own explanation.
-    """
-    from email_validator import EmailNotValidError, validate_email
-
-    text = address.strip()
-    if not text:
-        raise InvalidAddress("empty email address")
-    try:
-        normalized = validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise InvalidAddress(f"{text!r}: {exc}") from None
-    return plain_address(normalized)
-
-
-def plain_address(address: str) -> str:
-    """``address`` unchanged if it may stand in a To: header as it is, else InvalidAddress.
-
-    email-validator accepts ``=?utf-8?q?...?=@example.com`` (``=`` and ``?`` are legal in a
-    local part), but mail programs decode such an encoded word in a header, so it would
-    show as another name and address, or a line break, in the reader's To line.
-    """
-    if "=?" in address or "\r" in address or "\n" in address:
-        raise InvalidAddress(f"{address!r}: encoded words (=?...?=) are not allowed in an address")
-    return address
-
-
-def utcnow() -> str:
-    """The timestamp format of the store: ISO 8601 UTC, second precision."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _row(row: sqlite3.Row) -> Subscriber:
-    return Subscriber(
-        id=row["id"],
-        email=row["email"],
-        name=row["name"],
-        status=Status(row["status"]) if row["status"] in _STATUSES else Status.UNSUBSCRIBED,
-        reason=row["reason"],
-        source=row["source"],
-        created=row["created"],
-        updated=row["updated"],
-    )
-
-
-def get_subscriber(conn: sqlite3.Connection, email: str) -> Subscriber | None:
-    """The subscriber with this address (any case), or None."""
-    ensure_subscribers(conn)
-    row = conn.execute(
-        "SELECT * FROM subscribers WHERE email = ?", (normalize_email(email),)
-    ).fetchone()
-    return _row(row) if row else None
-
-
-def stored_exactly(conn: sqlite3.Connection, email: str) -> bool:
-    """True if ``email`` is stored byte for byte (case included): old tokens are checked so."""
-    ensure_subscribers(conn)
-    row = conn.execute(
-        "SELECT 1 FROM subscribers WHERE email = ? COLLATE BINARY", (email,)
-    ).fetchone()
-    return row is not None
-
-
 def add_subscriber(
     conn: sqlite3.Connection,
     email: str,
@@ -189,8 +100,6 @@ def add_subscriber(
     then an unsubscribed or bounced address becomes ``status`` again, a deliberate act by an
     editor who has the reader's renewed consent.
     """
-    from .suppressions import lift_suppression, suppressed_status
-
     ensure_subscribers(conn)
     address = normalize_email(email)
     name = " ".join(name.split())  # no line breaks or runs of spaces in a To: header
@@ -258,7 +167,7 @@ def list_subscribers(
             "SELECT * FROM subscribers WHERE status = ? ORDER BY id", (str(status),)
         )
     for row in rows:
-        yield _row(row)
+        yield subscriber_from_row(row)
 
 
 def count_by_status(conn: sqlite3.Connection) -> dict[str, int]:

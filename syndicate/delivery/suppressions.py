@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import Problem
-from ..state import ensure_schema
-from ..words import plural
-from .subscribers import (
+from ..store.sqlite import ensure_schema
+from ..text.words import plural
+from .subscriber_table import (
     InvalidAddress,
     Status,
     ensure_subscribers,

@@ -2,30 +2,21 @@
 
 Built-in exporters register in our own pyproject exactly as a third-party package would, under
 the entry-point group ``syndicate.exporters``. The group is loaded lazily, on first use.
+
+May import: content, errors, model, text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
-from pathlib import PurePosixPath
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ..errors import ExportError
-from ..model import Article, Publication
+from ..model import Article, Artifact, Publication
 
 ENTRY_POINT_GROUP = "syndicate.exporters"
-
-
-@dataclass(frozen=True, slots=True)
-class Artifact:
-    """One output file: a path relative to the output directory, and its exact bytes."""
-
-    path: PurePosixPath
-    content: bytes
-    media_type: str
 
 
 @runtime_checkable

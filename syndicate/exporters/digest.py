@@ -14,10 +14,9 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from .. import frontmatter
-from ..digest import latest_period, render_digest, select
-from ..model import Article, Publication
-from . import Artifact
+from ..content import frontmatter
+from ..model import Article, Artifact, Publication
+from ..text.digest import latest_period, render_digest, select
 
 FILENAME = "digest.txt"
 MEDIA_TYPE = "text/plain; charset=utf-8"

@@ -12,9 +12,8 @@ from pathlib import PurePosixPath
 from typing import ClassVar, Protocol, runtime_checkable
 from urllib.parse import quote
 
-from ..model import Article, Publication
-from ..slugs import slugify as _slugify
-from . import Artifact
+from ..content.slugs import slugify as _slugify
+from ..model import Article, Artifact, Publication
 
 # The same set as render.XML_ILLEGAL; repeated so that working out which feeds exist (a no-op
 # rebuild does only that) does not import the Markdown renderer and nh3.

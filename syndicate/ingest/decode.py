@@ -17,7 +17,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from ..words import plural
+from ..text.words import plural
 from .document import SourceError
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

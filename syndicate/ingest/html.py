@@ -20,8 +20,8 @@ from typing import Any
 from lxml import etree
 from lxml import html as lxml_html
 
+from ..content.render import sanitize
 from ..model import Author, Image
-from ..render import sanitize
 from .dates import parse_meta_datetime
 from .document import ImportedDocument, SourceError
 from .htmlmd import fragment_to_markdown
@@ -172,7 +172,7 @@ def _extraction_config() -> Any:
     whole-page text grab that flattens a short news brief into one paragraph of headings,
     bylines and list items; our own pruning has already removed the furniture it guards against.
     """
-    from trafilatura.settings import use_config
+    from trafilatura.settings import use_config  # slow to import: only HTML import
 
     config = use_config()
     config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "20")

@@ -15,15 +15,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..config import Config
-from ..content import parse_article
+from ..content.articles import parse_article
+from ..content.limits import MAX_SOURCE_BYTES
+from ..content.slugs import slugify
+from ..content.when import parse_when
 from ..errors import ContentError, Problem, UsageError
-from ..limits import MAX_SOURCE_BYTES
+from ..files import atomic_write
 from ..model import Publication
-from ..output import atomic_write
-from ..slugs import slugify
-from ..when import parse_when
 from .decode import decode
 from .document import ImportedDocument, SourceError
+from .html import parse_html  # lazy: pulls in trafilatura
 from .markdown import parse_markdown
 from .text import parse_text
 from .writer import render_document
@@ -108,8 +109,6 @@ def convert(data: bytes, source: Path, options: ImportOptions) -> tuple[Imported
     decoded = decode(data, html=fmt == "html")
     zone = options.publication.timezone
     if fmt == "html":
-        from .html import parse_html  # lazy: pulls in trafilatura
-
         doc = parse_html(decoded.text, zone, source_uri=source.absolute().as_uri())
     elif fmt == "markdown":
         doc = parse_markdown(decoded.text, zone)

@@ -12,9 +12,9 @@ import re
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from .. import frontmatter
+from ..content import frontmatter
+from ..content.when import parse_datetime
 from ..model import Author, Enclosure, Image
-from ..when import parse_datetime
 from . import boilerplate
 from .document import ImportedDocument, SourceError
 

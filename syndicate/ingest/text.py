@@ -18,7 +18,15 @@ from ..model import Author
 from . import boilerplate
 from .dates import parse_loose_date
 from .document import ImportedDocument, SourceError
-from .markup import QA_LINE, callout, callout_lead, escape_block, escape_inline, faq, qa_pairs
+from .markup import (
+    QA_LINE,
+    callout,
+    callout_lead,
+    escape_block,
+    escape_inline,
+    faq,
+    qa_pairs,
+)
 
 TITLE_MAX = 150
 DEK_MAX = 200

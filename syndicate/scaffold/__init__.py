@@ -1,4 +1,7 @@
-"""``syndicate init``: a new publication folder that builds at once."""
+"""``syndicate init``: a new publication folder that builds at once.
+
+May import: errors, files.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from ..errors import UsageError
-from ..output import atomic_write
+from ..files import atomic_write
 
 # The starter articles are written as of this day; init moves their dates so the newest is
 # yesterday's, and a new publication's digest and newsletter have something to show at once.

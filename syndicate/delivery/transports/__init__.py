@@ -28,12 +28,9 @@ the envelope's round trips costs a retry, not an "uncertain" recipient.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from ...errors import DeliveryError
-
-if TYPE_CHECKING:
-    from ...config import Config
 
 
 class TransportFailure(Exception):
@@ -147,21 +144,3 @@ class PooledTransport(Generic[SettingsT]):
         self.settings = settings
         self.sessions = sessions
         self.rate = rate
-
-
-def make_transport(config: Config, name: str | None = None) -> Transport:
-    """The transport ``[email] transport`` names (or ``name``), configured from config."""
-    chosen = name or config.model.email.transport
-    if chosen == "file":
-        from .file import FileTransport
-
-        return FileTransport(config.resolve(config.model.email.outbox))
-    if chosen == "smtp":
-        from .smtp import SmtpTransport
-
-        return SmtpTransport.from_config(config.model.email.smtp)
-    if chosen == "ses":
-        from .ses import SesTransport
-
-        return SesTransport.from_config(config.model.email.ses)
-    raise DeliveryError(f"unknown transport {chosen!r}; use file, smtp or ses")

@@ -64,7 +64,7 @@ class SesSettings:
 
 def _boto3() -> Any:
     try:
-        import boto3
+        import boto3  # optional extra: only SES needs it
     except ImportError:
         raise TransportDown("the ses transport needs boto3: pip install 'syndicate[ses]'") from None
     return boto3
@@ -74,7 +74,7 @@ class SesSession:
     """One SES client (boto3 clients are not shared between threads here)."""
 
     def __init__(self, settings: SesSettings) -> None:
-        from botocore.config import Config as BotoConfig
+        from botocore.config import Config as BotoConfig  # optional extra: only SES needs it
 
         boto3 = _boto3()
         self._settings = settings
@@ -94,7 +94,7 @@ class SesSession:
 
     def send(self, sender: str, recipient: str, message: bytes, *, claim: Claim) -> str:
         """One ``SendEmail`` call; returns SES's MessageId."""
-        from botocore import exceptions as boto
+        from botocore import exceptions as boto  # optional extra: only SES needs it
 
         request: dict[str, Any] = {
             "FromEmailAddress": sender,

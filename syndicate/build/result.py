@@ -1,0 +1,82 @@
+"""What a build did: the files it produced and the one-line summary the CLI prints.
+
+Kept apart from ``build.py`` (which re-exports both classes) so the result's shape and wording
+can be read without the build machinery; nothing here affects what a build writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from ..errors import Problem
+from ..files import WriteReport
+from ..text.words import plural
+
+
+@dataclass(frozen=True, slots=True)
+class Produced:
+    """A file a build serialised: where it goes under the output folder, its type and size
+    (its bytes went straight to disk, from whichever process made them)."""
+
+    path: PurePosixPath
+    media_type: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """What a build did, for the one-line summary and for ``publish``.
+
+    ``produced`` holds the files this build serialised (every written file is among them);
+    ``paths`` every file the build is responsible for, including feeds whose inputs had not
+    changed and which were therefore confirmed on disk instead of serialised again.
+    """
+
+    articles: int
+    produced: tuple[Produced, ...]
+    report: WriteReport
+    seconds: float
+    warnings: tuple[Problem, ...]
+    paths: tuple[PurePosixPath, ...] = ()
+    rendered: int = 0  # bodies rendered by this build (not taken from the cache)
+    cached: bool = False  # whether the build cache was used
+    removed: tuple[PurePosixPath, ...] = ()  # files of earlier builds the content no longer makes
+    swept: int = 0  # temp files of killed runs removed
+
+    @property
+    def main_files(self) -> int:
+        """Feeds at the top of the output folder (rss.xml, atom.xml, feed.json)."""
+        return sum(1 for path in self._all_paths() if _is_feed(path) and path.parent == _TOP)
+
+    @property
+    def taxonomy_files(self) -> int:
+        """Feeds of tags and sections, in their own folders."""
+        return sum(1 for path in self._all_paths() if _is_feed(path) and path.parent != _TOP)
+
+    def _all_paths(self) -> tuple[PurePosixPath, ...]:
+        return self.paths or tuple(p.path for p in self.produced)
+
+    def summary(self) -> str:
+        """``wrote 3 feeds + 42 taxonomy feeds for 120 articles in 0.8 s (2 changed, 43
+        unchanged, 3 removed)``, naming other files (a digest, a plugin's output) apart from
+        the feeds; ``removed`` (feeds the content no longer makes) only when there were any."""
+        total = len(self._all_paths())
+        others = total - self.main_files - self.taxonomy_files
+        extra = f" + {others} other file{'s' if others != 1 else ''}" if others else ""
+        removed = f", {len(self.removed)} removed" if self.removed else ""
+        return (
+            f"wrote {plural(self.main_files, 'feed')} + "
+            f"{plural(self.taxonomy_files, 'taxonomy feed')}{extra} for "
+            f"{plural(self.articles, 'article')} in {self.seconds:.1f} s "
+            f"({len(self.report.written)} changed, {len(self.report.unchanged)} unchanged"
+            f"{removed})"
+        )
+
+
+_TOP = PurePosixPath(".")
+_FEED_SUFFIXES = (".xml", ".json")
+
+
+def _is_feed(path: PurePosixPath) -> bool:
+    return path.suffix in _FEED_SUFFIXES

@@ -1,0 +1,419 @@
+"""The newsletter's web archive: every sent edition as a page, an index, and an editions feed.
+
+"Sent" means its first copies are out: an edition still being sent (deferred or uncertain
+recipients) is archived too, since its readers already hold the view-in-browser link.
+
+``<out>/newsletter/EDITION/index.html`` is the email's own HTML with the per-recipient parts
+made neutral: no token, no address, no name. The footer sentence naming the recipient is
+dropped, the unsubscribe link points to the subscribe page, "view in browser" to the page
+itself. ``<out>/newsletter/index.html`` lists every edition newest first;
+``<out>/newsletter/rss.xml`` and ``atom.xml`` announce them. It is what the emails'
+view-in-browser links (``MessageSettings.archive_url``) point at.
+
+The page is stored in the state database when the edition is sent (``archive_sent``, called
+by the send run), so rebuilding later gives the same bytes even after an article was edited
+or deleted. Editions sent before the archive existed are rendered from content/ as it is now,
+in memory, on every build. Builds only read the database; output is deterministic and
+unchanged files are left alone.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from ..content.articles import load_articles
+from ..delivery.ledger import RowState, summary
+from ..delivery.settings import MessageSettings, subscribe_url
+from ..errors import Problem, StateError, SyndicateError
+from ..exporters._feedgen import GENERATOR, GENERATOR_URI, rss_bytes
+from ..files import WriteReport, write_artifacts
+from ..model import Artifact
+from ..store.sqlite import connect, ensure_schema
+from ..text.templates import render_template, template_environment
+from .render import render_edition
+from .state import get_edition, list_editions, load_edition
+
+if TYPE_CHECKING:
+    from ..build.pipeline import BuildResult
+    from ..config import Config
+    from ..delivery.rendered import RenderedEdition
+
+log = logging.getLogger("syndicate.archive")
+
+COMPONENT = "archive"
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE edition_archive (
+        edition_id TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        created TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        html TEXT NOT NULL,
+        articles TEXT NOT NULL,
+        stored TEXT NOT NULL
+    )
+    """,
+)
+FOLDER = PurePosixPath("newsletter")
+INDEX_TEMPLATE = "archive.html.j2"
+# Stands in for the recipient's address while the page is made; the block holding it goes.
+_SENTINEL = "syndicate-archive-recipient"
+_SENTINEL_URL = "https://syndicate-archive.invalid/unsubscribe"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Outlook-only parts of MJML's output that are not valid HTML on a web page (the W3C checker
+# rejects them): VML/Office namespaces, height="auto" on images, and mso-* or
+# supported-color-schemes declarations in CSS.
+_OFFICE_NAMESPACE = re.compile(r'\s+xmlns:(?:v|o)="[^"]*"')
+_IMG_AUTO_HEIGHT = re.compile(r'(<img\b[^>]*?)\s+height="auto"', re.IGNORECASE)
+_CSS_BLOCK = re.compile(r'(<style\b[^>]*>)(.*?)(</style>)|(\sstyle=")([^"]*)(")', re.DOTALL)
+_CANONICAL = re.compile(r'<link rel="canonical" href="([^"]+)">')
+_EMAIL_ONLY_CSS = re.compile(r"(?:mso-[a-z-]+|supported-color-schemes)\s*:[^;}]*;?\s*")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchivedArticle:
+    """An article as the archive index and feed list it."""
+
+    title: str
+    url: str
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchivedEdition:
+    """One sent edition, as the archive publishes it."""
+
+    id: str
+    subject: str
+    created: datetime
+    sent_at: datetime
+    html: str
+    articles: tuple[ArchivedArticle, ...]
+
+
+def page_html(config: Config, rendered: RenderedEdition) -> str:
+    """The edition's email HTML with every per-recipient part made neutral (see module doc)."""
+    page_url = MessageSettings.from_config(config).archive_url(rendered.edition.id)
+    filled = rendered.fill_html(
+        {
+            "email": _SENTINEL,
+            "name": "",
+            "unsubscribe_url": _SENTINEL_URL,
+            "view_url": page_url,
+        }
+    )
+    # On a public page the unsubscribe link becomes an offer to subscribe.
+    filled = re.sub(
+        rf'(<a\b[^>]*\bhref="){re.escape(_SENTINEL_URL)}("[^>]*>)(?:(?!</a>).)*?(</a>)',
+        lambda m: (
+            f"{m[1]}{html_lib.escape(subscribe_url(config), quote=True)}{m[2]}Subscribe{m[3]}"
+        ),
+        filled,
+        flags=re.DOTALL,
+    )
+    filled = filled.replace(_SENTINEL_URL, html_lib.escape(subscribe_url(config), quote=True))
+    # Drop the paragraph (or list item, table cell) that names the recipient; anything left
+    # over becomes neutral words.
+    for tag in ("p", "li", "td"):
+        filled = re.sub(
+            rf"<{tag}\b[^>]*>(?:(?!</?{tag}\b).)*?{_SENTINEL}(?:(?!</?{tag}\b).)*?</{tag}>",
+            "",
+            filled,
+            flags=re.DOTALL,
+        )
+    filled = filled.replace(_SENTINEL, "a subscriber")
+    feeds = f"{config.publication.feeds.url}/{FOLDER}"
+    title = html_lib.escape(f"{config.publication.title}: newsletter archive", quote=True)
+    links = (
+        f'<link rel="canonical" href="{html_lib.escape(page_url, quote=True)}">'
+        f'<link rel="alternate" type="application/rss+xml" title="{title}" '
+        f'href="{html_lib.escape(feeds, quote=True)}/rss.xml">'
+        f'<link rel="alternate" type="application/atom+xml" title="{title}" '
+        f'href="{html_lib.escape(feeds, quote=True)}/atom.xml">'
+    )
+    head_end = filled.find("</head>")
+    if head_end >= 0:
+        filled = filled[:head_end] + links + filled[head_end:]
+    return filled
+
+
+def web_html(page: str) -> str:
+    """The stored email HTML as a valid web page: Outlook-only markup removed.
+
+    Done when the file is written, not when the page is stored, so pages stored before
+    this cleaning existed come out the same.
+    """
+    page = _OFFICE_NAMESPACE.sub("", page, count=2)
+    canonical = _CANONICAL.search(page)
+    if canonical is not None:  # "View in your browser" on the page itself leads nowhere
+        own = re.escape(canonical[1])
+        link = rf'<a\b[^>]*\bhref="{own}"[^>]*>(?:(?!</a>).)*?</a>'
+        page = re.sub(rf"\s*·\s*{link}|{link}\s*·\s*|{link}", "", page, flags=re.DOTALL)
+    page = _IMG_AUTO_HEIGHT.sub(r"\1", page)
+
+    def clean(match: re.Match[str]) -> str:
+        if match[1] is not None:
+            return match[1] + _EMAIL_ONLY_CSS.sub("", match[2]) + match[3]
+        return match[4] + _EMAIL_ONLY_CSS.sub("", match[5]) + match[6]
+
+    return _CSS_BLOCK.sub(clean, page)
+
+
+def snapshot(config: Config, rendered: RenderedEdition, *, sent_at: datetime) -> ArchivedEdition:
+    """The archive entry for a rendered edition."""
+    edition = rendered.edition
+    return ArchivedEdition(
+        id=edition.id,
+        subject=edition.subject,
+        created=edition.created,
+        sent_at=sent_at,
+        html=page_html(config, rendered),
+        articles=tuple(
+            ArchivedArticle(title=a.title, url=a.url, summary=a.summary or a.dek)
+            for a in edition.articles
+        ),
+    )
+
+
+def store(conn: sqlite3.Connection, entry: ArchivedEdition) -> bool:
+    """Keep the entry (the first one stored for an edition wins); True if it was new."""
+    ensure_schema(conn, COMPONENT, MIGRATIONS)
+    articles = json.dumps(
+        [{"title": a.title, "url": a.url, "summary": a.summary} for a in entry.articles],
+        ensure_ascii=False,
+    )
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO edition_archive"
+        " (edition_id, subject, created, sent_at, html, articles, stored)"
+        " VALUES (?, ?, ?, ?, ?, ?, datetime('now'))",
+        (
+            entry.id,
+            entry.subject,
+            entry.created.isoformat(),
+            entry.sent_at.isoformat(),
+            entry.html,
+            articles,
+        ),
+    )
+    return cursor.rowcount == 1
+
+
+def archive_sent(config: Config, conn: sqlite3.Connection, rendered: RenderedEdition) -> None:
+    """The send run's hook, once the first copies of an edition are out: store its page and
+    publish the archive into ``[feeds] out``, so the view-in-browser link works at once.
+
+    Not only once the edition is ``sent``: recipients deferred for hours (greylisting) or
+    rows left uncertain by a crash keep it ``sending``, while everyone else already holds an
+    email whose view-in-browser link must not lead nowhere.
+    """
+    record = get_edition(conn, rendered.edition.id)
+    if record is None or record.status not in ("sending", "sent"):
+        return
+    if record.status == "sending" and not summary(conn, record.id)[RowState.SENT]:
+        return
+    sent_at = record.sent_at or datetime.now(UTC)  # first copies out: stored once, kept
+    try:
+        store(conn, snapshot(config, rendered, sent_at=sent_at))
+        _, problems = write_archive(config, config.feeds_dir)
+    except (SyndicateError, OSError, sqlite3.Error) as exc:
+        # The mail went out; a page that failed must not turn the send into an error.
+        log.warning(
+            "archive: edition %s not published: %s (the next build retries)", record.id, exc
+        )
+        return
+    for problem in problems:
+        log.warning("%s", problem)
+
+
+def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]:
+    """Every sent edition, newest first: stored pages, else rendered from content/ now.
+
+    Only reads the state database (a dry run or a build must not change state); a database
+    that does not exist yet means no edition was ever sent.
+    """
+    db = config.state_db
+    if not db.exists():
+        return [], []
+    conn = connect(db)
+    try:
+        if not _has_table(conn, "editions"):
+            return [], []
+        stored = _stored(conn) if _has_table(conn, "edition_archive") else {}
+        # Editions still being sent are listed once their page was stored (first copies out).
+        records = list_editions(conn, status="sent") + [
+            r for r in list_editions(conn, status="sending") if r.id in stored
+        ]
+    finally:
+        conn.close()
+    entries: list[ArchivedEdition] = []
+    problems: list[Problem] = []
+    missing = [r for r in records if r.id not in stored]
+    articles = None
+    for record in records:
+        if not _SAFE_ID.match(record.id):
+            problems.append(Problem(db, None, f"edition id {record.id!r} is not a safe path", True))
+            continue
+        if record.id in stored:
+            entries.append(stored[record.id])
+            continue
+        if articles is None and missing:
+            articles = load_articles(config.content_dir, config.publication).articles
+        try:
+            edition = load_edition(config, record, articles=articles)
+        except StateError as exc:
+            problems.append(Problem(db, None, f"archive: {exc}; its page is not published", True))
+            continue
+        sent_at = record.sent_at or record.created
+        entries.append(snapshot(config, render_edition(config, edition), sent_at=sent_at))
+    entries.sort(key=lambda e: (e.sent_at, e.id), reverse=True)
+    return entries, problems
+
+
+def archive_artifacts(config: Config, entries: Sequence[ArchivedEdition]) -> list[Artifact]:
+    """The archive's files: one page per edition, the index, RSS and Atom (none if empty)."""
+    if not entries:
+        return []
+    files = [
+        Artifact(
+            FOLDER / entry.id / "index.html", web_html(entry.html).encode("utf-8"), "text/html"
+        )
+        for entry in entries
+    ]
+    files.append(Artifact(FOLDER / "index.html", _index(config, entries), "text/html"))
+    files.append(
+        Artifact(FOLDER / "rss.xml", _feed(config, entries, atom=False), "application/rss+xml")
+    )
+    files.append(
+        Artifact(FOLDER / "atom.xml", _feed(config, entries, atom=True), "application/atom+xml")
+    )
+    return files
+
+
+def write_archive(config: Config, out: Path) -> tuple[WriteReport, list[Problem]]:
+    """Write the archive under ``out``; only files whose bytes changed are touched."""
+    entries, problems = sent_editions(config)
+    return write_artifacts(out, archive_artifacts(config, entries)), problems
+
+
+def with_archive(config: Config, out: Path, result: BuildResult) -> BuildResult:
+    """``build``'s hook: write the archive next to the feeds and fold it into the result."""
+    report, problems = write_archive(config, out)
+    if not report.written and not report.unchanged and not problems:
+        return result
+    merged = WriteReport(
+        written=[*result.report.written, *report.written],
+        unchanged=[*result.report.unchanged, *report.unchanged],
+    )
+    return replace(result, report=merged, warnings=(*result.warnings, *problems))
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return row is not None
+
+
+def _stored(conn: sqlite3.Connection) -> dict[str, ArchivedEdition]:
+    found = {}
+    for row in conn.execute("SELECT * FROM edition_archive"):
+        found[row["edition_id"]] = ArchivedEdition(
+            id=row["edition_id"],
+            subject=row["subject"],
+            created=datetime.fromisoformat(row["created"]),
+            sent_at=datetime.fromisoformat(row["sent_at"]),
+            html=row["html"],
+            articles=tuple(ArchivedArticle(**item) for item in json.loads(row["articles"])),
+        )
+    return found
+
+
+def _index(config: Config, entries: Sequence[ArchivedEdition]) -> bytes:
+    pub = config.publication
+    env = template_environment(config, autoescape=True)
+    feeds = f"{pub.feeds.url}/{FOLDER}"
+    editions = [
+        {
+            "id": entry.id,
+            "href": f"{entry.id}/",
+            "subject": entry.subject,
+            "sent_at": entry.sent_at,
+            "date_text": entry.sent_at.astimezone(pub.timezone).date().isoformat(),
+            "articles": entry.articles,
+        }
+        for entry in entries
+    ]
+    text = render_template(
+        env,
+        INDEX_TEMPLATE,
+        publication=pub,
+        editions=editions,
+        rss_url=f"{feeds}/rss.xml",
+        atom_url=f"{feeds}/atom.xml",
+        index_url=f"{feeds}/",
+        subscribe_url=subscribe_url(config),
+    )
+    return text.encode("utf-8")
+
+
+def _summary_html(entry: ArchivedEdition) -> str:
+    items = "".join(
+        f'<li><a href="{html_lib.escape(a.url, quote=True)}">{html_lib.escape(a.title)}</a>'
+        + (f": {html_lib.escape(a.summary)}" if a.summary else "")
+        + "</li>"
+        for a in entry.articles
+    )
+    return f"<ul>{items}</ul>"
+
+
+def _feed(config: Config, entries: Sequence[ArchivedEdition], *, atom: bool) -> bytes:
+    """RSS 2.0 or Atom 1.0 of the editions; every date comes from the state, never "now"."""
+    from feedgen.feed import FeedGenerator  # only the editions feed needs feedgen
+
+    pub = config.publication
+    feeds = f"{pub.feeds.url}/{FOLDER}"
+    self_url = f"{feeds}/{'atom.xml' if atom else 'rss.xml'}"
+    fg = FeedGenerator()
+    fg.id(self_url)
+    fg.title(f"{pub.title}: newsletter")
+    description = f"Every edition of the {pub.title} newsletter."
+    fg.subtitle(description)
+    fg.description(description)
+    fg.language(pub.language)
+    fg.generator(GENERATOR, uri=GENERATOR_URI)
+    author = {"name": pub.author.name if pub.author is not None else pub.title}
+    if pub.author is not None and pub.author.email:
+        author["email"] = pub.author.email
+    fg.author(author)
+    fg.link(
+        href=self_url, rel="self", type="application/atom+xml" if atom else "application/rss+xml"
+    )
+    fg.link(href=f"{feeds}/", rel="alternate", type="text/html")  # last: the RSS channel link
+    newest = max(entry.sent_at for entry in entries)
+    fg.updated(newest)
+    fg.lastBuildDate(newest)
+    letterhead = MessageSettings.from_config(config)
+    for entry in entries:
+        url = letterhead.archive_url(entry.id)
+        fe = fg.add_entry(order="append")
+        fe.title(entry.subject)
+        fe.link(href=url, rel="alternate", type="text/html")
+        fe.published(entry.sent_at)
+        fe.updated(entry.sent_at)
+        if atom:
+            fe.summary(_summary_html(entry), type="html")
+            fe.id(url)
+        else:
+            fe.description(_summary_html(entry))
+            fe.guid(url, permalink=True)
+    data: bytes = fg.atom_str(pretty=True) if atom else rss_bytes(fg)
+    return data

@@ -1,0 +1,316 @@
+"""An edition -> its subject, responsive HTML (Jinja2 + MJML) and plain-text twin.
+
+MJML runs once per edition. Per-recipient values (address, unsubscribe and view-in-browser
+links) are left as placeholders that ``RenderedEdition.fill_html``/``fill_text`` replace by
+plain string substitution at send time. A placeholder is ``SYNDICATE-<marker>-FIELD`` where the
+marker is a digest of the whole edition: an article cannot contain the marker of the edition
+it is in, so article text can never be mistaken for (or spoof) a placeholder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from ..config import Config, key_line
+from ..content.render import shorten
+from ..delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition, placeholder
+from ..errors import TemplateError
+from ..model import Article, Edition, Image
+from ..text.plaintext import format_links, render_markdown_text
+from ..text.templates import render_template, template_environment
+from ..text.width import wrap
+from .emailhtml import CONTENT_WIDTH, EMAIL_WIDTH, email_fragment, hero_size
+
+HTML_TEMPLATE = "email.mjml.j2"
+TEXT_TEMPLATE = "email.txt.j2"
+CSS_TEMPLATE = "email.css"
+TEXT_WIDTH = 72
+PREHEADER_LENGTH = 140
+GMAIL_CLIP_BYTES = 102 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailArticle:
+    """One article as the email templates see it: display-ready fields, nothing to compute."""
+
+    article: Article
+    title: str
+    url: str
+    dek: str
+    summary: str
+    byline: str
+    date: datetime
+    date_text: str
+    section: str
+    image: Image | None
+    image_width: int
+    image_height: int | None
+    body: Markup
+    text: str
+    links: str
+
+
+def render_edition(config: Config, edition: Edition) -> RenderedEdition:
+    """Render an edition's HTML (Jinja2 -> MJML -> HTML) and text, each exactly once."""
+    from mjml import mjml2html  # mjml only when an edition renders
+
+    html_env, context, marker = _prepare(config, edition)
+    source = _render(html_env, HTML_TEMPLATE, context, edition.id)
+    try:
+        html = mjml2html(source, disable_comments=True, fonts={})
+    except ValueError as exc:
+        raise TemplateError(_mjml_message(html_env, context, source, exc, edition.id)) from None
+    text_env = _environment(config, autoescape=False)
+    text = _tidy_text(_render(text_env, TEXT_TEMPLATE, context, edition.id))
+    return RenderedEdition(
+        edition=edition, subject=edition.subject, html=html, text=text, marker=marker
+    )
+
+
+def mjml_source(config: Config, edition: Edition) -> str:
+    """The MJML that ``render_edition`` compiles, for debugging a template override."""
+    html_env, context, _ = _prepare(config, edition)
+    return _render(html_env, HTML_TEMPLATE, context, edition.id)
+
+
+def _prepare(config: Config, edition: Edition) -> tuple[jinja2.Environment, dict[str, Any], str]:
+    """The HTML environment, the context both templates are rendered with, and the marker."""
+    marker = hashlib.sha256(repr(edition).encode("utf-8")).hexdigest()[:24]
+    html_env = _environment(config, autoescape=True)
+    css = _template_source(html_env, CSS_TEMPLATE, edition.id)
+    full = config.model.email.full_content
+    articles = [_email_article(config, article, css=css, full=full) for article in edition.articles]
+    return html_env, _context(config, edition, articles, marker), marker
+
+
+def render_subject(
+    config: Config, *, edition_id: str, created: datetime, articles: Sequence[Article]
+) -> str:
+    """The subject line from ``[email] subject`` (Jinja2, autoescape off: it is not HTML)."""
+    env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
+    edition = {"id": edition_id, "created": created, "articles": list(articles)}
+    try:
+        subject = env.from_string(config.model.email.subject).render(
+            publication=config.publication, edition=edition, articles=list(articles)
+        )
+    except jinja2.TemplateError as exc:
+        raise _subject_error(config, str(exc)) from None
+    subject = subject.strip()
+    if "\r" in subject or "\n" in subject:
+        raise _subject_error(
+            config, "renders with a line break (CR/LF), which would inject email headers"
+        )
+    if not subject:
+        raise _subject_error(config, "renders as empty text")
+    return subject
+
+
+def _subject_error(config: Config, message: str) -> TemplateError:
+    """``config.toml:LINE: [email] subject: message``."""
+    try:
+        line = key_line(config.path.read_text(encoding="utf-8"), ("email", "subject"))
+    except OSError:
+        line = None
+    where = f"{config.path}:{line}" if line else f"{config.path}"
+    return TemplateError(f"{where}: [email] subject: {message}")
+
+
+def html_warnings(html: str) -> list[str]:
+    """Things an editor must hear about before sending: today, only Gmail's clipping size."""
+    size = len(html.encode("utf-8"))
+    if size > GMAIL_CLIP_BYTES:
+        return [
+            f"the HTML is {size / 1024:.0f} KB; Gmail clips messages over 102 KB (footer and "
+            "unsubscribe link included): lower [email] max_articles or turn off full_content"
+        ]
+    return []
+
+
+def _environment(config: Config, *, autoescape: bool) -> jinja2.Environment:
+    env = template_environment(config, autoescape=autoescape)
+    env.filters["wrap"] = _wrap_filter
+    return env
+
+
+def _wrap_filter(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
+    return "\n".join(wrap(text, width, initial_indent=indent, subsequent_indent=indent))
+
+
+def _template_source(env: jinja2.Environment, name: str, edition_id: str) -> str:
+    if env.loader is None:
+        raise TemplateError(f"{name}: no template loader configured")
+    try:
+        return env.loader.get_source(env, name)[0]
+    except jinja2.TemplateNotFound:
+        raise TemplateError(f"{name}: template not found (edition {edition_id})") from None
+
+
+def _render(env: jinja2.Environment, name: str, context: dict[str, Any], edition_id: str) -> str:
+    """Render a named template; any failure names the template file, line and edition."""
+    try:
+        return render_template(env, name, **context)
+    except TemplateError as exc:
+        raise TemplateError(f"{exc} (edition {edition_id})") from None
+
+
+def _mjml_message(
+    env: jinja2.Environment,
+    context: dict[str, Any],
+    source: str,
+    exc: ValueError,
+    edition_id: str,
+) -> str:
+    """Point an MJML failure at the template line that produced the bad markup.
+
+    mjml-python gives no position, so the rendered MJML is parsed with lxml for one, and
+    the template is rendered again chunk by chunk to learn which template line wrote it.
+    """
+    from lxml import etree  # lxml only when an edition renders
+
+    template = env.get_template(HTML_TEMPLATE)
+    where = template.filename or HTML_TEMPLATE
+    detail = f"invalid MJML: {exc}"
+    try:
+        etree.fromstring(source.encode("utf-8"), etree.XMLParser(resolve_entities=False))
+    except etree.XMLSyntaxError as syntax:
+        line = syntax.position[0]
+        detail = f"invalid MJML (rendered line {line}: {syntax.msg}); mjml says: {exc}"
+        origin = _template_line(template, context, line)
+        if origin is not None:
+            where = f"{origin[0]}:{origin[1]}"
+    return f"{where}: {detail} (edition {edition_id})"
+
+
+def _template_line(
+    template: jinja2.Template, context: dict[str, Any], output_line: int
+) -> tuple[str, int] | None:
+    """The (file, line) of the template code that wrote line ``output_line`` of the output.
+
+    Each chunk Jinja yields is traced to the template line of the code that yielded it; within
+    a chunk of static template text, output lines and template lines correspond one to one.
+    """
+    generator = template.root_render_func(template.new_context(context))
+    before = 0  # newlines written before the current chunk
+    for chunk in generator:
+        if before + chunk.count("\n") < output_line - 1:
+            before += chunk.count("\n")
+            continue
+        inner: Any = generator
+        while getattr(inner, "gi_yieldfrom", None) is not None:
+            inner = inner.gi_yieldfrom
+        frame = getattr(inner, "gi_frame", None)
+        if frame is None or frame.f_globals.get("__jinja_template__") is None:
+            return None
+        owner = frame.f_globals["__jinja_template__"]
+        line = owner.get_corresponding_lineno(frame.f_lineno)
+        source = _source_of(owner)
+        if chunk and chunk in source:
+            line = source[: source.index(chunk)].count("\n") + 1 + (output_line - 1 - before)
+        return owner.filename or owner.name, line
+    return None
+
+
+def _source_of(template: jinja2.Template) -> str:
+    if template.filename is None:
+        return ""
+    try:
+        return Path(template.filename).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _context(
+    config: Config, edition: Edition, articles: list[EmailArticle], marker: str
+) -> dict[str, Any]:
+    pub = config.publication
+    created = edition.created.astimezone(pub.timezone)
+    first = edition.articles[0]
+    return {
+        "publication": pub,
+        "edition": edition,
+        "edition_date": _date_text(created),
+        "articles": articles,
+        "preheader": shorten(first.dek or first.summary or first.title, PREHEADER_LENGTH),
+        "full_content": config.model.email.full_content,
+        "recipient": {field: placeholder(marker, field) for field in PLACEHOLDER_FIELDS},
+        "email_width": EMAIL_WIDTH,
+        "content_width": CONTENT_WIDTH,
+        "text_width": TEXT_WIDTH,
+    }
+
+
+def _email_article(config: Config, article: Article, *, css: str, full: bool) -> EmailArticle:
+    pub = config.publication
+    local = article.date.astimezone(pub.timezone)
+    width, height = hero_size(article.image) if article.image else (CONTENT_WIDTH, None)
+    lang = article.lang if article.lang and article.lang != pub.language else ""
+    if full:
+        body = Markup(email_fragment(article.html, css=css, lang=lang))
+        block = render_markdown_text(article.body, base_url=article.url, width=TEXT_WIDTH)
+        text, links = block.text, format_links(block.links)
+    else:
+        body = Markup("")
+        text, links = _wrap_filter(article.summary) + "\n" if article.summary else "", ""
+    return EmailArticle(
+        article=article,
+        title=article.title,
+        url=article.url,
+        dek=article.dek,
+        summary=article.summary,
+        byline=_byline(article),
+        date=local,
+        date_text=_date_text(local),
+        section=article.section,
+        image=article.image,
+        image_width=width,
+        image_height=height,
+        body=body,
+        text=text,
+        links=links,
+    )
+
+
+def _byline(article: Article) -> str:
+    names = [author.name for author in article.authors if author.name]
+    if not names:
+        return ""
+    if len(names) == 1:
+        return f"By {names[0]}"
+    return f"By {', '.join(names[:-1])} and {names[-1]}"
+
+
+def _date_text(moment: datetime) -> str:
+    # Month names from a fixed table, not the process locale: output must be reproducible.
+    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _tidy_text(text: str) -> str:
+    """Template whitespace evened out: no trailing spaces, at most one blank line in a row."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    tidy = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return tidy + "\n"

@@ -1,0 +1,181 @@
+"""An edition's send: the lock, its state (``draft`` -> ``sending`` -> ``sent``), the ledger
+run (``delivery.send.deliver``) and the archive page, in that order.
+
+An edition becomes ``sent`` only when the ledger says every recipient is handled; until then a
+rerun (``syndicate email --send``, or ``publish``) resumes it. ``send_edition`` has no click in
+it: the CLI, ``publish`` and the library API all call it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ..config import Config
+from ..delivery import ledger as ledger_db
+from ..delivery.engine import Progress
+from ..delivery.ledger import RowState
+from ..delivery.rendered import RenderedEdition
+from ..delivery.send import SendReport, check_recipients, deliver, recipients_due
+from ..delivery.settings import DeliverySettings
+from ..delivery.tokens import load_secret
+from ..delivery.transports import Transport
+from ..delivery.transports.make import make_transport
+from ..errors import DeliveryError, UsageError
+from ..model import Edition
+from ..store.lock import LockBusy, run_lock
+from .archive import archive_sent
+from .render import render_edition
+from .state import (
+    ensure_editions_schema,
+    get_edition,
+    list_editions,
+    load_edition,
+    mark_sending,
+    mark_sent,
+    plan_edition,
+)
+
+
+def send_lock_path(state_db: Path) -> Path:
+    """``state/syndicate.db`` -> ``state/syndicate.db.send.lock`` (one sender at a time)."""
+    return state_db.with_name(state_db.name + ".send.lock")
+
+
+def send_edition(
+    config: Config,
+    conn: sqlite3.Connection,
+    edition: Edition,
+    rendered: RenderedEdition,
+    *,
+    resend_uncertain: bool = False,
+    skip_uncertain: bool = False,
+    progress: Progress | None = None,
+    transport: Transport | None = None,
+) -> SendReport:
+    """Send ``edition`` to every active subscriber who does not have it yet.
+
+    Safe to call again after any crash or stop: it resumes from the ledger. Marks the edition
+    ``sending`` first and ``sent`` only when every recipient is handled. Raises
+    NoSubscribers when there is nobody to send to, SecretMissing without $SYNDICATE_SECRET,
+    DeliveryError when another process is sending.
+    """
+    if resend_uncertain and skip_uncertain:
+        raise DeliveryError("choose one of resend_uncertain and skip_uncertain")
+    settings = DeliverySettings.from_config(config)
+    secret = load_secret()
+    chosen = transport or make_transport(settings.transport)
+    try:
+        with run_lock(send_lock_path(config.state_db)):
+            ensure_editions_schema(conn)
+            check_recipients(conn, edition.id)
+            mark_sending(conn, edition)
+            report, after = deliver(
+                settings,
+                conn,
+                rendered,
+                secret=secret,
+                transport=chosen,
+                resend_uncertain=resend_uncertain,
+                skip_uncertain=skip_uncertain,
+                progress=progress,
+            )
+            if after.complete:
+                mark_sent(conn, edition)
+            if after[RowState.SENT]:
+                # The view-in-browser page, at once: also while some recipients are pending.
+                archive_sent(config, conn, rendered)
+    except LockBusy as exc:
+        raise DeliveryError(
+            f"another syndicate process is sending ({exc.holder or 'see ' + str(exc.path)}); "
+            "wait for it to finish"
+        ) from None
+    return report
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chosen:
+    """The edition `email --to/--send` works on, rendered, with how many recipients are due."""
+
+    edition: Edition
+    rendered: RenderedEdition
+    resumed: bool
+    due: int
+
+
+def select_edition(
+    config: Config,
+    conn: sqlite3.Connection,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    slugs: Sequence[str] = (),
+) -> Chosen | None:
+    """An unfinished edition if there is one (it is resumed), else the next planned one;
+    None when there is nothing to send. Renders it once (MJML runs here, not per message)."""
+    edition = find_resumable(config, conn)
+    resumed = edition is not None
+    if edition is not None and (since is not None or slugs):
+        raise UsageError(
+            f"edition {edition.id} is still being sent; finish it first with "
+            "`syndicate email --send` (without --since/--article)"
+        )
+    if edition is None:
+        edition = plan_edition(config, conn, now=now, since=since, slugs=slugs)
+    if edition is None:
+        return None
+    rendered = render_edition(config, edition)
+    return Chosen(
+        edition=edition,
+        rendered=rendered,
+        resumed=resumed,
+        due=recipients_due(conn, edition.id),
+    )
+
+
+def find_resumable(config: Config, conn: sqlite3.Connection) -> Edition | None:
+    """The oldest edition left ``sending`` (a run that stopped or crashed), rebuilt from
+    content/, or None. ``--send`` and ``publish`` finish it before planning a new one."""
+    ensure_editions_schema(conn)
+    sending = list_editions(conn, status="sending")
+    if not sending:
+        return None
+    return load_edition(config, sending[-1])
+
+
+def status_lines(conn: sqlite3.Connection, edition_id: str) -> list[str]:
+    """``--status EDITION``: the edition's state, its ledger counts, and every row that is
+    not simply sent (failed, deferred, uncertain, skipped, queued) with its reason.
+    ``latest`` names the edition most recently queued."""
+    ensure_editions_schema(conn)
+    known = ledger_db.editions(conn)
+    if edition_id == "latest":
+        if not known:
+            raise DeliveryError("the ledger is empty: no edition has been sent yet")
+        edition_id = known[-1].edition
+    record = get_edition(conn, edition_id)
+    counts = ledger_db.summary(conn, edition_id)
+    if record is None and not counts.total:
+        names = ", ".join(s.edition for s in known[-5:]) or "none yet"
+        raise DeliveryError(f"no edition {edition_id!r} (recent: {names})")
+    lines = []
+    if record is not None:
+        when = f", sent {record.sent_at.isoformat(timespec='seconds')}" if record.sent_at else ""
+        lines.append(f"edition {record.id}: {record.status}{when}; subject: {record.subject}")
+    lines.append(counts.describe())
+    labels = {
+        RowState.SENDING: "uncertain",
+        RowState.FAILED: "failed",
+        RowState.DEFERRED: "deferred",
+        RowState.SKIPPED: "skipped",
+        RowState.QUEUED: "queued",
+    }
+    for state, label in labels.items():
+        for row in ledger_db.rows(conn, edition_id, state):
+            extra = f" retry after {row.retry_at}" if row.retry_at and label == "deferred" else ""
+            reason = f": {row.reason}" if row.reason else ""
+            lines.append(f"  {label} {row.email} {row.message_id}{extra}{reason}")
+    return lines

@@ -1,0 +1,31 @@
+"""``syndicate build``: the feeds, then the archive of sent editions beside them.
+
+The two halves live in their own parts (``build`` knows nothing of newsletters, ``edition``
+nothing of feeds); this is where a run of both is put together, for the CLI, ``publish`` and the
+library API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from ..build.pipeline import Progress, build_feeds
+from ..build.result import BuildResult
+from ..config import Config
+from ..edition.archive import with_archive
+
+
+def build(
+    config: Config,
+    *,
+    out: Path | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    cache: bool = True,
+    jobs: int | None = None,
+) -> BuildResult:
+    """The feeds (``build_feeds``), then the newsletter archive of sent editions next to them
+    (``archive.with_archive``: reads the state database, never writes it)."""
+    result = build_feeds(config, out=out, now=now, progress=progress, cache=cache, jobs=jobs)
+    return with_archive(config, out or config.feeds_dir, result)

@@ -1,0 +1,89 @@
+"""Where Jinja2 templates come from: a publication's own ``templates/`` first, then ours.
+
+The built-in templates live in the repository's top-level ``templates/`` folder, which the wheel
+ships as ``syndicate/templates``. A publication overrides them file by file: a
+``templates/digest.txt.j2`` in its folder replaces ours, every other template stays built-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import jinja2
+
+import syndicate
+
+from ..errors import TemplateError
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+T = TypeVar("T")
+
+
+def builtin_templates_dir() -> Path:
+    """The built-in templates: inside the installed package, else the source checkout's."""
+    packaged = Path(syndicate.__file__).parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(syndicate.__file__).resolve().parent.parent / "templates"
+    if checkout.is_dir():
+        return checkout
+    raise TemplateError(
+        f"built-in templates not found (looked in {packaged} and {checkout}); reinstall syndicate"
+    )
+
+
+def template_environment(config: Config | Path | None, *, autoescape: bool) -> jinja2.Environment:
+    """A Jinja2 environment whose loader tries the publication's templates, then the built-ins.
+
+    ``config`` is a loaded Config (its ``templates_dir`` is used), a templates folder, or None
+    for the built-ins only. ``autoescape`` is True for HTML/MJML and False for plain text.
+    Undefined variables are errors, so a typo in an override fails loudly instead of printing
+    nothing. Content must only ever be passed as variables: it is never compiled as a template.
+    """
+    folder = config if isinstance(config, Path) or config is None else config.templates_dir
+    loaders: list[jinja2.BaseLoader] = []
+    if folder is not None and folder.is_dir():
+        loaders.append(jinja2.FileSystemLoader(folder))
+    loaders.append(jinja2.FileSystemLoader(builtin_templates_dir()))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
+    """Render a template by name; Jinja's errors become a TemplateError naming file and line."""
+    return _guard(name, lambda: env.get_template(name).render(**context))
+
+
+def _guard(name: str, action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template not found: {exc.name or name}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        where = exc.filename or exc.name or name
+        raise TemplateError(f"{where}:{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        where = _template_frame(exc) or name
+        raise TemplateError(f"{where}: {exc.message or type(exc).__name__}") from None
+
+
+def _template_frame(exc: BaseException) -> str | None:
+    """``file:line`` of the innermost template frame (Jinja rewrites tracebacks to show them)."""
+    found = None
+    trace = exc.__traceback__
+    while trace is not None:
+        filename = trace.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = f"{filename}:{trace.tb_lineno}"
+        trace = trace.tb_next
+    return found

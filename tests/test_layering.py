@@ -1,0 +1,283 @@
+"""The package layout is the architecture: every import must follow the allowed table.
+
+Each module of ``syndicate`` belongs to one part (a package, or one of the few shared
+modules at the root). A part may import only the parts listed for it in ``ALLOWED``;
+dependencies point one way (cli -> api -> publish -> build/edition/web/ingest ->
+delivery/exporters -> content/text/store -> config -> model), so there is no cycle.
+
+The test reads every module's AST: imports inside functions count (they hide arrows and
+are allowed only for heavy third-party dependencies, with a comment saying why), imports
+under ``if TYPE_CHECKING:`` do not (they never run).
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "syndicate"
+
+# part -> the parts it may import (its own modules always). ``syndicate`` (the root
+# package: its version and the lazy library API) may be imported by anyone.
+ALLOWED: dict[str, frozenset[str]] = {
+    name: frozenset(parts)
+    for name, parts in {
+        "model": (),
+        "errors": (),
+        "crashpoints": (),
+        "files": ("errors", "model"),
+        "config": ("model", "errors"),
+        "store": ("errors", "files"),
+        "content": ("model", "errors", "config", "files"),
+        "text": ("model", "errors", "config", "content"),
+        "exporters": ("model", "errors", "content", "text"),
+        "delivery": ("model", "errors", "config", "files", "crashpoints", "store", "content", "text"),
+        "build": (
+            "model", "errors", "config", "files", "crashpoints", "store", "content", "text",
+            "exporters", "delivery",
+        ),
+        "edition": (
+            "model", "errors", "config", "files", "crashpoints", "store", "content", "text",
+            "exporters", "delivery",
+        ),
+        "web": ("model", "errors", "config", "files", "store", "content", "text", "delivery"),
+        "ingest": ("model", "errors", "config", "files", "content", "text", "delivery"),
+        "scaffold": ("errors", "files"),
+        "publish": (
+            "model", "errors", "config", "files", "crashpoints", "store", "content", "text",
+            "exporters", "delivery", "build", "edition", "web",
+        ),
+        "api": (
+            "model", "errors", "config", "files", "store", "content", "text", "exporters",
+            "delivery", "build", "edition", "ingest", "publish",
+        ),
+        "cli": (
+            "model", "errors", "config", "files", "store", "content", "text", "exporters",
+            "delivery", "build", "edition", "web", "ingest", "scaffold", "publish", "api",
+        ),
+    }.items()
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """One import statement's target, as seen from one module."""
+
+    module: str  # the importing module, dotted
+    target: str  # the imported module, dotted
+    line: int
+    local: bool  # inside a function
+    comment: str  # the source line(s), to look for the "why" comment
+
+
+def module_name(path: Path, root: Path) -> str:
+    """``syndicate/content/sources.py`` -> ``syndicate.content.sources``."""
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def part_of(module: str) -> str | None:
+    """``syndicate.content.sources`` -> ``content``; ``syndicate`` -> ``syndicate``."""
+    pieces = module.split(".")
+    if pieces[0] != "syndicate":
+        return None
+    if len(pieces) == 1:
+        return "syndicate"
+    return pieces[1] if pieces[1] in ALLOWED else None
+
+
+def imports_of(path: Path, root: Path) -> Iterator[Import]:
+    """Every import in the file that runs (``TYPE_CHECKING`` blocks skipped)."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    module = module_name(path, root)
+    is_package = path.name == "__init__.py"
+    yield from _walk(tree, module, is_package, lines, local=False)
+
+
+def _walk(
+    node: ast.AST, module: str, is_package: bool, lines: list[str], *, local: bool
+) -> Iterator[Import]:
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.If) and _is_type_checking(child.test):
+            yield from (i for n in child.orelse for i in _walk(n, module, is_package, lines, local=local))
+            continue
+        inside = local or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            text = "\n".join(lines[max(child.lineno - 2, 0) : child.end_lineno or child.lineno])
+            for target in _targets(child, module, is_package):
+                yield Import(module, target, child.lineno, local, text)
+        yield from _walk(child, module, is_package, lines, local=inside)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if node.level:
+        base = module.split(".") if is_package else module.split(".")[:-1]
+        base = base[: len(base) - (node.level - 1)]
+        prefix = ".".join([*base, node.module] if node.module else base)
+    else:
+        prefix = node.module or ""
+    # ``from syndicate import config`` names a module: the arrow points at it.
+    return [
+        f"{prefix}.{alias.name}" if _is_module(f"{prefix}.{alias.name}") else prefix
+        for alias in node.names
+    ]
+
+
+def _is_module(dotted: str) -> bool:
+    pieces = dotted.split(".")
+    if pieces[0] != "syndicate":
+        return False
+    path = PACKAGE.parent.joinpath(*pieces)
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def all_imports(root: Path) -> list[Import]:
+    return [i for path in sorted(root.rglob("*.py")) for i in imports_of(path, root)]
+
+
+def violations(root: Path, allowed: Mapping[str, frozenset[str]] = ALLOWED) -> list[str]:
+    """Every breach of the rules, as ``module:line: message``."""
+    found: list[str] = []
+    for path in sorted(root.rglob("*.py")):
+        name = module_name(path, root)
+        if part_of(name) is None:
+            found.append(f"{name}: belongs to no part; add it to a package or to ALLOWED")
+    for imp in all_imports(root):
+        here, there = part_of(imp.module), part_of(imp.target)
+        where = f"{imp.module}:{imp.line}"
+        if imp.target.split(".")[0] != "syndicate":
+            if imp.local and "#" not in imp.comment:
+                found.append(f"{where}: function-local import of {imp.target} without a comment why")
+            continue
+        if imp.local and not (here == "syndicate" and there == "api"):
+            found.append(f"{where}: function-local import of {imp.target}; import at the top")
+        if here is None or there is None or here == there or there == "syndicate":
+            continue
+        if there not in allowed.get(here, frozenset()):
+            found.append(f"{where}: {here} may not import {there} ({imp.target})")
+    found.extend(f"cycle between parts: {' -> '.join(c)}" for c in part_cycles(root))
+    return found
+
+
+def part_cycles(root: Path) -> list[list[str]]:
+    """Cycles in the graph of parts drawn from the actual imports."""
+    graph: dict[str, set[str]] = {}
+    for imp in all_imports(root):
+        here, there = part_of(imp.module), part_of(imp.target)
+        if here and there and here != there and there != "syndicate":
+            graph.setdefault(here, set()).add(there)
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append([*trail[trail.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt, [*trail, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return cycles
+
+
+def test_the_allowed_table_has_no_cycle() -> None:
+    state: dict[str, int] = {}
+
+    def acyclic(node: str) -> bool:
+        if state.get(node) == 1:
+            return False
+        if state.get(node) == 2:
+            return True
+        state[node] = 1
+        ok = all(acyclic(n) for n in ALLOWED[node])
+        state[node] = 2
+        return ok
+
+    assert all(acyclic(part) for part in ALLOWED)
+
+
+def test_every_import_follows_the_allowed_table() -> None:
+    assert violations(PACKAGE) == []
+
+
+def test_the_root_holds_packages_and_a_handful_of_shared_modules() -> None:
+    loose = sorted(p.stem for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+    assert len(loose) <= 6, loose
+
+
+def test_every_package_says_what_it_owns_and_may_import() -> None:
+    for init in sorted(PACKAGE.glob("*/__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        assert "May import" in doc, f"{init}: the docstring must say what it may import"
+        part = init.parent.name
+        if part in ALLOWED:
+            listed = set(doc.split("May import", 1)[1].replace(",", " ").replace(".", " ").split())
+            missing = {p for p in ALLOWED[part] if p not in listed}
+            assert not missing, f"{init}: the docstring omits {sorted(missing)}"
+
+
+def _plant(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A copy of the package with some files replaced: the checker's own fixture."""
+    root = tmp_path / "syndicate"
+    for path in PACKAGE.rglob("*.py"):
+        target = root / path.relative_to(PACKAGE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    for rel, text in files.items():
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("rel", "code", "expected"),
+    [
+        # the arrows the restructuring removed: each would be caught again
+        ("exporters/atom.py", "from ..config import key_line\n", "exporters may not import config"),
+        ("delivery/send.py", "from ..edition.state import mark_sent\n", "delivery may not import edition"),
+        ("content/sources.py", "from ..build.workers import parse_all\n", "content may not import build"),
+        ("config.py", "from .publish.schedule import cron_problem\n", "config may not import publish"),
+        ("delivery/send.py", "def f():\n    from ..publish.lock import run_lock\n", "function-local import"),
+        ("text/plaintext.py", "if True:\n    from ..delivery import ledger\n", "text may not import delivery"),
+        ("stray.py", '"""A module that belongs to no part."""\n', "belongs to no part"),
+        ("content/limits.py", "def f():\n    import yaml\n", "without a comment why"),
+    ],
+)
+def test_a_planted_violation_is_caught(tmp_path: Path, rel: str, code: str, expected: str) -> None:
+    original = (PACKAGE / rel).read_text(encoding="utf-8") if (PACKAGE / rel).exists() else ""
+    root = _plant(tmp_path, {rel: original + "\n" + code})
+    sys.modules.pop("syndicate.stray", None)
+    assert any(expected in v for v in violations(root)), violations(root)
+
+
+def test_a_planted_cycle_is_caught(tmp_path: Path) -> None:
+    allowed = {**ALLOWED, "content": ALLOWED["content"] | {"text"}}
+    root = _plant(tmp_path, {"content/slugs.py": (PACKAGE / "content/slugs.py").read_text() + "\nfrom ..text import words\n"})
+    assert part_cycles(root), "content -> text -> content is a cycle"
+    assert any("cycle" in v for v in violations(root, allowed))
+
+
+def test_type_checking_imports_do_not_count(tmp_path: Path) -> None:
+    code = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..publish.lock import run_lock\n"
+    root = _plant(tmp_path, {"content/limits.py": (PACKAGE / "content/limits.py").read_text() + "\n" + code})
+    assert not any("content/limits" in v or "content.limits" in v for v in violations(root))
