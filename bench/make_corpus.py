@@ -1,6 +1,7 @@
 """Write a deterministic synthetic newsroom corpus: ``python bench/make_corpus.py N DIR``.
 
-Each article is ~1,100 words in our TOML (``+++``) front-matter format, with headings, lists,
+Each article is ~1,100 words in our TOML (``+++``) front-matter format (``--yaml``: the same
+articles with YAML ``---`` front matter shaped like a Hugo or Jekyll site's), with headings, lists,
 links, images with alt text, callouts, an FAQ, non-ASCII text, 1-4 of 50 tags (Zipf-like, so
 rare tags reach deep into the archive as real newsroom tags do), one of 6 sections and a date
 spread over several years. The same N and seed always give the same bytes; DIR also gets a
@@ -12,7 +13,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 SECTIONS = ("World", "Politics", "Business", "Science", "Culture", "Sport")
@@ -181,8 +182,9 @@ def body(rng: random.Random, number: int) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def article(rng: random.Random, number: int) -> tuple[str, str, str]:
-    """(section slug, file name, file text) of article ``number``."""
+def article(rng: random.Random, number: int, *, yaml: bool = False) -> tuple[str, str, str]:
+    """(section slug, file name, file text) of article ``number``: TOML front matter, or with
+    ``yaml`` the same fields as YAML (the random draws are the same either way)."""
     section = rng.choice(SECTIONS)
     moment = START + timedelta(seconds=rng.randrange(int(SPAN.total_seconds())))
     title = sentence(rng, 4, 9).rstrip(".")
@@ -190,38 +192,87 @@ def article(rng: random.Random, number: int) -> tuple[str, str, str]:
         "".join(c for c in word.lower() if c.isascii() and c.isalnum()) or "x"
         for word in title.split()[:5]
     )
-    lines = [
-        f"title = {toml_string(title)}",
-        f"date = {moment.strftime('%Y-%m-%dT%H:%M:%SZ')}",
-        f"authors = [{toml_string(rng.choice(AUTHORS))}]",
-        f"tags = [{', '.join(toml_string(tag) for tag in tags_for(rng))}]",
-        f"section = {toml_string(section)}",
+    fields: list[tuple[str, object]] = [
+        ("title", title),
+        ("date", moment),
+        ("authors", [rng.choice(AUTHORS)]),
+        ("tags", tags_for(rng)),
+        ("section", section),
     ]
     if rng.random() < 0.7:
-        lines.append(f"summary = {toml_string(sentence(rng, 15, 30))}")
+        fields.append(("summary", sentence(rng, 15, 30)))
     if rng.random() < 0.15:
-        lines.append(f"dek = {toml_string(sentence(rng, 6, 12))}")
+        fields.append(("dek", sentence(rng, 6, 12)))
     if rng.random() < 0.6:
-        lines.append(f'image = "/images/lead-{number}.jpg"')
+        fields.append(("image", f"/images/lead-{number}.jpg"))
         if rng.random() < 0.99:  # the odd missing alt text, as in any real archive
-            lines.append(f"image_alt = {toml_string(sentence(rng, 4, 8).rstrip('.'))}")
+            fields.append(("image_alt", sentence(rng, 4, 8).rstrip(".")))
     if rng.random() < 0.2:
-        lines.append(
-            f"updated = {(moment + timedelta(hours=rng.randint(1, 72))).strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        )
-    text = "+++\n" + "\n".join(lines) + "\n+++\n\n" + body(rng, number)
+        fields.append(("updated", moment + timedelta(hours=rng.randint(1, 72))))
+    front = yaml_front(fields, number) if yaml else toml_front(fields)
+    text = front + "\n" + body(rng, number)
     return section.lower(), f"{moment.strftime('%Y-%m-%d')}-{slug}.md", text
 
 
-def make_corpus(count: int, directory: Path, *, seed: int = 1100, max_items: int = 50) -> int:
-    """Write ``count`` articles under directory/content plus directory/config.toml."""
+def toml_front(fields: list[tuple[str, object]]) -> str:
+    """Our own ``+++`` front matter: one ``key = value`` line per field."""
+    lines = []
+    for key, value in fields:
+        if isinstance(value, datetime):
+            lines.append(f"{key} = {value.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+        elif isinstance(value, list):
+            lines.append(f"{key} = [{', '.join(toml_string(item) for item in value)}]")
+        elif key == "image":
+            lines.append(f'{key} = "{value}"')
+        else:
+            lines.append(f"{key} = {toml_string(str(value))}")
+    return "+++\n" + "\n".join(lines) + "\n+++\n"
+
+
+# Offsets a Hugo or Jekyll archive's dates are written with (the instant stays the same).
+OFFSETS = (timedelta(0), timedelta(hours=1), timedelta(hours=2), timedelta(hours=-5))
+
+
+def yaml_front(fields: list[tuple[str, object]], number: int) -> str:
+    """The same fields as ``---`` YAML front matter shaped like a Hugo or Jekyll site's: a
+    quoted title (Hugo's archetype writes one), dates with a UTC offset, ``draft: false``,
+    lists in block style (tags of every other article in flow style), plain strings."""
+    lines = []
+    offset = timezone(OFFSETS[number % len(OFFSETS)])
+    for key, value in fields:
+        if key == "title":
+            lines.append(f"title: {yaml_string(str(value))}")
+        elif isinstance(value, datetime):
+            lines.append(f"{key}: {value.astimezone(offset).isoformat()}")
+            if key == "date":
+                lines.append("draft: false")
+        elif isinstance(value, list) and key == "tags" and number % 2:
+            lines.append(f"{key}: [{', '.join(str(item) for item in value)}]")
+        elif isinstance(value, list):
+            lines.append(f"{key}:")
+            lines.extend(f"  - {item}" for item in value)
+        else:
+            lines.append(f"{key}: {value}")
+    return "---\n" + "\n".join(lines) + "\n---\n"
+
+
+def yaml_string(text: str) -> str:
+    """A double-quoted YAML string (our vocabulary holds no quotes or backslashes)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def make_corpus(
+    count: int, directory: Path, *, seed: int = 1100, max_items: int = 50, yaml: bool = False
+) -> int:
+    """Write ``count`` articles under directory/content plus directory/config.toml; with
+    ``yaml`` the same articles carry YAML front matter instead of TOML."""
     rng = random.Random(seed)
     content = directory / "content"
     for section in SECTIONS:
         (content / section.lower()).mkdir(parents=True, exist_ok=True)
     words = 0
     for number in range(count):
-        section, name, text = article(rng, number)
+        section, name, text = article(rng, number, yaml=yaml)
         (content / section / name).write_text(text, encoding="utf-8")
         words += len(text.split())
     (directory / "config.toml").write_text(CONFIG.format(max_items=max_items), encoding="utf-8")
@@ -234,8 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("count", type=int, help="number of articles")
     parser.add_argument("directory", type=Path, help="where to write content/ and config.toml")
     parser.add_argument("--seed", type=int, default=1100, help="random seed (default 1100)")
+    parser.add_argument(
+        "--yaml", action="store_true", help="YAML (---) front matter, as Hugo and Jekyll sites"
+    )
     args = parser.parse_args(argv)
-    average = make_corpus(args.count, args.directory, seed=args.seed)
+    average = make_corpus(args.count, args.directory, seed=args.seed, yaml=args.yaml)
     print(f"wrote {args.count} articles (~{average} words each) to {args.directory}")
     return 0
 

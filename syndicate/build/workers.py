@@ -43,6 +43,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from ..content import frontmatter_yaml
 from ..content.sources import ParseOutcome, Source, Stat, parse_file, read_bytes
 
 if TYPE_CHECKING:
@@ -76,8 +77,22 @@ def parse_all(stats: Sequence[Stat], pub: Publication, jobs: int) -> Iterator[Pa
     size = max(64, len(stats) // (jobs * 16))
     chunks = [(pub, list(stats[i : i + size])) for i in range(0, len(stats), size)]
     here = partial(_parse_chunk, keep=True)
+    if _starts_with_yaml(stats[0].file):
+        # PyYAML is imported only for YAML: imported and its loader chosen before the fork,
+        # so workers inherit both and ``-v`` notes a missing libyaml only once.
+        frontmatter_yaml.c_loader()
     for outcomes in _fan_out(chunks, _parse_chunk, here, jobs, warm="parse"):
         yield from outcomes
+
+
+def _starts_with_yaml(path: str) -> bool:
+    """Whether a content file opens with YAML's ``---`` fence (a byte-order mark aside)."""
+    try:
+        with Path(path).open("rb") as file:
+            head = file.read(8)
+    except OSError:
+        return False  # parse_file reports the file
+    return head.removeprefix(b"\xef\xbb\xbf").startswith(b"---")
 
 
 # --- rendering -----------------------------------------------------------------------------

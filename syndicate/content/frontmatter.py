@@ -6,13 +6,10 @@ import re
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import yaml
+from typing import Any
 
 from ..config import key_line
+from . import frontmatter_yaml
 from .limits import MAX_DEPTH
 
 
@@ -49,36 +46,6 @@ class Split:
                 None,
             )
         return None if relative is None else self.first_line + relative - 1
-
-
-@cache
-def _yaml_loader() -> type[yaml.SafeLoader]:
-    """SafeLoader that leaves timestamps as strings, so we parse them with timezones intact.
-    Built on first use: PyYAML is imported only for YAML front matter (TOML needs none of it)."""
-    import yaml  # PyYAML only for YAML front matter
-
-    class YamlLoader(yaml.SafeLoader):
-        """Composes nodes recursively, as SafeLoader does, but refuses to nest past MAX_DEPTH
-        (block nesting such as ``- - - -`` has no bracket that ``_too_deep`` could count)."""
-
-        depth = 0
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            self.depth += 1
-            try:
-                # +2: the document's own mapping, and the scalar at the innermost level
-                if self.depth > MAX_DEPTH + 2:
-                    mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                    raise _TooDeep(mark.line + 2)
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
-
-    YamlLoader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return YamlLoader
 
 
 class _TooDeep(Exception):
@@ -143,12 +110,17 @@ def split(text: str, *, body: bool = True) -> Split:
     closing = _CLOSING[fence].search(text, first_end + 1) if first_end >= 0 else None
     if closing is None:
         raise FrontMatterSyntaxError(1, f"front matter opened with {fence!r} is never closed")
-    inner = text[first_end + 1 : closing.start()]
-    lines = inner.split("\n")[:-1] if inner else []
-    raw = "\n".join(line.rstrip("\r") for line in lines)
+    inner = text[first_end + 1 : closing.start()]  # ends with a newline unless empty
+    if "\r" in inner:
+        lines = inner.split("\n")[:-1]
+        raw = "\n".join(line.rstrip("\r") for line in lines)
+        count = len(lines)
+    else:  # no CR to strip: YAML front matter runs to dozens of lines, seldom with CRs
+        raw = inner[:-1]
+        count = inner.count("\n")
     after = closing.end()
     rest = text[after + 1 :] if body and after < len(text) else ""
-    end = len(lines) + 1  # the closing fence's 0-based line index
+    end = count + 1  # the closing fence's 0-based line index
     kind = "toml" if fence == "+++" else "yaml"
     try:
         data = _parse_toml(raw) if kind == "toml" else _parse_yaml(raw)
@@ -227,13 +199,16 @@ def _parse_toml(raw: str) -> dict[str, Any]:
 
 
 def _parse_yaml(raw: str) -> dict[str, Any]:
-    import yaml  # PyYAML only for YAML front matter
+    # PyYAML takes ~45 ms to import: only YAML front matter pays for it (TOML needs none of it).
+    import yaml
 
     deep = _too_deep(raw)
     if deep is not None:
         raise _TooDeep(deep + 1)
     try:
-        data = yaml.load(raw, Loader=_yaml_loader())
+        data = frontmatter_yaml.load(raw)
+    except frontmatter_yaml.TooDeep as exc:
+        raise _TooDeep(exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else None
