@@ -78,12 +78,6 @@ def render_needed(
     return result
 
 
-def build_exporters(config: Config) -> list[Exporter]:
-    """The exporters ``build`` runs: [feeds] exporters (or the defaults), plus the digest
-    when ``[digest] build = true``, each with its ``[exporters.<name>]`` settings."""
-    return configured_exporters(config)
-
-
 def build_feeds(
     config: Config,
     *,
@@ -147,7 +141,7 @@ def _build_feeds(
         now=now or now_utc(),
         progress=progress,
         jobs=default_jobs() if jobs is None else max(1, jobs),
-        exporters=build_exporters(config),
+        exporters=configured_exporters(config),
     )
     if not cache:
         return run.execute(None, started)
