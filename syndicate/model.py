@@ -152,6 +152,9 @@ class Edition:
     created: datetime
     articles: tuple[Article, ...]
     subject: str
+    # The newsletter's id ("" for a one-newsletter publication); left out of repr, which
+    # the rendering marker is a digest of, so one-newsletter output stays byte for byte.
+    newsletter: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         _require_aware("Edition", "created", self.created)

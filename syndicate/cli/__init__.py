@@ -10,7 +10,7 @@ May import: api, build, config, content, delivery, edition, errors, exporters, f
 from __future__ import annotations
 
 # Imported for their side effect: each module registers its commands on `cli`.
-from . import content, email, mailing, publishing  # noqa: F401
+from . import content, email, mailing, newsletters, publishing  # noqa: F401
 from .group import cli
 
 __all__ = ["cli", "main"]

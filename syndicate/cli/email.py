@@ -37,6 +37,17 @@ from .group import cli, load, parse_now, progress_bar, quiet, show_warnings
 @click.option(
     "--status", "status", metavar="EDITION", help="Show an edition's send ledger ('latest' ok)."
 )
+@click.option(
+    "--newsletter", metavar="ID", help="With [newsletters]: the newsletter to preview or send."
+)
+@click.option(
+    "--cadence",
+    type=click.Choice(("immediate", "daily", "weekly")),
+    help="With --newsletter --send: the readers of this cadence (default: the newsletter's).",
+)
+@click.option(
+    "--where", "where", multiple=True, metavar="KEY=VALUE", help="Send to this segment only."
+)
 @click.pass_context
 def email(
     ctx: click.Context,
@@ -51,6 +62,9 @@ def email(
     resend_uncertain: bool,
     skip_uncertain: bool,
     status: str | None,
+    newsletter: str | None,
+    cadence: str | None,
+    where: tuple[str, ...],
 ) -> None:
     """Render the next newsletter edition to --out (default newsletter/): EDITION.html/.txt/.eml.
 
@@ -58,6 +72,9 @@ def email(
     [email] max_articles; --since and --article choose the articles instead.
     --to ADDR sends one test copy; --send sends to every active subscriber and resumes an
     interrupted send (exit 3 while recipients are pending); --status EDITION shows the ledger.
+
+    With [newsletters], name one with --newsletter ID (preview and send refuse otherwise);
+    --where KEY=VALUE (repeatable, ANDed) sends to a segment of its readers only.
     """
     # lazy: `syndicate --help` and cron's no-op runs load every command module
     from ..content.when import now_utc, parse_when
@@ -65,6 +82,31 @@ def email(
 
     config = load(ctx)
     now = parse_now(now_text, ctx) or now_utc()
+    if config.model.newsletters and not status:
+        # lazy: `syndicate --help` and cron's no-op runs load every command module
+        from .newsletters import newsletter_email
+
+        newsletter_email(
+            ctx,
+            config,
+            now,
+            newsletter=newsletter,
+            since=since,
+            slugs=slugs,
+            out=out,
+            to=to,
+            send=send,
+            yes=yes,
+            cadence=cadence,
+            where=where,
+            resend_uncertain=resend_uncertain,
+            skip_uncertain=skip_uncertain,
+        )
+        return
+    if newsletter or cadence or where:
+        raise click.UsageError(
+            f"--newsletter, --cadence and --where need [newsletters] in {config.path}"
+        )
     since_at = parse_when(since, now, config.publication.timezone) if since else None
     if status or to or send:
         _email_delivery(

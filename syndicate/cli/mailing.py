@@ -28,12 +28,25 @@ def subscribers() -> None:
 
 def _subscriber_db(ctx: click.Context) -> Any:
     # lazy: `syndicate --help` and cron's no-op runs load every command module
+    from ..delivery import choices
     from ..delivery.subscribers import ensure_subscribers
     from ..store.sqlite import connect
 
-    conn = connect(load(ctx).state_db)
+    config = load(ctx)
+    conn = connect(config.state_db)
     ensure_subscribers(conn)
+    if choices.multi(config):
+        choices.ensure(config, conn)  # upgrades a one-newsletter database (backup first)
     return conn
+
+
+def _needs_newsletters(ctx: click.Context, option: str) -> None:
+    """A UsageError when a newsletter option is used on a one-newsletter publication."""
+    if not load(ctx).model.newsletters:
+        raise UsageError(
+            f"{option}: this publication has no [newsletters] in {load(ctx).path}; "
+            "add [newsletters.<id>] tables to offer several newsletters"
+        )
 
 
 def _each_address(
@@ -65,20 +78,71 @@ _STATUSES = ("active", "unsubscribed", "bounced", "pending", "complained")
 @click.option(
     "--resubscribe", is_flag=True, help="Make an unsubscribed or bounced address active again."
 )
+@click.option(
+    "--newsletter",
+    "newsletters",
+    multiple=True,
+    metavar="ID",
+    help="Subscribe to this newsletter (repeatable; default: the default newsletters).",
+)
+@click.option(
+    "--cadence",
+    type=click.Choice(("immediate", "daily", "weekly")),
+    help="How often, where the newsletter offers a choice.",
+)
+@click.option("--attr", "attrs", multiple=True, metavar="KEY=VALUE", help="A free attribute.")
 @click.pass_context
 def subscribers_add(
-    ctx: click.Context, addresses: tuple[str, ...], name: str, resubscribe: bool
+    ctx: click.Context,
+    addresses: tuple[str, ...],
+    name: str,
+    resubscribe: bool,
+    newsletters: tuple[str, ...],
+    cadence: str | None,
+    attrs: tuple[str, ...],
 ) -> None:
-    """Add addresses as active subscribers; existing ones are left as they are."""
+    """Add addresses as active subscribers; existing ones are left as they are.
+
+    With [newsletters]: --newsletter ID (repeatable) chooses which ones, also for an
+    address already subscribed to others; none given subscribes new addresses to the
+    default newsletters.
+    """
     # lazy: `syndicate --help` and cron's no-op runs load every command module
+    from ..delivery import choices
     from ..delivery.subscribers import add_subscriber
+    from ..delivery.subscriptions import parse_where, set_attributes
 
     if name and len(addresses) > 1:
         raise click.UsageError("--name goes with a single address")
+    config = load(ctx)
+    many = choices.multi(config)
+    if not many and (newsletters or cadence or attrs):
+        _needs_newsletters(ctx, "--newsletter/--cadence/--attr")
+    if many:
+        picked = choices.check_ids(config, newsletters, where="--newsletter: ")
+        if cadence:
+            # It applies where offered; offered by none of them, it is a mistake.
+            problems = []
+            for chosen in picked:
+                try:
+                    choices.check_cadence(config, chosen, cadence, where="--cadence: ")
+                except UsageError as exc:
+                    problems.append(exc)
+            if len(problems) == len(picked):
+                raise problems[0]
+    attributes = parse_where(attrs)
     conn = _subscriber_db(ctx)
     try:
         for address in addresses:
             sub, created = add_subscriber(conn, address, name=name, resubscribe=resubscribe)
+            if many and (created or newsletters or resubscribe):
+                chosen_ids = choices.choose(
+                    config, conn, sub, newsletters, cadence=cadence or "", how="cli"
+                )
+                if created or newsletters:
+                    click.echo(f"{sub.email}: newsletters {' '.join(chosen_ids)}")
+            if attributes:
+                set_attributes(conn, sub.id, attributes)
             if created and sub.status != "active":
                 click.echo(
                     f"{sub.email} is suppressed ({sub.reason}); added as {sub.status} (use "
@@ -113,20 +177,59 @@ def subscribers_remove(ctx: click.Context, addresses: tuple[str, ...]) -> None:
 @subscribers.command("list")
 @click.option("--status", type=click.Choice(_STATUSES), help="Only subscribers with this status.")
 @click.option("--count", is_flag=True, help="Only the number of subscribers per status.")
+@click.option(
+    "--newsletter", metavar="ID", help="Only subscribers of this newsletter (active or pending)."
+)
+@click.option(
+    "--where", "where", multiple=True, metavar="KEY=VALUE", help="Only this segment (repeatable)."
+)
 @click.pass_context
-def subscribers_list(ctx: click.Context, status: str | None, count: bool) -> None:
-    """List subscribers, tab-separated: email, name, status, source, added."""
+def subscribers_list(
+    ctx: click.Context,
+    status: str | None,
+    count: bool,
+    newsletter: str | None,
+    where: tuple[str, ...],
+) -> None:
+    """List subscribers, tab-separated: email, name, status, source, added.
+
+    With [newsletters], a sixth column lists each one's active newsletters (id or
+    id:cadence), and --newsletter ID lists only that newsletter's subscribers.
+    """
     # lazy: `syndicate --help` and cron's no-op runs load every command module
+    from ..delivery import choices
+    from ..delivery import subscriptions as subs
     from ..delivery.subscribers import Status, count_by_status, list_subscribers
 
+    config = load(ctx)
+    many = choices.multi(config)
+    if not many and (newsletter or where):
+        _needs_newsletters(ctx, "--newsletter/--where")
+    if newsletter:
+        choices.check_ids(config, (newsletter,), where="--newsletter: ")
+    segment = subs.parse_where(where)
     conn = _subscriber_db(ctx)
     try:
-        if count:
+        if count and not (newsletter or segment):
             for name, number in count_by_status(conn).items():
                 click.echo(f"{name}\t{number}")
             return
+        keep = subs.subscriber_ids_for(conn, newsletter) if newsletter else None
+        labels = subs.subscription_labels(conn) if many else {}
+        attributes = subs.all_attributes(conn) if segment else {}
+        shown: dict[str, int] = {}
         for sub in list_subscribers(conn, Status(status) if status else None):
-            click.echo(f"{sub.email}\t{sub.name}\t{sub.status}\t{sub.source}\t{sub.created}")
+            if keep is not None and sub.id not in keep:
+                continue
+            if segment and any(attributes.get(sub.id, {}).get(k) != v for k, v in segment.items()):
+                continue
+            if count:
+                shown[str(sub.status)] = shown.get(str(sub.status), 0) + 1
+                continue
+            line = f"{sub.email}\t{sub.name}\t{sub.status}\t{sub.source}\t{sub.created}"
+            click.echo(line + (f"\t{labels.get(sub.id, '')}" if many else ""))
+        for name in sorted(shown):
+            click.echo(f"{name}\t{shown[name]}")
     finally:
         conn.close()
 
@@ -153,17 +256,28 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool, fm
     Mailchimp, Substack, Buttondown and listmonk exports are read as they come: rows they
     mark as unsubscribed, cleaned, bounced or complained are imported suppressed.
 
+    With [newsletters]: a 'newsletters' column (ids separated by spaces; empty = the
+    defaults) chooses each new subscriber's newsletters, and every other extra column is
+    kept as a free attribute (for --where segments and templates).
+
     Bad rows are listed as file:line: reason and skipped; addresses already known (also
     unsubscribed ones) are left alone, so importing twice changes nothing, and addresses
     that bounced or complained stay suppressed (unless --resubscribe). Exit 1 if any row
     was bad.
     """
     # lazy: `syndicate --help` and cron's no-op runs load every command module
+    from ..delivery import choices
     from ..delivery.subscribers import import_csv
 
+    config = load(ctx)
+    columns = (
+        choices.NewsletterColumns(config, f"import:{csv_file.name}")
+        if choices.multi(config)
+        else None
+    )
     conn = _subscriber_db(ctx)
     try:
-        report = import_csv(conn, csv_file, resubscribe=resubscribe, fmt=fmt)
+        report = import_csv(conn, csv_file, resubscribe=resubscribe, fmt=fmt, columns=columns)
     finally:
         conn.close()
     show_warnings(report.warnings)
@@ -180,6 +294,8 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool, fm
 def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -> None:
     """Write every subscriber to CSV ('-' for stdout): email, name, status, reason, ..."""
     # lazy: `syndicate --help` and cron's no-op runs load every command module
+    from ..delivery import choices
+    from ..delivery import subscriptions as subs
     from ..delivery.subscribers import (
         Status,
         export_csv,
@@ -190,10 +306,11 @@ def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -
     conn = _subscriber_db(ctx)
     try:
         chosen = Status(status) if status else None
+        extra = subs.export_columns(conn) if choices.multi(load(ctx)) else None
         if str(csv_file) == "-":
-            click.echo(export_csv(list_subscribers(conn, chosen)), nl=False)
+            click.echo(export_csv(list_subscribers(conn, chosen), extra), nl=False)
             return
-        count = write_export(conn, csv_file, chosen)
+        count = write_export(conn, csv_file, chosen, extra)
     finally:
         conn.close()
     if not quiet(ctx):

@@ -34,6 +34,7 @@ from ..errors import db_error
 from ..store.sqlite import BUSY_TIMEOUT_SECONDS
 from ..text.words import plural
 from .subscribers import Status, ensure_current, ensure_subscribers, utcnow
+from .subscriptions import ACTIVE_SUBSCRIPTION_SQL
 from .suppressions import ensure_bounces_schema, record_refusal
 
 
@@ -184,6 +185,23 @@ def enqueue(conn: sqlite3.Connection, edition: str, domain: str) -> int:
     return len(fresh)
 
 
+def enqueue_rows(
+    conn: sqlite3.Connection, edition: str, domain: str, recipients: list[tuple[int, str]]
+) -> None:
+    """Queued rows for exactly these (subscriber id, email) recipients, inside the caller's
+    transaction: a newsletter's edition is planned per group of readers, not for everyone."""
+    now = utcnow()
+    conn.executemany(
+        "INSERT INTO deliveries"
+        " (edition, email, subscriber_id, state, message_id, queued_at, updated)"
+        " VALUES (?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT DO NOTHING",
+        [
+            (edition, email, sid, message_id(edition, email, domain), now, now)
+            for sid, email in recipients
+        ],
+    )
+
+
 def due(conn: sqlite3.Connection, edition: str) -> list[Pending]:
     """Rows to send in this run: queued and deferred ones, in subscription order."""
     ensure_ledger(conn)
@@ -289,9 +307,12 @@ def open_ledger(path: Path) -> sqlite3.Connection:
 class Ledger:
     """The per-message writes of a send run, safe to call from several worker threads."""
 
-    def __init__(self, conn: sqlite3.Connection, edition: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, edition: str, newsletter: str = "") -> None:
+        """``newsletter``: the edition belongs to it, and a row is sent only while its
+        subscriber still has that newsletter (a change made mid-send is honoured)."""
         self._conn = conn
         self._edition = edition
+        self._newsletter = newsletter
         self._lock = threading.Lock()
 
     def _update(self, sql: str, params: tuple[object, ...]) -> int:
@@ -305,22 +326,32 @@ class Ledger:
         None: the subscriber is no longer active; the row was marked ``skipped``.
         """
         now = utcnow()
+        subscribed: str = ""
+        extra: tuple[str, ...] = ()
+        if self._newsletter:
+            subscribed, extra = " AND " + ACTIVE_SUBSCRIPTION_SQL, (email, self._newsletter)
         with self._lock:
             # The common case in one statement (one commit): still active, still due.
             cursor = self._conn.execute(
                 "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated = ?"
                 " WHERE edition = ? AND email = ? AND state IN ('queued', 'deferred')"
-                " AND EXISTS (SELECT 1 FROM subscribers WHERE email = ? AND status = ?)",
-                (now, self._edition, email, email, str(Status.ACTIVE)),
+                " AND EXISTS (SELECT 1 FROM subscribers WHERE email = ? AND status = ?)"
+                + subscribed,
+                (now, self._edition, email, email, str(Status.ACTIVE), *extra),
             )
             if cursor.rowcount == 1:
                 return True
             row = self._conn.execute(
                 "SELECT status FROM subscribers WHERE email = ?", (email,)
             ).fetchone()
-            if row is not None and row[0] == Status.ACTIVE:
+            left = bool(self._newsletter) and not self._conn.execute(
+                "SELECT " + ACTIVE_SUBSCRIPTION_SQL, (email, self._newsletter)
+            ).fetchone()[0]
+            if row is not None and row[0] == Status.ACTIVE and not left:
                 return False  # active, but the row is not due: another run has it
             why = "no longer subscribed" if row is None else f"subscriber is {row[0]}"
+            if row is not None and row[0] == Status.ACTIVE and left:
+                why = f"unsubscribed from {self._newsletter}"
             skipped = self._conn.execute(
                 "UPDATE deliveries SET state = 'skipped', reason = ?, updated = ?"
                 " WHERE edition = ? AND email = ? AND state IN ('queued', 'deferred')",

@@ -32,7 +32,7 @@ from .message import Recipient
 from .personalize import Personalizer
 from .settings import DeliverySettings, MessageSettings
 from .subscribers import normalize_email
-from .tokens import load_secret, make_token, unsubscribe_url
+from .tokens import load_secret, make_token, preferences_url, unsubscribe_url
 from .transports import (
     ConnectionLost,
     PermanentFailure,
@@ -132,12 +132,21 @@ def recipient_for(
     email: str,
     name: str,
     message_id: str,
+    newsletter: str = "",
 ) -> Recipient:
-    """The per-recipient values: signed unsubscribe link, view-in-browser URL, Message-ID."""
+    """The per-recipient values: signed unsubscribe link, view-in-browser URL, Message-ID.
+
+    A newsletter's edition links the reader's preferences page instead, with a token signed
+    for that newsletter: its one-click POST (List-Unsubscribe) leaves only that newsletter.
+    """
+    if newsletter:
+        link = preferences_url(settings.preferences_base, secret, email, newsletter)
+    else:
+        link = unsubscribe_url(settings.unsubscribe_base, make_token(secret, email))
     return Recipient(
         email=email,
         name=name,
-        unsubscribe_url=unsubscribe_url(settings.unsubscribe_base, make_token(secret, email)),
+        unsubscribe_url=link,
         view_url=settings.archive_url(edition_id),
         message_id=message_id,
     )
@@ -150,11 +159,12 @@ def message_builder(
     personalize = Personalizer(settings.message, rendered, date=date)
     signer = signer_for(settings.dkim)
     edition_id = rendered.edition.id
+    newsletter = rendered.edition.newsletter
     letterhead = settings.message
 
     def build(job: Job) -> bytes:
         recipient = recipient_for(
-            letterhead, edition_id, secret, job.email, job.name, job.message_id
+            letterhead, edition_id, secret, job.email, job.name, job.message_id, newsletter
         )
         message = personalize(recipient)
         return signer.sign(message) if signer is not None else message
@@ -195,9 +205,12 @@ def deliver(
     chosen = transport
     started = time.monotonic()
     edition_id = rendered.edition.id
+    newsletter = rendered.edition.newsletter
     ledger_db.ensure_ledger(conn)
     known = ledger_db.summary(conn, edition_id).total
-    added = ledger_db.enqueue(conn, edition_id, settings.message.domain)
+    # A newsletter's edition got its recipients when it was planned (edition.newsletters);
+    # late subscribers are owed its articles in their next edition, not this one.
+    added = 0 if newsletter else ledger_db.enqueue(conn, edition_id, settings.message.domain)
     if added and known:
         log.info("%s added to edition %s", plural(added, "new subscriber"), edition_id)
     if resend_uncertain:
@@ -214,7 +227,7 @@ def deliver(
         try:
             engine = Engine(
                 chosen,
-                ledger_db.Ledger(shared, edition_id),
+                ledger_db.Ledger(shared, edition_id, newsletter),
                 build,
                 settings.message.envelope_sender,
                 settings.policy,

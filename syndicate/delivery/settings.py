@@ -40,6 +40,7 @@ class MessageSettings:
     unsubscribe_mailto: str  # the mailto: alternative of List-Unsubscribe, or ""
     archive_url_template: str  # the view-in-browser page, ``{edition}`` filled per edition
     config_path: Path  # named in the error when there is no sender
+    preferences_base: str = ""  # the reader's preferences page (newsletters only)  # named in the error when there is no sender
 
     @classmethod
     def from_config(cls, config: Config) -> MessageSettings:
@@ -56,6 +57,7 @@ class MessageSettings:
             unsubscribe_mailto=f"mailto:{mailto}?subject={quote('unsubscribe')}" if mailto else "",
             archive_url_template=(email.archive_url or f"{pub.feeds.url}/newsletter/{{edition}}/"),
             config_path=config.path,
+            preferences_base=f"{app_url(config)}/preferences",
         )
 
     @property

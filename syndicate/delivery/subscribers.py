@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from ..errors import Problem, UsageError
 from ..files import atomic_write
@@ -41,6 +42,7 @@ __all__ = [
     "MIGRATIONS",
     "ImportReport",
     "InvalidAddress",
+    "RowColumns",
     "Status",
     "Subscriber",
     "add_subscriber",
@@ -60,6 +62,16 @@ __all__ = [
     "utcnow",
     "write_export",
 ]
+
+
+class RowColumns(Protocol):
+    """What an import does with a row's columns besides email and name (see import_csv)."""
+
+    def check(self, cells: Mapping[str, str]) -> str | None: ...
+
+    def apply(
+        self, conn: sqlite3.Connection, subscriber: Subscriber, cells: Mapping[str, str]
+    ) -> None: ...
 
 
 EXPORT_FIELDS = ("email", "name", "status", "reason", "source", "created", "updated")
@@ -192,6 +204,7 @@ def import_csv(
     source: str | None = None,
     resubscribe: bool = False,
     fmt: str = "auto",
+    columns: RowColumns | None = None,
 ) -> ImportReport:
     """Add every good row of a CSV file (header with ``email``, optional ``name``).
 
@@ -202,6 +215,9 @@ def import_csv(
     transaction. Existing addresses are left untouched, so importing twice changes nothing and
     an unsubscribed reader is never re-subscribed by an old export; nor is an address that
     bounced or complained. ``resubscribe`` (the editor has renewed consent) reactivates both.
+
+    ``columns`` (a newsletter publication: ``choices.NewsletterColumns``) checks each row's
+    other columns (a bad one is a problem for that row) and applies them to new subscribers.
     """
     ensure_subscribers(conn)
     source_csv = read_csv(path, lambda header: _email_column(header) is not None)
@@ -214,9 +230,13 @@ def import_csv(
     label = source or f"import:{path.name}"
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for line, email, name, (status, reason) in rows:
+        for line, email, name, (status, reason), cells in rows:
             if status == SKIP:
                 report.skipped += 1
+                continue
+            problem = columns.check(cells) if columns is not None else None
+            if problem is not None:
+                report.problems.append(Problem(path, line, problem))
                 continue
             try:
                 sub, created = add_subscriber(
@@ -231,6 +251,8 @@ def import_csv(
             except InvalidAddress as exc:
                 report.problems.append(Problem(path, line, str(exc)))
                 continue
+            if created and columns is not None:
+                columns.apply(conn, sub, cells)
             if created:
                 report.added += 1
                 report.suppressed += sub.status is not Status.ACTIVE
@@ -274,9 +296,10 @@ def _email_column(header: list[str]) -> int | None:
 
 def _csv_rows(
     path: Path, source: CsvText, report: ImportReport, fmt: str
-) -> Iterator[tuple[int, str, str, tuple[str, str]]]:
-    """(line, email, name, (status, reason)) for each data row; structural problems go into
-    the report. The status is what the export's tool says (list_exports).
+) -> Iterator[tuple[int, str, str, tuple[str, str], dict[str, str]]]:
+    """(line, email, name, (status, reason), cells) for each data row; structural problems
+    go into the report. The status is what the export's tool says (list_exports); ``cells``
+    maps each header to the row's value (the newsletters column and free attributes).
 
     The name is the ``name`` column, or ``First Name`` and ``Last Name`` joined. A cell our
     own export neutralized (``'=...``) reads back as the text it was (see csvfile).
@@ -315,21 +338,49 @@ def _csv_rows(
             restore_cell(record[at]).strip() for at in parts if at < len(record)
         ).strip()
         row = export.status_of(record)
-        yield start, restore_cell(record[email_at].strip()), name, (row.status, row.reason)
+        cells = {
+            key.strip(): restore_cell(value).strip()
+            for key, value in zip(header, record, strict=False)
+            if key.strip()
+        }
+        email = restore_cell(record[email_at].strip())
+        yield start, email, name, (row.status, row.reason), cells
 
 
-def export_csv(subscribers: Iterable[Subscriber]) -> str:
+def export_csv(
+    subscribers: Iterable[Subscriber], extra: Mapping[int, Mapping[str, str]] | None = None
+) -> str:
     """The subscribers as CSV text with a header row, importable again by ``import_csv``.
 
-    Cells that a spreadsheet would run as a formula get a leading ``'`` (see csvfile).
+    ``extra`` adds columns per subscriber id (a newsletter publication's ``newsletters``
+    and free attributes). Cells that a spreadsheet would run as a formula get a leading
+    ``'`` (see csvfile).
     """
+    if not extra:
+        return write_csv(
+            EXPORT_FIELDS,
+            ([str(getattr(sub, name)) for name in EXPORT_FIELDS] for sub in subscribers),
+        )
+    names = list(dict.fromkeys(key for cells in extra.values() for key in cells))
+    names.sort(key=lambda key: (key != "newsletters", key))
+    empty: Mapping[str, str] = {}
     return write_csv(
-        EXPORT_FIELDS, ([str(getattr(sub, name)) for name in EXPORT_FIELDS] for sub in subscribers)
+        (*EXPORT_FIELDS, *names),
+        (
+            [str(getattr(sub, name)) for name in EXPORT_FIELDS]
+            + [extra.get(sub.id, empty).get(key, "") for key in names]
+            for sub in subscribers
+        ),
     )
 
 
-def write_export(conn: sqlite3.Connection, path: Path, status: Status | None = None) -> int:
+def write_export(
+    conn: sqlite3.Connection,
+    path: Path,
+    status: Status | None = None,
+    extra: Mapping[int, Mapping[str, str]] | None = None,
+) -> int:
     """Write the export atomically to ``path``; returns the number of rows."""
     subscribers = list(list_subscribers(conn, status))
-    atomic_write(path, export_csv(subscribers).encode("utf-8"), mode=0o600)
+    atomic_write(path, export_csv(subscribers, extra).encode("utf-8"), mode=0o600)
     return len(subscribers)

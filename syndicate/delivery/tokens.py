@@ -130,3 +130,17 @@ def unsubscribe_url(base: str, token: str) -> str:
     """``base`` with ``token=...`` appended, keeping any query string the base already has."""
     separator = "&" if "?" in base else "?"
     return f"{base}{separator}token={token}"
+
+
+def newsletter_purpose(newsletter: str) -> str:
+    """The purpose a newsletter's preferences/one-click token is signed for."""
+    return f"newsletter:{newsletter}"
+
+
+def preferences_url(base: str, secret: bytes, address: str, newsletter: str) -> str:
+    """``base?newsletter=ID&token=...``: the reader's preferences page, reached from an
+    edition of ``newsletter``; the token is signed for that newsletter, so the same URL
+    also serves as its RFC 8058 one-click unsubscribe."""
+    token = make_token(secret, address, newsletter_purpose(newsletter))
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}newsletter={newsletter}&token={token}"

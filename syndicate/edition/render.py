@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from ..config import Config, key_line
+from ..config import Config, Newsletter, configured_newsletters, key_line
 from ..content.render import shorten
 from ..delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition, placeholder
 from ..errors import TemplateError
@@ -63,22 +63,36 @@ def render_edition(config: Config, edition: Edition) -> RenderedEdition:
     from mjml import mjml2html
 
     html_env, context, marker = _prepare(config, edition)
-    source = _render(html_env, HTML_TEMPLATE, context, edition.id)
+    source = _render(html_env, html_template(config), context, edition.id)
     try:
         html = mjml2html(source, disable_comments=True, fonts={})
     except ValueError as exc:
-        raise TemplateError(_mjml_message(html_env, context, source, exc, edition.id)) from None
+        raise TemplateError(
+            _mjml_message(html_env, context, source, exc, edition.id, html_template(config))
+        ) from None
     text_env = _environment(config, autoescape=False)
-    text = _tidy_text(_render(text_env, TEXT_TEMPLATE, context, edition.id))
+    text = _tidy_text(_render(text_env, text_template(config), context, edition.id))
     return RenderedEdition(
         edition=edition, subject=edition.subject, html=html, text=text, marker=marker
     )
 
 
+def html_template(config: Config) -> str:
+    """``[email] template`` (or a newsletter's ``template``) + ``.mjml.j2``."""
+    name = config.model.email.template
+    return HTML_TEMPLATE if name == "email" else f"{name}.mjml.j2"
+
+
+def text_template(config: Config) -> str:
+    """``[email] template`` (or a newsletter's ``template``) + ``.txt.j2``."""
+    name = config.model.email.template
+    return TEXT_TEMPLATE if name == "email" else f"{name}.txt.j2"
+
+
 def mjml_source(config: Config, edition: Edition) -> str:
     """The MJML that ``render_edition`` compiles, for debugging a template override."""
     html_env, context, _ = _prepare(config, edition)
-    return _render(html_env, HTML_TEMPLATE, context, edition.id)
+    return _render(html_env, html_template(config), context, edition.id)
 
 
 def _prepare(config: Config, edition: Edition) -> tuple[jinja2.Environment, dict[str, Any], str]:
@@ -173,6 +187,7 @@ def _mjml_message(
     source: str,
     exc: ValueError,
     edition_id: str,
+    name: str = HTML_TEMPLATE,
 ) -> str:
     """Point an MJML failure at the template line that produced the bad markup.
 
@@ -182,8 +197,8 @@ def _mjml_message(
     # lazy: the email side loads only when an edition is made
     from lxml import etree
 
-    template = env.get_template(HTML_TEMPLATE)
-    where = template.filename or HTML_TEMPLATE
+    template = env.get_template(name)
+    where = template.filename or name
     detail = f"invalid MJML: {exc}"
     try:
         etree.fromstring(source.encode("utf-8"), etree.XMLParser(resolve_entities=False))
@@ -251,7 +266,16 @@ def _context(
         "email_width": EMAIL_WIDTH,
         "content_width": CONTENT_WIDTH,
         "text_width": TEXT_WIDTH,
+        "newsletter": _newsletter(config, edition),
     }
+
+
+def _newsletter(config: Config, edition: Edition) -> Newsletter | None:
+    """The newsletter an edition belongs to (None for a one-newsletter publication)."""
+    for item in configured_newsletters(config):
+        if item.id == edition.newsletter:
+            return item
+    return None
 
 
 def _email_article(config: Config, article: Article, *, css: str, full: bool) -> EmailArticle:

@@ -156,12 +156,13 @@ def delivered_article_ids(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def next_edition_id(conn: sqlite3.Connection, day: date) -> str:
+def next_edition_id(conn: sqlite3.Connection, day: date, prefix: str = "") -> str:
     """``YYYY-MM-DD``, or ``-2``, ``-3`` ... when that day already has a sending/sent edition.
 
     A draft's id is reused, so previewing twice on one day keeps the same id and files.
+    ``prefix`` names a newsletter's editions (``climate-2026-11-06``).
     """
-    base = day.isoformat()
+    base = prefix + day.isoformat()
     rows = conn.execute(
         "SELECT id, status FROM editions WHERE id = ? OR id LIKE ?", (base, f"{base}-%")
     ).fetchall()
@@ -190,24 +191,29 @@ def record_edition(conn: sqlite3.Connection, edition: Edition, *, status: Status
                 f"edition {edition.id} is already {row['status']}; it cannot be changed"
             )
         conn.execute("DELETE FROM editions WHERE id = ?", (edition.id,))
-        conn.execute(
-            "INSERT INTO editions (id, created, status, subject, sent_at) VALUES (?, ?, ?, ?, ?)",
-            (
-                edition.id,
-                edition.created.isoformat(),
-                status,
-                edition.subject,
-                _now_text() if status == "sent" else None,
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO edition_articles (edition_id, position, article_id) VALUES (?, ?, ?)",
-            [(edition.id, index, article.id) for index, article in enumerate(edition.articles)],
-        )
+        insert_edition(conn, edition, status=status)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def insert_edition(conn: sqlite3.Connection, edition: Edition, *, status: Status) -> None:
+    """Insert an edition and its article ids, inside the caller's transaction."""
+    conn.execute(
+        "INSERT INTO editions (id, created, status, subject, sent_at) VALUES (?, ?, ?, ?, ?)",
+        (
+            edition.id,
+            edition.created.isoformat(),
+            status,
+            edition.subject,
+            _now_text() if status == "sent" else None,
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO edition_articles (edition_id, position, article_id) VALUES (?, ?, ?)",
+        [(edition.id, index, article.id) for index, article in enumerate(edition.articles)],
+    )
 
 
 def mark_sending(conn: sqlite3.Connection, edition: Edition) -> None:

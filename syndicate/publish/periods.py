@@ -36,6 +36,12 @@ MIGRATIONS: tuple[str, ...] = (
 
 State = Literal["sending", "sent", "empty", "skipped"]
 ON_NEW_PREFIX = "on-new@"
+NEWSLETTER_PREFIX = "nl/"
+
+
+def newsletter_prefix(newsletter: str, cadence: str) -> str:
+    """``nl/climate/weekly@``: the period keys of one newsletter cadence."""
+    return f"{NEWSLETTER_PREFIX}{newsletter}/{cadence or 'schedule'}@"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,12 +72,23 @@ def period_key(due_at: datetime, *, on_new: bool = False) -> str:
     return f"{ON_NEW_PREFIX}{stamp}" if on_new else stamp
 
 
-def covered(conn: sqlite3.Connection, due_at: datetime) -> Period | None:
-    """The handled clock period at or after ``due_at``, if any: then that moment is not due."""
+def covered(conn: sqlite3.Connection, due_at: datetime, prefix: str = "") -> Period | None:
+    """The handled clock period at or after ``due_at``, if any: then that moment is not due.
+
+    ``prefix`` (``newsletter_prefix``) looks at one newsletter cadence's periods only; without
+    it, only the one-newsletter periods count.
+    """
+    if prefix:
+        row = conn.execute(
+            "SELECT * FROM publish_periods WHERE due_at >= ? AND period LIKE ?"
+            " ORDER BY due_at DESC LIMIT 1",
+            (_text(due_at), prefix + "%"),
+        ).fetchone()
+        return _period(row) if row is not None else None
     row = conn.execute(
         "SELECT * FROM publish_periods WHERE due_at >= ? AND period NOT LIKE ?"
-        " ORDER BY due_at DESC LIMIT 1",
-        (_text(due_at), ON_NEW_PREFIX + "%"),
+        " AND period NOT LIKE ? ORDER BY due_at DESC LIMIT 1",
+        (_text(due_at), ON_NEW_PREFIX + "%", NEWSLETTER_PREFIX + "%"),
     ).fetchone()
     return _period(row) if row is not None else None
 

@@ -172,17 +172,23 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
     try:
         announce(config, conn, now, report, extra_feeds=feeds)
         crash_point("announced")
-        # lazy: a run with no edition due never loads the email side
-        from .dispatch import Editions
+        if config.model.newsletters:
+            # lazy: a run with no edition due never loads the email side
+            from .newsletters import NewsletterEditions
 
-        Editions(
-            config,
-            conn,
-            now,
-            report,
-            published=result.articles,
-            feeds_changed=bool(result.report.written),
-        ).run(schedule_from_config(config))
+            NewsletterEditions(config, conn, now, report).run()
+        else:
+            # lazy: a run with no edition due never loads the email side
+            from .dispatch import Editions
+
+            Editions(
+                config,
+                conn,
+                now,
+                report,
+                published=result.articles,
+                feeds_changed=bool(result.report.written),
+            ).run(schedule_from_config(config))
         if report.editions_sent:
             # A finished send publishes the edition's archive page and the editions feed.
             announce(config, conn, now, report, extra_feeds=feeds)
@@ -234,6 +240,14 @@ def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
 
         schedule = schedule_from_config(config)
         before = len(report.actions)
+        if config.model.newsletters:
+            # lazy: a run with no edition due never loads the email side
+            from .newsletters import NewsletterEditions
+
+            NewsletterEditions(config, conn, now, report).run()
+            if len(report.actions) == before:
+                report.act("no newsletter edition due")
+            return
         Editions(config, conn, now, report).run(schedule)
         if len(report.actions) == before:
             report.act(f"no edition due; schedule: {describe_schedule(schedule, now)}")

@@ -66,3 +66,25 @@ def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def backup_copy(conn: sqlite3.Connection, suffix: str) -> Path | None:
+    """Copy the open database to ``<db><suffix>`` before an upgrade (once: an existing copy is
+    kept, so a rerun never overwrites the pre-upgrade state). The copy is written to a temp
+    name and renamed, so a crash leaves no half copy under the final name. None for an
+    in-memory database."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    if row is None or not row[2]:
+        return None
+    target = Path(row[2] + suffix)
+    if target.exists():
+        return target
+    temp = target.with_name(target.name + ".tmp")
+    temp.unlink(missing_ok=True)
+    copy = sqlite3.connect(temp)
+    try:
+        conn.backup(copy)
+    finally:
+        copy.close()
+    temp.replace(target)
+    return target
