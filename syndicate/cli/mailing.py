@@ -134,15 +134,23 @@ def subscribers_add(
     conn = _subscriber_db(ctx)
     try:
         for address in addresses:
-            sub, created = add_subscriber(conn, address, name=name, resubscribe=resubscribe)
-            if many and (created or newsletters or resubscribe):
-                chosen_ids = choices.choose(
-                    config, conn, sub, newsletters, cadence=cadence or "", how="cli"
-                )
-                if created or newsletters:
-                    click.echo(f"{sub.email}: newsletters {' '.join(chosen_ids)}")
-            if attributes:
-                set_attributes(conn, sub.id, attributes)
+            # One transaction: no other process ever sees the subscriber without choices.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                sub, created = add_subscriber(conn, address, name=name, resubscribe=resubscribe)
+                chosen_ids: tuple[str, ...] = ()
+                if many and (created or newsletters or resubscribe):
+                    chosen_ids = choices.choose(
+                        config, conn, sub, newsletters, cadence=cadence or "", how="cli"
+                    )
+                if attributes:
+                    set_attributes(conn, sub.id, attributes)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            if chosen_ids and (created or newsletters):
+                click.echo(f"{sub.email}: newsletters {' '.join(chosen_ids)}")
             if created and sub.status != "active":
                 click.echo(
                     f"{sub.email} is suppressed ({sub.reason}); added as {sub.status} (use "

@@ -107,7 +107,8 @@ def adopt(conn: sqlite3.Connection, defaults: Sequence[str], *, how: str) -> int
     """Subscribe every subscriber who has no subscription row at all to ``defaults``.
 
     Such subscribers came from before ``[newsletters]`` existed (or were added by a
-    one-newsletter command since); "no choice" means the defaults. Their floor is 0: every
+    one-newsletter command since); "no choice" means the defaults. A pending subscriber
+    (double opt-in) is left alone: confirming applies the set they chose. Their floor is 0: every
     article the stream owes anyone is owed to them. Idempotent.
     """
     if not defaults:
@@ -117,7 +118,7 @@ def adopt(conn: sqlite3.Connection, defaults: Sequence[str], *, how: str) -> int
         ids = [
             r[0]
             for r in conn.execute(
-                "SELECT s.id FROM subscribers s WHERE NOT EXISTS"
+                "SELECT s.id FROM subscribers s WHERE s.status != 'pending' AND NOT EXISTS"
                 " (SELECT 1 FROM subscriptions x WHERE x.subscriber_id = s.id)"
             )
         ]
