@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.config import find_newsletter
+from syndicate.config import find_newsletter, newsletter_config
 from syndicate.content.articles import load_articles
 from syndicate.delivery import choices
 from syndicate.delivery import ledger as ledger_db
@@ -21,7 +21,6 @@ from syndicate.edition.newsletter_send import state_connection
 from syndicate.edition.render import render_edition
 from syndicate.edition.sending import send_edition
 from syndicate.publish.run import publish
-from syndicate.config import newsletter_config
 from syndicate.store.sqlite import connect
 from tests.conftest import Publication, article
 from tests.newsletters_fixture import NEWSLETTERS, SECRET, config_of, delivered, smtp_email

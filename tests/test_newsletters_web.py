@@ -3,6 +3,7 @@ one-click leaves only that newsletter, saving applies at once, bad links change 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -15,9 +16,10 @@ from syndicate.store.sqlite import connect
 from tests.chromium import measure, needs_chromium
 from tests.conftest import Publication, Run
 from tests.newsletters_fixture import SECRET, config_of, make_newsletters_pub
+from tests.smtp_server import SmtpSink, smtp_server
 from tests.test_subscribe_phone import PROBE
 from tests.vnu import needs_vnu, vnu_messages
-from tests.web_server import http_request, web_server
+from tests.web_server import http_request, outbox_drained, web_server
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -180,4 +182,91 @@ def test_the_preferences_page_fits_a_375px_screen(root: Path, tmp_path: Path) ->
     scroll_width, viewport, edges = measure(tmp_path / "probe.html")
     assert viewport == 375
     assert scroll_width <= 375, "the preferences page scrolls sideways on a phone"
+    assert len(edges) >= 5 and max(edges) <= 375, edges
+
+
+# --- the subscribe form ------------------------------------------------------------------
+
+
+def form_post(port: int, fields: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    return http_request(
+        port, "POST", "/subscribe", urlencode(fields).encode(), {"Content-Type": FORM}
+    )
+
+
+def confirm_link(inbox: SmtpSink, address: str) -> str:
+    body = inbox.to(address)[-1].message.get_body(("plain",))
+    assert body is not None
+    match = re.search(r"https?://\S+/confirm\?token=(\S+)", body.get_content())
+    assert match is not None
+    return match.group(1)
+
+
+def test_subscribe_form_offers_the_newsletters(make_pub: Publication) -> None:
+    root = make_newsletters_pub(make_pub, 2525)
+    with web_server(config_of(root)) as port:
+        _, _, page = http_request(port, "GET", "/subscribe")
+        assert 'value="daily" checked' in page and 'value="climate">' in page
+        _, _, page = http_request(port, "GET", "/subscribe?newsletter=climate")
+        assert 'value="climate" checked' in page and 'value="daily">' in page
+        status, _, page = form_post(port, [("email", "x@example.com"), ("newsletter", "sports")])
+        assert status == 400 and "no newsletter" in page
+        status, _, page = form_post(port, [("email", "x@example.com")])
+        assert status == 400 and "at least one newsletter" in page
+
+
+def test_double_opt_in_confirms_the_chosen_set(make_pub: Publication, run: Run) -> None:
+    with smtp_server() as inbox:
+        root = make_newsletters_pub(make_pub, inbox.port)
+        assert run(root, "subscribers", "add", "old@example.com").exit_code == 0  # daily
+        config = config_of(root)
+        with web_server(config) as port:
+            fields = [("email", "new@example.com"), ("newsletter", "climate"),
+                      ("newsletter", "alerts")]
+            assert form_post(port, fields)[0] == 200
+            # An active reader asking for one more newsletter gets a link for it too.
+            assert form_post(port, [("email", "old@example.com"), ("newsletter", "climate")])[0] == 200
+            outbox_drained(config)
+            assert choices_of(root, "new@example.com") == {
+                "climate": ("pending", ""), "alerts": ("pending", "")
+            }
+            assert choices_of(root, "old@example.com")["daily"] == ("active", "")
+            for address in ("new@example.com", "old@example.com"):
+                token = confirm_link(inbox, address)
+                status, _, _ = http_request(
+                    port, "POST", "/confirm", urlencode({"token": token}).encode(),
+                    {"Content-Type": FORM},
+                )
+                assert status == 200
+    assert choices_of(root, "new@example.com") == {
+        "climate": ("active", ""), "alerts": ("active", "")
+    }
+    assert choices_of(root, "old@example.com") == {
+        "daily": ("active", ""), "climate": ("active", "")
+    }
+
+
+def subscribe_page(root: Path) -> str:
+    with web_server(config_of(root)) as port:
+        status, _, page = http_request(port, "GET", "/subscribe")
+    assert status == 200
+    return page
+
+
+@needs_vnu
+def test_the_subscribe_page_with_newsletters_is_valid_html(make_pub: Publication, tmp_path: Path) -> None:
+    root = make_newsletters_pub(make_pub, 2525)
+    (tmp_path / "subscribe.html").write_text(subscribe_page(root), encoding="utf-8")
+    assert vnu_messages(tmp_path / "subscribe.html") == []
+
+
+@needs_chromium
+def test_the_subscribe_page_with_newsletters_fits_a_375px_screen(
+    make_pub: Publication, tmp_path: Path
+) -> None:
+    root = make_newsletters_pub(make_pub, 2525)
+    (tmp_path / "subscribe.html").write_text(subscribe_page(root), encoding="utf-8")
+    (tmp_path / "probe.html").write_text(PROBE, encoding="utf-8")
+    scroll_width, viewport, edges = measure(tmp_path / "probe.html")
+    assert viewport == 375 and scroll_width <= 375
     assert len(edges) >= 5 and max(edges) <= 375, edges

@@ -83,7 +83,14 @@ def choose(
     chosen = check_ids(config, ids)
     known = _known(config)
     status = subs.SubStatus.PENDING if pending else subs.SubStatus.ACTIVE
+    active = {
+        row.newsletter
+        for row in subs.subscriptions_of(conn, subscriber.id)
+        if row.status is subs.SubStatus.ACTIVE
+    }
     for name in chosen:
+        if pending and name in active:
+            continue  # asking again on the form never suspends what they have
         wanted = cadence if cadence in known[name].cadences else ""
         subs.subscribe(conn, subscriber.id, name, cadence=wanted, how=how, status=status)
     return chosen

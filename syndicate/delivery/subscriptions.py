@@ -103,6 +103,14 @@ def ensure_subscriptions(conn: sqlite3.Connection, defaults: Sequence[str]) -> N
     adopt(conn, defaults, how="upgrade" if row is None else "default")
 
 
+def installed(conn: sqlite3.Connection) -> bool:
+    """Whether this database has subscriptions (a [newsletters] publication used it)."""
+    row = conn.execute(
+        "SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)
+    ).fetchone()
+    return row is not None
+
+
 def adopt(conn: sqlite3.Connection, defaults: Sequence[str], *, how: str) -> int:
     """Subscribe every subscriber who has no subscription row at all to ``defaults``.
 

@@ -24,11 +24,12 @@ import sqlite3
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ..delivery import choices, subscriptions
 from ..delivery.subscribers import (
     Status,
     Subscriber,
@@ -79,6 +80,10 @@ MIGRATIONS = (
     CREATE INDEX confirm_outbox_key ON confirm_outbox (address_key, requested);
     CREATE INDEX confirm_outbox_email ON confirm_outbox (email)
     """,
+    # [newsletters]: the ids ticked on the form (separated by spaces; "" = the defaults).
+    """
+    ALTER TABLE confirm_outbox ADD COLUMN newsletters TEXT NOT NULL DEFAULT ''
+    """,
 )
 
 # At most this many confirmation emails per mailbox (``address_key``) per rate window, from
@@ -108,13 +113,23 @@ def ensure_outbox(conn: sqlite3.Connection) -> None:
     ensure_current(conn, COMPONENT, MIGRATIONS)
 
 
-def enqueue(conn: sqlite3.Connection, address: str, *, name: str, now: float) -> None:
-    """Queue a confirmation for a normalised ``address``: the same one insert for every address."""
+def enqueue(
+    conn: sqlite3.Connection,
+    address: str,
+    *,
+    name: str,
+    now: float,
+    newsletters: Sequence[str] = (),
+) -> None:
+    """Queue a confirmation for a normalised ``address``: the same one insert for every address.
+
+    ``newsletters``: the (checked) ids the reader ticked; the confirmation confirms them."""
     ensure_outbox(conn)
     conn.execute(
-        "INSERT INTO confirm_outbox (email, address_key, name, requested, next_try)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (address, address_key(address), " ".join(name.split())[:200], now, now),
+        "INSERT INTO confirm_outbox (email, address_key, name, requested, next_try, newsletters)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (address, address_key(address), " ".join(name.split())[:200], now, now,
+         " ".join(newsletters)),
     )
 
 
@@ -128,6 +143,7 @@ class _Row:
     nonce: str | None
     expires: int | None
     attempts: int
+    newsletters: str = ""
 
 
 def _claim(conn: sqlite3.Connection, now: float) -> _Row | None:
@@ -136,7 +152,8 @@ def _claim(conn: sqlite3.Connection, now: float) -> _Row | None:
         "UPDATE confirm_outbox SET next_try = ?, attempts = attempts + 1 WHERE id = ("
         " SELECT id FROM confirm_outbox WHERE state = 'queued' AND next_try <= ?"
         " ORDER BY next_try, id LIMIT 1)"
-        " RETURNING id, email, address_key, name, requested, nonce, expires, attempts",
+        " RETURNING id, email, address_key, name, requested, nonce, expires, attempts,"
+        " newsletters",
         (now + LEASE, now),
     ).fetchone()
     return _Row(*row) if row is not None else None
@@ -154,6 +171,8 @@ def drain(config: Config, *, secret: bytes, clock: Callable[[], float] = time.ti
     try:
         ensure_subscribers(conn)
         ensure_outbox(conn)
+        if config.model.newsletters:
+            choices.ensure(config, conn)
         done = 0
         while (row := _claim(conn, clock())) is not None:
             done += 1
@@ -218,7 +237,8 @@ def _prepare(
             (row.address_key, now - settings.rate_window),
         ).fetchone()[0]
         current = get_subscriber(conn, row.email)
-        skip = _skip_reason(current, recent)
+        many = bool(config.model.newsletters)
+        skip = _skip_reason(current, recent, wants_more=many and _wants_more(conn, current, row))
         if skip is not None:
             _finish(conn, row.id, "skipped", skip)
             conn.execute("COMMIT")
@@ -227,6 +247,10 @@ def _prepare(
         if current is None:
             current, _ = add_subscriber(
                 conn, row.email, name=row.name, source="web", status=Status.PENDING
+            )
+        if many:  # the ticked newsletters wait for the click, as the subscriber does
+            choices.choose(
+                config, conn, current, row.newsletters.split(), how="form", pending=True
             )
         nonce = secrets.token_urlsafe(16)
         expires = int(
@@ -243,10 +267,22 @@ def _prepare(
     return nonce, expires
 
 
-def _skip_reason(current: Subscriber | None, recent: int) -> str | None:
+def _wants_more(conn: sqlite3.Connection, current: Subscriber | None, row: _Row) -> bool:
+    """An active subscriber asking (on the form) for a newsletter they do not have yet."""
+    if current is None or current.status is not Status.ACTIVE:
+        return False
+    have = {
+        sub.newsletter
+        for sub in subscriptions.subscriptions_of(conn, current.id)
+        if sub.status is subscriptions.SubStatus.ACTIVE
+    }
+    return bool(set(row.newsletters.split()) - have)
+
+
+def _skip_reason(current: Subscriber | None, recent: int, *, wants_more: bool = False) -> str | None:
     if recent >= ADDRESS_LIMIT:
         return "limited"
-    if current is not None and current.status is Status.ACTIVE:
+    if current is not None and current.status is Status.ACTIVE and not wants_more:
         return "already active"
     if current is not None and current.status in (Status.BOUNCED, Status.COMPLAINED):
         return "suppressed"
@@ -310,9 +346,16 @@ def _confirm(
         return Outcome.SUPPRESSED
     if recorded is None:
         return Outcome.ALREADY if current.status is Status.ACTIVE else None
-    if recorded != basis(current) or current.status not in (Status.PENDING, Status.UNSUBSCRIBED):
+    if recorded != basis(current) or current.status not in (
+        Status.PENDING,
+        Status.UNSUBSCRIBED,
+        Status.ACTIVE,
+    ):
         return None
-    set_status(conn, found.address, Status.ACTIVE, reason="confirmed (double opt-in)")
+    if current.status is not Status.ACTIVE:
+        set_status(conn, found.address, Status.ACTIVE, reason="confirmed (double opt-in)")
+    if subscriptions.installed(conn):
+        subscriptions.activate_pending(conn, current.id, how="form (double opt-in)")
     return Outcome.SENT
 
 

@@ -24,10 +24,12 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+from ..config import configured_newsletters
 from ..delivery.settings import subscribe_url
 from ..delivery.subscribers import InvalidAddress, normalize_email
 from ..delivery.tokens import BadToken, load_secret
@@ -117,7 +119,7 @@ def _render(app: App, view: str, title: str, status: int, **context: Any) -> Res
         publication=app.config.publication,
         subscribe_url=subscribe_url(app.config),
         honeypot=HONEYPOT,
-        **context,
+        **({"newsletters": []} | context),
     )
     return Response(status, page(title, body, publication=app.config.publication.title))
 
@@ -173,10 +175,30 @@ def _is_proxy(address: str, proxies: list[ipaddress.IPv4Network | ipaddress.IPv6
     return any(ip in network for network in proxies)
 
 
+def _newsletter_rows(app: App, ticked: Sequence[str] | None) -> list[dict[str, Any]]:
+    """The form's newsletter checkboxes: the defaults ticked, or exactly ``ticked``."""
+    return [
+        {
+            "id": item.id,
+            "title": item.title,
+            "description": item.settings.description,
+            "checked": item.default if ticked is None else item.id in ticked,
+        }
+        for item in configured_newsletters(app.config)
+    ]
+
+
 @router.route("/subscribe", "GET")
 def subscribe_form(app: App, request: Request) -> Response:
-    """The form, for readers who arrive here rather than at a form on the site."""
-    return _render(app, "form", "Subscribe", HTTPStatus.OK, email="", subscriber_name="", error="")
+    """The form, for readers who arrive here rather than at a form on the site.
+
+    ``?newsletter=climate`` (repeatable) ticks just those newsletters; unknown ids are
+    ignored here (the form cannot post them back)."""
+    wanted = [n for n in request.query.get("newsletter", []) if n in app.config.model.newsletters]
+    return _render(
+        app, "form", "Subscribe", HTTPStatus.OK, email="", subscriber_name="", error="",
+        newsletters=_newsletter_rows(app, wanted or None),
+    )
 
 
 @router.route("/subscribe", "POST")
@@ -195,14 +217,25 @@ def subscribe(app: App, request: Request) -> Response:
         )
     email = request.value("email").strip()
     name = request.value("name")
+    ticked = list(dict.fromkeys(request.form.get("newsletter", [])))
     done = _done(app, request)
     if request.value(HONEYPOT):
         log.info("honeypot filled in; nothing stored or sent")
         return done
+    error = ""
     try:
         address = normalize_email(email)
     except InvalidAddress as exc:
         error = f"That address does not look right: {exc}" if email else ""
+        error = error or "Please enter your email address."
+    if app.config.model.newsletters and not error:
+        unknown = [n for n in ticked if n not in app.config.model.newsletters]
+        if unknown:
+            error = f"There is no newsletter {unknown[0]!r}. Please choose from the list."
+        elif not ticked:
+            error = "Please choose at least one newsletter."
+    if error:
+        known = [n for n in ticked if n in app.config.model.newsletters]
         return _render(
             app,
             "form",
@@ -210,14 +243,15 @@ def subscribe(app: App, request: Request) -> Response:
             HTTPStatus.BAD_REQUEST,
             email=email,
             subscriber_name=name,
-            error=error or "Please enter your email address.",
+            error=error,
+            newsletters=_newsletter_rows(app, known),
         )
     load_secret()  # no secret, no links: say so now (500), not only in the sender's log
     if not _state(app).by_address.allow(address_key(address)):
         return done
     conn = connect(app.config.state_db)
     try:
-        enqueue(conn, address, name=name, now=time.time())
+        enqueue(conn, address, name=name, now=time.time(), newsletters=ticked)
     finally:
         conn.close()
     _state(app).outbox.wake()
