@@ -21,6 +21,7 @@ from ..delivery.settings import DkimSettings
 from ..errors import ConfigError, ContentError, Problem
 from ..model import Article
 from .exporter_settings import configured_exporters
+from .newsletter_checks import newsletter_warnings
 
 
 def validate(config: Config) -> tuple[Problem, ...]:
@@ -36,6 +37,7 @@ def validate(config: Config) -> tuple[Problem, ...]:
         warnings += loaded.warnings
         for article in loaded.articles:
             warnings += body_image_warnings(article)
+        warnings += newsletter_warnings(config, loaded.articles)
     problems += dkim_problems(config)
     try:
         configured_exporters(config)  # names in [feeds] exporters, [exporters.<name>] tables

@@ -187,7 +187,8 @@ def preview_plan(
     if best is not None:
         return best
     published = {a.id: a for a in select_published(articles, now)}
-    label, stored = cadence_groups(newsletter)[0]
+    label = newsletter.default_cadence
+    stored = dict(cadence_groups(newsletter))[label]
     floor = stream.watermark(conn, newsletter.id, stored) or 0
     limit = newsletter_config(config, newsletter.id).model.email.max_articles
     chosen, upto = _owed(conn, newsletter.id, floor, published, limit)
