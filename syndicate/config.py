@@ -638,6 +638,13 @@ def newsletter_config(config: Config, name: str) -> Config:
         changes["from_"] = table.from_
     if table.reply_to:
         changes["reply_to"] = table.reply_to
+    # Each newsletter's editions have their own archive (edition/archive.py, folder_of).
+    archive = email.archive_url
+    changes["archive_url"] = (
+        archive.replace("{newsletter}", name)
+        if archive
+        else f"{config.publication.feeds.url}/archive/{name}/{{edition}}/"
+    )
     schedule = ScheduleConfig(
         email=table.schedule, day=table.day, time=table.time, min_articles=table.min_articles
     )

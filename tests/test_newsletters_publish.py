@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from syndicate.config import configured_newsletters
@@ -101,3 +102,18 @@ def test_three_readers_get_exactly_their_newsletters_over_two_weeks(
     for mail in inbox.messages:
         header = str(mail.message["List-Unsubscribe"])
         assert "/preferences?newsletter=" in header
+    # Each newsletter has its own archive and editions feed; view-in-browser links point there.
+    assert run(root, "build").exit_code == 0
+    feeds = root / "feeds"
+    climate_feed = feedparser.parse((feeds / "archive" / "climate" / "rss.xml").read_bytes())
+    links = [entry.link for entry in climate_feed.entries]
+    assert links and all("/feeds/archive/climate/climate-" in link for link in links)
+    daily_index = (feeds / "archive" / "daily" / "index.html").read_text(encoding="utf-8")
+    assert "Test Times: Daily" in daily_index and "climate-" not in daily_index
+    assert not (feeds / "newsletter").exists()
+    for mail in inbox.to("cat@example.com"):
+        text = mail.message.get_body(("plain",)).get_content()
+        edition = str(mail.message["Message-ID"]).split(".")[0].lstrip("<")
+        newsletter = edition.split("-")[0]
+        assert f"https://news.test/feeds/archive/{newsletter}/{edition}/" in text
+        assert (feeds / "archive" / newsletter / edition / "index.html").is_file()

@@ -30,10 +30,12 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from ..config import newsletter_config
 from ..errors import Problem, StateError, SyndicateError
 from ..files import WriteReport, write_artifacts
 from ..model import Artifact
 from ..store.sqlite import connect, ensure_schema
+from .stream import placement
 
 if TYPE_CHECKING:
     from ..build.pipeline import BuildResult
@@ -127,7 +129,7 @@ def page_html(config: Config, rendered: RenderedEdition) -> str:
             flags=re.DOTALL,
         )
     filled = filled.replace(_SENTINEL, "a subscriber")
-    feeds = f"{config.publication.feeds.url}/{FOLDER}"
+    feeds = f"{config.publication.feeds.url}/{folder_of(rendered.edition.newsletter)}"
     title = html_lib.escape(f"{config.publication.title}: newsletter archive", quote=True)
     links = (
         f'<link rel="canonical" href="{html_lib.escape(page_url, quote=True)}">'
@@ -286,30 +288,77 @@ def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]
     return entries, problems
 
 
-def archive_artifacts(config: Config, entries: Sequence[ArchivedEdition]) -> list[Artifact]:
+def folder_of(newsletter: str) -> PurePosixPath:
+    """Where an edition's archive lives: ``newsletter/`` for the one-newsletter editions,
+    ``archive/<id>/`` for each of several newsletters."""
+    return PurePosixPath("archive") / newsletter if newsletter else FOLDER
+
+
+def archive_artifacts(
+    config: Config, entries: Sequence[ArchivedEdition], folder: PurePosixPath = FOLDER
+) -> list[Artifact]:
     """The archive's files: one page per edition, the index, RSS and Atom (none if empty)."""
     if not entries:
         return []
     files = [
         Artifact(
-            FOLDER / entry.id / "index.html", web_html(entry.html).encode("utf-8"), "text/html"
+            folder / entry.id / "index.html", web_html(entry.html).encode("utf-8"), "text/html"
         )
         for entry in entries
     ]
-    files.append(Artifact(FOLDER / "index.html", _index(config, entries), "text/html"))
+    files.append(Artifact(folder / "index.html", _index(config, entries, folder), "text/html"))
     files.append(
-        Artifact(FOLDER / "rss.xml", _feed(config, entries, atom=False), "application/rss+xml")
+        Artifact(
+            folder / "rss.xml", _feed(config, entries, folder, atom=False), "application/rss+xml"
+        )
     )
     files.append(
-        Artifact(FOLDER / "atom.xml", _feed(config, entries, atom=True), "application/atom+xml")
+        Artifact(
+            folder / "atom.xml", _feed(config, entries, folder, atom=True), "application/atom+xml"
+        )
     )
     return files
 
 
 def write_archive(config: Config, out: Path) -> tuple[WriteReport, list[Problem]]:
-    """Write the archive under ``out``; only files whose bytes changed are touched."""
+    """Write the archive under ``out``; only files whose bytes changed are touched.
+
+    With ``[newsletters]`` each newsletter has its own archive, index and editions feed
+    under ``archive/<id>/``; editions from the one-newsletter days stay under ``newsletter/``.
+    """
     entries, problems = sent_editions(config)
-    return write_artifacts(out, archive_artifacts(config, entries)), problems
+    if not config.model.newsletters:
+        return write_artifacts(out, archive_artifacts(config, entries)), problems
+    owners = _newsletter_of(config, [entry.id for entry in entries])
+    groups: dict[str, list[ArchivedEdition]] = {}
+    for entry in entries:
+        groups.setdefault(owners.get(entry.id, ""), []).append(entry)
+    files: list[Artifact] = []
+    for name, group in groups.items():
+        if name and name not in config.model.newsletters:
+            continue  # a removed newsletter: its pages stay as they were written
+        shown = newsletter_config(config, name) if name else config
+        if name:
+            titled = f"{config.publication.title}: {config.model.newsletters[name].title}"
+            shown = replace(shown, publication=replace(shown.publication, title=titled))
+        files += archive_artifacts(shown, group, folder_of(name))
+    return write_artifacts(out, files), problems
+
+
+def _newsletter_of(config: Config, edition_ids: Sequence[str]) -> dict[str, str]:
+    """edition id -> newsletter id, for the editions of several newsletters."""
+    conn = connect(config.state_db)
+    try:
+        if not _has_table(conn, "newsletter_editions"):
+            return {}
+        found = {}
+        for edition_id in edition_ids:
+            where = placement(conn, edition_id)
+            if where is not None:
+                found[edition_id] = where.newsletter
+        return found
+    finally:
+        conn.close()
 
 
 def with_archive(config: Config, out: Path, result: BuildResult) -> BuildResult:
@@ -345,14 +394,16 @@ def _stored(conn: sqlite3.Connection) -> dict[str, ArchivedEdition]:
     return found
 
 
-def _index(config: Config, entries: Sequence[ArchivedEdition]) -> bytes:
+def _index(
+    config: Config, entries: Sequence[ArchivedEdition], folder: PurePosixPath = FOLDER
+) -> bytes:
     # lazy: the email side loads only when an edition is made
     from ..delivery.settings import subscribe_url
     from ..text.templates import render_template, template_environment
 
     pub = config.publication
     env = template_environment(config, autoescape=True)
-    feeds = f"{pub.feeds.url}/{FOLDER}"
+    feeds = f"{pub.feeds.url}/{folder}"
     editions = [
         {
             "id": entry.id,
@@ -387,7 +438,13 @@ def _summary_html(entry: ArchivedEdition) -> str:
     return f"<ul>{items}</ul>"
 
 
-def _feed(config: Config, entries: Sequence[ArchivedEdition], *, atom: bool) -> bytes:
+def _feed(
+    config: Config,
+    entries: Sequence[ArchivedEdition],
+    folder: PurePosixPath = FOLDER,
+    *,
+    atom: bool,
+) -> bytes:
     """RSS 2.0 or Atom 1.0 of the editions; every date comes from the state, never "now"."""
     # lazy: the email side loads only when an edition is made
     from feedgen.feed import FeedGenerator
@@ -396,7 +453,7 @@ def _feed(config: Config, entries: Sequence[ArchivedEdition], *, atom: bool) -> 
     from ..exporters._feedgen import GENERATOR, GENERATOR_URI, rss_bytes
 
     pub = config.publication
-    feeds = f"{pub.feeds.url}/{FOLDER}"
+    feeds = f"{pub.feeds.url}/{folder}"
     self_url = f"{feeds}/{'atom.xml' if atom else 'rss.xml'}"
     fg = FeedGenerator()
     fg.id(self_url)
