@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Publication, Run
+from tests.conftest import REPO, Publication, Run
 from tests.newsletters_fixture import NEWSLETTERS, SECRET, make_newsletters_pub
 from tests.smtp_server import smtp_server
 
@@ -136,6 +136,13 @@ def test_segment_send_reaches_only_the_segment_and_the_rest_still_get_it(
 ) -> None:
     with smtp_server() as inbox:
         root = make_newsletters_pub(make_pub, inbox.port)
+        # Attributes in templates: a segment's shared values are `segment`.
+        builtin = (REPO / "templates" / "email.txt.j2").read_text(encoding="utf-8")
+        (root / "templates").mkdir()
+        (root / "templates" / "email.txt.j2").write_text(
+            "{% if segment.city %}News for {{ segment.city }}{% endif %}\n" + builtin,
+            encoding="utf-8",
+        )
         for address, city in (("b1@example.com", "Berlin"), ("h1@example.com", "Hamburg")):
             result = run(root, "subscribers", "add", address, "--newsletter", "climate",
                          "--cadence", "weekly", "--attr", f"city={city}")
@@ -152,8 +159,8 @@ def test_segment_send_reaches_only_the_segment_and_the_rest_still_get_it(
         again = run(root, "email", "--newsletter", "climate", "--send", "--yes", "--now", NOW)
         assert "nothing to send" in again.output
     first, second = (m.message.get_body(("plain",)).get_content() for m in inbox.messages)
-    assert "Story 00" in first and "Story 03" in first
-    assert "Story 00" in second and "Story 03" in second
+    assert "Story 00" in first and "Story 03" in first and "News for Berlin" in first
+    assert "Story 00" in second and "Story 03" in second and "News for" not in second
 
 
 def test_validate_reports_subscriptions_of_a_removed_newsletter(

@@ -345,13 +345,26 @@ def recipients(
     return [(row[0], row[1]) for row in rows]
 
 
-def advance(conn: sqlite3.Connection, newsletter: str, ids: Sequence[int], floor: int) -> None:
-    """These subscribers have been given everything up to ``floor`` (inside the caller's
-    transaction, with the edition and its ledger rows)."""
-    conn.executemany(
-        "UPDATE subscriptions SET floor = ? WHERE subscriber_id = ? AND newsletter = ?",
-        [(floor, sid, newsletter) for sid in ids],
+def advance(
+    conn: sqlite3.Connection,
+    newsletter: str,
+    cadences: Sequence[str],
+    floor: int,
+    upto: int,
+    segment: Mapping[str, str] | None = None,
+) -> int:
+    """The receiving subscribers at ``floor`` (exactly those ``recipients`` returns) have been
+    given everything up to ``upto``: one set-based UPDATE, inside the caller's transaction
+    (with the edition and its ledger rows, so both see the same readers)."""
+    where, params = _segment_sql(segment or {})
+    marks = ", ".join("?" for _ in cadences)
+    cursor = conn.execute(
+        "UPDATE subscriptions SET floor = ? WHERE newsletter = ? AND status = 'active'"
+        f" AND cadence IN ({marks}) AND COALESCE(floor, 0) = ? AND subscriber_id IN"
+        " (SELECT s.id FROM subscribers s WHERE s.status = 'active'" + where + ")",
+        (upto, newsletter, *cadences, floor, *params),
     )
+    return cursor.rowcount
 
 
 # --- reports -------------------------------------------------------------------------------

@@ -116,7 +116,7 @@ def prepare_send(
         config, conn, newsletter, chosen, articles, now=now, segment=segment, min_articles=1
     ):
         edition = planner.edition_for(config, conn, item, now=now)
-        planned.append((item, edition, render_edition(nconfig, edition)))
+        planned.append((item, edition, render_edition(nconfig, edition, segment=segment)))
     return Prepared(resumed=(), planned=tuple(planned))
 
 

@@ -276,7 +276,9 @@ def commit(
         )
         readers = subs.recipients(conn, item.newsletter, stored, item.floor, segment)
         ledger_db.enqueue_rows(conn, edition.id, domain, readers)
-        subs.advance(conn, item.newsletter, [sid for sid, _ in readers], item.upto)
+        moved = subs.advance(conn, item.newsletter, stored, item.floor, item.upto, segment)
+        if moved != len(readers):  # cannot happen inside one transaction; never guess
+            raise StateError(f"edition {edition.id}: {len(readers)} readers but {moved} moved")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,12 +57,19 @@ class EmailArticle:
     links: str
 
 
-def render_edition(config: Config, edition: Edition) -> RenderedEdition:
-    """Render an edition's HTML (Jinja2 -> MJML -> HTML) and text, each exactly once."""
+def render_edition(
+    config: Config, edition: Edition, *, segment: Mapping[str, str] | None = None
+) -> RenderedEdition:
+    """Render an edition's HTML (Jinja2 -> MJML -> HTML) and text, each exactly once.
+
+    ``segment``: the attributes every recipient shares (``--where city=Berlin``), given to the
+    templates as ``segment`` (``{{ segment.city }}``); empty for a whole-list edition.
+    """
     # lazy: the email side loads only when an edition is made
     from mjml import mjml2html
 
     html_env, context, marker = _prepare(config, edition)
+    context["segment"] = dict(segment or {})
     source = _render(html_env, html_template(config), context, edition.id)
     try:
         html = mjml2html(source, disable_comments=True, fonts={})
@@ -267,6 +274,7 @@ def _context(
         "content_width": CONTENT_WIDTH,
         "text_width": TEXT_WIDTH,
         "newsletter": _newsletter(config, edition),
+        "segment": {},
     }
 
 
