@@ -70,7 +70,7 @@ def test_email_needs_a_newsletter_named(make_pub: Publication, run: Run) -> None
     assert result.exit_code == 2 and "sending needs --newsletter ID" in result.stderr
     result = run(root, "email", "--newsletter", "sports", "--now", NOW)
     assert result.exit_code == 1 and "unknown newsletter 'sports'" in result.stderr
-    result = run(root, "email", "--newsletter", "climate", "--now", NOW, "--out", "prev")
+    result = run(root, "email", "--newsletter", "climate", "--now", NOW, "--out", str(root / "prev"))
     assert result.exit_code == 0, result.output + result.stderr
     assert "edition climate-weekly-2026-11-13: 2 articles" in result.output
     assert "subject: Test Times: Story 03" in result.output

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import (
+    CADENCES,
     Config,
     Newsletter,
     ScheduleConfig,
@@ -75,10 +76,13 @@ def cadence_groups(newsletter: Newsletter) -> list[tuple[str, tuple[str, ...]]]:
     Without ``cadences``: one stream, the schedule's (label ``""``). With them: one per
     cadence; subscriptions that chose none (``""``) follow the default cadence.
     """
+    # A cadence the config no longer offers follows the default, so an edit of ``cadences``
+    # never leaves a reader without editions.
+    orphans = tuple(c for c in CADENCES if c not in newsletter.cadences)
     if not newsletter.cadences:
-        return [("", ("",))]
+        return [("", ("", *orphans))]
     return [
-        (cadence, (cadence, "") if cadence == newsletter.default_cadence else (cadence,))
+        (cadence, (cadence, "", *orphans) if cadence == newsletter.default_cadence else (cadence,))
         for cadence in newsletter.cadences
     ]
 

@@ -57,6 +57,14 @@ class EmailArticle:
     links: str
 
 
+class Segment(dict[str, str]):
+    """The attributes a segment's readers share; a template asking for one the segment does
+    not set (``segment.city`` in a whole-list edition) gets "" rather than an error."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def render_edition(
     config: Config, edition: Edition, *, segment: Mapping[str, str] | None = None
 ) -> RenderedEdition:
@@ -69,7 +77,7 @@ def render_edition(
     from mjml import mjml2html
 
     html_env, context, marker = _prepare(config, edition)
-    context["segment"] = dict(segment or {})
+    context["segment"] = Segment(segment or {})
     source = _render(html_env, html_template(config), context, edition.id)
     try:
         html = mjml2html(source, disable_comments=True, fonts={})
@@ -274,7 +282,7 @@ def _context(
         "content_width": CONTENT_WIDTH,
         "text_width": TEXT_WIDTH,
         "newsletter": _newsletter(config, edition),
-        "segment": {},
+        "segment": Segment(),
     }
 
 

@@ -38,6 +38,7 @@ from .state import (
     mark_sent,
     plan_edition,
 )
+from .stream import is_placed
 
 
 def send_lock_path(state_db: Path) -> Path:
@@ -140,7 +141,7 @@ def find_resumable(config: Config, conn: sqlite3.Connection) -> Edition | None:
     """The oldest edition left ``sending`` (a run that stopped or crashed), rebuilt from
     content/, or None. ``--send`` and ``publish`` finish it before planning a new one."""
     ensure_editions_schema(conn)
-    sending = list_editions(conn, status="sending")
+    sending = [r for r in list_editions(conn, status="sending") if not is_placed(conn, r.id)]
     if not sending:
         return None
     return load_edition(config, sending[-1])

@@ -200,3 +200,16 @@ def unfinished(conn: sqlite3.Connection) -> list[str]:
         " WHERE e.status = 'sending' ORDER BY e.created, e.id"
     )
     return [row[0] for row in rows]
+
+
+def is_placed(conn: sqlite3.Connection, edition_id: str) -> bool:
+    """Whether an edition belongs to one of several newsletters (False on a database that
+    never had them): the one-newsletter code must not resume such an edition for everyone."""
+    if not conn.execute(
+        "SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)
+    ).fetchone():
+        return False
+    row = conn.execute(
+        "SELECT 1 FROM newsletter_editions WHERE edition_id = ?", (edition_id,)
+    ).fetchone()
+    return row is not None

@@ -28,6 +28,7 @@ from ..edition.state import (
     mark_sent,
     plan_edition,
 )
+from ..edition.stream import is_placed
 from ..model import Article, Edition
 from ..text.words import plural
 from . import periods
@@ -109,6 +110,8 @@ class Editions:
             handled.add(edition.id)
             self.deliver(edition, period.period, resumed=True)
         for record in list_editions(self.conn, status="sending"):
+            if is_placed(self.conn, record.id):
+                continue  # a newsletter's edition: only [newsletters] may send it
             if record.id not in handled:  # e.g. an `email --send` that was interrupted
                 edition = load_edition(self.config, record, articles=self.articles)
                 self.deliver(edition, None, resumed=True)

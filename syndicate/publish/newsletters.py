@@ -26,8 +26,8 @@ from ..crashpoints import crash_point
 from ..delivery import subscriptions
 from ..edition import newsletters as planner
 from ..edition.render import render_edition
-from ..edition.state import ensure_editions_schema
-from ..edition.stream import unfinished
+from ..edition.state import ensure_editions_schema, list_editions, load_edition
+from ..edition.stream import is_placed, unfinished
 from ..model import Article
 from ..text.words import plural
 from . import periods
@@ -72,7 +72,14 @@ class NewsletterEditions:
                 self.send_due(newsletter, cadence)
 
     def resume(self) -> None:
-        """Send the rest of every newsletter edition left ``sending``."""
+        """Send the rest of every newsletter edition left ``sending``; an edition of the
+        one-newsletter days left unfinished by the upgrade goes out as it was started."""
+        for record in list_editions(self.conn, status="sending"):
+            if not is_placed(self.conn, record.id):
+                edition = load_edition(self.config, record, articles=self.articles)
+                Editions(self.config, self.conn, self.now, self.report).deliver(
+                    edition, None, resumed=True
+                )
         for edition_id in unfinished(self.conn):
             edition = planner.load_newsletter_edition(
                 self.config, self.conn, edition_id, self.articles
