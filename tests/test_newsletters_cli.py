@@ -90,6 +90,8 @@ def test_subscribers_and_the_newsletters_listing(make_pub: Publication, run: Run
     result = run(root, "subscribers", "add", "x@example.com", "--newsletter", "alerts",
                  "--cadence", "weekly")
     assert result.exit_code == 1 and "offers no cadence 'weekly'" in result.stderr
+    result = run(root, "subscribers", "unsubscribe", "ann@example.com", "--newsletter", "alerts")
+    assert result.exit_code == 0 and "unsubscribed from alerts: ann@example.com" in result.output
     listed = run(root, "subscribers", "list", "--newsletter", "climate").output.splitlines()
     assert [line.split("\t")[0] for line in listed] == ["ben@example.com"]
     assert listed[0].endswith("\talerts climate:daily")

@@ -330,17 +330,36 @@ def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -
 @click.option(
     "--token", help="An unsubscribe token from a link (checked against $SYNDICATE_SECRET)."
 )
+@click.option(
+    "--newsletter", metavar="ID", help="Leave only this newsletter ([newsletters]); others stay."
+)
 @click.pass_context
 def subscribers_unsubscribe(
-    ctx: click.Context, addresses: tuple[str, ...], token: str | None
+    ctx: click.Context, addresses: tuple[str, ...], token: str | None, newsletter: str | None
 ) -> None:
     """Unsubscribe addresses, or the address an unsubscribe link's --token names."""
     # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery.subscribers import stored_exactly, unsubscribe
+    from ..delivery import choices
+    from ..delivery import subscriptions as subs
+    from ..delivery.subscribers import get_subscriber, stored_exactly, unsubscribe
     from ..delivery.tokens import load_secret, verify_token
 
     if bool(token) == bool(addresses):
         raise click.UsageError("give either EMAIL addresses or --token")
+    if newsletter:
+        _needs_newsletters(ctx, "--newsletter")
+        choices.check_ids(load(ctx), (newsletter,), where="--newsletter: ")
+        if token:
+            raise click.UsageError("--newsletter goes with EMAIL addresses")
+
+        def leave(conn: sqlite3.Connection, address: str) -> bool:
+            found = get_subscriber(conn, address)
+            if found is not None:
+                subs.unsubscribe_from(conn, found.id, newsletter, how="cli")
+            return found is not None
+
+        _each_address(ctx, addresses, leave, f"unsubscribed from {newsletter}:")
+        return
     if token:
         conn = _subscriber_db(ctx)
         try:

@@ -252,7 +252,10 @@ def import_csv(
                 report.problems.append(Problem(path, line, str(exc)))
                 continue
             if created and columns is not None:
-                columns.apply(conn, sub, cells)
+                # Another tool's export has its own bookkeeping columns (LEID, OPTIN_TIME,
+                # uuid ...): only a plain CSV's or our own extra columns are attributes.
+                own = report.format in ("plain", "syndicate")
+                columns.apply(conn, sub, cells if own else _only_newsletters(cells))
             if created:
                 report.added += 1
                 report.suppressed += sub.status is not Status.ACTIVE
@@ -267,6 +270,10 @@ def import_csv(
         raise
     report.problems.sort(key=lambda p: p.line or 0)
     return report
+
+
+def _only_newsletters(cells: Mapping[str, str]) -> dict[str, str]:
+    return {key: value for key, value in cells.items() if key == "newsletters"}
 
 
 # Header spellings, compared without case, spaces, '-' and '_': ours and listmonk's

@@ -129,7 +129,7 @@ class NewsletterEditions:
                 edition_id=made[0][0].id if made else None,
                 articles=sum(len(e.articles) for e, _, _ in made),
             )
-            if not made:
+            if not made and not cadence:  # a cadence nobody chose is not worth a line
                 self.report.act(f"newsletter {name} due {label}: nothing new, none sent")
         for edition, rendered, _ in made:
             self._editions(newsletter.id).deliver(edition, None, resumed=False, rendered=rendered)
@@ -183,9 +183,18 @@ def overview(config: Config, conn: sqlite3.Connection, now: datetime) -> list[Ov
                 title=newsletter.title,
                 default=newsletter.default,
                 active=counts.get(newsletter.id, 0),
-                by_cadence=subscriptions.cadence_counts(conn, newsletter.id),
+                by_cadence=_by_cadence(conn, newsletter),
                 schedule="; ".join(described),
                 next_due=due,
             )
         )
     return lines
+
+
+def _by_cadence(conn: sqlite3.Connection, newsletter: Newsletter) -> dict[str, int]:
+    """Receiving readers per cadence; those who chose none count under the default."""
+    counts: dict[str, int] = {}
+    for cadence, number in subscriptions.cadence_counts(conn, newsletter.id).items():
+        label = cadence if cadence in newsletter.cadences else newsletter.default_cadence
+        counts[label] = counts.get(label, 0) + number
+    return counts
