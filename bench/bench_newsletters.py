@@ -117,15 +117,33 @@ def plan_all(config: Any) -> tuple[float, float, list[tuple[Any, Any]], int]:
     planned = time.perf_counter() - start
     made = []
     queued = 0
-    start = time.perf_counter()
+    stored = 0.0
     for item in plans:
         edition = planner.edition_for(config, conn, item, now=NOW)
         rendered = render_edition(newsletter_config(config, item.newsletter), edition)
+        start = time.perf_counter()
         queued += planner.commit(config, conn, item, edition)
+        stored += time.perf_counter() - start
         made.append((edition, rendered))
-    stored = time.perf_counter() - start
     conn.close()
     return planned, stored, made, queued
+
+
+def single_enqueue(root: Path, port: int, count: int) -> float:
+    """Today's one-newsletter send: seconds to queue ``count`` ledger rows at its start."""
+    from bench_smtp import add_subscribers, edition_for
+
+    from syndicate.config import load_config
+    from syndicate.delivery import ledger
+
+    config = load_config(publication(root, port, 1))
+    add_subscribers(config, count)
+    conn, edition, _ = edition_for(config)
+    start = time.perf_counter()
+    assert ledger.enqueue(conn, edition.id, "example.org") == count
+    seconds = time.perf_counter() - start
+    conn.close()
+    return seconds
 
 
 def send_all(config: Any, made: list[tuple[Any, Any]]) -> tuple[float, int]:
@@ -176,10 +194,14 @@ def main() -> None:
             add_readers(config, args.subscribers)
             planned, stored, made, queued = plan_all(config)
             print(
-                f"planning {args.subscribers} subscribers over 3 newsletters: decide "
-                f"{planned:.2f} s, store {len(made)} editions with {queued} ledger rows "
-                f"{stored:.2f} s, total {planned + stored:.2f} s"
+                f"planning {args.subscribers} subscribers over 3 newsletters: decide who gets "
+                f"what {planned:.2f} s; store {len(made)} editions with {queued} ledger rows "
+                f"and the new floors {stored:.2f} s"
             )
+            baseline = single_enqueue(Path(tmp) / "enqueue", port, queued)
+            print(f"  (today's one-newsletter send queues {queued} ledger rows in {baseline:.2f} s)")
+            if not args.send:
+                return
             sent = 0
 
             def multi(attempt: int) -> float:
