@@ -42,9 +42,9 @@ def expected(root: Path, newsletter: str, upto: str) -> set[str]:
 
 
 def publish_runs(run: Run, root: Path, days: int) -> None:
-    """Two publish runs a day, 07:30 and 18:00, from START on."""
+    """A publish run every morning at 07:30 from START on, and Fridays at 18:00 too."""
     for day in range(days):
-        for hour in (7.5, 18):
+        for hour in (7.5, 18) if day % 7 == 4 else (7.5,):
             now = START + timedelta(days=day, hours=hour)
             result = run(root, "publish", "--now", now.isoformat())
             assert result.exit_code == 0, result.output + result.stderr
