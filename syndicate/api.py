@@ -26,6 +26,8 @@ from .build.validation import validate
 from .config import DEFAULT_CONFIG, Config, load_config
 from .content.articles import load_published, render_article
 from .content.when import now_utc, parse_datetime, parse_when
+from .delivery.choices import check_ids, choose
+from .delivery.choices import ensure as ensure_choices
 from .delivery.subscribers import (
     Status,
     Subscriber,
@@ -37,6 +39,7 @@ from .delivery.subscribers import (
     unsubscribe,
 )
 from .edition.lint import lint_email
+from .edition.newsletter_send import render_newsletter_preview
 from .edition.preview import (
     DEFAULT_OUT,
     EditionPreview,
@@ -45,7 +48,7 @@ from .edition.preview import (
     render_preview,
     write_preview,
 )
-from .errors import ContentError, Problem
+from .errors import ContentError, Problem, UsageError
 from .ingest.importer import ImportReport, import_sources, options_for
 from .model import Article
 from .publish.run import PublishReport, publish
@@ -224,7 +227,12 @@ class Publication:
     # -- the newsletter -----------------------------------------------------------------
 
     def next_edition(
-        self, now: When | None = None, since: When | None = None, slugs: Sequence[str] = ()
+        self,
+        now: When | None = None,
+        since: When | None = None,
+        slugs: Sequence[str] = (),
+        *,
+        newsletter: str | None = None,
     ) -> EditionPreview | None:
         """The next edition as ``syndicate email`` previews it, in memory: ``.html``,
         ``.text`` and ``.eml`` bytes for the stand-in subscriber, ``.id``, ``.subject``.
@@ -232,9 +240,17 @@ class Publication:
 
         Nothing is sent; like the CLI's preview, the plan is saved as a draft edition in
         the state database. ``since`` and ``slugs`` choose the articles instead of "every
-        article not sent yet".
+        article not sent yet". With ``[newsletters]``, ``newsletter`` names the one (its
+        next edition for most of its readers; ``since``/``slugs`` do not apply).
         """
         moment = self._moment(now)
+        if self._config.model.newsletters or newsletter is not None:
+            if newsletter is None or since is not None or slugs:
+                raise UsageError(
+                    "with [newsletters], name one (newsletter=ID); since/slugs do not apply"
+                )
+            found = render_newsletter_preview(self._config, newsletter, now=moment)
+            return None if isinstance(found, NothingNew) else found
         preview = render_preview(
             self._config,
             now=moment,
@@ -249,10 +265,12 @@ class Publication:
         now: When | None = None,
         since: When | None = None,
         slugs: Sequence[str] = (),
+        *,
+        newsletter: str | None = None,
     ) -> Preview | None:
         """``syndicate email``: write the next edition's EDITION.html/.txt/.eml to ``out_dir``
         (default ``newsletter/`` in the publication folder); None when nothing is waiting."""
-        preview = self.next_edition(now=now, since=since, slugs=slugs)
+        preview = self.next_edition(now=now, since=since, slugs=slugs, newsletter=newsletter)
         if preview is None:
             return None
         folder = Path(out_dir) if out_dir is not None else self._config.resolve(DEFAULT_OUT)
@@ -277,15 +295,35 @@ class Publication:
     # -- subscribers --------------------------------------------------------------------
 
     def add_subscriber(
-        self, email: str, name: str = "", *, resubscribe: bool = False
+        self,
+        email: str,
+        name: str = "",
+        *,
+        resubscribe: bool = False,
+        newsletters: Sequence[str] = (),
+        cadence: str = "",
     ) -> Subscriber:
         """Add an active subscriber (an existing address is left as it is, unless
         ``resubscribe``); a suppressed address is added with its suppressed status.
-        Raises UsageError (InvalidAddress) for an address that is not one."""
+        Raises UsageError (InvalidAddress) for an address that is not one.
+
+        With ``[newsletters]``: ``newsletters`` (ids; none = the defaults for a new
+        address) and ``cadence`` (where offered), as ``subscribers add --newsletter``."""
+        many = bool(self._config.model.newsletters)
+        if newsletters or cadence:
+            check_ids(self._config, newsletters)
         with self._subscribers() as conn:
-            subscriber, _ = add_subscriber(
-                conn, email, name=name, source="api", resubscribe=resubscribe
-            )
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                subscriber, created = add_subscriber(
+                    conn, email, name=name, source="api", resubscribe=resubscribe
+                )
+                if many and (created or newsletters or resubscribe):
+                    choose(self._config, conn, subscriber, newsletters, cadence=cadence, how="api")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
         return subscriber
 
     def subscribers_list(self, status: Status | str | None = None) -> list[Subscriber]:
@@ -316,6 +354,8 @@ class Publication:
         conn = connect(self._config.state_db)
         try:
             ensure_subscribers(conn)
+            if self._config.model.newsletters:
+                ensure_choices(self._config, conn)  # upgrades an old database (backup first)
             yield conn
         finally:
             conn.close()

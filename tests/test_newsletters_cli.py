@@ -178,3 +178,19 @@ def test_validate_reports_subscriptions_of_a_removed_newsletter(
     assert "'alerts' is not in the config" in result.stderr
     assert "1 active subscription" in result.stderr
     assert "'alerts' is no longer in the config" in run(root, "newsletters").stderr
+
+
+def test_the_library_api_knows_the_newsletters(make_pub: Publication, run: Run) -> None:
+    from syndicate import Publication as Library
+    from syndicate.errors import UsageError
+
+    root = make_newsletters_pub(make_pub, 2525)
+    pub = Library.load(root / "config.toml")
+    pub.add_subscriber("api@example.com", newsletters=["climate"], cadence="immediate")
+    listed = run(root, "subscribers", "list", "--newsletter", "climate").output
+    assert listed.startswith("api@example.com") and listed.endswith("\tclimate:immediate\n")
+    with pytest.raises(UsageError, match="name one"):
+        pub.next_edition(now=NOW)
+    preview = pub.next_edition(now=NOW, newsletter="climate")
+    assert preview is not None and preview.id == "climate-immediate-2026-11-13"
+    assert b"https://news.test/preferences?newsletter=climate&token=preview" in preview.text

@@ -130,9 +130,15 @@ def preview_recipient(settings: MessageSettings, rendered: RenderedEdition) -> R
     ``.invalid`` is reserved (RFC 2606): a preview that escapes by accident reaches no one.
     """
     edition_id = rendered.edition.id
+    newsletter = rendered.edition.newsletter
+    link = (
+        f"{settings.preferences_base}?newsletter={newsletter}&token={PREVIEW_TOKEN}"
+        if newsletter
+        else unsubscribe_url(settings.unsubscribe_base, PREVIEW_TOKEN)
+    )
     return Recipient(
         email=PREVIEW_ADDRESS,
-        unsubscribe_url=unsubscribe_url(settings.unsubscribe_base, PREVIEW_TOKEN),
+        unsubscribe_url=link,
         view_url=settings.archive_url(edition_id),
         message_id=message_id(edition_id, PREVIEW_ADDRESS, settings.domain),
     )

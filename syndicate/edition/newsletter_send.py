@@ -35,6 +35,17 @@ def preview_newsletter(
 ) -> Preview | NothingNew:
     """Write the edition most of the newsletter's readers get next to ``out`` (files as
     ``syndicate email`` writes them: EDITION.html/.txt/.eml)."""
+    preview = render_newsletter_preview(config, name, now=now)
+    if isinstance(preview, NothingNew):
+        return preview
+    return write_preview(preview, out if out is not None else config.resolve(DEFAULT_OUT))
+
+
+def render_newsletter_preview(
+    config: Config, name: str, *, now: datetime
+) -> EditionPreview | NothingNew:
+    """The edition most of the newsletter's readers get next, rendered for the stand-in
+    subscriber in memory (what ``preview_newsletter`` writes)."""
     newsletter = find_newsletter(config, name)
     loaded = load_articles(config.content_dir, config.publication)
     conn = open_state(config)
@@ -51,7 +62,7 @@ def preview_newsletter(
     rendered = render_edition(nconfig, edition)
     letterhead = MessageSettings.from_config(nconfig)
     recipient = preview_recipient(letterhead, rendered)
-    preview = EditionPreview(
+    return EditionPreview(
         edition=edition,
         html=rendered.fill_html(recipient.values()).encode("utf-8"),
         text=rendered.fill_text(recipient.values()).encode("utf-8"),
@@ -59,7 +70,6 @@ def preview_newsletter(
         recipient=recipient.email,
         warnings=tuple(loaded.warnings),
     )
-    return write_preview(preview, out if out is not None else config.resolve(DEFAULT_OUT))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
