@@ -25,7 +25,7 @@ from .markdown import parse
 from .render import (
     first_paragraph_text,
     render_html,
-    render_tokens,
+    render_markdown,
     sanitize,
     shorten,
     strip_xml_illegal,
@@ -362,8 +362,9 @@ def body_summary(tokens: Sequence[Token], title: str) -> str:
 def render_body(body: str, url: str, title: str, *, summary: bool = True) -> tuple[str, str]:
     """(sanitized HTML, fallback summary) of one body from a single Markdown parse; with
     ``summary=False`` (the article has its own) the summary is left empty."""
-    tokens = parse(body)
-    return sanitize(render_tokens(tokens), url), body_summary(tokens, title) if summary else ""
+    html, first = render_markdown(body, summary=summary)
+    text = strip_xml_illegal(shorten(first) or _clean_line(title)) if summary else ""
+    return sanitize(html, url), text
 
 
 def select_published(articles: Iterable[Article], now: datetime) -> list[Article]:
