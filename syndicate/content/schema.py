@@ -22,8 +22,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import Problem
-from . import frontmatter
 from ..model import CORRECTION_KINDS
+from . import frontmatter
 from .limits import (
     MAX_AUTHORS,
     MAX_CORRECTION_CHARS,

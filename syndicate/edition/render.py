@@ -323,3 +323,10 @@ def _tidy_text(text: str) -> str:
     lines = [line.rstrip() for line in text.splitlines()]
     tidy = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
     return tidy + "\n"
+
+
+# For the other messages this part renders (correction notices): the same environment,
+# template error reporting and text tidying as an edition's.
+environment = _environment
+render_named = _render
+tidy_text = _tidy_text
