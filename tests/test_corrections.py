@@ -39,7 +39,7 @@ CORRECTED = article(
     date="2026-11-16T09:00:00+01:00",
     summary="The vote was close.",
     body="The council voted 12 to 10 for the park.\n",
-) .replace(
+).replace(
     "+++\nThe council",
     f'\n[[corrections]]\ndate = {CORRECTED_AT}\ntext = "{NOTE}"\nkind = "correction"\n'
     "+++\nThe council",
@@ -122,7 +122,7 @@ def test_the_readers_who_got_it_get_one_notice_each(
         assert_personal_token(mail.data, mail.recipients[0])
         plain = mail.message.get_body(("plain",))
         assert plain is not None and "12 to 10" in plain.get_content()
-    assert not sink.to(emails[1]) [1:] and len(sink.to(emails[1])) == 1  # the edition only
+    assert not sink.to(emails[1])[1:] and len(sink.to(emails[1])) == 1  # the edition only
     assert not sink.to(address(3)), "a later subscriber never got the article"
 
     again = run(root, "email", "--correction", "first", "--send", "--yes")
@@ -181,7 +181,9 @@ def test_a_build_twice_with_corrections_is_byte_identical(make_pub: Publication,
 
 def test_notes_go_to_the_top_when_configured(make_pub: Publication, run: Run) -> None:
     root = make_pub(
-        {"first.md": CORRECTED}, feeds="full_content = false", extra='[corrections]\nposition = "top"\n'
+        {"first.md": CORRECTED},
+        feeds="full_content = false",
+        extra='[corrections]\nposition = "top"\n',
     )
     assert run(root, "build", "--now", LATER).exit_code == 0
     feed = json.loads((root / "feeds" / "feed.json").read_bytes())
@@ -226,7 +228,7 @@ def test_an_interrupted_notice_send_resumes_without_duplicates(
     assert "uncertain" in resumed.stderr
     done = run(root, "email", "--correction", "first", "--send", "--yes", "--skip-uncertain")
     assert done.exit_code == 0, done.output + done.stderr
-    notices = [m for m in sink.messages[40:]]
+    notices = list(sink.messages[40:])
     per_reader: dict[str, int] = {}
     for mail in notices:
         per_reader[mail.recipients[0]] = per_reader.get(mail.recipients[0], 0) + 1
@@ -239,8 +241,8 @@ def test_an_interrupted_notice_send_resumes_without_duplicates(
 def test_validate_names_file_and_key_of_bad_corrections(make_pub: Publication, run: Run) -> None:
     bad_toml = article("T", date="2026-11-16T09:00:00+01:00").replace(
         "+++\nSome",
-        "\n[[corrections]]\ndate = 2026-11-20T09:00:00+01:00\ntext = \"fine\"\n"
-        "\n[[corrections]]\ndate = 2026-11-01T09:00:00+01:00\ntext = \"   \"\nkind = \"oops\"\n"
+        '\n[[corrections]]\ndate = 2026-11-20T09:00:00+01:00\ntext = "fine"\n'
+        '\n[[corrections]]\ndate = 2026-11-01T09:00:00+01:00\ntext = "   "\nkind = "oops"\n'
         "+++\nSome",
     )
     bad_yaml = (
