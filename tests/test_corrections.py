@@ -257,3 +257,45 @@ def test_validate_names_file_and_key_of_bad_corrections(make_pub: Publication, r
     assert "content/bad.md:9: corrections[1].text:" in err, err
     assert "content/bad.md:9: corrections[1].kind: unknown kind 'oops'" in err, err
     assert "content/yaml.md:4: corrections[0].date:" in err and "before the article's date" in err
+
+
+def with_corrections_config(root: Path, text: str) -> None:
+    config = root / "config.toml"
+    config.write_text(config.read_text() + f"\n[corrections]\n{text}\n")
+
+
+def test_publish_auto_sends_each_notice_once(
+    make_pub: Publication, run: Run, sink: SmtpSink
+) -> None:
+    root = smtp_pub(make_pub, sink.port)
+    with_corrections_config(root, 'email = "auto"')
+    emails = sent_edition(run, root)
+    first = run(root, "publish", "--now", LATER)
+    assert first.exit_code == 0, first.output + first.stderr
+    assert sink.handler.count() == 3, "no correction yet: nothing to tell"
+    correct(root)
+    second = run(root, "publish", "--now", LATER)
+    assert second.exit_code == 0, second.output + second.stderr
+    assert sorted(m.recipients[0] for m in sink.messages[3:]) == emails
+    assert all(m.message["Subject"].startswith("Correction: ") for m in sink.messages[3:])
+    third = run(root, "publish", "--now", LATER)
+    assert third.exit_code == 0, third.output + third.stderr
+    assert sink.handler.count() == 6, "a rerun sends nothing"
+
+
+def test_publish_asks_once_and_sends_nothing(
+    make_pub: Publication, run: Run, sink: SmtpSink
+) -> None:
+    root = smtp_pub(make_pub, sink.port)
+    sent_edition(run, root)
+    correct(root)
+    dry = run(root, "publish", "--now", LATER, "--dry-run")
+    assert dry.exit_code == 0, dry.output + dry.stderr
+    assert "would mention it (3 readers)" in dry.output + dry.stderr
+    first = run(root, "publish", "--now", LATER)
+    assert first.exit_code == 0, first.output + first.stderr
+    assert "syndicate email --correction first --send" in first.stderr
+    assert "3 readers received by email" in first.stderr
+    second = run(root, "publish", "--now", LATER)
+    assert "--correction" not in second.stderr, "told once, not on every cron run"
+    assert sink.handler.count() == 3
