@@ -299,3 +299,17 @@ def test_publish_asks_once_and_sends_nothing(
     second = run(root, "publish", "--now", LATER)
     assert "--correction" not in second.stderr, "told once, not on every cron run"
     assert sink.handler.count() == 3
+
+
+def test_the_digest_lists_the_corrections_of_its_period(make_pub: Publication, run: Run) -> None:
+    root = make_pub({"first.md": CORRECTED})
+    week = run(root, "digest", "--since", "2026-11-20", "--until", "2026-11-27", "--now", LATER)
+    assert week.exit_code == 0, week.output + week.stderr
+    text = week.output
+    assert "0 articles" not in text
+    assert (
+        "CORRECTIONS\n\nCorrection, Saturday, 21 November 2026: Council approves the river" in text
+    )
+    assert f"  {NOTE}\n  https://news.test/first/\n" in text
+    before = run(root, "digest", "--since", "2026-11-14", "--until", "2026-11-20", "--now", LATER)
+    assert "1 article:" in before.output and "CORRECTIONS" not in before.output
