@@ -313,3 +313,28 @@ def test_the_digest_lists_the_corrections_of_its_period(make_pub: Publication, r
     assert f"  {NOTE}\n  https://news.test/first/\n" in text
     before = run(root, "digest", "--since", "2026-11-14", "--until", "2026-11-20", "--now", LATER)
     assert "1 article:" in before.output and "CORRECTIONS" not in before.output
+
+
+def test_an_edition_made_after_the_correction_carries_it_and_needs_no_notice(
+    make_pub: Publication, run: Run, sink: SmtpSink
+) -> None:
+    root = smtp_pub(make_pub, sink.port)
+    (root / "content" / "first.md").write_text(
+        CORRECTED.replace(CORRECTED_AT, "2026-11-18T12:00:00+01:00"), encoding="utf-8"
+    )
+    sent_edition(run, root)
+    mail = sink.messages[0].message
+    plain = mail.get_body(("plain",))
+    html = mail.get_body(("html",))
+    assert plain is not None and html is not None
+    assert f"Correction, 18 November 2026: {NOTE}" in " ".join(plain.get_content().split())
+    assert "<strong>Correction, 18 November 2026:</strong>" in html.get_content()
+    assert run(root, "build", "--now", LATER).exit_code == 0
+    page = next((root / "feeds" / "newsletter").glob("*/index.html")).read_text()
+    assert NOTE in page and "Added after this edition was sent" not in page
+    preview = run(root, "email", "--correction", "first")
+    assert "readers to tell: 0" in preview.output
+    assert "carried in editions: none yet" in preview.output
+    sent = run(root, "email", "--correction", "first", "--send", "--yes")
+    assert sent.exit_code == 0, sent.output + sent.stderr
+    assert sink.handler.count() == 3

@@ -309,6 +309,7 @@ def archive_artifacts(
                     entry.html,
                     [(i, a.url) for i, a in zip(entry.article_ids, entry.articles, strict=False)],
                     notes or {},
+                    made=entry.created,
                 )
             ).encode("utf-8"),
             "text/html",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from ..config import Config
 from ..content.corrections import heading
@@ -35,16 +35,22 @@ def content_notes(config: Config) -> tuple[Notes, list[Problem]]:
 
 
 def with_corrections(
-    config: Config, page: str, articles: Sequence[tuple[str, str]], notes: Notes
+    config: Config,
+    page: str,
+    articles: Sequence[tuple[str, str]],
+    notes: Notes,
+    *,
+    made: datetime,
 ) -> str:
     """The page with each carried article's (id, url) correction notes after the article.
 
-    The note goes after the last link to the article (its "Read on the web" button in the
-    built-in template); a template without one gets the notes at the end of the page.
+    Only corrections made after the edition (``made``) are added: earlier ones went out in
+    the edition itself. The note goes after the last link to the article (its "Read on the
+    web" button in the built-in template); a template without one gets the notes at the end.
     """
     trailing: list[str] = []
     for article_id, url in articles:
-        corrections = notes.get(article_id, ())
+        corrections = tuple(c for c in notes.get(article_id, ()) if c.date > made)
         if not corrections:
             continue
         block = _notes_block(config, corrections)

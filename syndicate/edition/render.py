@@ -21,6 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..config import Config, key_line
+from ..content.corrections import heading
 from ..content.render import shorten
 from ..delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition, placeholder
 from ..errors import TemplateError
@@ -34,6 +35,14 @@ CSS_TEMPLATE = "email.css"
 TEXT_WIDTH = 72
 PREHEADER_LENGTH = 140
 GMAIL_CLIP_BYTES = 102 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailNote:
+    """A correction note as the email templates show it: ``heading: text``."""
+
+    heading: str  # "Correction, 6 December 2026"
+    text: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +64,8 @@ class EmailArticle:
     body: Markup
     text: str
     links: str
+    notes: tuple[EmailNote, ...] = ()  # corrections made before this edition, oldest first
+    notes_top: bool = False  # [corrections] position = "top"
 
 
 def render_edition(config: Config, edition: Edition) -> RenderedEdition:
@@ -285,6 +296,10 @@ def _email_article(config: Config, article: Article, *, css: str, full: bool) ->
         body=body,
         text=text,
         links=links,
+        notes=tuple(
+            EmailNote(heading=heading(c, pub.timezone), text=c.text) for c in article.corrections
+        ),
+        notes_top=pub.corrections.position == "top",
     )
 
 
