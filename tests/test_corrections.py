@@ -168,6 +168,15 @@ def test_the_readers_who_got_it_get_one_notice_each(
     assert re.sub(r'<div class="syn-corrections".*?</div>', "", page) == page_before
     assert (feeds / "newsletter" / "index.html").read_bytes() == index_before
 
+    # A build with nothing to do (content untouched for a while: the cache's fast path) keeps
+    # the notes on the page: they come from the build cache's snapshot, not from content/.
+    for path in (root / "content").iterdir():
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    assert run(root, "build", "--now", LATER).exit_code == 0
+    noop = run(root, "build", "--now", LATER)
+    assert noop.exit_code == 0 and "0 changed" in noop.output, noop.output
+    assert (feeds / "newsletter" / edition_id / "index.html").read_text() == page
+
 
 def test_a_build_twice_with_corrections_is_byte_identical(make_pub: Publication, run: Run) -> None:
     root = make_pub({"first.md": CORRECTED}, extra="[corrections]\nfeed = true\n")
