@@ -347,3 +347,25 @@ def test_an_edition_made_after_the_correction_carries_it_and_needs_no_notice(
     sent = run(root, "email", "--correction", "first", "--send", "--yes")
     assert sent.exit_code == 0, sent.output + sent.stderr
     assert sink.handler.count() == 3
+
+
+def test_yaml_front_matter_corrections_reach_the_feeds(make_pub: Publication, run: Run) -> None:
+    yaml_article = (
+        "---\ntitle: Bridge reopens\ndate: 2026-11-16T09:00:00+01:00\n"
+        "corrections:\n"
+        "  - date: 2026-11-17T10:00:00+01:00\n    text: The bridge reopens on Monday.\n"
+        "    kind: clarification\n"
+        "  - date: 2026-11-19T10:00:00+01:00\n    text: 'Update: it is open.'\n    kind: update\n"
+        "---\nThe bridge reopens.\n"
+    )
+    root = make_pub({"bridge.md": yaml_article})
+    assert run(root, "validate").exit_code == 0
+    assert run(root, "build", "--now", LATER).exit_code == 0
+    item = json.loads((root / "feeds" / "feed.json").read_bytes())["items"][0]
+    assert item["date_modified"] == "2026-11-19T10:00:00+01:00"
+    assert item["content_html"].endswith(
+        '<div class="corrections"><p class="correction" data-kind="clarification">'
+        "<strong>Clarification, 17 November 2026:</strong> The bridge reopens on Monday.</p>"
+        '<p class="correction" data-kind="update"><strong>Update, 19 November 2026:</strong>'
+        " Update: it is open.</p></div>"
+    )
