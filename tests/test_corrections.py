@@ -369,3 +369,18 @@ def test_yaml_front_matter_corrections_reach_the_feeds(make_pub: Publication, ru
         '<p class="correction" data-kind="update"><strong>Update, 19 November 2026:</strong>'
         " Update: it is open.</p></div>"
     )
+
+
+def test_the_library_api_sends_a_notice_once(
+    make_pub: Publication, run: Run, sink: SmtpSink
+) -> None:
+    from syndicate import Publication as Library
+
+    root = smtp_pub(make_pub, sink.port)
+    sent_edition(run, root, readers=2)
+    correct(root)
+    pub = Library.load(root)
+    first = pub.send_correction("first")
+    assert (first.sent, first.exit_code) == (2, 0)
+    assert pub.send_correction("first").sent == 0
+    assert sink.handler.count() == 4
