@@ -6,9 +6,8 @@ active: not later subscribers, not those who have since unsubscribed, bounced, c
 were suppressed. The send is ``delivery.send.deliver`` with those addresses, under the notice's
 own ledger key, so it is resumable and exactly-once like an edition, and a rerun sends nothing.
 
-The state database component ``corrections`` owns ``correction_notices``: one row per notice
-(its ledger key, article id and correction moment), which keeps a notice's key for life and
-records whether ``publish`` already told the operator about it (``asked``) or sent it.
+The notices' own record (``notice_state``, the store component ``corrections``) keeps each
+notice's key for life and whether it was sent.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ..config import Config
 from ..crashpoints import crash_transport
@@ -30,32 +29,17 @@ from ..delivery.transports.make import make_transport
 from ..errors import DeliveryError, UsageError
 from ..model import Article, Correction
 from ..store.lock import LockBusy, run_lock
-from ..store.sqlite import ensure_schema
 from .notice import Notice, notice_key, render_notice
+from .notice_state import ensure_notices_table, record
 from .sending import send_lock_path
 from .state import ensure_editions_schema
 
-COMPONENT = "corrections"
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE correction_notices (
-        send_key TEXT PRIMARY KEY,
-        article_id TEXT NOT NULL,
-        correction TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('asked', 'sending', 'sent')),
-        created TEXT NOT NULL,
-        sent_at TEXT,
-        UNIQUE (article_id, correction)
-    )
-    """,
-)
-
 
 def ensure_notices_schema(conn: sqlite3.Connection) -> None:
-    """Create or upgrade the notices table (and the editions tables it reads)."""
+    """Create or upgrade the notices table and the editions and ledger tables it reads."""
     ensure_editions_schema(conn)
     ledger_db.ensure_ledger(conn)
-    ensure_schema(conn, COMPONENT, MIGRATIONS)
+    ensure_notices_table(conn)
 
 
 def find_article(articles: Sequence[Article], slug: str) -> Article:
@@ -128,23 +112,7 @@ def notice_status(conn: sqlite3.Connection, notice: Notice) -> str | None:
 
 def record_notice(conn: sqlite3.Connection, notice: Notice, status: str) -> None:
     """Record (or move on) the notice; a sent notice stays sent."""
-    ensure_notices_schema(conn)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    conn.execute(
-        "INSERT INTO correction_notices (send_key, article_id, correction, status, created,"
-        " sent_at) VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT(send_key) DO UPDATE SET status = excluded.status,"
-        " sent_at = COALESCE(correction_notices.sent_at, excluded.sent_at)"
-        " WHERE correction_notices.status != 'sent'",
-        (
-            notice.key,
-            notice.article.id,
-            notice.correction.key,
-            status,
-            now,
-            now if status == "sent" else None,
-        ),
-    )
+    record(conn, notice.key, notice.article.id, notice.correction.key, status)
 
 
 def due_count(conn: sqlite3.Connection, notice: Notice) -> int:

@@ -16,17 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..content.articles import load_articles
-from ..delivery.send import graceful_sigterm
-from ..edition.notice_send import (
-    due_count,
-    ensure_notices_schema,
-    notice_for,
-    readers,
-    record_notice,
-    send_notice,
-)
-from ..edition.sending import send_lock_path
+from ..edition.notice_state import ensure_notices_table, status_of
 from ..model import Article, Correction
 from ..store.lock import LockBusy, run_lock
 from ..text.words import plural
@@ -46,7 +36,7 @@ def tell_readers(
     mode = config.model.corrections.email
     if mode == "never":
         return
-    ensure_notices_schema(conn)
+    ensure_notices_table(conn)
     waiting: dict[str, Correction] = {}
     for article_id, corrections in notes:
         latest = next(
@@ -54,12 +44,15 @@ def tell_readers(
         )
         if latest is None:
             continue
-        status = _status(conn, article_id, latest)
+        status = status_of(conn, article_id, latest.key)
         if status == "sent" or (mode == "ask" and status is not None):
             continue
         waiting[article_id] = latest
     if not waiting:
-        return
+        return  # the common cron run: every notice handled, nothing more loaded
+    # lazy: only a run with a notice to handle reads the articles and loads the email side
+    from ..content.articles import load_articles
+
     articles = {
         a.id: a
         for a in load_articles(config.content_dir, config.publication).articles
@@ -71,14 +64,6 @@ def tell_readers(
             _handle(config, conn, report, article, correction, mode)
 
 
-def _status(conn: sqlite3.Connection, article_id: str, correction: Correction) -> str | None:
-    row = conn.execute(
-        "SELECT status FROM correction_notices WHERE article_id = ? AND correction = ?",
-        (article_id, correction.key),
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
 def _handle(
     config: Config,
     conn: sqlite3.Connection,
@@ -87,6 +72,10 @@ def _handle(
     correction: Correction,
     mode: str,
 ) -> None:
+    # lazy: only a run with a notice to handle loads the email side
+    from ..delivery.send import graceful_sigterm
+    from ..edition.notice_send import due_count, notice_for, readers, record_notice, send_notice
+
     notice = notice_for(conn, article, correction)
     if report.dry_run:
         count = due_count(conn, notice)
@@ -119,6 +108,9 @@ def _handle(
 
 
 def _sender_busy(config: Config) -> bool:
+    # lazy: only a run with a notice to send needs the send lock's path
+    from ..edition.sending import send_lock_path
+
     try:
         with run_lock(send_lock_path(config.state_db)):
             return False
