@@ -58,11 +58,11 @@ def sink() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="module")
-def validator(tmp_path_factory: pytest.TempPathFactory) -> Validator:
+def validator(tmp_path_factory: pytest.TempPathFactory) -> Validator | None:
+    """The W3C Feed Validator when it can be found (see tests/w3c_validator.py), else None:
+    the rest of the end-to-end test runs either way."""
     src = locate(tmp_path_factory.mktemp("feedvalidator"))
-    if isinstance(src, str):
-        pytest.skip(src)
-    return Validator(src)
+    return None if isinstance(src, str) else Validator(src)
 
 
 def sent_edition(run: Run, root: Path, readers: int = 3) -> list[str]:
@@ -78,7 +78,7 @@ def correct(root: Path) -> None:
 
 
 def test_the_readers_who_got_it_get_one_notice_each(
-    make_pub: Publication, run: Run, sink: SmtpSink, validator: Validator
+    make_pub: Publication, run: Run, sink: SmtpSink, validator: Validator | None
 ) -> None:
     root = smtp_pub(make_pub, sink.port)
     (root / "config.toml").write_text(
@@ -156,7 +156,7 @@ def test_the_readers_who_got_it_get_one_notice_each(
     assert [i["id"] for i in listing["items"]] == [
         "https://news.test/first/#correction-20261121T083000Z"
     ]
-    for path in sorted(feeds.rglob("*.xml")):
+    for path in sorted(feeds.rglob("*.xml")) if validator is not None else ():
         rel = path.relative_to(feeds).as_posix()
         assert validator.problems(path.read_bytes(), f"https://news.test/feeds/{rel}") == [], rel
 
@@ -384,3 +384,17 @@ def test_the_library_api_sends_a_notice_once(
     assert (first.sent, first.exit_code) == (2, 0)
     assert pub.send_correction("first").sent == 0
     assert sink.handler.count() == 4
+
+
+def test_a_hostile_note_is_text_everywhere(make_pub: Publication, run: Run) -> None:
+    # TOML escapes: a quote, and U+0001, which XML forbids and the loader must drop.
+    text = CORRECTED.replace(NOTE, r"Fixed <script>alert(1)</script> & \"quotes\"\u0001 here")
+    root = make_pub({"first.md": text}, extra="[corrections]\nfeed = true\n")
+    assert run(root, "build", "--now", LATER).exit_code == 0
+    for path in sorted((root / "feeds").rglob("*.xml")):
+        data = path.read_bytes()
+        assert b"<script" not in data and b"\x01" not in data, path
+        parsed = feedparser.parse(data)
+        assert not parsed.bozo, (path, parsed.bozo_exception)
+    item = json.loads((root / "feeds" / "feed.json").read_bytes())["items"][0]
+    assert 'Fixed &lt;script&gt;alert(1)&lt;/script&gt; &amp; "quotes" here' in item["content_html"]
