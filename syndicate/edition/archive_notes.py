@@ -73,9 +73,10 @@ def _notes_block(config: Config, corrections: Sequence[Correction]) -> str:
     notes = "".join(
         f'<p style="margin: 6px 0 0 0;">{note_html_inner(c, zone)}</p>' for c in corrections
     )
+    # A rule, no background: the page's dark-mode styles force light text on its paragraphs.
     return (
         '<div class="syn-corrections" role="note" style="margin: 16px 0 0 0; padding: 10px 14px;'
-        " border-left: 4px solid #bf8700; background-color: #fff8c5; color: #1f2328;"
+        " border-left: 4px solid #bf8700;"
         ' font-family: Helvetica, Arial, sans-serif; font-size: 15px; line-height: 1.5;">'
         '<p style="margin: 0; font-size: 13px; font-weight: bold; text-transform: uppercase;'
         ' letter-spacing: 1px;">Added after this edition was sent</p>'

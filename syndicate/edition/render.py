@@ -98,7 +98,10 @@ def _prepare(config: Config, edition: Edition) -> tuple[jinja2.Environment, dict
     html_env = _environment(config, autoescape=True)
     css = _template_source(html_env, CSS_TEMPLATE, edition.id)
     full = config.model.email.full_content
-    articles = [_email_article(config, article, css=css, full=full) for article in edition.articles]
+    articles = [
+        _email_article(config, article, css=css, full=full, made=edition.created)
+        for article in edition.articles
+    ]
     return html_env, _context(config, edition, articles, marker), marker
 
 
@@ -265,7 +268,9 @@ def _context(
     }
 
 
-def _email_article(config: Config, article: Article, *, css: str, full: bool) -> EmailArticle:
+def _email_article(
+    config: Config, article: Article, *, css: str, full: bool, made: datetime
+) -> EmailArticle:
     # lazy: the email side loads only when an edition is made
     from ..text.plaintext import format_links, render_markdown_text
 
@@ -296,8 +301,11 @@ def _email_article(config: Config, article: Article, *, css: str, full: bool) ->
         body=body,
         text=text,
         links=links,
+        # Notes made by the edition's moment: a later one is the archive's and a notice's.
         notes=tuple(
-            EmailNote(heading=heading(c, pub.timezone), text=c.text) for c in article.corrections
+            EmailNote(heading=heading(c, pub.timezone), text=c.text)
+            for c in article.corrections
+            if c.date <= made
         ),
         notes_top=pub.corrections.position == "top",
     )
