@@ -398,3 +398,21 @@ def test_a_hostile_note_is_text_everywhere(make_pub: Publication, run: Run) -> N
         assert not parsed.bozo, (path, parsed.bozo_exception)
     item = json.loads((root / "feeds" / "feed.json").read_bytes())["items"][0]
     assert 'Fixed &lt;script&gt;alert(1)&lt;/script&gt; &amp; "quotes" here' in item["content_html"]
+
+
+def test_correction_mistakes_are_one_line_errors(make_pub: Publication, run: Run) -> None:
+    root = make_pub({"first.md": CORRECTED, "plain.md": article("Plain")})
+    unknown = run(root, "email", "--correction", "nope")
+    assert unknown.exit_code == 1
+    assert unknown.stderr.startswith("error: no article with slug 'nope'")
+    plain = run(root, "email", "--correction", "plain")
+    assert plain.exit_code == 1 and "has no corrections" in plain.stderr
+    mixed = run(root, "email", "--correction", "first", "--since", "7d")
+    assert mixed.exit_code == 2 and "--correction goes without" in mixed.stderr
+    unasked = run(root, "email", "--correction", "first", "--send")
+    assert unasked.exit_code == 2 and "--yes" in unasked.stderr
+    (root / "config.toml").write_text(
+        (root / "config.toml").read_text() + '\n[corrections]\nemail = "sometimes"\n'
+    )
+    config = run(root, "validate")
+    assert config.exit_code == 1 and "corrections.email" in config.stderr, config.stderr

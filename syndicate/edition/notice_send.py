@@ -52,7 +52,10 @@ def find_article(articles: Sequence[Article], slug: str) -> Article:
                     "add a [[corrections]] entry to its front matter first"
                 )
             return article
-    raise UsageError(f"no article with slug {slug!r}; `syndicate validate` lists the articles")
+    raise UsageError(
+        f"no article with slug {slug!r}; a slug is the file name without its leading date "
+        "and extension, unless the front matter sets `slug`"
+    )
 
 
 def notice_for(
