@@ -207,10 +207,10 @@ def test_an_interrupted_notice_send_resumes_without_duplicates(
     make_pub: Publication, run: Run, sink: SmtpSink
 ) -> None:
     root = smtp_pub(make_pub, sink.port, connections=1)
-    emails = sent_edition(run, root, readers=40)
-    assert sink.handler.count() == 40
+    emails = sent_edition(run, root, readers=20)
+    assert sink.handler.count() == 20
     correct(root)
-    env = {**os.environ, "SYNDICATE_SECRET": SECRET, "SYNDICATE_CRASH_AT": "send:15"}
+    env = {**os.environ, "SYNDICATE_SECRET": SECRET, "SYNDICATE_CRASH_AT": "send:8"}
     killed = subprocess.run(
         [
             sys.executable,
@@ -230,14 +230,14 @@ def test_an_interrupted_notice_send_resumes_without_duplicates(
         check=False,
     )
     assert killed.returncode == -9, killed.stderr
-    assert 40 + 15 <= sink.handler.count() < 80
+    assert 20 + 8 <= sink.handler.count() < 40
     resumed = run(root, "email", "--correction", "first", "--send", "--yes")
     # The message in flight at the kill is uncertain: reported, not resent blindly.
     assert resumed.exit_code == 3, resumed.output + resumed.stderr
     assert "uncertain" in resumed.stderr
     done = run(root, "email", "--correction", "first", "--send", "--yes", "--skip-uncertain")
     assert done.exit_code == 0, done.output + done.stderr
-    notices = list(sink.messages[40:])
+    notices = list(sink.messages[20:])
     per_reader: dict[str, int] = {}
     for mail in notices:
         per_reader[mail.recipients[0]] = per_reader.get(mail.recipients[0], 0) + 1
