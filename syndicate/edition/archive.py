@@ -35,6 +35,7 @@ from ..errors import Problem, StateError, SyndicateError
 from ..files import WriteReport, write_artifacts
 from ..model import Artifact
 from ..store.sqlite import connect, ensure_schema
+from .archive_notes import Notes, content_notes, with_corrections
 from .stream import placement
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ class ArchivedEdition:
     sent_at: datetime
     html: str
     articles: tuple[ArchivedArticle, ...]
+    article_ids: tuple[str, ...] = ()  # the articles' ids, in the same order (from the state)
 
 
 def page_html(config: Config, rendered: RenderedEdition) -> str:
@@ -268,7 +270,7 @@ def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]
             problems.append(Problem(db, None, f"edition id {record.id!r} is not a safe path", True))
             continue
         if record.id in stored:
-            entries.append(stored[record.id])
+            entries.append(replace(stored[record.id], article_ids=record.article_ids))
             continue
         # lazy: the email side loads only when an edition is made
         from ..content.articles import load_articles
@@ -283,7 +285,8 @@ def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]
             problems.append(Problem(db, None, f"archive: {exc}; its page is not published", True))
             continue
         sent_at = record.sent_at or record.created
-        entries.append(snapshot(config, render_edition(config, edition), sent_at=sent_at))
+        made = snapshot(config, render_edition(config, edition), sent_at=sent_at)
+        entries.append(replace(made, article_ids=record.article_ids))
     entries.sort(key=lambda e: (e.sent_at, e.id), reverse=True)
     return entries, problems
 
@@ -295,14 +298,32 @@ def folder_of(newsletter: str) -> PurePosixPath:
 
 
 def archive_artifacts(
-    config: Config, entries: Sequence[ArchivedEdition], folder: PurePosixPath = FOLDER
+    config: Config,
+    entries: Sequence[ArchivedEdition],
+    notes: Notes | None = None,
+    folder: PurePosixPath = FOLDER,
 ) -> list[Artifact]:
-    """The archive's files: one page per edition, the index, RSS and Atom (none if empty)."""
+    """The archive's files: one page per edition, the index, RSS and Atom (none if empty).
+
+    An edition's page shows the correction notes of the articles it carried (``notes``),
+    under each article and marked as added after sending; the index and the feeds say what
+    was sent, and stay as they were. ``folder``: ``newsletter/`` or a newsletter's own.
+    """
     if not entries:
         return []
     files = [
         Artifact(
-            folder / entry.id / "index.html", web_html(entry.html).encode("utf-8"), "text/html"
+            folder / entry.id / "index.html",
+            web_html(
+                with_corrections(
+                    config,
+                    entry.html,
+                    [(i, a.url) for i, a in zip(entry.article_ids, entry.articles, strict=False)],
+                    notes or {},
+                    made=entry.created,
+                )
+            ).encode("utf-8"),
+            "text/html",
         )
         for entry in entries
     ]
@@ -320,15 +341,22 @@ def archive_artifacts(
     return files
 
 
-def write_archive(config: Config, out: Path) -> tuple[WriteReport, list[Problem]]:
+def write_archive(
+    config: Config, out: Path, notes: Notes | None = None
+) -> tuple[WriteReport, list[Problem]]:
     """Write the archive under ``out``; only files whose bytes changed are touched.
 
-    With ``[newsletters]`` each newsletter has its own archive, index and editions feed
-    under ``archive/<id>/``; editions from the one-newsletter days stay under ``newsletter/``.
+    ``notes`` are the articles' corrections as the build found them; without them (a send
+    run) they are read from content/, so a page never loses its notes. With
+    ``[newsletters]`` each newsletter has its own archive, index and editions feed under
+    ``archive/<id>/``; editions from the one-newsletter days stay under ``newsletter/``.
     """
     entries, problems = sent_editions(config)
+    if entries and notes is None:
+        notes, unread = content_notes(config)
+        problems += unread
     if not config.model.newsletters:
-        return write_artifacts(out, archive_artifacts(config, entries)), problems
+        return write_artifacts(out, archive_artifacts(config, entries, notes)), problems
     owners = _newsletter_of(config, [entry.id for entry in entries])
     groups: dict[str, list[ArchivedEdition]] = {}
     for entry in entries:
@@ -341,7 +369,7 @@ def write_archive(config: Config, out: Path) -> tuple[WriteReport, list[Problem]
         if name:
             titled = f"{config.publication.title}: {config.model.newsletters[name].title}"
             shown = replace(shown, publication=replace(shown.publication, title=titled))
-        files += archive_artifacts(shown, group, folder_of(name))
+        files += archive_artifacts(shown, group, notes, folder_of(name))
     return write_artifacts(out, files), problems
 
 
@@ -363,7 +391,7 @@ def _newsletter_of(config: Config, edition_ids: Sequence[str]) -> dict[str, str]
 
 def with_archive(config: Config, out: Path, result: BuildResult) -> BuildResult:
     """``build``'s hook: write the archive next to the feeds and fold it into the result."""
-    report, problems = write_archive(config, out)
+    report, problems = write_archive(config, out, dict(result.corrections))
     if not report.written and not report.unchanged and not problems:
         return result
     merged = WriteReport(
