@@ -155,7 +155,9 @@ def send_all(config: Any, made: list[tuple[Any, Any]]) -> tuple[float, int]:
     sent = 0
     start = time.perf_counter()
     for edition, rendered in made:
-        report = send_edition(newsletter_config(config, edition.newsletter), conn, edition, rendered)
+        report = send_edition(
+            newsletter_config(config, edition.newsletter), conn, edition, rendered
+        )
         assert report.complete, report.summary()
         sent += report.sent
     seconds = time.perf_counter() - start
@@ -199,7 +201,9 @@ def main() -> None:
                 f"and the new floors {stored:.2f} s"
             )
             baseline = single_enqueue(Path(tmp) / "enqueue", port, queued)
-            print(f"  (today's one-newsletter send queues {queued} ledger rows in {baseline:.2f} s)")
+            print(
+                f"  (today's one-newsletter send queues {queued} ledger rows in {baseline:.2f} s)"
+            )
             if not args.send:
                 return
             sent = 0

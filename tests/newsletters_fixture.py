@@ -51,9 +51,7 @@ def smtp_email(port: int) -> str:
 def two_weeks() -> dict[str, str]:
     """One article a day at 10:00 for twelve days: every third about climate (section or
     tag), every fourth breaking; plus one from the week before."""
-    files = {
-        "old.md": article("An older story", date="2026-11-02T10:00:00+01:00", summary="Old.")
-    }
+    files = {"old.md": article("An older story", date="2026-11-02T10:00:00+01:00", summary="Old.")}
     for day in range(12):
         when = START + timedelta(days=day, hours=10)
         fields: dict[str, object] = {"summary": f"Story of day {day}."}

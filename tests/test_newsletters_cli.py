@@ -23,21 +23,39 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("table", "expected"),
     [
-        ('[newsletters.daily]\ntitle = "D"\ndefault = true\ncolour = "red"\n',
-         "newsletters.daily.colour: unknown key"),
-        ('[newsletters.Daily]\ntitle = "D"\ndefault = true\n', "[newsletters.Daily]: not a newsletter id"),
+        (
+            '[newsletters.daily]\ntitle = "D"\ndefault = true\ncolour = "red"\n',
+            "newsletters.daily.colour: unknown key",
+        ),
+        (
+            '[newsletters.Daily]\ntitle = "D"\ndefault = true\n',
+            "[newsletters.Daily]: not a newsletter id",
+        ),
         ('[newsletters.daily]\ntitle = "D"\n', "no newsletter has default = true"),
-        ('[newsletters.daily]\ntitle = "D"\ndefault = true\ncadences = ["hourly"]\n',
-         "newsletters.daily.cadences: expected 'immediate', 'daily' or 'weekly'"),
-        ('[newsletters.daily]\ntitle = "D"\ndefault = true\nschedule = "sometimes"\n',
-         "newsletters.daily.schedule: not a schedule"),
-        ('[newsletters.daily]\ntitle = "D"\ndefault = true\ntime = "7am"\n',
-         "newsletters.daily.time: not a time of day"),
-        ('[newsletters.daily]\ntitle = "D"\ndefault = true\nfrom = "nobody"\n',
-         "newsletters.daily.from: not an email address"),
-        ('[newsletters.daily]\ntitle = "D"\ndefault = true\ntemplate = "../x"\n',
-         "newsletters.daily.template: not a template name"),
-        ('[newsletters.daily]\ndefault = true\n', "newsletters.daily.title: required key is missing"),
+        (
+            '[newsletters.daily]\ntitle = "D"\ndefault = true\ncadences = ["hourly"]\n',
+            "newsletters.daily.cadences: expected 'immediate', 'daily' or 'weekly'",
+        ),
+        (
+            '[newsletters.daily]\ntitle = "D"\ndefault = true\nschedule = "sometimes"\n',
+            "newsletters.daily.schedule: not a schedule",
+        ),
+        (
+            '[newsletters.daily]\ntitle = "D"\ndefault = true\ntime = "7am"\n',
+            "newsletters.daily.time: not a time of day",
+        ),
+        (
+            '[newsletters.daily]\ntitle = "D"\ndefault = true\nfrom = "nobody"\n',
+            "newsletters.daily.from: not an email address",
+        ),
+        (
+            '[newsletters.daily]\ntitle = "D"\ndefault = true\ntemplate = "../x"\n',
+            "newsletters.daily.template: not a template name",
+        ),
+        (
+            "[newsletters.daily]\ndefault = true\n",
+            "newsletters.daily.title: required key is missing",
+        ),
     ],
 )
 def test_config_errors_name_the_key(
@@ -70,7 +88,9 @@ def test_email_needs_a_newsletter_named(make_pub: Publication, run: Run) -> None
     assert result.exit_code == 2 and "sending needs --newsletter ID" in result.stderr
     result = run(root, "email", "--newsletter", "sports", "--now", NOW)
     assert result.exit_code == 1 and "unknown newsletter 'sports'" in result.stderr
-    result = run(root, "email", "--newsletter", "climate", "--now", NOW, "--out", str(root / "prev"))
+    result = run(
+        root, "email", "--newsletter", "climate", "--now", NOW, "--out", str(root / "prev")
+    )
     assert result.exit_code == 0, result.output + result.stderr
     assert "edition climate-weekly-2026-11-13: 2 articles" in result.output
     assert "subject: Test Times: Story 03" in result.output
@@ -80,22 +100,36 @@ def test_subscribers_and_the_newsletters_listing(make_pub: Publication, run: Run
     root = make_newsletters_pub(make_pub, 2525)
     assert run(root, "subscribers", "add", "ann@example.com").exit_code == 0
     result = run(
-        root, "subscribers", "add", "ben@example.com", "--newsletter", "climate",
-        "--newsletter", "alerts", "--cadence", "daily", "--attr", "city=Berlin",
+        root,
+        "subscribers",
+        "add",
+        "ben@example.com",
+        "--newsletter",
+        "climate",
+        "--newsletter",
+        "alerts",
+        "--cadence",
+        "daily",
+        "--attr",
+        "city=Berlin",
     )
     assert result.exit_code == 0, result.stderr
     assert "ben@example.com: newsletters climate alerts" in result.output
     result = run(root, "subscribers", "add", "x@example.com", "--newsletter", "sports")
     assert result.exit_code == 1 and "unknown newsletter 'sports'" in result.stderr
-    result = run(root, "subscribers", "add", "x@example.com", "--newsletter", "alerts",
-                 "--cadence", "weekly")
+    result = run(
+        root, "subscribers", "add", "x@example.com", "--newsletter", "alerts", "--cadence", "weekly"
+    )
     assert result.exit_code == 1 and "offers no cadence 'weekly'" in result.stderr
     result = run(root, "subscribers", "unsubscribe", "ann@example.com", "--newsletter", "alerts")
     assert result.exit_code == 0 and "unsubscribed from alerts: ann@example.com" in result.output
     listed = run(root, "subscribers", "list", "--newsletter", "climate").output.splitlines()
     assert [line.split("\t")[0] for line in listed] == ["ben@example.com"]
     assert listed[0].endswith("\talerts climate:daily")
-    assert run(root, "subscribers", "list", "--where", "city=Berlin", "--count").output == "active\t1\n"
+    assert (
+        run(root, "subscribers", "list", "--where", "city=Berlin", "--count").output
+        == "active\t1\n"
+    )
     shown = run(root, "newsletters", "--now", NOW).output
     assert "daily\tTest Times: Daily (default)\n  1 active subscriber (schedule 1)" in shown
     assert "climate\tClimate Weekly\n  1 active subscriber (daily 1)" in shown
@@ -130,7 +164,9 @@ def test_csv_newsletters_column_and_attributes_round_trip(
     assert run(again, "subscribers", "import", str(tmp_path / "out.csv")).exit_code == 0
     assert run(again, "subscribers", "export", "-").output.splitlines()[1:] != []
     listed = run(again, "subscribers", "list", "--where", "city=Hamburg").output
-    assert listed.startswith("ben@example.com\tBen\tactive") and listed.endswith("\talerts climate\n")
+    assert listed.startswith("ben@example.com\tBen\tactive") and listed.endswith(
+        "\talerts climate\n"
+    )
 
 
 def test_segment_send_reaches_only_the_segment_and_the_rest_still_get_it(
@@ -146,17 +182,38 @@ def test_segment_send_reaches_only_the_segment_and_the_rest_still_get_it(
             encoding="utf-8",
         )
         for address, city in (("b1@example.com", "Berlin"), ("h1@example.com", "Hamburg")):
-            result = run(root, "subscribers", "add", address, "--newsletter", "climate",
-                         "--cadence", "weekly", "--attr", f"city={city}")
+            result = run(
+                root,
+                "subscribers",
+                "add",
+                address,
+                "--newsletter",
+                "climate",
+                "--cadence",
+                "weekly",
+                "--attr",
+                f"city={city}",
+            )
             assert result.exit_code == 0, result.stderr
-        result = run(root, "email", "--newsletter", "climate", "--send", "--yes",
-                     "--where", "city=Berlin", "--now", NOW)
+        result = run(
+            root,
+            "email",
+            "--newsletter",
+            "climate",
+            "--send",
+            "--yes",
+            "--where",
+            "city=Berlin",
+            "--now",
+            NOW,
+        )
         assert result.exit_code == 0, result.output + result.stderr
         assert [m.recipients for m in inbox.messages] == [("b1@example.com",)]
         result = run(root, "email", "--newsletter", "climate", "--send", "--yes", "--now", NOW)
         assert result.exit_code == 0, result.output + result.stderr
         assert sorted(r for m in inbox.messages for r in m.recipients) == [
-            "b1@example.com", "h1@example.com"
+            "b1@example.com",
+            "h1@example.com",
         ]
         again = run(root, "email", "--newsletter", "climate", "--send", "--yes", "--now", NOW)
         assert "nothing to send" in again.output

@@ -31,7 +31,12 @@ def run_publish(root: Path, crash: str = "") -> subprocess.CompletedProcess[str]
         env["SYNDICATE_CRASH_AT"] = crash
     return subprocess.run(
         [*CLI, "--config", str(root / "config.toml"), "publish", "--now", NOW],
-        cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -53,8 +58,18 @@ def test_a_killed_run_is_finished_without_second_copies(
     monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
     root = make_pub(two_weeks(), extra=NEWSLETTERS)
     for reader in READERS:
-        result = run(root, "subscribers", "add", reader, "--newsletter", "daily",
-                     "--newsletter", "climate", "--cadence", "weekly")
+        result = run(
+            root,
+            "subscribers",
+            "add",
+            reader,
+            "--newsletter",
+            "daily",
+            "--newsletter",
+            "climate",
+            "--cadence",
+            "weekly",
+        )
         assert result.exit_code == 0, result.stderr
     killed = run_publish(root, crash)
     assert killed.returncode == -9, (killed.returncode, killed.stderr)

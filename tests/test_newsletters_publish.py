@@ -35,9 +35,7 @@ def expected(root: Path, newsletter: str, upto: str) -> set[str]:
     item = next(n for n in configured_newsletters(config) if n.id == newsletter)
     articles = load_articles(config.content_dir, config.publication).articles
     return {
-        a.id
-        for a in articles
-        if item.matches(a.section, a.tags) and a.date.isoformat() <= upto
+        a.id for a in articles if item.matches(a.section, a.tags) and a.date.isoformat() <= upto
     }
 
 
@@ -57,13 +55,29 @@ def test_three_readers_get_exactly_their_newsletters_over_two_weeks(
         root = make_newsletters_pub(make_pub, inbox.port)
         assert run(root, "subscribers", "add", "ann@example.com").exit_code == 0  # defaults
         result = run(
-            root, "subscribers", "add", "ben@example.com",
-            "--newsletter", "climate", "--newsletter", "alerts", "--cadence", "immediate",
+            root,
+            "subscribers",
+            "add",
+            "ben@example.com",
+            "--newsletter",
+            "climate",
+            "--newsletter",
+            "alerts",
+            "--cadence",
+            "immediate",
         )
         assert result.exit_code == 0, result.output + result.stderr
         result = run(
-            root, "subscribers", "add", "cat@example.com",
-            "--newsletter", "daily", "--newsletter", "climate", "--cadence", "weekly",
+            root,
+            "subscribers",
+            "add",
+            "cat@example.com",
+            "--newsletter",
+            "daily",
+            "--newsletter",
+            "climate",
+            "--cadence",
+            "weekly",
         )
         assert result.exit_code == 0, result.output + result.stderr
         publish_runs(run, root, 12)  # through Friday of the second week, 18:00
@@ -90,9 +104,7 @@ def test_three_readers_get_exactly_their_newsletters_over_two_weeks(
     assert set(got[("cat@example.com", "climate")]) == climate
     assert set(got[("ben@example.com", "alerts")]) == alerts
     # What the SMTP server received matches the ledger, message for message.
-    assert len(inbox.messages) == sum(
-        len(rows) for rows in ledger_messages(root).values()
-    )
+    assert len(inbox.messages) == sum(len(rows) for rows in ledger_messages(root).values())
     subjects = {m.message["Subject"] for m in inbox.to("ben@example.com")}
     assert any(s.startswith("Breaking: ") for s in subjects)
     # Weekly climate: two editions (the Fridays); immediate: one per climate article batch.

@@ -83,10 +83,15 @@ def test_upgrade_keeps_everything_and_subscribes_to_the_defaults(
     listed = run(root, "subscribers", "list", "--newsletter", "daily")
     assert listed.exit_code == 0, listed.output + listed.stderr
     backup = root / "state" / "syndicate.db.before-newsletters.bak"
-    assert backup.read_bytes() == original or rows(
-        backup, "SELECT id, email, status, created FROM subscribers ORDER BY id"
-    ) == subscribers
-    assert rows(backup, "SELECT component FROM schema_versions WHERE component = 'subscriptions'") == []
+    assert (
+        backup.read_bytes() == original
+        or rows(backup, "SELECT id, email, status, created FROM subscribers ORDER BY id")
+        == subscribers
+    )
+    assert (
+        rows(backup, "SELECT component FROM schema_versions WHERE component = 'subscriptions'")
+        == []
+    )
     # Every subscriber and ledger row kept; each subscriber on the default newsletter.
     assert rows(db, "SELECT id, email, status, created FROM subscribers ORDER BY id") == subscribers
     assert rows(db, "SELECT * FROM deliveries ORDER BY edition, email") == ledger
@@ -95,7 +100,9 @@ def test_upgrade_keeps_everything_and_subscribes_to_the_defaults(
         db, "SELECT subscriber_id, newsletter, status, how FROM subscriptions ORDER BY 1"
     ) == [(sid, "daily", "active", "upgrade") for sid, *_ in subscribers]
     assert [line.split("\t")[0] for line in listed.output.splitlines()] == [
-        "ann@example.com", "bob@example.com", "cat@example.com"
+        "ann@example.com",
+        "bob@example.com",
+        "cat@example.com",
     ]
 
     # Again: nothing changes, the backup is not rewritten.
@@ -119,9 +126,12 @@ def test_upgrade_keeps_everything_and_subscribes_to_the_defaults(
         result = run(root, "publish", "--now", "2026-11-05T08:00:00+01:00")
         assert result.exit_code == 0, result.output + result.stderr
     assert sorted(r for m in inbox.messages for r in m.recipients) == [
-        "ann@example.com", "bob@example.com"
+        "ann@example.com",
+        "bob@example.com",
     ]
     for mail in inbox.messages:
         text = mail.message.get_body(("plain",)).get_content()
         assert "Second story" in text and "First story" not in text
-    assert rows(db, "SELECT * FROM deliveries WHERE edition = '2026-11-03' ORDER BY email") == ledger
+    assert (
+        rows(db, "SELECT * FROM deliveries WHERE edition = '2026-11-03' ORDER BY email") == ledger
+    )

@@ -33,8 +33,16 @@ def secret(monkeypatch: pytest.MonkeyPatch) -> None:
 def root(make_pub: Publication, run: Run) -> Path:
     root = make_newsletters_pub(make_pub, 2525)
     result = run(
-        root, "subscribers", "add", "cat@example.com",
-        "--newsletter", "daily", "--newsletter", "climate", "--cadence", "weekly",
+        root,
+        "subscribers",
+        "add",
+        "cat@example.com",
+        "--newsletter",
+        "daily",
+        "--newsletter",
+        "climate",
+        "--cadence",
+        "weekly",
     )
     assert result.exit_code == 0, result.output + result.stderr
     return root
@@ -69,7 +77,9 @@ def post(port: int, path: str, fields: list[tuple[str, str]], **headers: str):  
 
 def test_one_click_leaves_that_newsletter_only(root: Path) -> None:
     with web_server(config_of(root)) as port:
-        status, _, page = post(port, link("cat@example.com", "climate"), [("List-Unsubscribe", "One-Click")])
+        status, _, page = post(
+            port, link("cat@example.com", "climate"), [("List-Unsubscribe", "One-Click")]
+        )
     assert status == 200, page
     assert "Climate Weekly" in page
     assert choices_of(root, "cat@example.com") == {
@@ -94,7 +104,9 @@ def test_get_changes_nothing_and_shows_every_newsletter(root: Path) -> None:
 
 def test_saving_applies_choices_and_cadence(root: Path) -> None:
     fields = [
-        ("choose", "climate"), ("cadence-climate", "immediate"), ("choose", "alerts"),
+        ("choose", "climate"),
+        ("cadence-climate", "immediate"),
+        ("choose", "alerts"),
         ("action", "save"),
     ]
     with web_server(config_of(root)) as port:
@@ -111,7 +123,10 @@ def test_unsubscribe_from_everything(root: Path) -> None:
     with web_server(config_of(root)) as port:
         status, _, _ = post(port, link("cat@example.com", "daily"), [("action", "everything")])
     assert status == 200
-    assert set(choices_of(root, "cat@example.com").values()) == {("unsubscribed", "weekly"), ("unsubscribed", "")}
+    assert set(choices_of(root, "cat@example.com").values()) == {
+        ("unsubscribed", "weekly"),
+        ("unsubscribed", ""),
+    }
     conn = connect(config_of(root).state_db)
     found = get_subscriber(conn, "cat@example.com")
     conn.close()
@@ -148,7 +163,9 @@ def test_a_link_for_a_deleted_subscriber_says_so(root: Path) -> None:
     with web_server(config_of(root)) as port:
         status, _, page = http_request(port, "GET", link("cat@example.com", "daily"))
         assert status == 404 and "no subscription" in page
-        status, _, _ = post(port, link("cat@example.com", "daily"), [("List-Unsubscribe", "One-Click")])
+        status, _, _ = post(
+            port, link("cat@example.com", "daily"), [("List-Unsubscribe", "One-Click")]
+        )
         assert status == 404
 
 
@@ -223,28 +240,39 @@ def test_double_opt_in_confirms_the_chosen_set(make_pub: Publication, run: Run) 
         assert run(root, "subscribers", "add", "old@example.com").exit_code == 0  # daily
         config = config_of(root)
         with web_server(config) as port:
-            fields = [("email", "new@example.com"), ("newsletter", "climate"),
-                      ("newsletter", "alerts")]
+            fields = [
+                ("email", "new@example.com"),
+                ("newsletter", "climate"),
+                ("newsletter", "alerts"),
+            ]
             assert form_post(port, fields)[0] == 200
             # An active reader asking for one more newsletter gets a link for it too.
-            assert form_post(port, [("email", "old@example.com"), ("newsletter", "climate")])[0] == 200
+            assert (
+                form_post(port, [("email", "old@example.com"), ("newsletter", "climate")])[0] == 200
+            )
             outbox_drained(config)
             assert choices_of(root, "new@example.com") == {
-                "climate": ("pending", ""), "alerts": ("pending", "")
+                "climate": ("pending", ""),
+                "alerts": ("pending", ""),
             }
             assert choices_of(root, "old@example.com")["daily"] == ("active", "")
             for address in ("new@example.com", "old@example.com"):
                 token = confirm_link(inbox, address)
                 status, _, _ = http_request(
-                    port, "POST", "/confirm", urlencode({"token": token}).encode(),
+                    port,
+                    "POST",
+                    "/confirm",
+                    urlencode({"token": token}).encode(),
                     {"Content-Type": FORM},
                 )
                 assert status == 200
     assert choices_of(root, "new@example.com") == {
-        "climate": ("active", ""), "alerts": ("active", "")
+        "climate": ("active", ""),
+        "alerts": ("active", ""),
     }
     assert choices_of(root, "old@example.com") == {
-        "daily": ("active", ""), "climate": ("active", "")
+        "daily": ("active", ""),
+        "climate": ("active", ""),
     }
 
 

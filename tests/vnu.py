@@ -42,5 +42,6 @@ def vnu_messages(*pages: Path) -> list[str]:
     return [
         f"{Path(m.get('url', '')).name}:{m.get('lastLine')}: {m.get('type')}: {m.get('message')}"
         for m in report.get("messages", [])
-        if m.get("type") in ("error", "info") and (m.get("type") == "error" or m.get("subType") == "warning")
+        if m.get("type") in ("error", "info")
+        and (m.get("type") == "error" or m.get("subType") == "warning")
     ]

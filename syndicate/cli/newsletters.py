@@ -124,9 +124,7 @@ def newsletter_email(
             click.echo(f"nothing to send: no reader of {newsletter!r} is owed an article")
             return
         if to:
-            edition, rendered = (
-                prepared.resumed[0] if prepared.resumed else prepared.planned[0][1:]
-            )
+            edition, rendered = prepared.resumed[0] if prepared.resumed else prepared.planned[0][1:]
             settings = DeliverySettings.from_config(newsletter_config(config, newsletter))
             reply = send_test(settings, rendered, to)
             if not quiet(ctx):

@@ -146,7 +146,9 @@ class NewsletterColumns:
             return str(exc)
         return None
 
-    def apply(self, conn: sqlite3.Connection, subscriber: Subscriber, cells: Mapping[str, str]) -> None:
+    def apply(
+        self, conn: sqlite3.Connection, subscriber: Subscriber, cells: Mapping[str, str]
+    ) -> None:
         """Subscribe as the row says; store its extra columns as attributes."""
         choose(self.config, conn, subscriber, cells.get("newsletters", "").split(), how=self.how)
         extra = {

@@ -403,9 +403,12 @@ class Ledger:
             row = self._conn.execute(
                 "SELECT status FROM subscribers WHERE email = ?", (email,)
             ).fetchone()
-            left = bool(self._newsletter) and not self._conn.execute(
-                "SELECT " + ACTIVE_SUBSCRIPTION_SQL, (email, self._newsletter)
-            ).fetchone()[0]
+            left = (
+                bool(self._newsletter)
+                and not self._conn.execute(
+                    "SELECT " + ACTIVE_SUBSCRIPTION_SQL, (email, self._newsletter)
+                ).fetchone()[0]
+            )
             if row is not None and row[0] == Status.ACTIVE and not left:
                 return False  # active, but the row is not due: another run has it
             why = "no longer subscribed" if row is None else f"subscriber is {row[0]}"

@@ -105,9 +105,7 @@ def ensure_subscriptions(conn: sqlite3.Connection, defaults: Sequence[str]) -> N
 
 def installed(conn: sqlite3.Connection) -> bool:
     """Whether this database has subscriptions (a [newsletters] publication used it)."""
-    row = conn.execute(
-        "SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)
-    ).fetchone()
+    row = conn.execute("SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)).fetchone()
     return row is not None
 
 
@@ -263,7 +261,9 @@ def all_attributes(conn: sqlite3.Connection) -> dict[int, dict[str, str]]:
 
 def attribute_names(conn: sqlite3.Connection) -> list[str]:
     """Every attribute name in use, sorted (the export's extra columns)."""
-    return [r[0] for r in conn.execute("SELECT DISTINCT name FROM subscriber_attributes ORDER BY name")]
+    return [
+        r[0] for r in conn.execute("SELECT DISTINCT name FROM subscriber_attributes ORDER BY name")
+    ]
 
 
 def parse_where(items: Iterable[str]) -> dict[str, str]:
@@ -321,7 +321,9 @@ def floors(
     """Receiving subscribers of these cadences, counted by floor (one edition per floor)."""
     where, params = _segment_sql(segment or {})
     rows = conn.execute(
-        "SELECT COALESCE(x.floor, 0), COUNT(*)" + _receiving(cadences) + where
+        "SELECT COALESCE(x.floor, 0), COUNT(*)"
+        + _receiving(cadences)
+        + where
         + " GROUP BY COALESCE(x.floor, 0) ORDER BY 1",
         (newsletter, *cadences, *params),
     )
@@ -338,7 +340,10 @@ def recipients(
     """(subscriber id, email) of the receiving subscribers at ``floor``, in id order."""
     where, params = _segment_sql(segment or {})
     rows = conn.execute(
-        "SELECT s.id, s.email" + _receiving(cadences) + " AND COALESCE(x.floor, 0) = ?" + where
+        "SELECT s.id, s.email"
+        + _receiving(cadences)
+        + " AND COALESCE(x.floor, 0) = ?"
+        + where
         + " ORDER BY s.id",
         (newsletter, *cadences, floor, *params),
     )

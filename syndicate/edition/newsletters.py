@@ -228,9 +228,7 @@ def _owed(
     return chosen, upto
 
 
-def edition_for(
-    config: Config, conn: sqlite3.Connection, item: Plan, *, now: datetime
-) -> Edition:
+def edition_for(config: Config, conn: sqlite3.Connection, item: Plan, *, now: datetime) -> Edition:
     """The Edition (id, rendered articles, subject) for a plan; nothing is stored."""
     # lazy: the email side loads only when an edition is made
     from .render import render_subject
@@ -317,7 +315,5 @@ def removed_newsletters(config: Config, conn: sqlite3.Connection) -> dict[str, i
     (a renamed or removed newsletter): id -> active subscriptions, for ``validate``."""
     known = {item.id for item in configured_newsletters(config)}
     return {
-        name: count
-        for name, count in subs.newsletter_ids_in_use(conn).items()
-        if name not in known
+        name: count for name, count in subs.newsletter_ids_in_use(conn).items() if name not in known
     }

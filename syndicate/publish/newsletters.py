@@ -100,7 +100,9 @@ class NewsletterEditions:
             if due_at is None or periods.covered(self.conn, due_at, prefix) is not None:
                 return
         assert due_at is not None
-        plans = planner.plan(self.config, self.conn, newsletter, cadence, self.articles, now=self.now)
+        plans = planner.plan(
+            self.config, self.conn, newsletter, cadence, self.articles, now=self.now
+        )
         label = local_label(due_at, schedule.zone)
         if self.report.dry_run:
             for item in plans:
@@ -135,7 +137,9 @@ class NewsletterEditions:
             self._editions(newsletter.id).deliver(edition, None, resumed=False, rendered=rendered)
 
     def _editions(self, newsletter: str) -> Editions:
-        return Editions(newsletter_config(self.config, newsletter), self.conn, self.now, self.report)
+        return Editions(
+            newsletter_config(self.config, newsletter), self.conn, self.now, self.report
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -128,8 +128,14 @@ def enqueue(
     conn.execute(
         "INSERT INTO confirm_outbox (email, address_key, name, requested, next_try, newsletters)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (address, address_key(address), " ".join(name.split())[:200], now, now,
-         " ".join(newsletters)),
+        (
+            address,
+            address_key(address),
+            " ".join(name.split())[:200],
+            now,
+            now,
+            " ".join(newsletters),
+        ),
     )
 
 
@@ -249,9 +255,7 @@ def _prepare(
                 conn, row.email, name=row.name, source="web", status=Status.PENDING
             )
         if many:  # the ticked newsletters wait for the click, as the subscriber does
-            choices.choose(
-                config, conn, current, row.newsletters.split(), how="form", pending=True
-            )
+            choices.choose(config, conn, current, row.newsletters.split(), how="form", pending=True)
         nonce = secrets.token_urlsafe(16)
         expires = int(
             (datetime.fromtimestamp(now, UTC) + timedelta(hours=settings.confirm_hours)).timestamp()
@@ -279,7 +283,9 @@ def _wants_more(conn: sqlite3.Connection, current: Subscriber | None, row: _Row)
     return bool(set(row.newsletters.split()) - have)
 
 
-def _skip_reason(current: Subscriber | None, recent: int, *, wants_more: bool = False) -> str | None:
+def _skip_reason(
+    current: Subscriber | None, recent: int, *, wants_more: bool = False
+) -> str | None:
     if recent >= ADDRESS_LIMIT:
         return "limited"
     if current is not None and current.status is Status.ACTIVE and not wants_more:

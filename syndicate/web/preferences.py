@@ -69,28 +69,48 @@ def _error(app: App, status: int, title: str, message: str) -> Response:
 def _reader(app: App, request: Request) -> tuple[str, str, Response | None]:
     """(address, newsletter) a genuine link names, or the 400/403 page to answer instead."""
     if not app.config.model.newsletters:
-        return "", "", _error(
-            app, HTTPStatus.NOT_FOUND, "Not found", "This publication has one newsletter; use "
-            "the unsubscribe link in its emails."
+        return (
+            "",
+            "",
+            _error(
+                app,
+                HTTPStatus.NOT_FOUND,
+                "Not found",
+                "This publication has one newsletter; use the unsubscribe link in its emails.",
+            ),
         )
     token = request.value("token")
     newsletter = request.value("newsletter")
     if not token or not newsletter:
-        return "", "", _error(
-            app, HTTPStatus.BAD_REQUEST, "Link not complete",
-            "This link is missing part of its code. Please use the link from the email.",
+        return (
+            "",
+            "",
+            _error(
+                app,
+                HTTPStatus.BAD_REQUEST,
+                "Link not complete",
+                "This link is missing part of its code. Please use the link from the email.",
+            ),
         )
     try:
         address = verify_token(
-            load_secret(), token, newsletter_purpose(newsletter),
+            load_secret(),
+            token,
+            newsletter_purpose(newsletter),
             stored=lambda a: _stored(app, a),
         )
     except BadToken as exc:
         log.warning("refused preferences token: %s", exc)
-        return "", "", _error(
-            app, HTTPStatus.FORBIDDEN if exc.forged else HTTPStatus.BAD_REQUEST,
-            "Link not valid", "This link is not valid. Please use the link from the most recent "
-            "email, or reply to it and ask to be removed.",
+        return (
+            "",
+            "",
+            _error(
+                app,
+                HTTPStatus.FORBIDDEN if exc.forged else HTTPStatus.BAD_REQUEST,
+                "Link not valid",
+                "This link is not valid. Please use the link from the most recent "
+                "email, or reply to it and ask to be removed.",
+            ),
         )
     return address, newsletter, None
 
@@ -112,7 +132,9 @@ def _open(app: App) -> Any:
 def _gone(app: App) -> Response:
     """A signed link for an address we no longer hold (erased on request)."""
     return _error(
-        app, HTTPStatus.NOT_FOUND, "Not subscribed",
+        app,
+        HTTPStatus.NOT_FOUND,
+        "Not subscribed",
         "We hold no subscription for this address any more, so nothing will be sent to it.",
     )
 
@@ -163,8 +185,15 @@ def preferences_page(app: App, request: Request) -> Response:
     if newsletter not in {row["id"] for row in rows}:
         notice = f"The newsletter this link came from ({newsletter}) is no longer published."
     return _render(
-        app, "form", "Your newsletters", HTTPStatus.OK, email=address, token=request.value("token"),
-        newsletter=newsletter, rows=rows, notice=notice,
+        app,
+        "form",
+        "Your newsletters",
+        HTTPStatus.OK,
+        email=address,
+        token=request.value("token"),
+        newsletter=newsletter,
+        rows=rows,
+        notice=notice,
     )
 
 
@@ -189,8 +218,14 @@ def preferences_save(app: App, request: Request) -> Response:
             subs.unsubscribe_from(conn, subscriber.id, newsletter, how="one-click")
             log.info("unsubscribed %s from %s (one-click)", address, newsletter)
             return _render(
-                app, "left-one", "Unsubscribed", HTTPStatus.OK, email=address, token=token,
-                newsletter=newsletter, left=_title_of(app, newsletter),
+                app,
+                "left-one",
+                "Unsubscribed",
+                HTTPStatus.OK,
+                email=address,
+                token=token,
+                newsletter=newsletter,
+                left=_title_of(app, newsletter),
             )
         if request.form.get("action", [""])[0] == "everything":
             subs.unsubscribe_everything(conn, subscriber.id, how="preferences")
@@ -205,7 +240,9 @@ def preferences_save(app: App, request: Request) -> Response:
             choices.set_preferences(app.config, conn, subscriber, chosen, how="preferences")
         except UsageError as exc:
             return _error(
-                app, HTTPStatus.BAD_REQUEST, "Not saved",
+                app,
+                HTTPStatus.BAD_REQUEST,
+                "Not saved",
                 f"Nothing was changed: {exc}. Please reload the page and try again.",
             )
         if chosen and subscriber.status is Status.UNSUBSCRIBED:
@@ -218,7 +255,13 @@ def preferences_save(app: App, request: Request) -> Response:
         conn.close()
     log.info("saved preferences of %s: %s", address, " ".join(chosen) or "none")
     return _render(
-        app, "saved", "Saved", HTTPStatus.OK, email=address, token=token, newsletter=newsletter,
+        app,
+        "saved",
+        "Saved",
+        HTTPStatus.OK,
+        email=address,
+        token=token,
+        newsletter=newsletter,
         rows=saved,
     )
 
@@ -234,6 +277,8 @@ def _origin_refused(app: App, request: Request) -> Response | None:
         return None
     log.warning("refused preferences post from origin %r", sent)
     return _error(
-        app, HTTPStatus.FORBIDDEN, "Not allowed",
+        app,
+        HTTPStatus.FORBIDDEN,
+        "Not allowed",
         "This form was sent from another website. Please use the link from our email.",
     )

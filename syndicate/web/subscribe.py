@@ -196,7 +196,13 @@ def subscribe_form(app: App, request: Request) -> Response:
     ignored here (the form cannot post them back)."""
     wanted = [n for n in request.query.get("newsletter", []) if n in app.config.model.newsletters]
     return _render(
-        app, "form", "Subscribe", HTTPStatus.OK, email="", subscriber_name="", error="",
+        app,
+        "form",
+        "Subscribe",
+        HTTPStatus.OK,
+        email="",
+        subscriber_name="",
+        error="",
         newsletters=_newsletter_rows(app, wanted or None),
     )
 
