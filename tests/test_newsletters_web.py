@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from syndicate.delivery import subscriptions as subs
-from syndicate.delivery.subscribers import Status, get_subscriber, remove_subscriber
+from syndicate.delivery.subscribers import Status, get_subscriber, remove_subscriber, set_status
 from syndicate.delivery.tokens import preferences_url
 from syndicate.store.sqlite import connect
 from tests.chromium import measure, needs_chromium
@@ -293,3 +293,13 @@ def test_the_subscribe_page_with_newsletters_fits_a_375px_screen(
     scroll_width, viewport, edges = measure(tmp_path / "probe.html")
     assert viewport == 375 and scroll_width <= 375
     assert len(edges) >= 5 and max(edges) <= 375, edges
+
+
+def test_a_bounced_reader_is_told_why_nothing_arrives(root: Path) -> None:
+    conn = connect(config_of(root).state_db)
+    set_status(conn, "cat@example.com", Status.BOUNCED, reason="bounced: 550 5.1.1")
+    conn.close()
+    with web_server(config_of(root)) as port:
+        status, _, page = http_request(port, "GET", link("cat@example.com", "daily"))
+    assert status == 200 and "bounced or was reported as spam" in page
+    assert 'value="daily" checked' not in page  # nothing is being sent to it

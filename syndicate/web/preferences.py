@@ -184,6 +184,12 @@ def preferences_page(app: App, request: Request) -> Response:
     notice = ""
     if newsletter not in {row["id"] for row in rows}:
         notice = f"The newsletter this link came from ({newsletter}) is no longer published."
+    if subscriber.status in (Status.BOUNCED, Status.COMPLAINED):
+        # Choices are kept, but saving them does not lift a suppression: that needs a person.
+        notice = (
+            "We stopped sending to this address because mail to it bounced or was reported "
+            "as spam. Please reply to one of our emails to start again."
+        )
     return _render(
         app,
         "form",
