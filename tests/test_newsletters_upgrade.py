@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,32 @@ def test_upgrade_keeps_everything_and_subscribes_to_the_defaults(
     assert (
         rows(db, "SELECT * FROM deliveries WHERE edition = '2026-11-03' ORDER BY email") == ledger
     )
+
+
+def test_two_processes_upgrading_at_once_make_one_true_backup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    root = old_database(tmp_path, "committed")
+    config = root / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8") + NEWSLETTERS, encoding="utf-8")
+    db = root / "state" / "syndicate.db"
+    original = rows(db, "SELECT * FROM subscribers ORDER BY id")
+    cli = [sys.executable, "-c", "from syndicate.cli import main; main()", "--config", str(config)]
+    runs = [
+        subprocess.Popen(
+            [*cli, "subscribers", "list", "--newsletter", "daily"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for process in runs:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert out.count("\n") == 3
+    backup = root / "state" / "syndicate.db.before-newsletters.bak"
+    assert rows(backup, "SELECT * FROM subscribers ORDER BY id") == original
+    assert rows(backup, "SELECT name FROM sqlite_master WHERE name = 'subscriptions'") == []
+    assert rows(db, "SELECT COUNT(*), COUNT(DISTINCT subscriber_id) FROM subscriptions") == [(3, 3)]

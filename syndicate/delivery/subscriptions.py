@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ..errors import UsageError
-from ..store.sqlite import backup_copy
+from ..store.lock import run_lock
+from ..store.sqlite import backup_copy, database_file
 from .subscriber_table import Status, ensure_current, ensure_subscribers, utcnow
 
 COMPONENT = "subscriptions"
@@ -94,13 +96,31 @@ def ensure_subscriptions(conn: sqlite3.Connection, defaults: Sequence[str]) -> N
     """Create or upgrade the tables; on a database that had subscribers before, first copy
     it aside. Then give every subscriber without any subscription the ``defaults``."""
     ensure_subscribers(conn)
-    row = conn.execute(
-        "SELECT version FROM schema_versions WHERE component = ?", (COMPONENT,)
-    ).fetchone()
-    if row is None and conn.execute("SELECT 1 FROM subscribers LIMIT 1").fetchone():
-        backup_copy(conn, BACKUP_SUFFIX)
-    ensure_current(conn, COMPONENT, MIGRATIONS)
-    adopt(conn, defaults, how="upgrade" if row is None else "default")
+    upgraded = installed(conn)
+    if not upgraded:
+        _upgrade(conn)
+    adopt(conn, defaults, how="default" if upgraded else "upgrade")
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """First use: copy a database that has subscribers aside, then add the tables.
+
+    Under a lock file beside the database, so that a second process upgrading at the same
+    moment waits, then finds the tables there (and never copies an upgraded database over
+    the pre-upgrade copy).
+    """
+    path = database_file(conn)
+    guard = (
+        run_lock(path.with_name(path.name + ".upgrade.lock"), wait=True, timeout=120)
+        if path is not None
+        else nullcontext()
+    )
+    with guard:
+        if installed(conn):
+            return
+        if conn.execute("SELECT 1 FROM subscribers LIMIT 1").fetchone():
+            backup_copy(conn, BACKUP_SUFFIX)
+        ensure_current(conn, COMPONENT, MIGRATIONS)
 
 
 def installed(conn: sqlite3.Connection) -> bool:

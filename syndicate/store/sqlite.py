@@ -73,10 +73,10 @@ def backup_copy(conn: sqlite3.Connection, suffix: str) -> Path | None:
     kept, so a rerun never overwrites the pre-upgrade state). The copy is written to a temp
     name and renamed, so a crash leaves no half copy under the final name. None for an
     in-memory database."""
-    row = conn.execute("PRAGMA database_list").fetchone()
-    if row is None or not row[2]:
+    source = database_file(conn)
+    if source is None:
         return None
-    target = Path(row[2] + suffix)
+    target = source.with_name(source.name + suffix)
     if target.exists():
         return target
     temp = target.with_name(target.name + ".tmp")
@@ -88,3 +88,9 @@ def backup_copy(conn: sqlite3.Connection, suffix: str) -> Path | None:
         copy.close()
     temp.replace(target)
     return target
+
+
+def database_file(conn: sqlite3.Connection) -> Path | None:
+    """The file of the connection's main database, or None (in memory)."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]) if row is not None and row[2] else None
