@@ -11,21 +11,17 @@ from __future__ import annotations
 import html
 import re
 import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
 from syndicate.delivery.clicks import edition_links
 from syndicate.store.sqlite import connect
-from syndicate.web.app import make_app
 from tests.conftest import Publication, Run, article
 from tests.sending import NOW, SECRET, add_many, config_of, smtp_pub
 from tests.smtp_server import SmtpSink
-from tests.web_server import http_request
+from tests.web_server import http_request, waitress_server
 
 PLAN = "https://city.test/plan?year=2026&draft=no#budget"
 MAP_AS_WRITTEN = "https://maps.test/river-park/Straße?z=14"
@@ -52,22 +48,6 @@ CLICK = re.compile(r'href="(https://news\.test/c/[^"]+)"')
 @pytest.fixture(autouse=True)
 def secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
-
-
-@contextmanager
-def waitress_app(root: Path) -> Iterator[int]:
-    """The publication's WSGI app on a real waitress server, 127.0.0.1, in a thread."""
-    app = make_app(config_of(root))
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    port = int(server.effective_port)  # type: ignore[union-attr]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield port
-    finally:
-        server.close()
-        thread.join(timeout=5)
-        app.close()
 
 
 def send(run: Run, root: Path) -> None:
@@ -143,7 +123,7 @@ def test_clicks_redirect_exactly_and_count_only_in_aggregate(
 ) -> None:
     root, _, clicks = tracked
     targets = {}
-    with waitress_app(root) as port:
+    with waitress_server(config_of(root)) as port:
         assert http_request(port, "GET", "/")[0] == 200  # the app's own start-up tables
         before = dump(root)
         for url in clicks * 3:
@@ -199,7 +179,7 @@ def test_forged_and_altered_click_urls_get_404(
         f"/c/%E2%80%AE{edition}/{link_id}/{signature}",
     ]
     assert len(set(forged)) == 20
-    with waitress_app(root) as port:
+    with waitress_server(config_of(root)) as port:
         for path in forged:
             status, headers, _ = http_request(port, "GET", path)
             assert status == 404, path

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from ..config import Config
 from ..delivery import ledger as ledger_db
+from ..delivery.clicks import register_links
 from ..delivery.engine import Progress
 from ..delivery.ledger import RowState
 from ..delivery.rendered import RenderedEdition
-from ..delivery.clicks import register_links
 from ..delivery.send import SendReport, check_recipients, deliver, recipients_due
 from ..delivery.settings import DeliverySettings, app_url
 from ..delivery.tokens import load_secret
