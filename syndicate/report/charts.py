@@ -94,9 +94,11 @@ def bar_chart(
     options = _options(title, height=height, show_legend=False)
     if all(float(value).is_integer() for value in values.values()):
         options["y_labels"] = whole_ticks(max(values.values(), default=0))
+    # pygal stacks horizontal bars from the bottom up: reversed, the first reads first.
+    pairs = list(values.items())[::-1]
+    options["x_labels"] = [label for label, _ in pairs]
     chart = pygal.HorizontalBar(**options)
-    chart.x_labels = list(values)
-    chart.add(title, [{"value": value, "label": f"{value:g}{unit}"} for value in values.values()])
+    chart.add(title, [{"value": value, "label": f"{value:g}{unit}"} for _, value in pairs])
     alt = f"{title}: " + "; ".join(f"{label} {value:g}{unit}" for label, value in values.items())
     return _finish(chart, name, alt, height)
 
@@ -122,16 +124,19 @@ def line_chart(
     # lazy: pygal loads only when a page with charts is written
     import pygal
 
+    top = max((value for values in series.values() for value in values), default=0)
     chart = pygal.Line(
         **_options(
             title,
-            x_label_rotation=30 if len(labels) > 4 else 0,
+            x_label_rotation=30 if len(labels) > 3 else 0,
             legend_at_bottom=True,
             dots_size=4,
+            margin_right=48,  # room for the last edition's label
+            y_labels=whole_ticks(top),  # from zero: a small change must not look like a cliff
+            x_labels=list(labels),
             value_formatter=lambda value: f"{value:g}{unit}",
         )
     )
-    chart.x_labels = list(labels)
     for label, values in series.items():
         chart.add(label, list(values))
     alt = f"{title}, edition by edition: " + "; ".join(

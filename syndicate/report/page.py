@@ -140,6 +140,7 @@ def render_page(
         "trend": [],
         "build": _build_figures(build_phases) if build_phases else [],
         "build_summary": build_summary,
+        "build_shown": bool(build_phases or build_summary),
         "nothing": report is not None and not report.editions,
     }
     if report is not None:
