@@ -67,3 +67,19 @@ def test_subscribers_import_shows_progress_on_a_terminal_only(
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == "" and "importing" not in done.stdout
+
+
+def test_import_reports_progress_per_document_and_per_site_page(tmp_path: Path) -> None:
+    from syndicate.ingest.importer import import_sources, options_for
+
+    fixtures = Path(__file__).parent / "fixtures"
+    sources = [*sorted((fixtures / "import").iterdir()), fixtures / "migrate" / "hugo-site"]
+    seen: list[tuple[int, int]] = []
+    report = import_sources(
+        sources,
+        options_for(None, into=tmp_path / "content", dry_run=True),
+        lambda done, total: seen.append((done, total)),
+    )
+    assert [done for done, _ in seen] == list(range(1, len(seen) + 1))
+    assert seen[-1][0] == seen[-1][1] == len(report.imported) + len(report.problems)
+    assert seen[-1][1] > len(sources)  # the site counted its pages

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 WIDTH = 480  # drawn narrow: on a 375 px phone the text still reads at about 80%
@@ -39,11 +41,24 @@ class Chart:
         return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
 
 
-def _style() -> Any:
-    # lazy: pygal loads only when a page with charts is written
-    from pygal.style import Style
+def _pygal() -> ModuleType:
+    """pygal, imported on first use, without the import hook it leaves behind.
 
-    return Style(
+    pygal appends a finder for its map plugins (``pygal.maps.*``) to ``sys.meta_path`` that
+    has only the old ``find_module`` API, so every later failed import in the process warns
+    (ImportWarning, an error under our tests). We draw no maps: the hook is taken out again.
+    """
+    # lazy: pygal loads only when a page with charts is written
+    import pygal
+
+    fixer = getattr(pygal, "PluginImportFixer", None)
+    if fixer is not None:
+        sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, fixer)]
+    return pygal
+
+
+def _style() -> Any:
+    return _pygal().style.Style(
         background="#ffffff",
         plot_background="#ffffff",
         foreground="#222222",
@@ -87,9 +102,7 @@ def bar_chart(
     name: str, title: str, values: Mapping[str, float], *, unit: str = ""
 ) -> Chart:
     """Horizontal bars, one per label (outcomes of a send, clicks per link, build phases)."""
-    # lazy: pygal loads only when a page with charts is written
-    import pygal
-
+    pygal = _pygal()
     height = max(HEIGHT // 2, 90 + 36 * len(values))
     options = _options(title, height=height, show_legend=False)
     if all(float(value).is_integer() for value in values.values()):
@@ -121,9 +134,7 @@ def line_chart(
     unit: str = "",
 ) -> Chart:
     """Lines over the editions (list size, bounce and unsubscribe rates)."""
-    # lazy: pygal loads only when a page with charts is written
-    import pygal
-
+    pygal = _pygal()
     top = max((value for values in series.values() for value in values), default=0)
     chart = pygal.Line(
         **_options(
