@@ -258,15 +258,20 @@ def _numbers(
     )
 
 
-def _sent_to(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
-    """Per address (lower-cased): (time, edition) of every copy delivered, oldest first."""
+def _copies_of(conn: sqlite3.Connection, emails: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """Per address (lower-cased) of ``emails``: (time, edition) of every copy delivered to
+    it, oldest first. One pass over the ledger, keeping only the addresses asked about."""
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    if not emails:
+        return found
     rows = conn.execute(
         "SELECT lower(email), updated, edition FROM deliveries WHERE state = 'sent'"
-        " ORDER BY updated, edition"
     )
     for email, updated, edition in rows:
-        found[email].append((str(updated), str(edition)))
+        if email in emails:
+            found[email].append((str(updated), str(edition)))
+    for copies in found.values():
+        copies.sort(key=lambda copy: (_utc(copy[0]), copy[1]))
     return found
 
 
@@ -280,39 +285,50 @@ def _newest_before(copies: Sequence[tuple[str, str]], moment: str) -> str | None
 
 def _bounces_by_edition(conn: sqlite3.Connection) -> dict[str, dict[str, set[str]]]:
     """edition -> kind -> the addresses that bounced or complained about it."""
-    by_id: dict[str, str] = {}
-    for message_id, provider_id, edition in conn.execute(
-        "SELECT message_id, provider_id, edition FROM deliveries"
-    ):
-        by_id[str(message_id)] = str(edition)
-        if provider_id:
-            by_id[str(provider_id)] = str(edition)
-    copies = _sent_to(conn)
-    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    rows = conn.execute(
+    events = conn.execute(
         "SELECT lower(email), kind, source, reference, occasion, happened FROM bounce_events"
         " WHERE kind IN ('hard', 'soft', 'complaint')"
-    )
-    for email, kind, source, reference, occasion, happened in rows:
+    ).fetchall()
+    quoted = {str(event[4]).strip() for event in events if event[4]}
+    by_id: dict[str, str] = {}
+    if quoted:  # one pass over the ledger for the Message-IDs the notifications quote
+        for message_id, provider_id, edition in conn.execute(
+            "SELECT message_id, provider_id, edition FROM deliveries"
+        ):
+            for known in (str(message_id), str(provider_id)):
+                if known in quoted:
+                    by_id[known] = str(edition)
+    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    unplaced = []
+    for email, kind, source, reference, occasion, happened in events:
         edition = by_id.get(str(occasion).strip()) if occasion else None
         if edition is None and source == "smtp":
             # A refusal during the send: its reference is smtp:<edition>:<address>.
             edition = str(reference).split(":", 1)[-1].rsplit(":", 1)[0]
         if edition is None:
-            edition = _newest_before(copies.get(email, []), str(happened))
-        if edition is not None:
+            unplaced.append((email, str(kind), str(happened)))
+        else:
             found[edition][str(kind)].add(email)
+    copies = _copies_of(conn, {email for email, _, _ in unplaced})
+    for email, kind, happened in unplaced:
+        edition = _newest_before(copies.get(email, []), happened)
+        if edition is not None:
+            found[edition][kind].add(email)
     return found
 
 
 def _unsubscribes_by_edition(conn: sqlite3.Connection) -> dict[str, set[str]]:
     """edition -> the readers who unsubscribed after it reached them (and before the next)."""
-    copies = _sent_to(conn)
+    leavers = {
+        str(email): str(updated)
+        for email, updated in conn.execute(
+            "SELECT lower(email), updated FROM subscribers WHERE status = 'unsubscribed'"
+        )
+    }
+    copies = _copies_of(conn, set(leavers))
     found: dict[str, set[str]] = defaultdict(set)
-    rows = conn.execute("SELECT lower(email), updated FROM subscribers WHERE status = 'unsubscribed'")
-    for email, updated in rows:
-        delivered = copies.get(email, [])
-        before = [edition for when, edition in delivered if _utc(when) <= _utc(str(updated))]
+    for email, updated in leavers.items():
+        before = [e for when, e in copies.get(email, []) if _utc(when) <= _utc(updated)]
         if before:
             found[before[-1]].add(email)
     return found
