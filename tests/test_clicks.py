@@ -12,6 +12,7 @@ import html
 import re
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,12 @@ def test_tracking_off_leaves_every_link_direct(
             hrefs = {html.unescape(h) for h in re.findall(r'href="([^"]*)"', html_part)}
             assert {PLAN, MAP} <= hrefs
     assert "tracked_links" not in dump(root)
+
+
+def test_concurrent_clicks_are_all_counted(tracked: tuple[Path, SmtpSink, list[str]]) -> None:
+    root, _, clicks = tracked
+    path = clicks[0].removeprefix("https://news.test")
+    with waitress_server(config_of(root)) as port, ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: http_request(port, "GET", path)[0], range(40)))
+    assert statuses == [302] * 40
+    assert sorted(counts(root).values()) == [0, 0, 0, 40]
