@@ -60,7 +60,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         ),
         "api": (
             "model", "errors", "config", "files", "store", "content", "text", "exporters",
-            "delivery", "build", "edition", "ingest", "publish",
+            "delivery", "build", "edition", "ingest", "publish", "report",
         ),
         "cli": (
             "model", "errors", "config", "files", "store", "content", "text", "exporters",

@@ -328,3 +328,13 @@ def test_html_page_does_not_scroll_sideways_at_375px(page: Path, tmp_path: Path)
     assert viewport == 375
     assert scroll_width <= 375, "the report scrolls sideways on a phone"
     assert len(edges) >= 5 and max(edges) <= 375, edges
+
+
+def test_the_library_api_gives_the_same_report(scenario: Scenario) -> None:
+    from syndicate import Publication
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SYNDICATE_SECRET", SECRET)
+        result = Publication.load(scenario.root).report(scenario.edition)
+    cli = invoke(scenario.root, "report", scenario.edition, "--json")
+    assert result.as_dict() == json.loads(cli.stdout)
