@@ -209,3 +209,18 @@ def test_concurrent_clicks_are_all_counted(tracked: tuple[Path, SmtpSink, list[s
         statuses = list(pool.map(lambda _: http_request(port, "GET", path)[0], range(40)))
     assert statuses == [302] * 40
     assert sorted(counts(root).values()) == [0, 0, 0, 40]
+
+
+def test_the_access_log_leaves_the_client_out_of_click_lines(
+    tracked: tuple[Path, SmtpSink, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _, clicks = tracked
+    path = clicks[0].removeprefix("https://news.test")
+    with waitress_server(config_of(root), logged=True) as port:
+        assert http_request(port, "GET", path)[0] == 302
+        assert http_request(port, "GET", "/")[0] == 200
+    lines = capsys.readouterr().err.splitlines()
+    [click_line] = [line for line in lines if f"GET {path} " in line]
+    [root_line] = [line for line in lines if "GET / " in line]
+    assert click_line.startswith("- - - [") and "127.0.0.1" not in click_line
+    assert root_line.startswith("127.0.0.1 - - [")

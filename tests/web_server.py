@@ -17,7 +17,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from syndicate.config import Config
 from syndicate.store.sqlite import connect
-from syndicate.web.app import make_app
+from syndicate.web.app import access_logged, make_app
 from syndicate.web.confirm_outbox import untried_count
 
 
@@ -77,13 +77,15 @@ def http_request(
 
 
 @contextmanager
-def waitress_server(config: Config) -> Iterator[int]:
-    """``make_app(config)`` on a real waitress server (as ``syndicate serve`` runs it),
-    127.0.0.1, in a thread; yields the port."""
+def waitress_server(config: Config, *, logged: bool = False) -> Iterator[int]:
+    """``make_app(config)`` on a real waitress server (as ``syndicate serve`` runs it, with
+    its access log to stderr when ``logged``), 127.0.0.1, in a thread; yields the port."""
     from waitress.server import create_server
 
     app = make_app(config)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    server = create_server(
+        access_logged(app) if logged else app, host="127.0.0.1", port=0, threads=4
+    )
     port = int(server.effective_port)  # type: ignore[union-attr]
     stopping = threading.Event()
 
