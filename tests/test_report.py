@@ -338,3 +338,18 @@ def test_the_library_api_gives_the_same_report(scenario: Scenario) -> None:
         result = Publication.load(scenario.root).report(scenario.edition)
     cli = invoke(scenario.root, "report", scenario.edition, "--json")
     assert result.as_dict() == json.loads(cli.stdout)
+
+
+def test_since_and_last_choose_the_editions(scenario: Scenario) -> None:
+    def editions(*args: str) -> list[str]:
+        result = invoke(scenario.root, "report", "--json", *args)
+        assert result.exit_code == 0, result.output
+        return [e["edition"] for e in json.loads(result.stdout)["editions"]]
+
+    every = editions("--since", "2000-01-01")
+    assert every[0] == scenario.edition
+    assert editions("--since", "2999-01-01") == []
+    assert editions("--last", "1") == every[-1:]
+    assert editions(scenario.edition, "--last", "1") == [scenario.edition]
+    result = invoke(scenario.root, "report", "--since", "2999-01-01")
+    assert "none has been sent (in the period asked about)" in result.stdout

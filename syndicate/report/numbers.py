@@ -178,15 +178,14 @@ def gather(
             recent = ", ".join(names[-5:]) or "none yet"
             raise UsageError(f"no sent edition {edition!r} (recent: {recent})")
         upto = names.index(edition) + 1
-        chosen = names[max(0, upto - last) : upto]
+        chosen = names[max(0, upto - last) if last else 0 : upto]
+    elif since is not None:
+        chosen = [name for name in names if _utc(_first_queued(conn, name)) >= since]
     else:
         chosen = names[-last:] if last else names
     bounces = _bounces_by_edition(conn)
     leavers = _unsubscribes_by_edition(conn)
     numbers = [_numbers(conn, name, bounces, leavers) for name in chosen]
-    if since is not None and edition is None:
-        cutoff = since.isoformat(timespec="seconds")
-        numbers = [n for n in numbers if _utc(n.first_queued) >= _utc(cutoff)]
     growth = _growth(conn, names, numbers)
     detail = tuple(n for n in numbers if n.edition == edition) if edition else tuple(numbers[-1:])
     return Report(editions=tuple(numbers), detail=detail, growth=growth)
@@ -219,6 +218,14 @@ def _edition_names(conn: sqlite3.Connection, newsletter: str | None) -> list[str
     return [name for name in names if name in mine]
 
 
+def _first_queued(conn: sqlite3.Connection, edition: str) -> str:
+    """When the edition's first recipient was queued (the send began), ISO; "" if never."""
+    row = conn.execute(
+        "SELECT MIN(queued_at) FROM deliveries WHERE edition = ?", (edition,)
+    ).fetchone()
+    return str(row[0] or "")
+
+
 def _numbers(
     conn: sqlite3.Connection,
     edition: str,
@@ -228,16 +235,13 @@ def _numbers(
     counts = ledger_db.summary(conn, edition)
     record = get_edition(conn, edition)
     runs = edition_runs(conn, edition)
-    first = conn.execute(
-        "SELECT MIN(queued_at) FROM deliveries WHERE edition = ?", (edition,)
-    ).fetchone()[0]
     kinds = bounces.get(edition, {})
     return EditionNumbers(
         edition=edition,
         subject=record.subject if record else "",
         status=record.status if record else "",
         sent_at=record.sent_at.isoformat(timespec="seconds") if record and record.sent_at else "",
-        first_queued=str(first or ""),
+        first_queued=_first_queued(conn, edition),
         recipients=counts.total,
         delivered=counts[RowState.SENT],
         deferred=counts[RowState.DEFERRED],

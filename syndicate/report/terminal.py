@@ -92,4 +92,4 @@ def report_lines(report: Report, width: int = WIDTH) -> list[str]:
         lines += [*edition_lines(numbers, width), ""]
     if len(report.editions) > 1:
         lines += [f"trend over the last {len(report.editions)} editions", *trend_lines(report, width)]
-    return lines or ["no edition has been sent yet: nothing to report"]
+    return lines or ["no edition to report: none has been sent (in the period asked about)"]
