@@ -224,3 +224,20 @@ def test_the_access_log_leaves_the_client_out_of_click_lines(
     [root_line] = [line for line in lines if "GET / " in line]
     assert click_line.startswith("- - - [") and "127.0.0.1" not in click_line
     assert root_line.startswith("127.0.0.1 - - [")
+
+
+def test_the_email_lint_measures_the_html_as_sent_with_click_links(
+    make_pub: Publication,
+) -> None:
+    from syndicate.content.when import parse_datetime
+    from syndicate.edition.lint import lint_email
+
+    sizes = []
+    for name, extra in (("plain", ""), ("tracked", TRACKING)):
+        root = make_pub(LINKED, name=name, email=FULL, extra=extra)
+        config = config_of(root)
+        result = lint_email(config, now=parse_datetime(NOW, config.publication.timezone))
+        assert not result.errors, result.problems
+        sizes.append(result.html_bytes)
+    plain, tracked = sizes
+    assert tracked > plain + 4 * 40  # four links, each some 70 bytes longer
