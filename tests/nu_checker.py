@@ -30,10 +30,11 @@ def locate() -> Path | str:
     return jar
 
 
-def problems(jar: Path, page: Path) -> list[str]:
-    """Every error and warning the checker reports for ``page``, one a line."""
+def problems(jar: Path, *pages: Path) -> list[str]:
+    """Every error and warning the checker reports for ``pages`` (one JVM for all), one a
+    line."""
     done = subprocess.run(
-        ["java", "-jar", str(jar), "--format", "json", "--stdout", str(page)],
+        ["java", "-jar", str(jar), "--format", "json", "--stdout", *map(str, pages)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -41,7 +42,8 @@ def problems(jar: Path, page: Path) -> list[str]:
     )
     report = json.loads(done.stdout or "{}")
     return [
-        f"{message.get('type')}/{message.get('subType', '')}: line {message.get('lastLine')}: "
+        f"{message.get('url', '')}: {message.get('type')}/{message.get('subType', '')}: "
+        f"line {message.get('lastLine')}: "
         f"{message.get('message')}"
         for message in report.get("messages", [])
         if message.get("type") != "info" or message.get("subType") == "warning"

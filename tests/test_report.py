@@ -234,7 +234,10 @@ def test_terminal_report_shows_the_same_numbers(scenario: Scenario) -> None:
     assert "messages/s" in out
 
 
-def test_trend_over_two_editions(scenario: Scenario) -> None:
+@pytest.fixture(scope="module")
+def second_sent(scenario: Scenario) -> int:
+    """Finish the first edition, then send a second one to a grown list; how many messages
+    that took."""
     root = scenario.root
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SYNDICATE_SECRET", SECRET)
@@ -243,14 +246,17 @@ def test_trend_over_two_editions(scenario: Scenario) -> None:
             (root / "config.toml").write_text(
                 re.sub(r"port = \d+", f"port = {sink.port}", text), encoding="utf-8"
             )
-            # Finish the first edition, then send a second one to a grown list.
             assert invoke(root, "email", "--send", "--yes", "--skip-uncertain").exit_code == 0
             add_many(root, 3, start=READERS)
             (root / "content" / "second.md").write_text(SECOND, encoding="utf-8")
             result = invoke(root, "email", "--send", "--yes", "--now", LATER)
             assert result.exit_code == 0, result.output
-            second_sent = len(sink.messages)
-        result = invoke(root, "report", "--json")
+            return len(sink.messages)
+
+
+def test_trend_over_two_editions(scenario: Scenario, second_sent: int) -> None:
+    root = scenario.root
+    result = invoke(root, "report", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     first, second = report["editions"]
@@ -282,27 +288,35 @@ def test_unknown_edition_and_bad_options_are_clear(scenario: Scenario) -> None:
 
 
 @pytest.fixture(scope="module")
-def page(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("page") / "report.html"
-    result = invoke(scenario.root, "report", scenario.edition, "--html", str(path))
-    assert result.exit_code == 0, result.output
-    return path
+def pages(
+    scenario: Scenario, second_sent: int, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    """The first edition's page, and the newest edition's with the trend over both."""
+    folder = tmp_path_factory.mktemp("pages")
+    first, latest = folder / "report.html", folder / "trend.html"
+    for path, args in ((first, (scenario.edition,)), (latest, ())):
+        result = invoke(scenario.root, "report", *args, "--html", str(path))
+        assert result.exit_code == 0, result.output
+    return first, latest
 
 
-def test_html_page_is_self_contained_and_has_the_numbers(page: Path) -> None:
-    text = page.read_text(encoding="utf-8")
-    assert "<script" not in text.lower() and "javascript" not in text.lower()
-    assert not re.search(r'(?:src|href)="(?!data:)', text), "the page fetches something"
-    assert text.count('<img src="data:image/svg+xml;base64,') >= 3
-    assert "<dt>Hard bounces</dt><dd>4</dd>" in text
-    assert "https://news.test/park/" in text
+def test_html_page_is_self_contained_and_has_the_numbers(pages: tuple[Path, Path]) -> None:
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "<script" not in text.lower() and "javascript" not in text.lower()
+        assert not re.search(r'(?:src|href)="(?!data:)', text), "the page fetches something"
+        assert text.count('<img src="data:image/svg+xml;base64,') >= 3
+    first, latest = (page.read_text(encoding="utf-8") for page in pages)
+    assert "<dt>Hard bounces</dt><dd>4</dd>" in first
+    assert "https://news.test/park/" in first
+    assert "Trend over the last 2 editions" in latest and "Recipients per edition" in latest
 
 
-def test_html_page_passes_the_nu_checker(page: Path) -> None:
+def test_html_page_passes_the_nu_checker(pages: tuple[Path, Path]) -> None:
     jar = nu_checker.locate()
     if isinstance(jar, str):
         pytest.skip(jar)
-    assert nu_checker.problems(jar, page) == []
+    assert nu_checker.problems(jar, *pages) == []
 
 
 PROBE = """\
@@ -321,13 +335,17 @@ document.getElementById("f").onload = function () {
 
 
 @needs_chromium
-def test_html_page_does_not_scroll_sideways_at_375px(page: Path, tmp_path: Path) -> None:
-    shutil.copy(page, tmp_path / "report.html")
+@pytest.mark.parametrize("which", [0, 1], ids=["edition", "trend"])
+def test_html_page_does_not_scroll_sideways_at_375px(
+    pages: tuple[Path, Path], which: int, tmp_path: Path
+) -> None:
+    shutil.copy(pages[which], tmp_path / "report.html")
     (tmp_path / "probe.html").write_text(PROBE, encoding="utf-8")
     scroll_width, viewport, edges = measure(tmp_path / "probe.html")
     assert viewport == 375
     assert scroll_width <= 375, "the report scrolls sideways on a phone"
     assert len(edges) >= 5 and max(edges) <= 375, edges
+
 
 
 def test_the_library_api_gives_the_same_report(scenario: Scenario) -> None:
