@@ -18,6 +18,7 @@ from .group import cli, load, quiet
 @click.option(
     "--last",
     type=click.IntRange(min=1),
+    metavar="N",
     default=10,
     show_default=True,
     help="How many editions the trend spans.",
