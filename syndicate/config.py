@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError, Problem
-from .model import Author, DigestOptions, FeedOptions, Publication
+from .model import Author, CorrectionOptions, DigestOptions, FeedOptions, Publication
 
 CONFIG_ENV = "SYNDICATE_CONFIG"
 DEFAULT_CONFIG = "config.toml"
@@ -263,6 +263,15 @@ class TrackingConfig(_Section):
     clicks: bool = False  # count clicks per edition and link (aggregate only; see README)
 
 
+class CorrectionsConfig(_Section):
+    """[corrections]: where feeds show correction notes, the corrections feed, and whether
+    ``publish`` mails notices of corrections to the readers who got the article."""
+
+    email: Literal["ask", "auto", "never"] = "ask"
+    position: Literal["top", "bottom"] = "bottom"
+    feed: bool = False
+
+
 class StateConfig(_Section):
     db: str = "state/syndicate.db"
 
@@ -292,6 +301,9 @@ class ConfigModel(_Section):
     bounces: BouncesConfig = BouncesConfig()
     subscribe: SubscribeConfig = SubscribeConfig()
     tracking: TrackingConfig = TrackingConfig()
+
+
+    corrections: CorrectionsConfig = CorrectionsConfig()
     # [exporters.<name>]: each exporter's own settings, validated against the model it declares
     # by build/exporter_settings.py (config cannot know the installed exporters' models).
     exporters: dict[str, dict[str, Any]] = {}
@@ -398,6 +410,9 @@ def _publication(model: ConfigModel) -> Publication:
             full_content=feeds.full_content,
             taxonomies=tuple(dict.fromkeys(feeds.taxonomies)),
             websub_hub=feeds.websub_hub,
+        ),
+        corrections=CorrectionOptions(
+            position=model.corrections.position, feed=model.corrections.feed
         ),
     )
 

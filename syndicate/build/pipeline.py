@@ -348,6 +348,9 @@ class _Run:
             removed=tuple(removed_files),
             swept=self.swept,
             phases=tuple(self.phases),
+            corrections=tuple(
+                (s.article.id, s.article.corrections) for s in sources if s.article.corrections
+            ),
         )
 
     def phase(self, name: str, started: float, count: int) -> None:
@@ -411,6 +414,7 @@ class _Run:
             cached=True,
             removed=tuple(removed),
             swept=self.swept,
+            corrections=snapshot.corrections,
         )
 
     def _render(self, store: BuildCache | None, wanted: list[Source]) -> dict[str, Article]:

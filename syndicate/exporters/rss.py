@@ -22,6 +22,6 @@ class RssExporter(PerFeedExporter):
         from ._feedgen import add_entry, new_feed, rss_bytes
 
         fg = new_feed(pub, spec, spec.url(pub, FILENAME), MEDIA_TYPE)
-        for article in spec.articles:
+        for article in spec.entries(pub):
             add_entry(fg, pub, article, atom=False)
         return rss_bytes(fg)

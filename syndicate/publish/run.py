@@ -186,8 +186,25 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
         if report.editions_sent:
             # A finished send publishes the edition's archive page and the editions feed.
             announce(config, conn, now, report, extra_feeds=feeds)
+        _corrections(config, conn, now, report, result)
     finally:
         conn.close()
+
+
+def _corrections(
+    config: Config,
+    conn: sqlite3.Connection,
+    now: datetime,
+    report: PublishReport,
+    result: BuildResult,
+) -> None:
+    """Notices of corrections (``[corrections] email``), once any article has corrections."""
+    if not result.corrections or config.model.corrections.email == "never":
+        return
+    # lazy: a publication without corrections never loads the notice side
+    from .corrections import tell_readers
+
+    tell_readers(config, conn, now, report, result.corrections)
 
 
 def _crash_in_build(done: int, total: int) -> None:
@@ -237,6 +254,7 @@ def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
         Editions(config, conn, now, report).run(schedule)
         if len(report.actions) == before:
             report.act(f"no edition due; schedule: {describe_schedule(schedule, now)}")
+        _corrections(config, conn, now, report, result)
 
 
 def _differs(path: Path, made: Path) -> bool:
