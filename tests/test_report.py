@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -84,24 +84,29 @@ def write_notices(folder: Path, rows: dict[str, tuple[str, str]]) -> None:
         (folder / name).write_text(filled, encoding="utf-8")
 
 
+def pub_maker(base: Path) -> Callable[..., Path]:
+    """A ``make_pub`` for fixtures wider than one test (conftest's is per test)."""
+
+    def make_pub(
+        articles: dict[str, str | bytes], *, name: str, email: str, extra: str, **_: str
+    ) -> Path:
+        root = base / name
+        (root / "content").mkdir(parents=True)
+        (root / "config.toml").write_text(
+            BASE_CONFIG.format(feeds="", email=email, extra=extra), encoding="utf-8"
+        )
+        for filename, text in articles.items():
+            (root / "content" / filename).write_text(str(text), encoding="utf-8")
+        return root
+
+    return make_pub
+
+
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SYNDICATE_SECRET", SECRET)
-        base = tmp_path_factory.mktemp("report")
-
-        def make_pub(
-            articles: dict[str, str | bytes], *, name: str, email: str, extra: str, **_: str
-        ) -> Path:
-            root = base / name
-            (root / "content").mkdir(parents=True)
-            (root / "config.toml").write_text(
-                BASE_CONFIG.format(feeds="", email=email, extra=extra), encoding="utf-8"
-            )
-            for filename, text in articles.items():
-                (root / "content" / filename).write_text(str(text), encoding="utf-8")
-            return root
-
+        make_pub = pub_maker(tmp_path_factory.mktemp("report"))
         faults = Faults(bounce=set(REFUSED), tempfail_every_rcpt=7, drop_after_data={5})
         with SmtpSink(faults) as sink:
             root = smtp_pub(
@@ -371,3 +376,24 @@ def test_since_and_last_choose_the_editions(scenario: Scenario) -> None:
     assert editions(scenario.edition, "--last", "1") == [scenario.edition]
     result = invoke(scenario.root, "report", "--since", "2999-01-01")
     assert "none has been sent (in the period asked about)" in result.stdout
+
+
+def test_correction_notices_are_not_editions(tmp_path: Path) -> None:
+    from tests.test_corrections import CORRECTED
+
+    with pytest.MonkeyPatch.context() as patch, SmtpSink() as sink:
+        patch.setenv("SYNDICATE_SECRET", SECRET)
+        root = smtp_pub(pub_maker(tmp_path), sink.port)
+        add_many(root, 3)
+        assert invoke(root, "email", "--send", "--yes", "--now", NOW).exit_code == 0
+        (root / "content" / "first.md").write_text(CORRECTED, encoding="utf-8")
+        result = invoke(root, "email", "--correction", "first", "--send", "--yes", "--now", LATER)
+        assert result.exit_code == 0, result.output
+        assert len(sink.messages) == 6  # the edition, then a notice, to each reader
+        leaving = invoke(root, "subscribers", "unsubscribe", address(0))
+        assert leaving.exit_code == 0, leaving.output
+        report = json.loads(invoke(root, "report", "--json").stdout)
+    [edition] = report["editions"]
+    assert edition["recipients"] == edition["delivered"] == 3
+    # The reader left after the notice: still counted for the edition they were sent.
+    assert edition["unsubscribes"] == 1

@@ -2,6 +2,8 @@
 
 Sources, and how each number is attributed to an edition:
 
+* which editions: those in the editions table that the ledger has rows for (correction notices
+  also use the ledger; they are not editions and are left out);
 * recipients and outcomes: the send ledger (one row per recipient; ``sending`` = uncertain);
 * hard/soft bounces and complaints: ``bounce_events`` (``bounces process`` and refusals during
   the send), by the Message-ID or provider id the notification quotes; a notification that
@@ -201,8 +203,10 @@ def _utc(stamp: str) -> datetime:
 
 
 def _edition_names(conn: sqlite3.Connection, newsletter: str | None) -> list[str]:
-    """Editions the ledger knows, oldest first; only one newsletter's when asked."""
-    names = [summary.edition for summary in ledger_db.editions(conn)]
+    """Editions the ledger knows, oldest first; only one newsletter's when asked. Other
+    sends that use the ledger (correction notices) are not editions and are left out."""
+    editions = _edition_ids(conn)
+    names = [s.edition for s in ledger_db.editions(conn) if s.edition in editions]
     if newsletter is None:
         return names
     columns = {row[1] for row in conn.execute("PRAGMA table_info(editions)")}
@@ -262,17 +266,23 @@ def _numbers(
     )
 
 
+def _edition_ids(conn: sqlite3.Connection) -> set[str]:
+    """The ids of every edition (the ledger also holds other sends' rows)."""
+    return {str(row[0]) for row in conn.execute("SELECT id FROM editions")}
+
+
 def _copies_of(conn: sqlite3.Connection, emails: set[str]) -> dict[str, list[tuple[str, str]]]:
-    """Per address (lower-cased) of ``emails``: (time, edition) of every copy delivered to
+    """Per address (lower-cased) of ``emails``: (time, edition) of every edition delivered to
     it, oldest first. One pass over the ledger, keeping only the addresses asked about."""
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     if not emails:
         return found
+    editions = _edition_ids(conn)
     rows = conn.execute(
         "SELECT lower(email), updated, edition FROM deliveries WHERE state = 'sent'"
     )
     for email, updated, edition in rows:
-        if email in emails:
+        if email in emails and edition in editions:
             found[email].append((str(updated), str(edition)))
     for copies in found.values():
         copies.sort(key=lambda copy: (_utc(copy[0]), copy[1]))
