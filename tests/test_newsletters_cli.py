@@ -251,3 +251,21 @@ def test_the_library_api_knows_the_newsletters(make_pub: Publication, run: Run) 
     preview = pub.next_edition(now=NOW, newsletter="climate")
     assert preview is not None and preview.id == "climate-immediate-2026-11-13"
     assert b"https://news.test/preferences?newsletter=climate&token=preview" in preview.text
+
+
+def test_report_filters_by_newsletter(make_pub: Publication, run: Run) -> None:
+    root = make_newsletters_pub(make_pub, 2525)
+    config = root / "config.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('transport = "smtp"', 'transport = "file"'),
+        encoding="utf-8",
+    )
+    args = ("--newsletter", "daily", "--newsletter", "climate")
+    assert run(root, "subscribers", "add", "a@example.com", *args).exit_code == 0
+    assert run(root, "publish", "--now", NOW).exit_code == 0
+    climate = run(root, "report", "--newsletter", "climate")
+    assert climate.exit_code == 0, climate.stderr
+    assert climate.output.startswith("edition climate-weekly-2026-11-13:")
+    assert "daily-" not in climate.output
+    daily = run(root, "report", "--newsletter", "daily")
+    assert daily.output.startswith("edition daily-2026-11-13:")

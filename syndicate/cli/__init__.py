@@ -4,13 +4,13 @@ The root group and shared helpers are in `group`; each other module adds one are
 to it when imported, so importing this package registers every command. Keep heavy imports
 inside the command functions: `syndicate --help` loads all of these modules.
 
-May import: api, build, config, content, delivery, edition, errors, exporters, files, ingest, model, publish, scaffold, store, text, web.
+May import: api, build, config, content, delivery, edition, errors, exporters, files, ingest, model, publish, report, scaffold, store, text, web.
 """
 
 from __future__ import annotations
 
 # Imported for their side effect: each module registers its commands on `cli`.
-from . import content, email, mailing, newsletters, publishing  # noqa: F401
+from . import content, email, mailing, newsletters, publishing, reports  # noqa: F401
 from .group import cli
 
 __all__ = ["cli", "main"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .group import cli, load, quiet, show_warnings
+from .group import cli, load, progress_bar, quiet, show_warnings
 
 
 @cli.command()
@@ -129,7 +129,8 @@ def import_(
         dry_run=dry_run,
         force=force,
     )
-    report = import_sources(sources, options)
+    with progress_bar(ctx, "importing", unit="documents") as progress:
+        report = import_sources(sources, options, progress)
     for line, to_stderr in report_lines(report, dry_run=dry_run):
         if to_stderr or dry_run or not quiet(ctx):
             click.echo(line, err=to_stderr)

@@ -15,7 +15,7 @@ import click
 from ..delivery.list_exports import FORMATS as LIST_FORMATS
 from ..errors import UsageError
 from ..text.words import plural
-from .group import cli, load, quiet, show_warnings
+from .group import cli, load, progress_bar, quiet, show_warnings
 
 if TYPE_CHECKING:
     import sqlite3
@@ -285,7 +285,15 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool, fm
     )
     conn = _subscriber_db(ctx)
     try:
-        report = import_csv(conn, csv_file, resubscribe=resubscribe, fmt=fmt, columns=columns)
+        with progress_bar(ctx, "importing", unit="rows") as progress:
+            report = import_csv(
+                conn,
+                csv_file,
+                resubscribe=resubscribe,
+                fmt=fmt,
+                columns=columns,
+                progress=progress,
+            )
     finally:
         conn.close()
     show_warnings(report.warnings)

@@ -213,3 +213,16 @@ def is_placed(conn: sqlite3.Connection, edition_id: str) -> bool:
         "SELECT 1 FROM newsletter_editions WHERE edition_id = ?", (edition_id,)
     ).fetchone()
     return row is not None
+
+
+def edition_ids_of(conn: sqlite3.Connection, newsletter: str) -> set[str] | None:
+    """The ids of one newsletter's editions; None on a database that never had several
+    newsletters (for reports filtering by newsletter)."""
+    if not conn.execute(
+        "SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)
+    ).fetchone():
+        return None
+    rows = conn.execute(
+        "SELECT edition_id FROM newsletter_editions WHERE newsletter = ?", (newsletter,)
+    )
+    return {row[0] for row in rows}
