@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-
-import nh3
-from markdown_it.token import Token
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, NamedTuple
 
 from .markdown import parse, parser
 
-# Tags and attributes an article body may keep. Everything else is dropped by nh3; scripts,
-# styles and event handlers never survive, whatever the Markdown's raw HTML held.
-ALLOWED_TAGS = (nh3.ALLOWED_TAGS | {"figure", "figcaption", "picture", "source"}) - {
-    "map",
-    "area",
-}
-ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
-    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+
+# Tags and attributes an article body may keep: nh3's defaults with these changes. Everything
+# else is dropped by nh3; scripts, styles and event handlers never survive, whatever the
+# Markdown's raw HTML held.
+EXTRA_TAGS = frozenset({"figure", "figcaption", "picture", "source"})
+DROPPED_TAGS = frozenset({"map", "area"})
+ATTRIBUTES: dict[str, set[str]] = {  # per tag, replacing nh3's default
     "a": {"href", "hreflang", "title"},
     "img": {"src", "alt", "width", "height", "title"},
     "source": {"srcset", "type", "media"},
@@ -83,13 +83,33 @@ def strip_xml_illegal(text: str) -> str:
     return XML_ILLEGAL.sub("", text)
 
 
+class _Nh3(NamedTuple):
+    """nh3's cleaner and the tags and attributes it lets through (its defaults, adjusted)."""
+
+    clean: Callable[..., str]
+    tags: frozenset[str]
+    attributes: Mapping[str, frozenset[str]]
+
+
+@cache
+def _nh3() -> _Nh3:
+    """nh3, imported and the allowed tags and attributes worked out once, on first use."""
+    # lazy: nh3 loads with the first body sanitised, not with `syndicate --help` or a no-op build
+    import nh3
+
+    attributes = {tag: frozenset(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+    attributes.update((tag, frozenset(attrs)) for tag, attrs in ATTRIBUTES.items())
+    return _Nh3(nh3.clean, frozenset((nh3.ALLOWED_TAGS | EXTRA_TAGS) - DROPPED_TAGS), attributes)
+
+
 def sanitize(html: str, base_url: str) -> str:
     """Sanitize an HTML fragment and make every relative link and image URL absolute."""
-    attributes = {tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()}
+    lib = _nh3()
+    attributes = {tag: set(attrs) for tag, attrs in lib.attributes.items()}
     # nh3 refuses "class" in attributes when allowed_classes governs it.
-    cleaned = nh3.clean(
+    cleaned = lib.clean(
         strip_xml_illegal(html),
-        tags=set(ALLOWED_TAGS),
+        tags=set(lib.tags),
         clean_content_tags={"script", "style", "template", "noscript", "iframe", "object"},
         attributes=attributes,
         allowed_classes=ALLOWED_CLASSES,
