@@ -102,6 +102,13 @@ def _nh3() -> _Nh3:
     return _Nh3(nh3.clean, frozenset((nh3.ALLOWED_TAGS | EXTRA_TAGS) - DROPPED_TAGS), attributes)
 
 
+def load() -> None:
+    """Import markdown-it (building the shared parser) and nh3 now: a process about to fork
+    rendering workers does it once for all of them."""
+    parser()
+    _nh3()
+
+
 def sanitize(html: str, base_url: str) -> str:
     """Sanitize an HTML fragment and make every relative link and image URL absolute."""
     lib = _nh3()

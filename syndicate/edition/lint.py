@@ -17,8 +17,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import Config
-from ..errors import Problem, ProblemsError
+from ..content.articles import load_articles, render_article, select_published
+from ..delivery.dkim import DkimError, signer_for
+from ..delivery.message import preview_recipient
+from ..delivery.settings import DkimSettings, MessageSettings
+from ..errors import Problem, ProblemsError, UsageError
 from ..model import Article, Edition
+from .render import render_edition, render_subject
+from .state import next_edition_id, open_state, plan_edition
 
 GMAIL_CLIP_BYTES = 102 * 1024
 # Schemes a reader's client can follow from an email; everything else must be https.
@@ -45,11 +51,6 @@ class LintResult:
 
 def lint_email(config: Config, *, now: datetime) -> LintResult:
     """Render the next edition for a stand-in subscriber and check its HTML and text."""
-    # lazy: the email side loads only when an edition is made
-    from ..delivery.message import preview_recipient
-    from ..delivery.settings import MessageSettings
-    from .render import render_edition
-
     edition = _edition_to_check(config, now)
     rendered = render_edition(config, edition)
     recipient = preview_recipient(MessageSettings.from_config(config), rendered)
@@ -88,7 +89,7 @@ def check_html(
     articles: Sequence[Article] = (),
 ) -> list[Problem]:
     """Every lint problem in one recipient's HTML, in document order."""
-    # lazy: the email side loads only when an edition is made
+    # lazy: lxml loads only when an edition's email is linted
     from lxml import html as lxml_html
 
     problems: list[Problem] = []
@@ -152,10 +153,6 @@ def check_html(
 
 def _dkim_problems(config: Config) -> list[Problem]:
     """A configured DKIM key that cannot be used fails every send: say so before sending."""
-    # lazy: the email side loads only when an edition is made
-    from ..delivery.dkim import DkimError, signer_for
-    from ..delivery.settings import DkimSettings
-
     try:
         signer_for(DkimSettings.from_config(config))
     except DkimError as exc:
@@ -193,12 +190,6 @@ def _origin(value: str, articles: Sequence[Article], fallback: str) -> str | Pat
 
 def _edition_to_check(config: Config, now: datetime) -> Edition:
     """The next edition; when nothing is new, the latest articles as an edition would be."""
-    # lazy: the email side loads only when an edition is made
-    from ..content.articles import load_articles, render_article, select_published
-    from ..errors import UsageError
-    from .render import render_subject
-    from .state import next_edition_id, open_state, plan_edition
-
     articles = load_articles(config.content_dir, config.publication).articles
     conn = open_state(config)
     try:

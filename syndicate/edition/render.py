@@ -24,6 +24,8 @@ from ..content.render import shorten
 from ..delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition, placeholder
 from ..errors import TemplateError
 from ..model import Article, Edition, Image
+from ..text.plaintext import format_links, render_markdown_text
+from ..text.templates import render_string, render_template, template_environment, template_source
 from ..text.width import wrap
 from .emailhtml import CONTENT_WIDTH, EMAIL_WIDTH, email_fragment, hero_size
 
@@ -139,9 +141,6 @@ def html_warnings(html: str) -> list[str]:
 
 
 def _environment(config: Config, *, autoescape: bool) -> jinja2.Environment:
-    # lazy: the email side loads only when an edition is made
-    from ..text.templates import template_environment
-
     env = template_environment(config, autoescape=autoescape)
     env.filters["wrap"] = _wrap_filter
     return env
@@ -160,9 +159,6 @@ def _template_source(env: jinja2.Environment, name: str, edition_id: str) -> str
 
 def _render(env: jinja2.Environment, name: str, context: dict[str, Any], edition_id: str) -> str:
     """Render a named template; any failure names the template file, line and edition."""
-    # lazy: the email side loads only when an edition is made
-    from ..text.templates import render_template
-
     try:
         return render_template(env, name, **context)
     except TemplateError as exc:
@@ -257,9 +253,6 @@ def _context(
 
 
 def _email_article(config: Config, article: Article, *, css: str, full: bool) -> EmailArticle:
-    # lazy: the email side loads only when an edition is made
-    from ..text.plaintext import format_links, render_markdown_text
-
     pub = config.publication
     local = article.date.astimezone(pub.timezone)
     width, height = hero_size(article.image) if article.image else (CONTENT_WIDTH, None)
