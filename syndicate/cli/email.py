@@ -15,11 +15,18 @@ from typing import Any
 
 import click
 
+from ..content.when import now_utc, parse_when
+from ..delivery.send import graceful_sigterm, send_test
+from ..delivery.settings import DeliverySettings
+from ..edition.preview import NothingNew, preview_edition
+from ..edition.sending import select_edition, send_edition, status_lines
+from ..edition.state import open_state
 from ..text.words import plural
-from .group import cli, load, parse_now, progress_bar, quiet, show_warnings
+from .group import progress_bar, quiet, show_warnings
+from .publication import load, parse_now
 
 
-@cli.command()
+@click.command()
 @click.option("--since", metavar="WHEN", help="Every article since WHEN (ISO or 7d), sent or not.")
 @click.option(
     "--article", "slugs", multiple=True, metavar="SLUG", help="Include this article (repeatable)."
@@ -59,10 +66,6 @@ def email(
     --to ADDR sends one test copy; --send sends to every active subscriber and resumes an
     interrupted send (exit 3 while recipients are pending); --status EDITION shows the ledger.
     """
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..content.when import now_utc, parse_when
-    from ..edition.preview import NothingNew, preview_edition
-
     config = load(ctx)
     now = parse_now(now_text, ctx) or now_utc()
     since_at = parse_when(since, now, config.publication.timezone) if since else None
@@ -149,12 +152,6 @@ def _email_delivery(
     skip_uncertain: bool,
 ) -> None:
     """The sending side of `syndicate email`: --status, --to, --send."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery.send import graceful_sigterm, send_test
-    from ..delivery.settings import DeliverySettings
-    from ..edition.sending import select_edition, send_edition, status_lines
-    from ..edition.state import open_state
-
     if sum(map(bool, (to, send, status))) > 1:
         raise click.UsageError("use one of --to, --send and --status at a time")
     if resend_uncertain and skip_uncertain:
