@@ -61,7 +61,6 @@ def _feedgen() -> _Library:
                 link.set("href", self.hub)
             return feed
 
-
     class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         """Entry-level additions: Atom enclosures and a ``media:content`` lead image."""
 
