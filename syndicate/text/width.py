@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-from wcwidth import wcswidth
+from functools import cache
 
 # Joins a link's text to its ``[n]`` marker without allowing a break; becomes a space at the end.
 GLUE = "\ue000"
@@ -39,6 +38,16 @@ _CJK = re.compile(
 # U+202F), which writers use on purpose ("58 °C", "§ 5").
 SPACES = re.compile("[ \t\n\r\f\v\u1680\u2000-\u2006\u2008-\u200a\u2028\u2029\u205f\u3000]+")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@cache
+def _wcswidth() -> Callable[[str], int]:
+    """wcwidth's ``wcswidth``, imported once, on first use."""
+    # lazy: wcwidth (~25 ms: its Unicode tables) loads with the first text measured, not with
+    # `syndicate --help` or a no-op build
+    from wcwidth import wcswidth
+
+    return wcswidth
 
 
 def clean_controls(text: str) -> str:
@@ -75,6 +84,7 @@ def graphemes(text: str) -> Iterator[str]:
 
 def text_width(text: str) -> int:
     """Columns ``text`` takes on a terminal; characters wcwidth cannot measure count as 0."""
+    wcswidth = _wcswidth()
     width = wcswidth(text)
     if width >= 0:
         return width
@@ -142,6 +152,7 @@ def _pieces(text: str, room: int) -> list[_Piece]:
 
 def _split_to_fit(piece: str, room: int) -> tuple[str, str]:
     """The longest grapheme-aligned head of ``piece`` at most ``room`` wide, and the rest."""
+    wcswidth = _wcswidth()
     head = ""
     used = 0
     # Lazily: the caller splits a long word line by line, and splitting all of the rest into
