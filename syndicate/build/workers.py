@@ -4,7 +4,7 @@ A cold build of 10,000 articles spends most of its CPU in three embarrassingly p
 and each runs over a pool of *forked* processes once there is enough work to pay for the
 workers' start-up (the ``*_POOL_MIN`` thresholds); below them, or with ``jobs <= 1``, the same
 functions run in this process. Fork matters: workers inherit the parent's imported modules
-(``_pool`` imports markdown-it and nh3, or feedgen, once, beforehand) and its memory, so
+(``_pool`` builds the front-matter validators, imports markdown-it and nh3, or feedgen, once, beforehand) and its memory, so
 what a worker needs is not sent to it.
 
 This process is one of the ``jobs``: it forks ``jobs - 1`` workers, which take chunks of work
@@ -44,7 +44,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ..content import frontmatter_yaml, render
+from ..content import frontmatter_yaml, render, schema
 from ..content.articles import render_body
 from ..content.sources import ParseOutcome, Source, Stat, parse_file, read_bytes
 from ..exporters import _feedgen
@@ -270,6 +270,8 @@ def _pool(jobs: int, *, warm: str = "") -> ProcessPoolExecutor:
     imports once what every worker needs (``warm``: "parse", "render" or "feeds") instead of
     each worker importing it again (~0.1 s of CPU per worker and pool)."""
     fork = _can_fork()
+    if fork and warm == "parse":
+        schema.build_validators()  # pydantic's, for front matter
     if fork and warm == "render":
         render.load()  # markdown-it (and the shared parser) and nh3
     if fork and warm == "feeds":

@@ -44,8 +44,12 @@ def _web_url(value: str) -> str:
     return value.strip()
 
 
+# Every model here defers building its validator to the first article validated
+# (``defer_build``): a no-op build, or a command that reads no front matter, never pays for it.
+
+
 class _AuthorEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str = Field(min_length=1)
     email: str = ""
     url: str = ""
@@ -61,7 +65,7 @@ class _AuthorEntry(BaseModel):
 
 
 class _ImageEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     url: str = Field(min_length=1)
     alt: str | None = None
     width: int | None = Field(default=None, gt=0)
@@ -71,7 +75,7 @@ class _ImageEntry(BaseModel):
 
 
 class _EnclosureEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     url: str = Field(min_length=1)
     type: str = Field(min_length=3)
     length: int = Field(default=0, ge=0)
@@ -86,7 +90,7 @@ _tag_slug = cache(slugify)
 class FrontMatter(BaseModel):
     """The front-matter schema: unknown keys are errors, so typos never pass silently."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
     date: Moment
     slug: str | None = None
@@ -263,3 +267,9 @@ def _friendly(err: Any) -> str:
 # an error's location, and ``_UNION_TAGS`` / ``_matching_branch`` recognise them by it.
 AuthorEntry = _AuthorEntry
 ImageEntry = _ImageEntry
+
+
+def build_validators() -> None:
+    """Build the schema's validators now (they are deferred): a process about to fork parsing
+    workers does it once for all of them."""
+    FrontMatter.model_rebuild(force=True)
