@@ -52,15 +52,17 @@ def _markdown_it() -> _Library:
         link in a newsroom's Markdown is already plain."""
 
         def normalizeLink(self, url: str) -> str:
-            return url if url and _PLAIN_URL.fullmatch(url) else super().normalizeLink(url)
+            return (
+                url if url and _pattern(_PLAIN_URL).fullmatch(url) else super().normalizeLink(url)
+            )
 
         def normalizeLinkText(self, link: str) -> str:
-            if link and _PLAIN_URL.fullmatch(link):
+            if link and _pattern(_PLAIN_URL).fullmatch(link):
                 return link
             return super().normalizeLinkText(link)
 
         def validateLink(self, url: str) -> bool:
-            return bool(url and _PLAIN_URL.fullmatch(url)) or super().validateLink(url)
+            return bool(url and _pattern(_PLAIN_URL).fullmatch(url)) or super().validateLink(url)
 
     return _Library(MarkdownIt, PlainLinksFirst, Token, escapeHtml)
 
@@ -310,10 +312,18 @@ _URL_CHARS = r"[A-Za-z0-9._~!$&'()*+,;=:@/-]*"
 _LABEL = (
     r"(?!xn--)(?=[a-z0-9-]{1,63}(?![a-z0-9-]))[a-z0-9]+(?:-[a-z0-9]+)*"  # (mdurl splits longer)
 )
-_PLAIN_URL = re.compile(
+_PLAIN_URL = (
     rf"(?:https?://(?=[a-z0-9.-]{{1,255}}(?![a-z0-9.-])){_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?)?"
     rf"(?:/(?!/){_URL_CHARS})?(?:\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?(?:#{_URL_CHARS})?"
 )
+
+
+@cache
+def _pattern(source: str, flags: int = 0) -> re.Pattern[str]:
+    """One of this module's patterns, compiled on first use: compiling runs Python code in
+    ``re`` (~12k lines for these character classes and nested groups), which every start of
+    syndicate paid for at import, though only parsing front matter or Markdown uses them."""
+    return re.compile(source, flags)
 
 
 @cache

@@ -57,12 +57,19 @@ FILTER_STYLE = {"text-align"}
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 # Struck text (``~~2019~~``) in plain text: marked, never merged into the words around it.
 STRUCK = {"s_open": "[deleted: ", "s_close": "]"}
-XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Compiled on first use (``_xml_illegal``): compiling the surrogate range walks each of its
+# 2,048 code points in Python, which every start paid for at import.
+XML_ILLEGAL = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]"
 
 
 _C0_ILLEGAL = bytes(c for c in range(32) if c not in (0x09, 0x0A, 0x0D))
 # U+FFFE, U+FFFF and the first byte of every surrogate (and of Hangul, sent the slow way).
 _UTF8_SUSPECTS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf", b"\xed")
+
+
+@cache
+def _xml_illegal() -> re.Pattern[str]:
+    return re.compile(XML_ILLEGAL)
 
 
 def strip_xml_illegal(text: str) -> str:
@@ -74,13 +81,13 @@ def strip_xml_illegal(text: str) -> str:
     runs only when something may be there.
     """
     if len(text) < 512:  # titles, summaries, ids: the regex is quicker than the encoding
-        return XML_ILLEGAL.sub("", text)
+        return _xml_illegal().sub("", text)
     data = text.encode("utf-8", "surrogatepass")
     if len(data.translate(None, _C0_ILLEGAL)) == len(data) and not any(
         suspect in data for suspect in _UTF8_SUSPECTS
     ):
         return text
-    return XML_ILLEGAL.sub("", text)
+    return _xml_illegal().sub("", text)
 
 
 class _Nh3(NamedTuple):
