@@ -24,8 +24,9 @@ from .build.digest import make_digest
 from .build.pipeline import BuildResult
 from .build.validation import validate
 from .config import DEFAULT_CONFIG, Config, load_config
-from .content.articles import load_published, render_article
+from .content.articles import load_articles, load_published, render_article
 from .content.when import now_utc, parse_datetime, parse_when
+from .delivery.send import SendReport
 from .delivery.subscribers import (
     Status,
     Subscriber,
@@ -37,6 +38,7 @@ from .delivery.subscribers import (
     unsubscribe,
 )
 from .edition.lint import lint_email
+from .edition.notice_send import find_article, notice_for, send_notice
 from .edition.preview import (
     DEFAULT_OUT,
     EditionPreview,
@@ -45,6 +47,7 @@ from .edition.preview import (
     render_preview,
     write_preview,
 )
+from .edition.state import open_state
 from .errors import ContentError, Problem
 from .ingest.importer import ImportReport, import_sources, options_for
 from .model import Article
@@ -273,6 +276,20 @@ class Publication:
             dry_run=dry_run,
             wait=wait,
         )
+
+    def send_correction(self, slug: str) -> SendReport:
+        """``syndicate email --correction SLUG --send``: the notice of the article's latest
+        correction to exactly the readers who got it in an edition; resumable, and a call
+        once every reader is handled sends nothing (``report.exit_code`` 3: still pending).
+        Needs ``SYNDICATE_SECRET``; raises UsageError for an unknown or uncorrected slug."""
+        article = find_article(
+            load_articles(self._config.content_dir, self._config.publication).articles, slug
+        )
+        conn = open_state(self._config)
+        try:
+            return send_notice(self._config, conn, notice_for(conn, article))
+        finally:
+            conn.close()
 
     # -- subscribers --------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError, Problem
-from .model import Author, DigestOptions, FeedOptions, Publication
+from .model import Author, CorrectionOptions, DigestOptions, FeedOptions, Publication
 
 CONFIG_ENV = "SYNDICATE_CONFIG"
 DEFAULT_CONFIG = "config.toml"
@@ -257,6 +257,15 @@ class BouncesConfig(_Section):
     soft_limit: int = Field(default=3, ge=1)
 
 
+class CorrectionsConfig(_Section):
+    """[corrections]: where feeds show correction notes, the corrections feed, and whether
+    ``publish`` mails notices of corrections to the readers who got the article."""
+
+    email: Literal["ask", "auto", "never"] = "ask"
+    position: Literal["top", "bottom"] = "bottom"
+    feed: bool = False
+
+
 class StateConfig(_Section):
     db: str = "state/syndicate.db"
 
@@ -285,6 +294,7 @@ class ConfigModel(_Section):
     digest: DigestConfig = DigestConfig()
     bounces: BouncesConfig = BouncesConfig()
     subscribe: SubscribeConfig = SubscribeConfig()
+    corrections: CorrectionsConfig = CorrectionsConfig()
     # [exporters.<name>]: each exporter's own settings, validated against the model it declares
     # by build/exporter_settings.py (config cannot know the installed exporters' models).
     exporters: dict[str, dict[str, Any]] = {}
@@ -391,6 +401,9 @@ def _publication(model: ConfigModel) -> Publication:
             full_content=feeds.full_content,
             taxonomies=tuple(dict.fromkeys(feeds.taxonomies)),
             websub_hub=feeds.websub_hub,
+        ),
+        corrections=CorrectionOptions(
+            position=model.corrections.position, feed=model.corrections.feed
         ),
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
@@ -45,6 +45,39 @@ class Enclosure:
 Media = Image | Enclosure
 
 
+CORRECTION_KINDS = ("correction", "clarification", "update")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Correction:
+    """A note added to an article after it was published: what was wrong, and when it was fixed.
+
+    ``kind`` is one of CORRECTION_KINDS; only a ``correction`` is mailed to readers on its own
+    (``[corrections] email``). ``key`` names the correction for life (feed item ids, the send
+    ledger), so it comes from the date alone: editing the wording does not make a new one.
+    """
+
+    date: datetime
+    text: str
+    kind: str = "correction"
+
+    def __post_init__(self) -> None:
+        _require_aware("Correction", "date", self.date)
+
+    @property
+    def key(self) -> str:
+        """``20261206T083000Z``: the moment in UTC, stable and safe in URLs and ids."""
+        return self.date.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorrectionOptions:
+    """``[corrections]`` as the exporters see it: where notes go, and the corrections feed."""
+
+    position: str = "bottom"  # "top" | "bottom" of an entry's content
+    feed: bool = False  # feeds/corrections/: every correction, newest first
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeedOptions:
     """What the feed exporters need from config, and nothing more."""
@@ -80,6 +113,7 @@ class Publication:
     logo: str = ""
     feeds: FeedOptions = field(default_factory=lambda: FeedOptions(url=""))
     digest: DigestOptions = field(default_factory=DigestOptions)
+    corrections: CorrectionOptions = field(default_factory=CorrectionOptions)
 
     @property
     def domain(self) -> str:
@@ -113,10 +147,16 @@ class Article:
     lang: str = ""
     source: Path | None = None
     body_line: int = 1
+    corrections: tuple[Correction, ...] = ()  # oldest first
 
     def __post_init__(self) -> None:
         for name in ("date", "updated", "publish_at"):
             _require_aware("Article", name, getattr(self, name))
+
+    @property
+    def latest_correction(self) -> Correction | None:
+        """The newest correction note, if the article has any."""
+        return self.corrections[-1] if self.corrections else None
 
     @property
     def visible_from(self) -> datetime:

@@ -25,12 +25,14 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from .. import __version__
+from ..model import Correction
+from .result import Notes
 
 if TYPE_CHECKING:
     from ..content.sources import Source
     from ..errors import Problem
 
-FORMAT = 1  # bump whenever a record's layout or meaning changes
+FORMAT = 2  # bump whenever a record's layout or meaning changes
 FILENAME = "build-cache.sqlite"
 
 _SCHEMA = """
@@ -43,10 +45,11 @@ CREATE TABLE IF NOT EXISTS rendered (key TEXT PRIMARY KEY, html TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS snapshots (out TEXT PRIMARY KEY, scan TEXT NOT NULL,
     lower TEXT NOT NULL, upper TEXT NOT NULL, articles INTEGER NOT NULL, warnings BLOB NOT NULL,
     paths BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshot_corrections (out TEXT PRIMARY KEY, record BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS outputs (out TEXT NOT NULL, path TEXT NOT NULL, digest TEXT NOT NULL,
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, PRIMARY KEY (out, path));
 """
-_TABLES = ("sources", "rendered", "outputs", "snapshots")
+_TABLES = ("sources", "rendered", "outputs", "snapshots", "snapshot_corrections")
 # The parts whose code shapes feed bytes (paths under the syndicate package).
 OUTPUT_PARTS = ("__init__.py", "model.py", "files.py", "content", "text", "build", "exporters")
 
@@ -85,6 +88,7 @@ class Snapshot:
     articles: int
     warnings: tuple[tuple[str, str, int | None, str], ...]  # (kind, path, line, message)
     paths: tuple[str, ...]
+    corrections: Notes = ()  # every article's correction notes, for the archive pages
 
     def covers(self, now: datetime) -> bool:
         """Whether the same articles are visible at ``now`` as at the snapshot's build."""
@@ -112,7 +116,36 @@ def make_snapshot(
     count = len(kept)
     kept += [("output", str(w.path), w.line, w.message) for w in warnings[count:]]
     published = sum(1 for v in visible if v <= now)
-    return Snapshot(scanned, lower, upper, published, tuple(kept), tuple(map(str, paths)))
+    return Snapshot(
+        scanned, lower, upper, published, tuple(kept), tuple(map(str, paths)), notes_of(sources)
+    )
+
+
+def notes_of(sources: Iterable[Source]) -> Notes:
+    """(article id, its corrections) for every article that has any, in source order."""
+    return tuple((s.article.id, s.article.corrections) for s in sources if s.article.corrections)
+
+
+def _encode_notes(notes: Notes) -> bytes:
+    return marshal.dumps(
+        tuple(
+            (article_id, tuple((c.date.isoformat(), c.text, c.kind) for c in corrections))
+            for article_id, corrections in notes
+        )
+    )
+
+
+def _decode_notes(record: bytes) -> Notes:
+    return tuple(
+        (
+            article_id,
+            tuple(
+                Correction(date=datetime.fromisoformat(when), text=text, kind=kind)
+                for when, text, kind in corrections
+            ),
+        )
+        for article_id, corrections in marshal.loads(record)
+    )
 
 
 def scan_digest(entries: Iterable[tuple[str, int, int]]) -> str:
@@ -257,6 +290,9 @@ class BuildCache:
         if row is None:
             return None
         scan, lower, upper, articles, warnings, paths = row
+        notes = self.conn.execute(
+            "SELECT record FROM snapshot_corrections WHERE out = ?", (out,)
+        ).fetchone()
         try:
             return Snapshot(
                 scan,
@@ -265,6 +301,7 @@ class BuildCache:
                 articles,
                 tuple(marshal.loads(warnings)),
                 tuple(marshal.loads(paths)),
+                _decode_notes(notes[0]) if notes else (),
             )
         except (ValueError, TypeError, EOFError):
             return None  # damaged: the full path decides instead
@@ -272,9 +309,15 @@ class BuildCache:
     def save_snapshot(self, out: str, snapshot: Snapshot | None) -> None:
         """Remember (or, with None, forget) the last successful build into ``out``."""
         with self.conn:
+            self.conn.execute("DELETE FROM snapshot_corrections WHERE out = ?", (out,))
             if snapshot is None:
                 self.conn.execute("DELETE FROM snapshots WHERE out = ?", (out,))
                 return
+            if snapshot.corrections:
+                self.conn.execute(
+                    "INSERT INTO snapshot_corrections (out, record) VALUES (?, ?)",
+                    (out, _encode_notes(snapshot.corrections)),
+                )
             self.conn.execute(
                 "INSERT OR REPLACE INTO snapshots"
                 " (out, scan, lower, upper, articles, warnings, paths) VALUES (?, ?, ?, ?, ?, ?, ?)",

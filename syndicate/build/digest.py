@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ..config import Config
 from ..content.articles import load_published
 from ..content.when import now_utc
 from ..errors import UsageError
-from ..text.digest import Digest, Period, period_ending, render_digest, select
+from ..text.digest import Digest, Period, corrections_in, period_ending, render_digest, select
 
 
 def make_digest(
@@ -46,6 +46,24 @@ def make_digest(
     options = pub.digest
     if full is not None and full != options.full:
         options = replace(options, full=full)
-    text = render_digest(pub, chosen, period, options=options) if chosen else ""
+    notes = corrections_in(
+        select(published, Period(_EARLIEST, period.until), sections=sections, tags=tags),
+        period,
+        pub.timezone,
+    )
+    text = (
+        render_digest(pub, chosen, period, options=options, corrections=notes)
+        if chosen or notes
+        else ""
+    )
     newest = max((a.visible_from for a in published), default=None)
-    return Digest(text=text, articles=tuple(chosen), period=period, newest=newest)
+    return Digest(
+        text=text,
+        articles=tuple(chosen),
+        period=period,
+        newest=newest,
+        corrections=tuple(notes),
+    )
+
+
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)  # every article published before a period's end

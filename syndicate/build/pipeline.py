@@ -335,6 +335,9 @@ class _Run:
             cached=store is not None,
             removed=tuple(removed_files),
             swept=self.swept,
+            corrections=tuple(
+                (s.article.id, s.article.corrections) for s in sources if s.article.corrections
+            ),
         )
 
     def phase(self, name: str, started: float, count: int) -> None:
@@ -387,6 +390,7 @@ class _Run:
             cached=True,
             removed=tuple(removed),
             swept=self.swept,
+            corrections=snapshot.corrections,
         )
 
     def _render(self, store: BuildCache | None, wanted: list[Source]) -> dict[str, Article]:

@@ -11,7 +11,11 @@ from pathlib import PurePosixPath
 
 from ..errors import Problem
 from ..files import WriteReport
+from ..model import Correction
 from ..text.words import plural
+
+# (article id, its correction notes) for every article that has any: the archive shows them.
+Notes = tuple[tuple[str, tuple[Correction, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,7 @@ class BuildResult:
     cached: bool = False  # whether the build cache was used
     removed: tuple[PurePosixPath, ...] = ()  # files of earlier builds the content no longer makes
     swept: int = 0  # temp files of killed runs removed
+    corrections: Notes = ()  # every article's correction notes (for the newsletter archive)
 
     @property
     def main_files(self) -> int:

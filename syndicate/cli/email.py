@@ -15,10 +15,13 @@ from typing import Any
 
 import click
 
+from ..content.articles import load_articles
 from ..content.when import now_utc, parse_when
 from ..delivery.send import graceful_sigterm, send_test
 from ..delivery.settings import DeliverySettings
-from ..edition.preview import NothingNew, preview_edition
+from ..edition.notice import render_notice, write_notice_preview
+from ..edition.notice_send import due_count, find_article, notice_for, send_notice
+from ..edition.preview import DEFAULT_OUT, NothingNew, preview_edition
 from ..edition.sending import select_edition, send_edition, status_lines
 from ..edition.state import open_state
 from ..text.words import plural
@@ -44,6 +47,12 @@ from .publication import load, parse_now
 @click.option(
     "--status", "status", metavar="EDITION", help="Show an edition's send ledger ('latest' ok)."
 )
+@click.option(
+    "--correction",
+    "correction",
+    metavar="SLUG",
+    help="A notice of SLUG's latest correction to the readers who got it (with --send).",
+)
 @click.pass_context
 def email(
     ctx: click.Context,
@@ -58,6 +67,7 @@ def email(
     resend_uncertain: bool,
     skip_uncertain: bool,
     status: str | None,
+    correction: str | None,
 ) -> None:
     """Render the next newsletter edition to --out (default newsletter/): EDITION.html/.txt/.eml.
 
@@ -65,10 +75,27 @@ def email(
     [email] max_articles; --since and --article choose the articles instead.
     --to ADDR sends one test copy; --send sends to every active subscriber and resumes an
     interrupted send (exit 3 while recipients are pending); --status EDITION shows the ledger.
+    --correction SLUG previews (or with --send sends) a notice of the article's latest
+    correction to exactly the readers who received it in an edition.
     """
     config = load(ctx)
     now = parse_now(now_text, ctx) or now_utc()
     since_at = parse_when(since, now, config.publication.timezone) if since else None
+    if correction:
+        if since or slugs or status:
+            raise click.UsageError("--correction goes without --since, --article and --status")
+        _correction_notice(
+            ctx,
+            config,
+            correction,
+            out=out,
+            to=to,
+            send=send,
+            yes=yes,
+            resend_uncertain=resend_uncertain,
+            skip_uncertain=skip_uncertain,
+        )
+        return
     if status or to or send:
         _email_delivery(
             ctx,
@@ -191,6 +218,77 @@ def _email_delivery(
                 conn,
                 chosen.edition,
                 chosen.rendered,
+                progress=progress,
+                resend_uncertain=resend_uncertain,
+                skip_uncertain=skip_uncertain,
+            )
+    finally:
+        conn.close()
+    click.echo(report.summary())
+    for note in report.advice():
+        click.echo(note, err=True)
+    ctx.exit(report.exit_code)
+
+
+def _correction_notice(
+    ctx: click.Context,
+    config: Any,
+    slug: str,
+    *,
+    out: Path | None,
+    to: str | None,
+    send: bool,
+    yes: bool,
+    resend_uncertain: bool,
+    skip_uncertain: bool,
+) -> None:
+    """`email --correction SLUG`: preview the notice, send a test copy, or send it."""
+    if to and send:
+        raise click.UsageError("use one of --to and --send at a time")
+    if (resend_uncertain or skip_uncertain or yes) and not send:
+        raise click.UsageError("--yes, --resend-uncertain and --skip-uncertain go with --send")
+    if resend_uncertain and skip_uncertain:
+        raise click.UsageError("--resend-uncertain and --skip-uncertain exclude each other")
+    loaded = load_articles(config.content_dir, config.publication)
+    show_warnings(loaded.warnings)
+    article = find_article(loaded.articles, slug)
+    conn = open_state(config)
+    try:
+        notice = notice_for(conn, article)
+        if to:
+            rendered = render_notice(config, notice)
+            reply = send_test(DeliverySettings.from_config(config), rendered, to)
+            if not quiet(ctx):
+                click.echo(f"test copy of correction notice {notice.key} sent to {to}: {reply}")
+            return
+        if not send:
+            made = write_notice_preview(config, notice, out or config.resolve(DEFAULT_OUT))
+            if not quiet(ctx):
+                editions = ", ".join(e for e, _ in notice.carried_in) or "none yet"
+                click.echo(f"correction notice {notice.key}")
+                click.echo(f"subject: {notice.subject}")
+                click.echo(f"carried in editions: {editions}")
+                click.echo(f"readers to tell: {due_count(conn, notice)}")
+                click.echo(f"html:    {made.html_path}")
+                click.echo(f"text:    {made.text_path}")
+                click.echo(f"eml:     {made.eml_path} (To: {made.recipient})")
+            return
+        due = due_count(conn, notice)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise click.UsageError(
+                    "--send needs confirmation: run it on a terminal, or pass --yes"
+                )
+            click.confirm(
+                f"Send correction notice {notice.key} ({notice.subject!r}) to "
+                f"{plural(due, 'reader')} via {config.model.email.transport}?",
+                abort=True,
+            )
+        with progress_bar(ctx, "sending") as progress, graceful_sigterm():
+            report = send_notice(
+                config,
+                conn,
+                notice,
                 progress=progress,
                 resend_uncertain=resend_uncertain,
                 skip_uncertain=skip_uncertain,

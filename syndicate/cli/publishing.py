@@ -50,7 +50,7 @@ def digest(
         full=full,
         now=now,
     )
-    if not result.articles:
+    if not result.articles and not result.corrections:
         hint = ""
         if since is None and result.newest is not None and result.newest < result.period.since:
             newest = result.newest.astimezone(zone)

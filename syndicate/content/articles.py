@@ -18,19 +18,19 @@ from pydantic import ValidationError
 
 from ..config import Config
 from ..errors import ContentError, Problem
-from ..model import Article, Author, Enclosure, Image, Publication, newest_first
+from ..model import Article, Author, Correction, Enclosure, Image, Publication, newest_first
 from . import frontmatter
 from .limits import MAX_FILE_BYTES, OUTSIDE_LINK, escapes
 from .markdown import parse
 from .render import (
     first_paragraph_text,
     render_html,
-    render_tokens,
+    render_markdown,
     sanitize,
     shorten,
     strip_xml_illegal,
 )
-from .schema import AuthorEntry, FrontMatter, ImageEntry, Moment, schema_problems
+from .schema import AuthorEntry, FrontMatter, ImageEntry, Moment, item_line, schema_problems
 from .slugs import slugify
 from .when import parse_datetime
 
@@ -186,6 +186,7 @@ def _build(
     published = moment("date", meta.date)
     updated = moment("updated", meta.updated)
     publish_at = moment("publish_at", meta.publish_at)
+    corrections = _corrections(meta, split, pub, display, published, problems)
     if problems or published is None:
         raise ContentError(problems)
     slug = meta.slug or slugify(_DATE_PREFIX.sub("", path.stem))
@@ -214,7 +215,8 @@ def _build(
         url=url,
         title=_clean_line(meta.title),
         date=published,
-        updated=max(updated or published, published),
+        # A correction changes the article: feed readers learn of it through ``updated``.
+        updated=max(updated or published, published, *(c.date for c in corrections)),
         body=split.body,
         dek=_clean_line(meta.dek),
         summary=strip_xml_illegal(summary),
@@ -237,11 +239,70 @@ def _build(
         lang=meta.lang or pub.language,
         source=path,
         body_line=split.body_line,
+        corrections=corrections,
     )
     return article, warnings
 
 
 _MOMENT_KEYS = ("date", "updated", "publish_at")
+
+
+def _corrections(
+    meta: FrontMatter,
+    split: frontmatter.Split,
+    pub: Publication,
+    display: Path,
+    published: datetime | None,
+    problems: list[Problem],
+) -> tuple[Correction, ...]:
+    """The ``[[corrections]]`` entries, oldest first; bad ones become problems.
+
+    A correction dated before the article, or two with the same moment (their key, which
+    names the feed entry and the readers' notice for life), is a mistake worth stopping for.
+    """
+    found: list[Correction] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(meta.corrections):
+        line = item_line(split, "corrections", index)
+        where = f"corrections[{index}]"
+        try:
+            when = parse_datetime(entry.date, pub.timezone)
+        except ValueError:
+            problems.append(
+                Problem(
+                    display,
+                    line,
+                    f"{where}.date: not a date: {entry.date!r}; use ISO 8601 such as "
+                    "2026-12-06T09:30:00+01:00",
+                )
+            )
+            continue
+        if published is not None and when < published:
+            problems.append(
+                Problem(
+                    display,
+                    line,
+                    f"{where}.date: {when.isoformat()} is before the article's date "
+                    f"({published.isoformat()}); a correction follows publication",
+                )
+            )
+            continue
+        correction = Correction(
+            date=when, text=_SPACES.sub(" ", strip_xml_illegal(entry.text)).strip(), kind=entry.kind
+        )
+        if correction.key in seen:
+            problems.append(
+                Problem(
+                    display,
+                    line,
+                    f"{where}.date: same moment as corrections[{seen[correction.key]}]; "
+                    "give each correction its own time",
+                )
+            )
+            continue
+        seen[correction.key] = index
+        found.append(correction)
+    return tuple(sorted(found, key=lambda c: c.date))
 
 
 def _moment_problems(
@@ -365,8 +426,9 @@ def body_summary(tokens: Sequence[Token], title: str) -> str:
 def render_body(body: str, url: str, title: str, *, summary: bool = True) -> tuple[str, str]:
     """(sanitized HTML, fallback summary) of one body from a single Markdown parse; with
     ``summary=False`` (the article has its own) the summary is left empty."""
-    tokens = parse(body)
-    return sanitize(render_tokens(tokens), url), body_summary(tokens, title) if summary else ""
+    html, first = render_markdown(body, summary=summary)
+    text = strip_xml_illegal(shorten(first) or _clean_line(title)) if summary else ""
+    return sanitize(html, url), text
 
 
 def select_published(articles: Iterable[Article], now: datetime) -> list[Article]:

@@ -25,6 +25,12 @@ MAX_AUTHORS = 100
 MAX_TITLE_CHARS = 500
 """Characters in a title (feed readers and mail clients show one line of it)."""
 
+MAX_CORRECTIONS = 50
+"""Correction notes per article (each is a feed entry of the corrections feed)."""
+
+MAX_CORRECTION_CHARS = 2_000
+"""Characters in one correction note: a paragraph, not an article."""
+
 MAX_NAME_CHARS = 80
 """Characters in one tag or section: each becomes a folder name, which filesystems cap at
 255 bytes (80 characters of any script fit)."""

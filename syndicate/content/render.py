@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
+from . import markdown_fast
 from .markdown import parse, parser
 
 if TYPE_CHECKING:
@@ -164,16 +165,56 @@ def render_tokens(tokens: Sequence[Token]) -> str:
 
 def render_html(body: str, base_url: str) -> str:
     """Markdown body -> sanitized HTML fragment, links resolved against the article URL."""
-    return sanitize(render_tokens(parse(body)), base_url)
+    return sanitize(render_markdown(body, summary=False)[0], base_url)
+
+
+def render_markdown(body: str, *, summary: bool) -> tuple[str, str]:
+    """(unsanitized HTML, first paragraph's plain text or "" without ``summary``) of a body:
+    each run of blocks that the Rust parser renders as the dialect does takes it
+    (``markdown_fast``), the rest the dialect's own parser; the result is the same."""
+    html: list[str] = []
+    found: list[markdown_fast.Paragraph] = []
+    for segments, qualifies in markdown_fast.plan(body):
+        text = "\n".join(segments)
+        fast = markdown_fast.render(text) if qualifies else None
+        if fast is None:
+            tokens = parse(text)
+            html.append(render_tokens(tokens))
+            if summary and not _settled(found):
+                found.extend(paragraphs(tokens))
+            continue
+        html.append(fast)
+        # The summary needs the first paragraphs only: read the tree segment by segment.
+        for segment in markdown_fast.segments(text) if summary else ():
+            if _settled(found):
+                break
+            more = markdown_fast.paragraphs(segment)
+            found.extend(paragraphs(parse(segment)) if more is None else more)
+    return "".join(html), _first_text(found)
+
+
+def _settled(found: Sequence[markdown_fast.Paragraph]) -> bool:
+    """Whether a top-level paragraph has text: no later paragraph can come before it."""
+    return any(level == 0 and text for level, text in found)
 
 
 def first_paragraph_text(tokens: Sequence[Token]) -> str:
     """The plain text of the first top-level paragraph, the fallback summary of an article."""
-    paragraphs = [
-        (token.level, index) for index, token in enumerate(tokens) if token.type == "paragraph_open"
+    return _first_text(paragraphs(tokens))
+
+
+def paragraphs(tokens: Sequence[Token]) -> list[markdown_fast.Paragraph]:
+    """Every paragraph's (nesting level, plain text), in document order."""
+    return [
+        (token.level, inline_text(tokens[index + 1].children or []))
+        for index, token in enumerate(tokens)
+        if token.type == "paragraph_open"
     ]
-    for _, index in sorted(paragraphs, key=lambda item: item[0]):
-        text = inline_text(tokens[index + 1].children or [])
+
+
+def _first_text(found: Sequence[markdown_fast.Paragraph]) -> str:
+    """The first non-empty text of the shallowest paragraphs, then of deeper ones."""
+    for _, text in sorted(found, key=lambda item: item[0]):
         if text:
             return text
     return ""

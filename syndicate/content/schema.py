@@ -22,8 +22,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import Problem
+from ..model import CORRECTION_KINDS
 from . import frontmatter
-from .limits import MAX_AUTHORS, MAX_NAME_CHARS, MAX_TAGS, MAX_TITLE_CHARS
+from .limits import (
+    MAX_AUTHORS,
+    MAX_CORRECTION_CHARS,
+    MAX_CORRECTIONS,
+    MAX_NAME_CHARS,
+    MAX_TAGS,
+    MAX_TITLE_CHARS,
+)
 from .slugs import slugify
 
 Moment = datetime | date | str
@@ -83,6 +91,27 @@ class _EnclosureEntry(BaseModel):
     _url = field_validator("url")(_web_url)
 
 
+class _CorrectionEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    date: Moment
+    text: str = Field(min_length=1, max_length=MAX_CORRECTION_CHARS)
+    kind: str = "correction"
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is blank; say what was wrong and what is right")
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in CORRECTION_KINDS:
+            raise ValueError(f"unknown kind {value!r}; use one of {', '.join(CORRECTION_KINDS)}")
+        return value
+
+
 # A newsroom's tags repeat across thousands of articles: slugify each spelling once.
 _tag_slug = cache(slugify)
 
@@ -110,6 +139,7 @@ class FrontMatter(BaseModel):
     publish_at: Moment | None = None
     canonical_url: str = ""
     lang: str = ""
+    corrections: list[_CorrectionEntry] = Field(default=[], max_length=MAX_CORRECTIONS)
 
     _urls = field_validator("url", "canonical_url")(_web_url)
 
@@ -159,7 +189,7 @@ def schema_problems(display: Path, split: frontmatter.Split, exc: ValidationErro
         if path in seen:
             continue
         seen.add(path)
-        line = split.line_of(key) or split.first_line
+        line = item_line(split, key, loc[1] if len(loc) > 1 else None) or split.first_line
         kind = err["type"]
         if kind == "extra_forbidden":
             message = (
@@ -176,6 +206,23 @@ def schema_problems(display: Path, split: frontmatter.Split, exc: ValidationErro
             message = f"{path}: {_friendly(err)}"
         problems.append(Problem(display, line, message))
     return sorted(problems, key=lambda problem: problem.line or 0)
+
+
+_ARRAY_TABLE = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_-]+)\s*\]\]")
+
+
+def item_line(split: frontmatter.Split, key: str, index: object = None) -> int | None:
+    """The line of ``key``, or of its ``index``-th entry when it is a TOML array of tables
+    (``[[corrections]]``): each entry has a header line of its own to point at."""
+    if split.kind == "toml" and isinstance(index, int):
+        headers = [
+            number
+            for number, line in enumerate(split.raw.splitlines(), start=1)
+            if (match := _ARRAY_TABLE.match(line)) and match[1] == key
+        ]
+        if index < len(headers):
+            return split.first_line + headers[index] - 1
+    return split.line_of(key)
 
 
 def _unwrapped(data: dict[str, Any], err: Any) -> Any:
@@ -267,6 +314,7 @@ def _friendly(err: Any) -> str:
 # an error's location, and ``_UNION_TAGS`` / ``_matching_branch`` recognise them by it.
 AuthorEntry = _AuthorEntry
 ImageEntry = _ImageEntry
+CorrectionEntry = _CorrectionEntry
 
 
 def build_validators() -> None:

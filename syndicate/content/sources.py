@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..errors import ContentError, Problem
-from ..model import Article, Author, Enclosure, Image, Publication
+from ..model import Article, Author, Correction, Enclosure, Image, Publication
 from .articles import parse_article, too_large
 from .limits import MAX_FILE_BYTES, OUTSIDE_LINK, escapes
 
@@ -168,6 +168,7 @@ def encode(
         summary_from_body,
         body_offset,
         tuple(warnings),
+        tuple((_moment(c.date), c.text, c.kind) for c in article.corrections),
     )
     return marshal.dumps(fields)
 
@@ -196,6 +197,7 @@ def decode(stat: Stat, sha: str, record: bytes) -> Source:
         summary_from_body,
         body_offset,
         warnings,
+        corrections,
     ) = marshal.loads(record)
     published = _unmoment(date)
     changed = _unmoment(updated)
@@ -225,10 +227,18 @@ def decode(stat: Stat, sha: str, record: bytes) -> Source:
         lang=lang,
         source=stat.path,
         body_line=body_line,
+        corrections=tuple(_correction(*fields) for fields in corrections),
     )
     return Source(
         stat, sha, article, summary_from_body, body_offset, tuple(map(tuple, warnings)), record
     )
+
+
+def _correction(when: tuple[Any, ...], text: str, kind: str) -> Correction:
+    moment = _unmoment(when)
+    if moment is None:
+        raise ValueError("correction without a date")
+    return Correction(date=moment, text=text, kind=kind)
 
 
 def _authors(fields: tuple[tuple[str, str, str], ...]) -> tuple[Author, ...]:

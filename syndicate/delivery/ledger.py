@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -160,6 +160,54 @@ def enqueue(conn: sqlite3.Connection, edition: str, domain: str) -> int:
             " ORDER BY s.id",
             (str(Status.ACTIVE), edition),
         ).fetchall()
+        now = utcnow()
+        conn.executemany(
+            "INSERT OR IGNORE INTO deliveries"
+            " (edition, email, subscriber_id, state, message_id, queued_at, updated)"
+            " VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+            [
+                (
+                    edition,
+                    row["email"],
+                    row["id"],
+                    message_id(edition, row["email"], domain),
+                    now,
+                    now,
+                )
+                for row in fresh
+            ],
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(fresh)
+
+
+def enqueue_addresses(
+    conn: sqlite3.Connection, edition: str, domain: str, addresses: Iterable[str]
+) -> int:
+    """Like ``enqueue``, for a send to chosen readers only (a correction notice): a queued
+    row for each of ``addresses`` that is an active subscriber not yet in this ledger key.
+
+    Everyone else is left out: an address that unsubscribed, bounced or complained since is
+    not added, and ``Ledger.claim`` checks again just before each message goes out.
+    """
+    ensure_ledger(conn)
+    wanted = sorted({address.lower() for address in addresses})
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        fresh = [
+            row
+            for start in range(0, len(wanted), 500)
+            for row in conn.execute(
+                "SELECT s.id, s.email FROM subscribers s WHERE s.status = ? AND NOT EXISTS"
+                " (SELECT 1 FROM deliveries d WHERE d.edition = ? AND d.email = s.email)"
+                f" AND s.email IN ({','.join('?' * len(wanted[start : start + 500]))})"
+                " ORDER BY s.id",
+                (str(Status.ACTIVE), edition, *wanted[start : start + 500]),
+            )
+        ]
         now = utcnow()
         conn.executemany(
             "INSERT OR IGNORE INTO deliveries"

@@ -16,7 +16,7 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,6 +79,7 @@ class SendReport:
     seconds: float
     stopped: str = ""
     errors: tuple[str, ...] = ()
+    what: str = "edition"  # what was sent: an edition, or a correction notice
 
     @property
     def pending(self) -> int:
@@ -99,7 +100,7 @@ class SendReport:
         """One line: ``edition 2026-11-30 via smtp: sent 498, deferred 1, ...``."""
         rate = f", {self.sent / self.seconds:.0f}/s" if self.sent and self.seconds > 0 else ""
         line = (
-            f"edition {self.edition} via {self.transport}: sent {self.sent}, deferred "
+            f"{self.what} {self.edition} via {self.transport}: sent {self.sent}, deferred "
             f"{self.deferred}, failed {self.failed}, skipped {self.skipped}, uncertain "
             f"{self.uncertain}"
             + (f", queued {self.queued}" if self.queued else "")
@@ -182,9 +183,13 @@ def deliver(
     resend_uncertain: bool = False,
     skip_uncertain: bool = False,
     progress: Progress | None = None,
+    recipients: Sequence[str] | None = None,
 ) -> tuple[SendReport, LedgerSummary]:
     """Send ``rendered`` to every active subscriber who does not have it yet, through the
     ledger: resumable after any crash or stop, never a second copy to anyone.
+
+    ``recipients`` narrows the send to those addresses (those of them still active): a
+    correction notice goes only to the readers who got the article.
 
     The caller holds the send lock and keeps the edition's own state (``edition.sending``);
     this only touches the ledger. ``secret`` signs the unsubscribe links (``load_secret``).
@@ -197,7 +202,12 @@ def deliver(
     edition_id = rendered.edition.id
     ledger_db.ensure_ledger(conn)
     known = ledger_db.summary(conn, edition_id).total
-    added = ledger_db.enqueue(conn, edition_id, settings.message.domain)
+    domain = settings.message.domain
+    added = (
+        ledger_db.enqueue(conn, edition_id, domain)
+        if recipients is None
+        else ledger_db.enqueue_addresses(conn, edition_id, domain, recipients)
+    )
     if added and known:
         log.info("%s added to edition %s", plural(added, "new subscriber"), edition_id)
     if resend_uncertain:

@@ -39,6 +39,7 @@ from ..files import WriteReport, write_artifacts
 from ..model import Artifact
 from ..store.sqlite import connect, ensure_schema
 from ..text.templates import render_template, template_environment
+from .archive_notes import Notes, content_notes, with_corrections
 from .render import render_edition
 from .state import get_edition, list_editions, load_edition
 
@@ -98,6 +99,7 @@ class ArchivedEdition:
     sent_at: datetime
     html: str
     articles: tuple[ArchivedArticle, ...]
+    article_ids: tuple[str, ...] = ()  # the articles' ids, in the same order (from the state)
 
 
 def page_html(config: Config, rendered: RenderedEdition) -> str:
@@ -264,7 +266,7 @@ def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]
             problems.append(Problem(db, None, f"edition id {record.id!r} is not a safe path", True))
             continue
         if record.id in stored:
-            entries.append(stored[record.id])
+            entries.append(replace(stored[record.id], article_ids=record.article_ids))
             continue
 
         if articles is None and missing:
@@ -275,18 +277,36 @@ def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]
             problems.append(Problem(db, None, f"archive: {exc}; its page is not published", True))
             continue
         sent_at = record.sent_at or record.created
-        entries.append(snapshot(config, render_edition(config, edition), sent_at=sent_at))
+        made = snapshot(config, render_edition(config, edition), sent_at=sent_at)
+        entries.append(replace(made, article_ids=record.article_ids))
     entries.sort(key=lambda e: (e.sent_at, e.id), reverse=True)
     return entries, problems
 
 
-def archive_artifacts(config: Config, entries: Sequence[ArchivedEdition]) -> list[Artifact]:
-    """The archive's files: one page per edition, the index, RSS and Atom (none if empty)."""
+def archive_artifacts(
+    config: Config, entries: Sequence[ArchivedEdition], notes: Notes | None = None
+) -> list[Artifact]:
+    """The archive's files: one page per edition, the index, RSS and Atom (none if empty).
+
+    An edition's page shows the correction notes of the articles it carried (``notes``),
+    under each article and marked as added after sending; the index and the feeds say what
+    was sent, and stay as they were.
+    """
     if not entries:
         return []
     files = [
         Artifact(
-            FOLDER / entry.id / "index.html", web_html(entry.html).encode("utf-8"), "text/html"
+            FOLDER / entry.id / "index.html",
+            web_html(
+                with_corrections(
+                    config,
+                    entry.html,
+                    [(i, a.url) for i, a in zip(entry.article_ids, entry.articles, strict=False)],
+                    notes or {},
+                    made=entry.created,
+                )
+            ).encode("utf-8"),
+            "text/html",
         )
         for entry in entries
     ]
@@ -300,15 +320,24 @@ def archive_artifacts(config: Config, entries: Sequence[ArchivedEdition]) -> lis
     return files
 
 
-def write_archive(config: Config, out: Path) -> tuple[WriteReport, list[Problem]]:
-    """Write the archive under ``out``; only files whose bytes changed are touched."""
+def write_archive(
+    config: Config, out: Path, notes: Notes | None = None
+) -> tuple[WriteReport, list[Problem]]:
+    """Write the archive under ``out``; only files whose bytes changed are touched.
+
+    ``notes`` are the articles' corrections as the build found them; without them (a send
+    run) they are read from content/, so a page never loses its notes.
+    """
     entries, problems = sent_editions(config)
-    return write_artifacts(out, archive_artifacts(config, entries)), problems
+    if entries and notes is None:
+        notes, unread = content_notes(config)
+        problems += unread
+    return write_artifacts(out, archive_artifacts(config, entries, notes)), problems
 
 
 def with_archive(config: Config, out: Path, result: BuildResult) -> BuildResult:
     """``build``'s hook: write the archive next to the feeds and fold it into the result."""
-    report, problems = write_archive(config, out)
+    report, problems = write_archive(config, out, dict(result.corrections))
     if not report.written and not report.unchanged and not problems:
         return result
     merged = WriteReport(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from ..config import Config, key_line
+from ..content.corrections import heading
 from ..content.render import shorten
 from ..delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition, placeholder
 from ..errors import TemplateError
@@ -41,6 +42,14 @@ GMAIL_CLIP_BYTES = 102 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EmailNote:
+    """A correction note as the email templates show it: ``heading: text``."""
+
+    heading: str  # "Correction, 6 December 2026"
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EmailArticle:
     """One article as the email templates see it: display-ready fields, nothing to compute."""
 
@@ -59,6 +68,8 @@ class EmailArticle:
     body: Markup
     text: str
     links: str
+    notes: tuple[EmailNote, ...] = ()  # corrections made before this edition, oldest first
+    notes_top: bool = False  # [corrections] position = "top"
 
 
 def render_edition(config: Config, edition: Edition) -> RenderedEdition:
@@ -91,7 +102,10 @@ def _prepare(config: Config, edition: Edition) -> tuple[jinja2.Environment, dict
     html_env = _environment(config, autoescape=True)
     css = _template_source(html_env, CSS_TEMPLATE, edition.id)
     full = config.model.email.full_content
-    articles = [_email_article(config, article, css=css, full=full) for article in edition.articles]
+    articles = [
+        _email_article(config, article, css=css, full=full, made=edition.created)
+        for article in edition.articles
+    ]
     return html_env, _context(config, edition, articles, marker), marker
 
 
@@ -252,7 +266,9 @@ def _context(
     }
 
 
-def _email_article(config: Config, article: Article, *, css: str, full: bool) -> EmailArticle:
+def _email_article(
+    config: Config, article: Article, *, css: str, full: bool, made: datetime
+) -> EmailArticle:
     pub = config.publication
     local = article.date.astimezone(pub.timezone)
     width, height = hero_size(article.image) if article.image else (CONTENT_WIDTH, None)
@@ -280,6 +296,13 @@ def _email_article(config: Config, article: Article, *, css: str, full: bool) ->
         body=body,
         text=text,
         links=links,
+        # Notes made by the edition's moment: a later one is the archive's and a notice's.
+        notes=tuple(
+            EmailNote(heading=heading(c, pub.timezone), text=c.text)
+            for c in article.corrections
+            if c.date <= made
+        ),
+        notes_top=pub.corrections.position == "top",
     )
 
 
@@ -318,3 +341,10 @@ def _tidy_text(text: str) -> str:
     lines = [line.rstrip() for line in text.splitlines()]
     tidy = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
     return tidy + "\n"
+
+
+# For the other messages this part renders (correction notices): the same environment,
+# template error reporting and text tidying as an edition's.
+environment = _environment
+render_named = _render
+tidy_text = _tidy_text

@@ -11,6 +11,7 @@ import html
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..content.corrections import with_notes_html
 from ..model import Article, Publication
 from .feedset import FeedSpec, slugify
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
+DCTERMS_NS = "http://purl.org/dc/terms/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 GENERATOR = "syndicate"
 GENERATOR_URI = "https://pypi.org/project/syndicate/"
@@ -85,6 +87,15 @@ def _feedgen() -> _Library:
             return self._image(entry)
 
         def extend_rss(self, item: Any) -> Any:
+            article = self.article
+            if article is not None and article.corrections:
+                # RSS has no "updated" of its own: a corrected item says when, as Dublin Core
+                # does (feedparser reads it as the entry's ``updated``). Declared on the item, so
+                # feeds without corrections stay byte for byte as they were.
+                modified = etree.SubElement(
+                    item, f"{{{DCTERMS_NS}}}modified", nsmap={"dcterms": DCTERMS_NS}
+                )
+                modified.text = article.updated.isoformat()
             return self._image(item)
 
         def _image(self, element: Any) -> Any:
@@ -171,13 +182,17 @@ def add_entry(fg: FeedGenerator, pub: Publication, article: Article, *, atom: bo
     fe.link(href=article.url, rel="alternate", type="text/html")
     fe.published(article.date)
     fe.updated(article.updated)
+    full = pub.feeds.full_content and bool(article.html)
+    zone, position = pub.timezone, pub.corrections.position
     if article.summary:
         # The summary is plain text, and RSS readers take <description> as HTML (Atom readers
         # often do too): escaped as HTML, "<b>" in it is shown, never rendered.
         summary = html.escape(article.summary, quote=False)
+        if not full:  # the summary is all a reader gets: the notes go with it
+            summary = with_notes_html(summary, article, zone, position)
         fe.summary(summary, type="html") if atom else fe.description(summary)
-    if pub.feeds.full_content and article.html:
-        fe.content(article.html, type="html")
+    if full:
+        fe.content(with_notes_html(article.html, article, zone, position), type="html")
     for author in article.authors:
         if atom:
             entry: dict[str, str] = {"name": author.name}

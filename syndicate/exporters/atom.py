@@ -26,7 +26,7 @@ class AtomExporter(PerFeedExporter):
             # Atom requires <updated>; an empty feed has no newest item, so use the epoch
             # rather than "now" (deterministic output matters more than a pretty date).
             fg.updated(datetime(1970, 1, 1, tzinfo=UTC))
-        for article in spec.articles:
+        for article in spec.entries(pub):
             add_entry(fg, pub, article, atom=True)
         content: bytes = fg.atom_str(pretty=True)
         return content

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from ..content import frontmatter
 from ..model import Article, Artifact, Publication
-from ..text.digest import latest_period, render_digest, select
+from ..text.digest import corrections_in, latest_period, render_digest, select
 
 FILENAME = "digest.txt"
 MEDIA_TYPE = "text/plain; charset=utf-8"
@@ -35,7 +35,8 @@ class DigestExporter:
         chosen = select(articles, period)
         if pub.digest.full:
             chosen = [with_body(article) for article in chosen]
-        text = render_digest(pub, chosen, period)
+        notes = corrections_in(articles, period, pub.timezone)
+        text = render_digest(pub, chosen, period, corrections=notes)
         return [Artifact(PurePosixPath(FILENAME), text.encode("utf-8"), MEDIA_TYPE)]
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import PurePosixPath
 from typing import ClassVar, Protocol, runtime_checkable
 from urllib.parse import quote
 
+from ..content.corrections import label, note_html, note_text
 from ..content.render import strip_xml_illegal as strip_xml_illegal
 from ..content.slugs import slugify as _slugify
-from ..model import Article, Artifact, Publication
+from ..model import Article, Artifact, Correction, Publication
 
 # Tags repeat across thousands of articles: slugify each spelling once per process.
 slugify = cache(_slugify)
@@ -58,15 +59,23 @@ class PerFeedExporter(ABC):
         """One feed's bytes; depends only on ``pub`` and ``spec`` (see FeedExporter)."""
 
 
+CORRECTIONS_FOLDER = PurePosixPath("corrections")
+
+
 @dataclass(frozen=True, slots=True)
 class FeedSpec:
-    """One logical feed, written once per format into the folder ``directory``."""
+    """One logical feed, written once per format into the folder ``directory``.
+
+    ``corrections`` marks the corrections feed: its ``articles`` are the corrected articles
+    (so the build cache tracks them like any feed's inputs), its ``entries`` one per note.
+    """
 
     directory: PurePosixPath
     title: str
     description: str
     articles: tuple[Article, ...]
     home_url: str
+    corrections: bool = False
 
     def url(self, pub: Publication, filename: str) -> str:
         """The absolute URL the file is served at (``atom:link rel=self``)."""
@@ -82,7 +91,42 @@ class FeedSpec:
     @property
     def updated(self) -> datetime | None:
         """The newest change among its items: never "now", so rebuilds are byte-identical."""
-        return max((a.updated for a in self.articles), default=None)
+        return max((a.updated for a in self.entries(None)), default=None)
+
+    def entries(self, pub: Publication | None) -> list[Article]:
+        """What the feed lists: its articles, or for the corrections feed one entry per note
+        (newest first, capped by ``max_items``; ``pub`` gives the timezone of their wording)."""
+        if not self.corrections:
+            return list(self.articles)
+        found = sorted(
+            ((c, a) for a in self.articles for c in a.corrections),
+            key=lambda pair: (pair[0].date, pair[1].id),
+            reverse=True,
+        )
+        limit = pub.feeds.max_items if pub is not None else len(found)
+        return [correction_entry(pub, article, c) for c, article in found[:limit]]
+
+
+def correction_entry(pub: Publication | None, article: Article, correction: Correction) -> Article:
+    """A correction as an entry of the corrections feed: its own id for life (the article's
+    id and the note's moment), the article's link, the note as its content."""
+    zone = pub.timezone if pub is not None else UTC
+    text = note_text(correction, zone)
+    return replace(
+        article,
+        id=f"{article.id}#correction-{correction.key}",
+        title=f"{label(correction)}: {article.title}",
+        date=correction.date,
+        updated=correction.date,
+        summary=text,
+        html=note_html(correction, zone),
+        tags=(),
+        section="",
+        image=None,
+        enclosure=None,
+        canonical_url="",
+        corrections=(),
+    )
 
 
 def feed_specs(pub: Publication, articles: Sequence[Article]) -> list[FeedSpec]:
@@ -98,6 +142,18 @@ def feed_specs(pub: Publication, articles: Sequence[Article]) -> list[FeedSpec]:
     if "sections" in pub.feeds.taxonomies:
         specs += _grouped(
             pub, articles, "sections", lambda a: (a.section,) if a.section else (), "Section"
+        )
+    corrected = tuple(article for article in articles if article.corrections)
+    if pub.corrections.feed and corrected:
+        specs.append(
+            FeedSpec(
+                CORRECTIONS_FOLDER,
+                f"{title}: corrections",
+                f"Every correction, clarification and update to articles of {title}",
+                corrected,
+                pub.base_url,
+                corrections=True,
+            )
         )
     return specs
 

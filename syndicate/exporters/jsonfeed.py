@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any, ClassVar
 
+from ..content.corrections import with_notes_html, with_notes_text
 from ..model import Article, Author, Publication
 from .feedset import FeedSpec, PerFeedExporter, slugify
 from .settings import ExporterSettings
@@ -72,7 +73,7 @@ def _feed(pub: Publication, spec: FeedSpec) -> dict[str, Any]:
         document["authors"] = [_author(pub.author)]
     if pub.feeds.websub_hub:
         document["hubs"] = [{"type": "WebSub", "url": pub.feeds.websub_hub}]
-    document["items"] = [_item(pub, article) for article in spec.articles]
+    document["items"] = [_item(pub, article) for article in spec.entries(pub)]
     return document
 
 
@@ -80,10 +81,12 @@ def _item(pub: Publication, article: Article) -> dict[str, Any]:
     item: dict[str, Any] = {"id": article.id, "url": article.url, "title": article.title}
     if article.canonical_url and article.canonical_url != article.url:
         item["external_url"] = article.canonical_url
+    zone, position = pub.timezone, pub.corrections.position
     if pub.feeds.full_content and article.html:
-        item["content_html"] = article.html
+        item["content_html"] = with_notes_html(article.html, article, zone, position)
     else:
-        item["content_text"] = article.summary or article.title
+        text = article.summary or article.title
+        item["content_text"] = with_notes_text(text, article, zone, position)
     if article.summary:
         item["summary"] = article.summary
     if article.image is not None:

@@ -20,6 +20,6 @@ class RssExporter(PerFeedExporter):
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
         """One feed's bytes (feedgen and lxml are imported only when a feed is serialised)."""
         fg = new_feed(pub, spec, spec.url(pub, FILENAME), MEDIA_TYPE)
-        for article in spec.articles:
+        for article in spec.entries(pub):
             add_entry(fg, pub, article, atom=False)
         return rss_bytes(fg)

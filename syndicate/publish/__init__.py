@@ -1,6 +1,6 @@
 """The cron job: ``syndicate publish`` and everything it decides.
 
-Owns the run (build, then any due edition), dispatch across newsletters, schedules and
+Owns the run (build, then any due edition, then correction notices), dispatch across newsletters, schedules and
 periods, announcements, deployment of the built site and WebSub pings; ``site.build``
 writes feeds plus the archive.
 

@@ -31,6 +31,7 @@ from ..store.lock import LockBusy, lock_path, run_lock
 from ..store.sqlite import connect
 from ..text.words import plural
 from .announce import announce, preview
+from .corrections import tell_readers
 from .dispatch import Editions
 from .schedule import Schedule, local_label, schedule_from_config
 from .site import build
@@ -185,8 +186,23 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
         if report.editions_sent:
             # A finished send publishes the edition's archive page and the editions feed.
             announce(config, conn, now, report, extra_feeds=feeds)
+        _corrections(config, conn, now, report, result)
     finally:
         conn.close()
+
+
+def _corrections(
+    config: Config,
+    conn: sqlite3.Connection,
+    now: datetime,
+    report: PublishReport,
+    result: BuildResult,
+) -> None:
+    """Notices of corrections (``[corrections] email``), once any article has corrections."""
+    if not result.corrections or config.model.corrections.email == "never":
+        return
+
+    tell_readers(config, conn, now, report, result.corrections)
 
 
 def _crash_in_build(done: int, total: int) -> None:
@@ -234,6 +250,7 @@ def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
         Editions(config, conn, now, report).run(schedule)
         if len(report.actions) == before:
             report.act(f"no edition due; schedule: {describe_schedule(schedule, now)}")
+        _corrections(config, conn, now, report, result)
 
 
 def _differs(path: Path, made: Path) -> bool:

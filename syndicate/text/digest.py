@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..content.corrections import label
 from ..content.slugs import slugify
 from ..model import Article, Author, DigestOptions, Publication, newest_first
 from .plaintext import format_links, render_markdown_text
@@ -88,6 +89,17 @@ class DigestEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestCorrection:
+    """A correction note made in the period, as the template sees it."""
+
+    title: str  # the corrected article's
+    url: str
+    label: str  # Correction | Clarification | Update
+    date: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class DigestSection:
     """A section heading (empty for articles without one) and its entries, newest first."""
 
@@ -103,6 +115,7 @@ class Digest:
     articles: tuple[Article, ...]
     period: Period
     newest: datetime | None = None  # the newest published article's time, in or out of it
+    corrections: tuple[DigestCorrection, ...] = ()
 
 
 def format_date(moment: datetime, zone: tzinfo) -> str:
@@ -150,6 +163,27 @@ def select(
     return newest_first(chosen)
 
 
+def corrections_in(
+    articles: Iterable[Article], period: Period, zone: tzinfo
+) -> list[DigestCorrection]:
+    """Every correction note made within the period, to any of ``articles``, newest first."""
+    found = sorted(
+        ((c, a) for a in articles for c in a.corrections if c.date in period),
+        key=lambda pair: (pair[0].date, pair[1].id),
+        reverse=True,
+    )
+    return [
+        DigestCorrection(
+            title=article.title,
+            url=article.url,
+            label=label(correction),
+            date=format_date(correction.date, zone),
+            text=correction.text,
+        )
+        for correction, article in found
+    ]
+
+
 def period_ending(until: datetime, zone: tzinfo, days: int = DEFAULT_DAYS) -> Period:
     """The ``days`` calendar days before ``until`` (wall-clock days, so a DST week is 7 days)."""
     local = until.astimezone(zone)
@@ -173,8 +207,10 @@ def render_digest(
     *,
     options: DigestOptions | None = None,
     env: jinja2.Environment | None = None,
+    corrections: Sequence[DigestCorrection] = (),
 ) -> str:
-    """The digest of already selected articles (grouped by section here) as normalized text."""
+    """The digest of already selected articles (grouped by section here) as normalized text,
+    with the correction notes made in the period (``corrections_in``) listed after them."""
     options = options or pub.digest
     width = options.width
     env = env or digest_environment(options.templates_dir)
@@ -227,6 +263,7 @@ def render_digest(
         count=len(numbered),
         links=tuple(all_links),
         links_text=format_links(all_links).rstrip("\n"),
+        corrections=tuple(corrections),
     )
     return normalize(raw)
 
