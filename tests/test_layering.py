@@ -70,6 +70,16 @@ ALLOWED: dict[str, frozenset[str]] = {
 }  # fmt: skip
 
 
+# (module, syndicate module it imports inside a function) -> why. The import still counts for
+# the table and the cycle checks; it only escapes the rule that imports stand at the top.
+LOCAL_IMPORTS: dict[tuple[str, str], str] = {
+    ("syndicate.publish.site", "syndicate.edition.archive"): (
+        "the archive brings the edition renderer and the delivery ledger (~25 modules): a "
+        "feeds-only publication (no state database) never loads them, so its no-op builds "
+        "cost what they did before imports moved to the top (~13% fewer instructions)"
+    ),
+}
+
 # module -> why it may import by name. Each stays inside its own part, so no arrow is hidden.
 DYNAMIC_IMPORTS: dict[str, str] = {
     "syndicate": (
@@ -178,7 +188,11 @@ def all_imports(root: Path) -> list[Import]:
     return [i for path in sorted(root.rglob("*.py")) for i in imports_of(path, root)]
 
 
-def violations(root: Path, allowed: Mapping[str, frozenset[str]] = ALLOWED) -> list[str]:
+def violations(
+    root: Path,
+    allowed: Mapping[str, frozenset[str]] = ALLOWED,
+    local_allowed: Mapping[tuple[str, str], str] = LOCAL_IMPORTS,
+) -> list[str]:
     """Every breach of the rules, as ``module:line: message``."""
     found: list[str] = []
     for path in sorted(root.rglob("*.py")):
@@ -189,7 +203,7 @@ def violations(root: Path, allowed: Mapping[str, frozenset[str]] = ALLOWED) -> l
         here, there = part_of(imp.module), part_of(imp.target)
         where = f"{imp.module}:{imp.line}"
         internal = imp.target.split(".")[0] == "syndicate"
-        if imp.local and internal:
+        if imp.local and internal and (imp.module, imp.target) not in local_allowed:
             found.append(
                 f"{where}: function-local import of a syndicate module ({imp.target}); "
                 "import it at the top of the module"
@@ -359,9 +373,13 @@ def test_a_commented_third_party_import_inside_a_function_is_allowed(tmp_path: P
     assert violations(root) == []
 
 
-def test_no_syndicate_module_is_imported_inside_a_function() -> None:
-    local = [i for i in all_imports(PACKAGE) if i.local and i.target.startswith("syndicate")]
-    assert local == []
+def test_no_syndicate_module_is_imported_inside_a_function_but_the_listed_ones() -> None:
+    local = {
+        (i.module, i.target)
+        for i in all_imports(PACKAGE)
+        if i.local and i.target.startswith("syndicate")
+    }
+    assert local == set(LOCAL_IMPORTS), "LOCAL_IMPORTS lists exactly the exceptions in use"
 
 
 def test_type_checking_imports_do_not_count(tmp_path: Path) -> None:
