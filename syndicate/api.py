@@ -1,7 +1,8 @@
 """The library API: a publication as a Python object, for a newsroom's own scripts.
 
 ``Publication.load("config.toml")`` (or the publication's folder) gives the same operations the
-CLI offers -- build, preview the next edition, digest, import, subscribers, validate, publish --
+CLI offers -- build, preview the next edition, digest, import, subscribers, validate, publish,
+report --
 without click, by calling the very core functions the commands call. Errors are the
 SyndicateError subclasses the CLI reports (ConfigError, ContentError, UsageError ...), so a
 script catches ``SyndicateError`` and prints ``str(exc)``; nothing here prints or exits.
@@ -53,6 +54,7 @@ from .ingest.importer import ImportReport, import_sources, options_for
 from .model import Article
 from .publish.run import PublishReport, publish
 from .publish.site import build
+from .report.numbers import Report, gather
 from .store.sqlite import connect
 
 __all__ = [
@@ -324,6 +326,28 @@ class Publication:
         """Delete an address and its data (erasure requests); False when it is unknown."""
         with self._subscribers() as conn:
             return remove_subscriber(conn, email)
+
+    def report(
+        self,
+        edition: str | None = None,
+        *,
+        since: When | None = None,
+        last: int = 10,
+        newsletter: str | None = None,
+    ) -> Report:
+        """``syndicate report``: what happened to ``edition`` (or ``latest``), or to the
+        editions sent since ``since``, or the last ``last``; ``Report.as_dict()`` is ``--json``."""
+        conn = open_state(self._config)
+        try:
+            return gather(
+                conn,
+                edition=edition,
+                since=None if since is None else self._moment(since),
+                last=0 if since is not None else last,
+                newsletter=newsletter,
+            )
+        finally:
+            conn.close()
 
     # -- helpers ------------------------------------------------------------------------
 

@@ -257,6 +257,12 @@ class BouncesConfig(_Section):
     soft_limit: int = Field(default=3, ge=1)
 
 
+class TrackingConfig(_Section):
+    """[tracking]: what the newsletter may count about its readers. Off unless switched on."""
+
+    clicks: bool = False  # count clicks per edition and link (aggregate only; see README)
+
+
 class CorrectionsConfig(_Section):
     """[corrections]: where feeds show correction notes, the corrections feed, and whether
     ``publish`` mails notices of corrections to the readers who got the article."""
@@ -294,6 +300,9 @@ class ConfigModel(_Section):
     digest: DigestConfig = DigestConfig()
     bounces: BouncesConfig = BouncesConfig()
     subscribe: SubscribeConfig = SubscribeConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+
     corrections: CorrectionsConfig = CorrectionsConfig()
     # [exporters.<name>]: each exporter's own settings, validated against the model it declares
     # by build/exporter_settings.py (config cannot know the installed exporters' models).

@@ -41,13 +41,17 @@ def smtp_pub(
     retries: int = 3,
     max_errors: int = 50,
     name: str = "pub",
+    extra: str = "",
+    articles: dict[str, str | bytes] | None = None,
+    email_keys: str = "",
 ) -> Path:
     """A publication sending through 127.0.0.1:port with fast in-run retries."""
     return make_pub(
-        ARTICLES,
+        ARTICLES if articles is None else articles,
         name=name,
+        extra=extra,
         email=(
-            'transport = "smtp"\n'
+            email_keys + 'transport = "smtp"\n'
             "[email.smtp]\n"
             f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\ntimeout = 10\n'
             f"connections = {connections}\nrate = {rate}\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,10 +134,17 @@ def on_terminal(*args: str) -> str:
 
 
 def test_build_on_a_terminal_shows_progress(make_pub: Publication) -> None:
-    root = make_pub({f"a{n}.md": article(f"Article {n}", slug=f"a{n}") for n in range(5)})
+    root = make_pub({f"a{n}.md": article(f"Article {n}", slug=f"a{n}") for n in range(60)})
     config = str(root / "config.toml")
     screen = on_terminal("--config", config, "build", "--no-cache")
     assert "rendering" in screen and "100%" in screen, screen
+    assert re.search(r" (\d+)/\1 ", screen) and "articles/s" in screen, screen  # position, rate
     assert "wrote 3 feeds" in screen
     quiet = on_terminal("--config", config, "--quiet", "build", "--no-cache")
     assert "rendering" not in quiet
+
+
+def test_a_small_build_on_a_terminal_shows_no_bar(make_pub: Publication) -> None:
+    root = make_pub({f"a{n}.md": article(f"Article {n}", slug=f"a{n}") for n in range(5)})
+    screen = on_terminal("--config", str(root / "config.toml"), "build", "--no-cache")
+    assert "wrote 3 feeds" in screen and "rendering" not in screen, screen

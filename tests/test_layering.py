@@ -54,17 +54,22 @@ ALLOWED: dict[str, frozenset[str]] = {
         "web": ("model", "errors", "config", "files", "store", "content", "text", "delivery"),
         "ingest": ("model", "errors", "config", "files", "content", "text", "delivery"),
         "scaffold": ("errors", "files"),
+        "report": (
+            "model", "errors", "config", "files", "store", "content", "text", "delivery",
+            "build", "edition",
+        ),
         "publish": (
             "model", "errors", "config", "files", "crashpoints", "store", "content", "text",
             "exporters", "delivery", "build", "edition", "web",
         ),
         "api": (
             "model", "errors", "config", "files", "store", "content", "text", "exporters",
-            "delivery", "build", "edition", "ingest", "publish",
+            "delivery", "build", "edition", "ingest", "publish", "report",
         ),
         "cli": (
             "model", "errors", "config", "files", "store", "content", "text", "exporters",
             "delivery", "build", "edition", "web", "ingest", "scaffold", "publish", "api",
+            "report",
         ),
     }.items()
 }  # fmt: skip

@@ -311,5 +311,6 @@ def test_on_a_terminal_send_asks_first_and_shows_progress(make_pub: Publication)
     code, screen = on_terminal(b"y\n")
     assert code == 0, screen
     assert "sending" in screen and "100%" in screen  # the progress bar
+    assert "30/30" in screen and "messages/s" in screen  # position and rate
     assert "sent 30, deferred 0" in screen
     assert len(list((root / "outbox" / "new").iterdir())) == 30

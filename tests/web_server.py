@@ -17,7 +17,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from syndicate.config import Config
 from syndicate.store.sqlite import connect
-from syndicate.web.app import make_app
+from syndicate.web.app import access_logged, make_app
 from syndicate.web.confirm_outbox import untried_count
 
 
@@ -74,3 +74,36 @@ def http_request(
     text = response.read().decode("utf-8")
     conn.close()
     return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+
+
+@contextmanager
+def waitress_server(config: Config, *, logged: bool = False) -> Iterator[int]:
+    """``make_app(config)`` on a real waitress server (as ``syndicate serve`` runs it, with
+    its access log to stderr when ``logged``), 127.0.0.1, in a thread; yields the port."""
+    from waitress.server import create_server
+
+    app = make_app(config)
+    server = create_server(
+        access_logged(app) if logged else app, host="127.0.0.1", port=0, threads=4
+    )
+    port = int(server.effective_port)  # type: ignore[union-attr]
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):
+            # Closing the server under its select loop (the only way to stop it from another
+            # thread) makes that loop fail: expected once we are stopping, a bug otherwise.
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        stopping.set()
+        server.close()
+        thread.join(timeout=5)
+        app.close()

@@ -50,6 +50,7 @@ from .exporter_settings import configured_exporters, settings_parts
 from .manifest import Manifest
 
 # Re-exported (``as``): callers and tests import the result types from here.
+from .result import BuildPhase as BuildPhase
 from .result import BuildResult as BuildResult
 from .result import Produced as Produced
 from .workers import default_jobs, parse_all, render_all, render_job, stage_feeds
@@ -189,6 +190,7 @@ class _Run:
     exporters: list[Exporter]
     rendered_rows: list[tuple[str, str, str]] = field(default_factory=list)
     used_keys: set[str] = field(default_factory=set)  # rendered bodies this build relied on
+    phases: list[BuildPhase] = field(default_factory=list)  # for `-v` and `build --html`
 
     def execute(self, store: BuildCache | None, started: float) -> BuildResult:
         config = self.config
@@ -335,6 +337,7 @@ class _Run:
             cached=store is not None,
             removed=tuple(removed_files),
             swept=self.swept,
+            phases=tuple(self.phases),
             corrections=tuple(
                 (s.article.id, s.article.corrections) for s in sources if s.article.corrections
             ),
@@ -342,17 +345,25 @@ class _Run:
 
     def phase(self, name: str, started: float, count: int) -> None:
         """``-v`` shows where a build's time goes: seconds since start, items handled, and CPU
-        seconds so far in this process and in its (finished) workers."""
-        if log.isEnabledFor(logging.DEBUG):
-            cpu = os.times()
-            log.debug(
-                "build: %-9s done at %.3f s (%d); cpu %.2f s + workers %.2f s",
-                name,
-                time.perf_counter() - started,
-                count,
-                cpu.user + cpu.system,
-                cpu.children_user + cpu.children_system,
-            )
+        seconds so far in this process and in its (finished) workers; ``build --html`` draws
+        the same numbers (kept on the result)."""
+        cpu = os.times()
+        done = BuildPhase(
+            name=name,
+            at=time.perf_counter() - started,
+            count=count,
+            cpu=cpu.user + cpu.system,
+            workers_cpu=cpu.children_user + cpu.children_system,
+        )
+        self.phases.append(done)
+        log.debug(
+            "build: %-9s done at %.3f s (%d); cpu %.2f s + workers %.2f s",
+            done.name,
+            done.at,
+            done.count,
+            done.cpu,
+            done.workers_cpu,
+        )
 
     def _unchanged(
         self, store: BuildCache, out_key: str, scanned: str, started: float

@@ -28,6 +28,18 @@ class Produced:
     size: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildPhase:
+    """A step of a build as ``-v`` reports it: when it finished (seconds since the start), how
+    many items it handled, and CPU seconds used so far here and in finished workers."""
+
+    name: str
+    at: float
+    count: int
+    cpu: float
+    workers_cpu: float
+
+
 @dataclass(frozen=True, slots=True)
 class BuildResult:
     """What a build did, for the one-line summary and for ``publish``.
@@ -47,6 +59,7 @@ class BuildResult:
     cached: bool = False  # whether the build cache was used
     removed: tuple[PurePosixPath, ...] = ()  # files of earlier builds the content no longer makes
     swept: int = 0  # temp files of killed runs removed
+    phases: tuple[BuildPhase, ...] = ()  # where the time went (``build -v``, ``build --html``)
     corrections: Notes = ()  # every article's correction notes (for the newsletter archive)
 
     @property

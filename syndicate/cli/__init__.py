@@ -4,7 +4,7 @@ The root group and shared helpers are in `group`; each other module holds one ar
 and the root group imports it when one of them runs (``group.COMMANDS``), so `syndicate --help`
 and `import syndicate.cli` load no command module and none of the core.
 
-May import: api, build, config, content, delivery, edition, errors, exporters, files, ingest, model, publish, scaffold, store, text, web.
+May import: api, build, config, content, delivery, edition, errors, exporters, files, ingest, model, publish, report, scaffold, store, text, web.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ..publish.site import build as run_build
+from ..report.page import render_page, write_page
 from .group import progress_bar, quiet, show_warnings
 from .publication import load, parse_now
 
@@ -26,11 +27,24 @@ log = logging.getLogger("syndicate")
     is_flag=True,
     help="Ignore the build cache: parse and render everything (the cache is left untouched).",
 )
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write where the time went (the -v timings) as an HTML page with a chart.",
+)
 @click.pass_context
-def build(ctx: click.Context, out: Path | None, now_text: str | None, no_cache: bool) -> None:
+def build(
+    ctx: click.Context,
+    out: Path | None,
+    now_text: str | None,
+    no_cache: bool,
+    html_path: Path | None,
+) -> None:
     """Run every enabled feed exporter; default out = [feeds] out (feeds/)."""
     config = load(ctx)
-    with progress_bar(ctx, "rendering") as progress:
+    with progress_bar(ctx, "rendering", unit="articles") as progress:
         result = run_build(
             config, out=out, now=parse_now(now_text, ctx), progress=progress, cache=not no_cache
         )
@@ -39,3 +53,7 @@ def build(ctx: click.Context, out: Path | None, now_text: str | None, no_cache: 
         log.debug("wrote %s", path)
     if not quiet(ctx):
         click.echo(result.summary())
+    if html_path is not None:
+        page = render_page(config, build_phases=result.phases, build_summary=result.summary())
+        write_page(html_path, page)
+        log.info("wrote %s", html_path)

@@ -13,7 +13,7 @@ from ..edition.lint import EmailLintError, lint_email
 from ..errors import IngestError
 from ..ingest.importer import import_sources, options_for, report_lines
 from ..scaffold import scaffold
-from .group import quiet, show_warnings
+from .group import progress_bar, quiet, show_warnings
 from .publication import load
 
 
@@ -122,7 +122,8 @@ def import_(
         dry_run=dry_run,
         force=force,
     )
-    report = import_sources(sources, options)
+    with progress_bar(ctx, "importing", unit="documents") as progress:
+        report = import_sources(sources, options, progress)
     for line, to_stderr in report_lines(report, dry_run=dry_run):
         if to_stderr or dry_run or not quiet(ctx):
             click.echo(line, err=to_stderr)

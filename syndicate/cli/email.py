@@ -212,7 +212,7 @@ def _email_delivery(
                 f"{plural(chosen.due, 'recipient')} via {config.model.email.transport}?",
                 abort=True,
             )
-        with progress_bar(ctx, "sending") as progress, graceful_sigterm():
+        with progress_bar(ctx, "sending", unit="messages", delay=0) as progress, graceful_sigterm():
             report = send_edition(
                 config,
                 conn,

@@ -33,7 +33,7 @@ from ..errors import UsageError
 from ..store.sqlite import connect
 from ..text.words import plural
 from ..web.app import serve as run_server
-from .group import Group, quiet, show_warnings
+from .group import Group, progress_bar, quiet, show_warnings
 from .publication import load
 
 if TYPE_CHECKING:
@@ -166,7 +166,8 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool, fm
     """
     conn = _subscriber_db(ctx)
     try:
-        report = import_csv(conn, csv_file, resubscribe=resubscribe, fmt=fmt)
+        with progress_bar(ctx, "importing", unit="rows") as progress:
+            report = import_csv(conn, csv_file, resubscribe=resubscribe, fmt=fmt, progress=progress)
     finally:
         conn.close()
     show_warnings(report.warnings)

@@ -30,6 +30,7 @@ from .engine import Engine, Job, Progress, Tally
 from .ledger import LedgerSummary, RowState, message_id
 from .message import Recipient
 from .personalize import Personalizer
+from .sendruns import SendRun, record_run
 from .settings import DeliverySettings, MessageSettings
 from .subscribers import normalize_email
 from .tokens import load_secret, make_token, unsubscribe_url
@@ -218,6 +219,7 @@ def deliver(
         log.info("counted %s as done", plural(count, "uncertain recipient"))
     jobs = [Job.of(row) for row in ledger_db.due(conn, edition_id)]
     tally = Tally()
+    began = datetime.now(UTC).isoformat(timespec="seconds")
     if jobs:
         build = message_builder(settings, rendered, secret, date=datetime.now(UTC))
         shared = ledger_db.open_ledger(settings.state_db)
@@ -233,7 +235,24 @@ def deliver(
         finally:
             shared.close()
     after = ledger_db.summary(conn, edition_id)
-    return _report(edition_id, chosen.name, tally, after, time.monotonic() - started), after
+    report = _report(edition_id, chosen.name, tally, after, time.monotonic() - started)
+    if jobs:
+        record_run(conn, _run_of(report, began))
+    return report, after
+
+
+def _run_of(report: SendReport, began: str) -> SendRun:
+    """The run's line in the send-run log (``report`` reads it for duration and rate)."""
+    return SendRun(
+        edition=report.edition,
+        transport=report.transport,
+        started=began,
+        seconds=report.seconds,
+        sent=report.sent,
+        failed=report.failed,
+        deferred=report.deferred,
+        skipped=report.skipped,
+    )
 
 
 def _active_count(conn: sqlite3.Connection) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 
+PROGRESS_EVERY = 100  # rows between progress reports of an import
 EXPORT_FIELDS = ("email", "name", "status", "reason", "source", "created", "updated")
 
 
@@ -192,6 +193,7 @@ def import_csv(
     source: str | None = None,
     resubscribe: bool = False,
     fmt: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Add every good row of a CSV file (header with ``email``, optional ``name``).
 
@@ -214,7 +216,9 @@ def import_csv(
     label = source or f"import:{path.name}"
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for line, email, name, (status, reason) in rows:
+        for done, (line, email, name, (status, reason)) in enumerate(rows):
+            if progress is not None and done % PROGRESS_EVERY == 0:
+                progress(done, len(rows))
             if status == SKIP:
                 report.skipped += 1
                 continue
@@ -239,6 +243,8 @@ def import_csv(
                 if status in SUPPRESSING and sub.status in (Status.ACTIVE, Status.PENDING):
                     set_status(conn, sub.email, Status(status), reason=reason)
                     report.stopped += 1
+        if progress is not None:
+            progress(len(rows), len(rows))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -130,3 +130,26 @@ def unsubscribe_url(base: str, token: str) -> str:
     """``base`` with ``token=...`` appended, keeping any query string the base already has."""
     separator = "&" if "?" in base else "?"
     return f"{base}{separator}token={token}"
+
+
+CLICK = "click"
+LINK_SIGNATURE_BYTES = 16  # 128 bits: unguessable, and the click URL stays short
+
+
+def link_signature(secret: bytes, edition: str, link_id: str, target: str) -> str:
+    """The signature of a tracked link: HMAC-SHA256 over (purpose, edition, link id, target).
+
+    The target URL is signed, not only its id: a link row changed in the database (or a
+    link id reused for another URL) no longer verifies, so the redirector can only ever send
+    a reader where an edition really linked."""
+    message = "\0".join((CLICK, edition, link_id, target)).encode("utf-8")
+    mac = hmac.new(secret, message, hashlib.sha256).digest()[:LINK_SIGNATURE_BYTES]
+    return _b64(mac)
+
+
+def link_signature_matches(
+    secret: bytes, edition: str, link_id: str, target: str, signature: str
+) -> bool:
+    """Whether ``signature`` is exactly the one ``link_signature`` makes (constant time)."""
+    expected = link_signature(secret, edition, link_id, target).encode("ascii")
+    return hmac.compare_digest(signature.encode("utf-8", "replace"), expected)

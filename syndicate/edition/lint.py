@@ -9,22 +9,26 @@ Each problem names the article it comes from when it can, so an editor knows wha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..config import Config
 from ..content.articles import load_articles, render_article, select_published
 from ..delivery.dkim import DkimError, signer_for
 from ..delivery.message import preview_recipient
-from ..delivery.settings import DkimSettings, MessageSettings
+from ..delivery.settings import DkimSettings, MessageSettings, app_url
+from ..delivery.tracking import track_clicks
 from ..errors import Problem, ProblemsError, UsageError
 from ..model import Article, Edition
 from .render import render_edition, render_subject
 from .state import next_edition_id, open_state, plan_edition
+
+if TYPE_CHECKING:
+    from ..delivery.rendered import RenderedEdition
 
 GMAIL_CLIP_BYTES = 102 * 1024
 # Schemes a reader's client can follow from an email; everything else must be https.
@@ -66,6 +70,9 @@ def lint_email(config: Config, *, now: datetime) -> LintResult:
     )
     if recipient.unsubscribe_url not in text:
         problems.append(Problem(f"{where} (text)", None, "no unsubscribe link in the plain text"))
+    size = len(html.encode("utf-8"))
+    if config.model.tracking.clicks:
+        size = _tracked_size(config, rendered, recipient.values(), where, size, problems)
     problems += _dkim_problems(config)
     if not config.publication.postal_address.strip():
         problems.append(
@@ -75,9 +82,33 @@ def lint_email(config: Config, *, now: datetime) -> LintResult:
                 "[publication] postal_address is empty: bulk email must show a postal address",
             )
         )
-    return LintResult(
-        edition_id=edition.id, html_bytes=len(html.encode("utf-8")), problems=tuple(problems)
-    )
+    return LintResult(edition_id=edition.id, html_bytes=size, problems=tuple(problems))
+
+
+def _tracked_size(
+    config: Config,
+    rendered: RenderedEdition,
+    values: Mapping[str, str],
+    where: str,
+    size: int,
+    problems: list[Problem],
+) -> int:
+    """The HTML's size as sent with ``[tracking] clicks`` (click links are longer than most
+    links), and a problem when only they push it over Gmail's clipping limit."""
+    # The signature's length, not its value, matters here: no secret is needed.
+    tracked = track_clicks(rendered, secret=b"lint: size only", base=app_url(config))
+    sent = len(tracked.rendered.fill_html(values).encode("utf-8"))
+    if sent > GMAIL_CLIP_BYTES >= size:
+        problems.append(
+            Problem(
+                where,
+                None,
+                f"with [tracking] clicks the HTML is {sent / 1024:.0f} KB (click links add "
+                f"{(sent - size) / 1024:.0f} KB), over Gmail's 102 KB limit: Gmail clips the "
+                "rest; lower [email] max_articles or set [tracking] clicks = false",
+            )
+        )
+    return sent
 
 
 def check_html(

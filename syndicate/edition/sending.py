@@ -16,12 +16,14 @@ from pathlib import Path
 
 from ..config import Config
 from ..delivery import ledger as ledger_db
+from ..delivery.clicks import register_links
 from ..delivery.engine import Progress
 from ..delivery.ledger import RowState
 from ..delivery.rendered import RenderedEdition
 from ..delivery.send import SendReport, check_recipients, deliver, recipients_due
-from ..delivery.settings import DeliverySettings
+from ..delivery.settings import DeliverySettings, app_url
 from ..delivery.tokens import load_secret
+from ..delivery.tracking import track_clicks
 from ..delivery.transports import Transport
 from ..delivery.transports.make import make_transport
 from ..errors import DeliveryError, UsageError
@@ -73,10 +75,11 @@ def send_edition(
             ensure_editions_schema(conn)
             check_recipients(conn, edition.id)
             mark_sending(conn, edition)
+            outgoing = _tracked(config, conn, rendered, secret)
             report, after = deliver(
                 settings,
                 conn,
-                rendered,
+                outgoing,
                 secret=secret,
                 transport=chosen,
                 resend_uncertain=resend_uncertain,
@@ -94,6 +97,19 @@ def send_edition(
             "wait for it to finish"
         ) from None
     return report
+
+
+def _tracked(
+    config: Config, conn: sqlite3.Connection, rendered: RenderedEdition, secret: bytes
+) -> RenderedEdition:
+    """The edition as it goes out: with ``[tracking] clicks`` its HTML links pass through the
+    click redirector (registered first, so no reader meets a link that 404s); else as is.
+    The archive page keeps the direct links either way."""
+    if not config.model.tracking.clicks:
+        return rendered
+    tracked = track_clicks(rendered, secret=secret, base=app_url(config))
+    register_links(conn, tracked.links)
+    return tracked.rendered
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

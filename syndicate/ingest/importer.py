@@ -8,7 +8,7 @@ is written. A source that fails is reported (one line naming it) and the others 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -88,8 +88,14 @@ class ImportReport:
     remarks: tuple[str, ...] = ()  # about a migrated site as a whole (pages skipped ...)
 
 
-def import_sources(sources: Sequence[Path], options: ImportOptions) -> ImportReport:
-    """Import every source; failures are collected, never stop the others."""
+def import_sources(
+    sources: Sequence[Path],
+    options: ImportOptions,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import every source; failures are collected, never stop the others.
+
+    ``progress(done, total)`` is told after each document (a site counts its pages)."""
     if options.fmt not in FORMATS:
         raise UsageError(f"unknown format {options.fmt!r}; use one of {', '.join(FORMATS)}")
     if options.into.exists() and not options.into.is_dir():
@@ -99,6 +105,7 @@ def import_sources(sources: Sequence[Path], options: ImportOptions) -> ImportRep
     imported: list[Imported] = []
     problems: list[Problem] = []
     remarks: list[str] = []
+    total, done = len(sources), 0
     for source in sources:
         try:
             site = _site_format(source, options.fmt)
@@ -108,17 +115,25 @@ def import_sources(sources: Sequence[Path], options: ImportOptions) -> ImportRep
                     Problem(display(Path(p.path)), p.line, p.message) for p in expanded.problems
                 )
                 remarks.extend(expanded.remarks)
+                total += len(expanded.items) - 1
                 for item in expanded.items:
                     try:
                         imported.append(_import_migrated(item, options, taken, planned))
                     except SourceError as exc:
                         problems.append(Problem(display(item.source), None, str(exc)))
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
                 continue
             outcome = _import_one(source, options, taken, planned)
         except SourceError as exc:
             problems.append(Problem(display(source), None, str(exc)))
-            continue
-        imported.append(outcome)
+            outcome = None
+        done += 1
+        if progress is not None:
+            progress(done, total)
+        if outcome is not None:
+            imported.append(outcome)
     return ImportReport(tuple(imported), tuple(problems), tuple(remarks))
 
 

@@ -73,30 +73,47 @@ Handler = Callable[["App", Request], Response]
 
 @dataclass(slots=True)
 class Router:
-    """Maps (method, path) to handlers; HEAD falls back to GET."""
+    """Maps (method, path) to handlers; HEAD falls back to GET. A path ending in ``/`` given
+    to ``route(..., prefix=True)`` takes every path under it (``/c/<edition>/...``)."""
 
     routes: dict[tuple[str, str], Handler] = field(default_factory=dict)
+    prefixes: dict[tuple[str, str], Handler] = field(default_factory=dict)
     startup: list[Callable[[App], None]] = field(default_factory=list)
     shutdown: list[Callable[[App], None]] = field(default_factory=list)
 
-    def route(self, path: str, *methods: str) -> Callable[[Handler], Handler]:
+    def route(
+        self, path: str, *methods: str, prefix: bool = False
+    ) -> Callable[[Handler], Handler]:
         """Decorator: ``@router.route("/unsubscribe", "GET")``."""
+        table = self.prefixes if prefix else self.routes
 
         def register(handler: Handler) -> Handler:
             for method in methods:
-                self.routes[(method.upper(), path)] = handler
+                table[(method.upper(), path)] = handler
             return handler
 
         return register
 
+    def _lookup(self, method: str, path: str) -> tuple[Handler | None, set[str]]:
+        """The handler for (method, path) and every method the path answers."""
+        handler = self.routes.get((method, path))
+        allowed = {m for (m, p) in self.routes if p == path}
+        if not allowed:
+            matches = {(m, p) for (m, p) in self.prefixes if path.startswith(p)}
+            allowed = {m for (m, _) in matches}
+            for m, p in matches:
+                if m == method:
+                    handler = self.prefixes[(m, p)]
+        return handler, allowed
+
     def find(self, method: str, path: str) -> Handler | Response:
         """The handler for a request, or the 404/405 response."""
-        handler = self.routes.get((method, path))
+        handler, allowed_methods = self._lookup(method, path)
         if handler is None and method == "HEAD":
-            handler = self.routes.get(("GET", path))
+            handler, _ = self._lookup("GET", path)
         if handler is not None:
             return handler
-        allowed = sorted({m for (m, p) in self.routes if p == path})
+        allowed = sorted(allowed_methods)
         if allowed:
             return Response(
                 HTTPStatus.METHOD_NOT_ALLOWED,
@@ -348,8 +365,10 @@ def access_logged(wsgi: Callable[[Environ, StartResponse], Iterable[bytes]]) -> 
             target = str(environ.get("PATH_INFO", ""))
             if environ.get("QUERY_STRING"):
                 target += f"?{environ['QUERY_STRING']}"
+            # A click on a tracked link is counted, never tied to a reader: no address.
+            client = "-" if target.startswith("/c/") else environ.get("REMOTE_ADDR", "-")
             line = (
-                f"{environ.get('REMOTE_ADDR', '-')} - - [{stamp}] "
+                f"{client} - - [{stamp}] "
                 f'"{environ.get("REQUEST_METHOD", "-")} {target} '
                 f'{environ.get("SERVER_PROTOCOL", "HTTP/1.1")}" {status.split(" ", 1)[0]}'
             )
