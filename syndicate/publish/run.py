@@ -31,6 +31,8 @@ from ..store.lock import LockBusy, lock_path, run_lock
 from ..store.sqlite import connect
 from ..text.words import plural
 from .announce import announce, preview
+from .corrections import tell_readers
+from .dispatch import Editions
 from .schedule import Schedule, local_label, schedule_from_config
 from .site import build
 from .websub import FEED_MEDIA_TYPES
@@ -172,8 +174,6 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
     try:
         announce(config, conn, now, report, extra_feeds=feeds)
         crash_point("announced")
-        # lazy: a run with no edition due never loads the email side
-        from .dispatch import Editions
 
         Editions(
             config,
@@ -201,8 +201,6 @@ def _corrections(
     """Notices of corrections (``[corrections] email``), once any article has corrections."""
     if not result.corrections or config.model.corrections.email == "never":
         return
-    # lazy: a publication without corrections never loads the notice side
-    from .corrections import tell_readers
 
     tell_readers(config, conn, now, report, result.corrections)
 
@@ -246,8 +244,6 @@ def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
         report.act(_changed_line(written, "would write"))
     with _snapshot(config.state_db) as conn:
         preview(config, conn, report, written, extra_feeds=_feed_paths(result))
-        # lazy: a run with no edition due never loads the email side
-        from .dispatch import Editions
 
         schedule = schedule_from_config(config)
         before = len(report.actions)
