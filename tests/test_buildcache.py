@@ -368,6 +368,30 @@ def test_cli_import_and_a_no_op_build_stay_light(make_pub: Publication) -> None:
     assert after_build == "", f"a no-op build imported {after_build}"
 
 
+
+def test_a_feeds_only_build_loads_nothing_of_the_newsletter(make_pub: Publication) -> None:
+    """No state database (no edition ever made): the archive, and with it the edition renderer
+    and the delivery ledger, is never imported (``publish/site.py``)."""
+    root = corpus(make_pub)
+    cached_build(root)
+    assert not load_config(root / "config.toml").state_db.exists()
+    probe = (
+        "import sys\n"
+        "from syndicate.cli import cli\n"
+        "try:\n"
+        "    cli(['--config', sys.argv[1], '-q', 'build', '--now', '2026-12-01T00:00:00Z'], obj={})\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('syndicate.edition', 'syndicate.delivery.'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(root / "config.toml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
+
 SUMMARIES_PLUGIN = """
 from pathlib import PurePosixPath
 from syndicate.exporters import Artifact

@@ -78,3 +78,52 @@ def test_every_subcommand_is_named_in_its_groups_readme_heading(name: str) -> No
     assert any(re.search(rf"[\s|`]{re.escape(sub)}[\s|`]", h) for h in headings), (
         f"README.md: no heading for `syndicate {group}` names its subcommand {sub!r}"
     )
+
+
+def test_the_help_summaries_are_the_commands_own() -> None:
+    """`syndicate --help` lists the summaries in ``COMMANDS`` without importing a command's
+    module: each must be the first paragraph of that command's help, and every top-level
+    command of the ``syndicate.cli`` modules must be in the table (or it could not run)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import syndicate.cli
+    from syndicate.cli.group import COMMANDS
+
+    defined: dict[int, click.Command] = {}
+    nested: set[int] = set()
+    for info in pkgutil.iter_modules(syndicate.cli.__path__):
+        module = importlib.import_module(f"syndicate.cli.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, click.Command) and value is not cli:
+                defined[id(value)] = value
+                if isinstance(value, click.Group):
+                    nested.update(id(c) for c in value.commands.values())
+    top = {command.name for key, command in defined.items() if key not in nested}
+    assert top == set(COMMANDS)
+    for name, lazy in COMMANDS.items():
+        command = cli.commands[name]
+        first = inspect.cleandoc(command.help or "").split("\n\n")[0]
+        assert " ".join(first.split()) == " ".join(lazy.summary.split()), name
+
+
+def test_help_imports_no_command_module() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from syndicate.cli import cli\n"
+        "try:\n"
+        "    cli(['--help'], obj={})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('syndicate')), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "bounces" in done.stdout and "validate" in done.stdout
+    assert (
+        done.stderr.strip()
+        == "['syndicate', 'syndicate.cli', 'syndicate.cli.group', 'syndicate.errors']"
+    )

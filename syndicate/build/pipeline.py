@@ -21,10 +21,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..content.sources import Source
+from ..content.articles import render_article
+from ..content.sources import Source, display, iter_problems, load_sources, scan, with_rendering
 from ..content.when import now_utc
 from ..crashpoints import crash_point
 from ..errors import ContentError, Problem
@@ -38,6 +38,14 @@ from ..files import (
     temp_dir,
 )
 from ..model import Article, Publication, newest_first
+from .cache import (
+    BuildCache,
+    CachedOutput,
+    cache_path,
+    fingerprint,
+    make_snapshot,
+    scan_digest,
+)
 from .exporter_settings import configured_exporters, settings_parts
 from .manifest import Manifest
 
@@ -45,10 +53,7 @@ from .manifest import Manifest
 from .result import BuildPhase as BuildPhase
 from .result import BuildResult as BuildResult
 from .result import Produced as Produced
-from .workers import parse_all, stage_feeds
-
-if TYPE_CHECKING:
-    from .cache import BuildCache, CachedOutput
+from .workers import default_jobs, parse_all, render_all, render_job, stage_feeds
 
 Progress = Callable[[int, int], None]
 log = logging.getLogger("syndicate.build")
@@ -62,9 +67,6 @@ def render_needed(
     pub: Publication, articles: Sequence[Article], progress: Progress | None = None
 ) -> list[Article]:
     """Render the bodies of the articles that appear in at least one feed, and only those."""
-    # lazy: a no-op build returns before it needs these
-    from ..content.articles import render_article
-
     needed = {article.id for spec in feed_specs(pub, articles) for article in spec.articles}
     result = []
     total = len(needed)
@@ -127,9 +129,6 @@ def _build_feeds(
     cache: bool,
     jobs: int | None,
 ) -> BuildResult:
-    # lazy: a no-op build returns before it needs these
-    from .workers import default_jobs
-
     started = time.perf_counter()
     out_dir = out or config.feeds_dir
     swept = sweep_temp_files(out_dir)  # temp files of killed runs (never in out_dir itself)
@@ -146,8 +145,6 @@ def _build_feeds(
     )
     if not cache:
         return run.execute(None, started)
-    # lazy: a no-op build returns before it needs these
-    from .cache import BuildCache, cache_path
 
     path = cache_path(config.state_db)
     key = _fingerprint(config, run.exporters)
@@ -167,9 +164,6 @@ def _build_feeds(
 
 
 def _fingerprint(config: Config, exporters: Sequence[Exporter]) -> str:
-    # lazy: a no-op build returns before it needs these
-    from .cache import fingerprint
-
     package = Path(__file__).parent
     builtin = package / "templates"
     if not builtin.is_dir():
@@ -199,10 +193,6 @@ class _Run:
     phases: list[BuildPhase] = field(default_factory=list)  # for `-v` and `build --html`
 
     def execute(self, store: BuildCache | None, started: float) -> BuildResult:
-        # lazy: a no-op build returns before it needs these
-        from ..content.sources import load_sources, scan
-        from .cache import make_snapshot, scan_digest
-
         config = self.config
         pub = config.publication
         if not config.content_dir.is_dir():
@@ -380,9 +370,6 @@ class _Run:
     ) -> BuildResult | None:
         """The result of a build that finds nothing to do, or None if something may differ:
         same content stats, no publication moment crossed, every output file as last written."""
-        # lazy: a no-op build returns before it needs these
-        from ..content.sources import display
-
         snapshot = store.snapshot(out_key)
         if snapshot is None or snapshot.scan != scanned or not snapshot.covers(self.now):
             return None
@@ -419,10 +406,6 @@ class _Run:
 
     def _render(self, store: BuildCache | None, wanted: list[Source]) -> dict[str, Article]:
         """The wanted articles with html (and fallback summary), from the cache or rendered."""
-        # lazy: a no-op build returns before it needs these
-        from ..content.sources import with_rendering
-        from .workers import render_all, render_job
-
         self.used_keys.update(s.key for s in wanted)
         known = store.rendered([s.key for s in wanted]) if store else {}
         missing = [s for s in wanted if s.key not in known]
@@ -454,9 +437,6 @@ class _Run:
 
 
 def _warnings(sources: Sequence[Source]) -> list[Problem]:
-    # lazy: a no-op build returns before it needs these
-    from ..content.sources import iter_problems
-
     return list(iter_problems(sources))
 
 

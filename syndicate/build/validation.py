@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-from markdown_it.token import Token
+from typing import TYPE_CHECKING
 
 from ..config import Config, key_line
 from ..content.articles import load_articles
@@ -22,6 +21,9 @@ from ..errors import ConfigError, ContentError, Problem
 from ..model import Article
 from .exporter_settings import configured_exporters
 from .newsletter_checks import newsletter_warnings
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 
 def validate(config: Config) -> tuple[Problem, ...]:

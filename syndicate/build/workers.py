@@ -4,7 +4,7 @@ A cold build of 10,000 articles spends most of its CPU in three embarrassingly p
 and each runs over a pool of *forked* processes once there is enough work to pay for the
 workers' start-up (the ``*_POOL_MIN`` thresholds); below them, or with ``jobs <= 1``, the same
 functions run in this process. Fork matters: workers inherit the parent's imported modules
-(``_pool`` imports pydantic, Markdown, nh3 or feedgen once, beforehand) and its memory, so
+(``_pool`` builds the front-matter validators, imports markdown-it and nh3, or feedgen, once, beforehand) and its memory, so
 what a worker needs is not sent to it.
 
 This process is one of the ``jobs``: it forks ``jobs - 1`` workers, which take chunks of work
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import multiprocessing
 import os
 import secrets
 import signal
@@ -43,8 +44,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ..content import frontmatter_yaml
+from ..content import frontmatter_yaml, render, schema
+from ..content.articles import render_body
 from ..content.sources import ParseOutcome, Source, Stat, parse_file, read_bytes
+from ..exporters import _feedgen
+from ..files import write_temp
 
 if TYPE_CHECKING:
     from ..exporters.feedset import FeedExporter, FeedSpec
@@ -116,9 +120,6 @@ def render_job(source: Source) -> RenderJob:
 def render_one(job: RenderJob) -> tuple[str, str]:
     """Read one body from its offset and render it: (html, fallback summary); the summary
     is derived only for an article without its own ("" otherwise, never shown)."""
-    # lazy: only the work that uses it loads it (workers inherit it by fork)
-    from ..content.articles import render_body
-
     path, offset, url, title, wants_summary = job
     body = read_bytes(path, -1, offset).decode("utf-8")
     return render_body(body, url, title, summary=wants_summary)
@@ -200,9 +201,6 @@ def stage_feeds(
 def _stage(
     pub: Publication, feed: tuple[FeedExporter, FeedSpec, Path], tag: str, staging: Path
 ) -> Staged:
-    # lazy: only the work that uses it loads it (workers inherit it by fork)
-    from ..files import write_temp
-
     exporter, spec, target = feed
     content = exporter.export_feed(pub, spec)
     return write_temp(target, content, tag=tag, staging=staging), len(content)
@@ -264,9 +262,6 @@ def _fan_out(
 
 
 def _can_fork() -> bool:
-    # lazy: only the work that uses it loads it (workers inherit it by fork)
-    import multiprocessing
-
     return "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -274,18 +269,13 @@ def _pool(jobs: int, *, warm: str = "") -> ProcessPoolExecutor:
     """A process pool; with fork, workers inherit the parent's imported modules, so the parent
     imports once what every worker needs (``warm``: "parse", "render" or "feeds") instead of
     each worker importing it again (~0.1 s of CPU per worker and pool)."""
-    # lazy: only the work that uses it loads it (workers inherit it by fork)
-    import multiprocessing
-
     fork = _can_fork()
-    if fork and warm in ("parse", "render"):
-        from ..content import articles as content  # noqa: F401 - pydantic schema, front matter, Markdown, nh3
-        from ..content.markdown import parser
-
-        if warm == "render":
-            parser()  # builds the shared MarkdownIt instance once
+    if fork and warm == "parse":
+        schema.build_validators()  # pydantic's, for front matter
+    if fork and warm == "render":
+        render.load()  # markdown-it (and the shared parser) and nh3
     if fork and warm == "feeds":
-        from ..exporters import _feedgen  # noqa: F401 - feedgen and lxml, imported once
+        _feedgen.load()  # feedgen and lxml
     return ProcessPoolExecutor(
         jobs,
         mp_context=multiprocessing.get_context("fork" if fork else None),

@@ -6,24 +6,29 @@ from pathlib import Path
 
 import click
 
-from .group import cli, load, progress_bar, quiet, show_warnings
+from ..build.validation import validate as validate_all
+from ..config import find_config
+from ..content.when import now_utc
+from ..edition.lint import EmailLintError, lint_email
+from ..errors import IngestError
+from ..ingest.importer import import_sources, options_for, report_lines
+from ..scaffold import scaffold
+from .group import progress_bar, quiet, show_warnings
+from .publication import load
 
 
-@cli.command()
+@click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Write into a folder that already has a config.toml.")
 def init(directory: Path, force: bool) -> None:
     """Scaffold a working publication in DIRECTORY (config, three articles, templates/)."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..scaffold import scaffold
-
     created = scaffold(directory, force=force)
     for path in created:
         click.echo(f"created {path}")
     click.echo(f"next: cd {directory} && syndicate build")
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--email",
     "check_email",
@@ -33,19 +38,12 @@ def init(directory: Path, force: bool) -> None:
 @click.pass_context
 def validate(ctx: click.Context, check_email: bool) -> None:
     """Check config.toml and every article; list ALL problems as path:line: message."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..build.validation import validate as validate_all
-
     config = load(ctx)
     warnings = validate_all(config)
     show_warnings(warnings)
     if not quiet(ctx):
         click.echo(f"ok: {config.path.name} and {config.content_dir.name}/ are valid")
     if check_email:
-        # lazy: `syndicate --help` and cron's no-op runs load every command module
-        from ..content.when import now_utc
-        from ..edition.lint import EmailLintError, lint_email
-
         result = lint_email(config, now=now_utc())
         if result.errors:
             raise EmailLintError(result.problems)
@@ -55,7 +53,7 @@ def validate(ctx: click.Context, check_email: bool) -> None:
             click.echo(f"ok: email {result.edition_id} passes the email checks ({size:.0f} KB)")
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--into",
@@ -111,11 +109,6 @@ def import_(
     Works without a config.toml when --into is given. A source that fails is reported on
     one line and the others are still imported; the exit code is then 1.
     """
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..config import find_config
-    from ..errors import IngestError
-    from ..ingest.importer import import_sources, options_for, report_lines
-
     named = ctx.find_root().obj.get("config_path")  # --config or $SYNDICATE_CONFIG
     config = load(ctx) if named or find_config(None).is_file() else None
     options = options_for(

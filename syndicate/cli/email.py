@@ -15,11 +15,22 @@ from typing import Any
 
 import click
 
+from ..content.articles import load_articles
+from ..content.when import now_utc, parse_when
+from ..delivery.send import graceful_sigterm, send_test
+from ..delivery.settings import DeliverySettings
+from ..edition.notice import render_notice, write_notice_preview
+from ..edition.notice_send import due_count, find_article, notice_for, send_notice
+from ..edition.preview import DEFAULT_OUT, NothingNew, preview_edition
+from ..edition.sending import select_edition, send_edition, status_lines
+from ..edition.state import open_state
 from ..text.words import plural
-from .group import cli, load, parse_now, progress_bar, quiet, show_warnings
+from .group import progress_bar, quiet, show_warnings
+from .newsletters import newsletter_email
+from .publication import load, parse_now
 
 
-@cli.command()
+@click.command()
 @click.option("--since", metavar="WHEN", help="Every article since WHEN (ISO or 7d), sent or not.")
 @click.option(
     "--article", "slugs", multiple=True, metavar="SLUG", help="Include this article (repeatable)."
@@ -85,16 +96,9 @@ def email(
     --correction SLUG previews (or with --send sends) a notice of the article's latest
     correction to exactly the readers who received it in an edition.
     """
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..content.when import now_utc, parse_when
-    from ..edition.preview import NothingNew, preview_edition
-
     config = load(ctx)
     now = parse_now(now_text, ctx) or now_utc()
     if config.model.newsletters and not status and not correction:
-        # lazy: `syndicate --help` and cron's no-op runs load every command module
-        from .newsletters import newsletter_email
-
         newsletter_email(
             ctx,
             config,
@@ -215,12 +219,6 @@ def _email_delivery(
     skip_uncertain: bool,
 ) -> None:
     """The sending side of `syndicate email`: --status, --to, --send."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery.send import graceful_sigterm, send_test
-    from ..delivery.settings import DeliverySettings
-    from ..edition.sending import select_edition, send_edition, status_lines
-    from ..edition.state import open_state
-
     if sum(map(bool, (to, send, status))) > 1:
         raise click.UsageError("use one of --to, --send and --status at a time")
     if resend_uncertain and skip_uncertain:
@@ -285,15 +283,6 @@ def _correction_notice(
     skip_uncertain: bool,
 ) -> None:
     """`email --correction SLUG`: preview the notice, send a test copy, or send it."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..content.articles import load_articles
-    from ..delivery.send import graceful_sigterm, send_test
-    from ..delivery.settings import DeliverySettings
-    from ..edition.notice import render_notice, write_notice_preview
-    from ..edition.notice_send import due_count, find_article, notice_for, send_notice
-    from ..edition.preview import DEFAULT_OUT
-    from ..edition.state import open_state
-
     if to and send:
         raise click.UsageError("use one of --to and --send at a time")
     if (resend_uncertain or skip_uncertain or yes) and not send:

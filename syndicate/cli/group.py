@@ -1,21 +1,26 @@
 """The root `syndicate` group and the helpers every command shares.
 
 The group turns a SyndicateError into a message and an exit code in one place, so commands
-never print tracebacks; the helpers load the config once per invocation and keep cron quiet.
-Only click and the error types are imported here: `syndicate --help` must stay fast.
+never print tracebacks; the helpers keep cron quiet. Only click and the error types are
+imported here: `syndicate --help` must stay fast.
+
+Each command's module is imported when that command runs, not before (``COMMANDS``): its
+imports are at its top, so importing every command module would load the whole core for
+any one of them. ``--help`` lists the commands from the table's summaries, as pip does;
+``tests/test_cli_docs.py`` checks they match the commands' own help.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path, PurePath
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import click
 
@@ -23,18 +28,116 @@ from .. import __version__
 from ..errors import Problem, ProblemsError, SyndicateError, explain
 
 
-class _Group(click.Group):
+class Lazy(NamedTuple):
+    """A command the root group imports on first use: its module (in ``syndicate.cli``) and
+    the first paragraph of its help, which ``syndicate --help`` shows without importing it."""
+
+    module: str
+    summary: str
+    attribute: str = ""  # the command object's name in the module, if not the command's
+
+
+COMMANDS: dict[str, Lazy] = {
+    "bounces": Lazy(
+        "mailing", "Bounces and complaints: stop mailing addresses that fail or report spam."
+    ),
+    "build": Lazy(
+        "build", "Run every enabled feed exporter; default out = [feeds] out (feeds/)."
+    ),
+    "digest": Lazy(
+        "publishing",
+        "Plain-text digest of [--since, --until) (default: the last 7 days) to stdout or FILE.",
+    ),
+    "dkim": Lazy("mailing", "DKIM signing keys for outgoing mail ([email.dkim] in config.toml)."),
+    "email": Lazy(
+        "email",
+        "Render the next newsletter edition to --out (default newsletter/): "
+        "EDITION.html/.txt/.eml.",
+    ),
+    "import": Lazy(
+        "content",
+        "Turn raw text, HTML or Markdown files into content files, one per SOURCE.",
+        "import_",
+    ),
+    "init": Lazy(
+        "content",
+        "Scaffold a working publication in DIRECTORY (config, three articles, templates/).",
+    ),
+    "newsletters": Lazy(
+        "newsletters",
+        "List the newsletters: id, title, active subscribers (by cadence), next due time.",
+    ),
+    "publish": Lazy(
+        "publishing",
+        "Cron entry: build feeds, then send the edition if one is due. Safe to run every minute.",
+    ),
+    "report": Lazy(
+        "reports",
+        "Report on sent editions: recipients, delivered, deferred, failed, uncertain, bounces, "
+        "complaints, unsubscribes, clicks per link, send duration and rate, and the trend.",
+    ),
+    "serve": Lazy(
+        "mailing",
+        "Run the web app (unsubscribe, subscribe, confirm) locally; "
+        "syndicate.web:app for production.",
+    ),
+    "subscribers": Lazy(
+        "mailing",
+        "The subscriber list (state database): add, remove, list, import, export, unsubscribe.",
+    ),
+    "validate": Lazy(
+        "content", "Check config.toml and every article; list ALL problems as path:line: message."
+    ),
+}  # fmt: skip
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The root group's ``commands``: a command's module is imported when the command is first
+    looked up (click's own lookups, ``cli.commands[name]``); listing the names imports none."""
+
+    def __init__(self, table: Mapping[str, Lazy], loaded: Callable[[click.Command], None]) -> None:
+        self._table = table
+        self._loaded = loaded  # called once per command imported
+        self._commands: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._commands:
+            if name not in self._table:
+                raise KeyError(name)
+            # The import is by name: the table above is the list of arrows (cli -> its modules).
+            lazy = self._table[name]
+            module = importlib.import_module(f".{lazy.module}", __package__)
+            command = getattr(module, lazy.attribute or name)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{module.__name__}.{name} is not a click command")
+            self._loaded(command)
+            self._commands[name] = command
+        return self._commands[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._commands[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._commands[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted({*self._table, *self._commands}))
+
+    def __len__(self) -> int:
+        return len({*self._table, *self._commands})
+
+
+class Group(click.Group):
     """Turns every SyndicateError into a clean message and its exit code: no tracebacks.
 
     Every command also takes ``--verbose``/``--quiet`` after its name, as the README's cron
     line writes it (``syndicate publish --verbose``), not only before it.
     """
 
-    group_class = type  # subgroups (subscribers, bounces, dkim) are _Groups too
+    group_class = type  # subgroups (subscribers, bounces, dkim) are Groups too
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
-        if not isinstance(cmd, click.Group):
-            cmd.params.extend(_verbosity_options())
+        _add_verbosity_options(cmd)
         super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -67,6 +170,39 @@ class _Group(click.Group):
             _report_click_error(ctx, exc)
 
 
+class _Root(Group):
+    """The ``syndicate`` group: its commands are imported on first use (``COMMANDS``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(COMMANDS, _add_verbosity_options)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's list of commands, from the summaries in ``COMMANDS`` (no command module is
+        imported for ``--help``)."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [
+            (
+                name,
+                # a stand-in with the command's summary as its help: click shortens it alike
+                click.Command(name, help=COMMANDS[name].summary).get_short_help_str(limit)
+                if name in COMMANDS
+                else self.commands[name].get_short_help_str(limit),
+            )
+            for name in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _add_verbosity_options(cmd: click.Command) -> None:
+    if not isinstance(cmd, click.Group):
+        cmd.params.extend(_verbosity_options())
+
+
 def _report_click_error(ctx: click.Context, exc: click.ClickException) -> NoReturn:
     """click's own errors with our one prefix, ``error: ...`` (click writes ``Error: ...``),
     and for a usage mistake where to find the help."""
@@ -82,7 +218,7 @@ def _state_db(ctx: click.Context) -> Path | None:
     return getattr(config, "state_db", None)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="syndicate")
 @click.option(
     "--config",
@@ -141,17 +277,6 @@ def _verbosity_options() -> list[click.Option]:
     ]
 
 
-def load(ctx: click.Context) -> Any:
-    """The validated config named by --config (loaded once per invocation)."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..config import load_config
-
-    obj = ctx.find_root().obj
-    if "config" not in obj:
-        obj["config"] = load_config(obj["config_path"])
-    return obj["config"]
-
-
 def quiet(ctx: click.Context) -> bool:
     """True under --quiet: commands then print nothing but errors and warnings."""
     return bool(ctx.find_root().obj.get("verbosity") == 0)
@@ -179,19 +304,6 @@ def shown(problem: Problem) -> str:
     except (ValueError, OSError):
         return str(problem)
     return str(replace(problem, path=relative))
-
-
-def parse_now(value: str | None, ctx: click.Context) -> datetime | None:
-    """--now ISO: the clock override used by publish/email/build for tests and back-fills."""
-    if value is None:
-        return None
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..content.when import parse_datetime
-
-    try:
-        return parse_datetime(value, load(ctx).publication.timezone)
-    except ValueError:
-        raise click.BadParameter(f"not an ISO date-time: {value!r}", param_hint="--now") from None
 
 
 PROGRESS_DELAY = 0.5  # seconds a run must last before it gets a bar: small runs stay quiet

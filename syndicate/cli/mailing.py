@@ -11,27 +11,44 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-# Light (no parser, no database): the --format choices are needed to build the command.
+from ..delivery import choices
+from ..delivery import subscriptions as subs
+from ..delivery.bounces import process_files, suppressed_addresses
+from ..delivery.dkim import keygen_for
 from ..delivery.list_exports import FORMATS as LIST_FORMATS
+from ..delivery.settings import DkimSettings
+from ..delivery.subscribers import (
+    Status,
+    add_subscriber,
+    count_by_status,
+    ensure_subscribers,
+    export_csv,
+    get_subscriber,
+    import_csv,
+    list_subscribers,
+    remove_subscriber,
+    stored_exactly,
+    unsubscribe,
+    write_export,
+)
+from ..delivery.tokens import load_secret, verify_token
 from ..errors import UsageError
+from ..store.sqlite import connect
 from ..text.words import plural
-from .group import cli, load, progress_bar, quiet, show_warnings
+from ..web.app import serve as run_server
+from .group import Group, progress_bar, quiet, show_warnings
+from .publication import load
 
 if TYPE_CHECKING:
     import sqlite3
 
 
-@cli.group()
+@click.group(cls=Group)
 def subscribers() -> None:
     """The subscriber list (state database): add, remove, list, import, export, unsubscribe."""
 
 
 def _subscriber_db(ctx: click.Context) -> Any:
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery import choices
-    from ..delivery.subscribers import ensure_subscribers
-    from ..store.sqlite import connect
-
     config = load(ctx)
     conn = connect(config.state_db)
     ensure_subscribers(conn)
@@ -107,11 +124,6 @@ def subscribers_add(
     address already subscribed to others; none given subscribes new addresses to the
     default newsletters.
     """
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery import choices
-    from ..delivery.subscribers import add_subscriber
-    from ..delivery.subscriptions import parse_where, set_attributes
-
     if name and len(addresses) > 1:
         raise click.UsageError("--name goes with a single address")
     config = load(ctx)
@@ -130,7 +142,7 @@ def subscribers_add(
                     problems.append(exc)
             if len(problems) == len(picked):
                 raise problems[0]
-    attributes = parse_where(attrs)
+    attributes = subs.parse_where(attrs)
     conn = _subscriber_db(ctx)
     try:
         for address in addresses:
@@ -144,7 +156,7 @@ def subscribers_add(
                         config, conn, sub, newsletters, cadence=cadence or "", how="cli"
                     )
                 if attributes:
-                    set_attributes(conn, sub.id, attributes)
+                    subs.set_attributes(conn, sub.id, attributes)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -176,9 +188,6 @@ def subscribers_add(
 @click.pass_context
 def subscribers_remove(ctx: click.Context, addresses: tuple[str, ...]) -> None:
     """Delete addresses and their data (to stop mail but keep the record, use unsubscribe)."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery.subscribers import remove_subscriber
-
     _each_address(ctx, addresses, remove_subscriber, "removed")
 
 
@@ -204,11 +213,6 @@ def subscribers_list(
     With [newsletters], a sixth column lists each one's active newsletters (id or
     id:cadence), and --newsletter ID lists only that newsletter's subscribers.
     """
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery import choices
-    from ..delivery import subscriptions as subs
-    from ..delivery.subscribers import Status, count_by_status, list_subscribers
-
     config = load(ctx)
     many = choices.multi(config)
     if not many and (newsletter or where):
@@ -273,10 +277,6 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool, fm
     that bounced or complained stay suppressed (unless --resubscribe). Exit 1 if any row
     was bad.
     """
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery import choices
-    from ..delivery.subscribers import import_csv
-
     config = load(ctx)
     columns = (
         choices.NewsletterColumns(config, f"import:{csv_file.name}")
@@ -309,16 +309,6 @@ def subscribers_import(ctx: click.Context, csv_file: Path, resubscribe: bool, fm
 @click.pass_context
 def subscribers_export(ctx: click.Context, csv_file: Path, status: str | None) -> None:
     """Write every subscriber to CSV ('-' for stdout): email, name, status, reason, ..."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery import choices
-    from ..delivery import subscriptions as subs
-    from ..delivery.subscribers import (
-        Status,
-        export_csv,
-        list_subscribers,
-        write_export,
-    )
-
     conn = _subscriber_db(ctx)
     try:
         chosen = Status(status) if status else None
@@ -346,12 +336,6 @@ def subscribers_unsubscribe(
     ctx: click.Context, addresses: tuple[str, ...], token: str | None, newsletter: str | None
 ) -> None:
     """Unsubscribe addresses, or the address an unsubscribe link's --token names."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery import choices
-    from ..delivery import subscriptions as subs
-    from ..delivery.subscribers import get_subscriber, stored_exactly, unsubscribe
-    from ..delivery.tokens import load_secret, verify_token
-
     if bool(token) == bool(addresses):
         raise click.UsageError("give either EMAIL addresses or --token")
     if newsletter:
@@ -382,23 +366,19 @@ def subscribers_unsubscribe(
     )
 
 
-@cli.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Run the web app (unsubscribe, subscribe, confirm) locally; syndicate.web:app for production."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery.tokens import load_secret
-    from ..web.app import serve as run_server
-
     config = load(ctx)
     load_secret()  # fail now, not on the first reader's click
     click.echo(f"serving {config.publication.title} on http://{host}:{port}/ (Ctrl-C to stop)")
     run_server(config, host, port)
 
 
-@cli.group()
+@click.group(cls=Group)
 def bounces() -> None:
     """Bounces and complaints: stop mailing addresses that fail or report spam."""
 
@@ -408,9 +388,6 @@ def bounces() -> None:
 @click.pass_context
 def bounces_process(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Read DSNs (Maildir, mbox, .eml) and SES notification JSON; suppress bad addresses."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery.bounces import process_files
-
     config = load(ctx)
     report = process_files(config.state_db, paths, soft_limit=config.model.bounces.soft_limit)
     show_warnings(report.problems)
@@ -424,14 +401,11 @@ def bounces_process(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @click.pass_context
 def bounces_list(ctx: click.Context) -> None:
     """List suppressed addresses (tab-separated: email, kind, reason)."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery.bounces import suppressed_addresses
-
     for address, kind, reason in suppressed_addresses(load(ctx).state_db):
         click.echo(f"{address}\t{kind}\t{reason}")
 
 
-@cli.group()
+@click.group(cls=Group)
 def dkim() -> None:
     """DKIM signing keys for outgoing mail ([email.dkim] in config.toml)."""
 
@@ -450,10 +424,6 @@ def dkim_keygen(
     ctx: click.Context, selector: str | None, domain: str | None, out: Path | None, bits: int
 ) -> None:
     """Write a new DKIM private key (mode 600) and print the DNS TXT record to publish."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery.dkim import keygen_for
-    from ..delivery.settings import DkimSettings
-
     config = load(ctx)
     path, record = keygen_for(
         DkimSettings.from_config(config),

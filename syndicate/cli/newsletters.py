@@ -9,21 +9,30 @@ from typing import Any
 
 import click
 
+from ..config import newsletter_config
+from ..content.when import now_utc
+from ..delivery.send import graceful_sigterm, send_test
+from ..delivery.settings import DeliverySettings
+from ..delivery.subscriptions import parse_where
+from ..edition.newsletter_send import (
+    prepare_send,
+    preview_newsletter,
+    send_prepared,
+    state_connection,
+)
+from ..edition.newsletters import removed_newsletters
+from ..edition.preview import NothingNew
+from ..publish.newsletters import overview
 from ..text.words import plural
-from .group import cli, load, parse_now, progress_bar, quiet, show_warnings
+from .group import progress_bar, quiet, show_warnings
+from .publication import load, parse_now
 
 
-@cli.command("newsletters")
+@click.command("newsletters")
 @click.option("--now", "now_text", metavar="ISO", help="Pretend the time is ISO.")
 @click.pass_context
 def newsletters(ctx: click.Context, now_text: str | None) -> None:
     """List the newsletters: id, title, active subscribers (by cadence), next due time."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..content.when import now_utc
-    from ..edition.newsletter_send import state_connection
-    from ..edition.newsletters import removed_newsletters
-    from ..publish.newsletters import overview
-
     config = load(ctx)
     if not config.model.newsletters:
         click.echo(
@@ -73,18 +82,6 @@ def newsletter_email(
     skip_uncertain: bool,
 ) -> None:
     """`syndicate email` for a publication with [newsletters]."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..delivery.send import graceful_sigterm, send_test
-    from ..delivery.settings import DeliverySettings
-    from ..delivery.subscriptions import parse_where
-    from ..edition.newsletter_send import (
-        prepare_send,
-        preview_newsletter,
-        send_prepared,
-        state_connection,
-    )
-    from ..edition.preview import NothingNew
-
     ids = ", ".join(config.model.newsletters)
     if newsletter is None:
         what = "sending" if send else "a preview"
@@ -114,9 +111,6 @@ def newsletter_email(
             click.echo(f"text:    {result.text_path}")
             click.echo(f"eml:     {result.eml_path} (To: {result.recipient})")
         return
-    # lazy: only a send needs the newsletter's own settings
-    from ..config import newsletter_config
-
     conn = state_connection(config)
     try:
         prepared = prepare_send(config, conn, newsletter, now=now, cadence=cadence, segment=segment)

@@ -1,4 +1,4 @@
-"""Commands that turn content into output: build (feeds), digest, and publish (cron's entry)."""
+"""Commands that turn content into output beyond the feeds: digest, and publish (cron's entry)."""
 
 from __future__ import annotations
 
@@ -8,58 +8,17 @@ from pathlib import Path
 
 import click
 
-from .group import cli, load, parse_now, progress_bar, quiet, show_warnings
+from ..build.digest import make_digest
+from ..content.when import now_utc, parse_when
+from ..files import atomic_write
+from ..publish.run import publish as run_publish
+from .group import quiet
+from .publication import load, parse_now
 
 log = logging.getLogger("syndicate")
 
 
-@cli.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
-@click.option("--now", "now_text", metavar="ISO", help="Pretend the time is ISO (embargo checks).")
-@click.option(
-    "--no-cache",
-    is_flag=True,
-    help="Ignore the build cache: parse and render everything (the cache is left untouched).",
-)
-@click.option(
-    "--html",
-    "html_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Also write where the time went (the -v timings) as an HTML page with a chart.",
-)
-@click.pass_context
-def build(
-    ctx: click.Context,
-    out: Path | None,
-    now_text: str | None,
-    no_cache: bool,
-    html_path: Path | None,
-) -> None:
-    """Run every enabled feed exporter; default out = [feeds] out (feeds/)."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..publish.site import build as run_build
-
-    config = load(ctx)
-    with progress_bar(ctx, "rendering", unit="articles") as progress:
-        result = run_build(
-            config, out=out, now=parse_now(now_text, ctx), progress=progress, cache=not no_cache
-        )
-    show_warnings(result.warnings)
-    for path in result.report.written:
-        log.debug("wrote %s", path)
-    if not quiet(ctx):
-        click.echo(result.summary())
-    if html_path is not None:
-        # lazy: the page (Jinja2, pygal) loads only when one is written
-        from ..report.page import render_page, write_page
-
-        page = render_page(config, build_phases=result.phases, build_summary=result.summary())
-        write_page(html_path, page)
-        log.info("wrote %s", html_path)
-
-
-@cli.command()
+@click.command()
 @click.option("--since", metavar="WHEN", help="Start, inclusive: ISO date/time or a span (7d).")
 @click.option("--until", metavar="WHEN", help="End, exclusive (default: now).")
 @click.option("--section", "sections", multiple=True, metavar="S", help="Only this section.")
@@ -79,11 +38,6 @@ def digest(
     now_text: str | None,
 ) -> None:
     """Plain-text digest of [--since, --until) (default: the last 7 days) to stdout or FILE."""
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..build.digest import make_digest
-    from ..content.when import now_utc, parse_when
-    from ..files import atomic_write
-
     config = load(ctx)
     zone = config.publication.timezone
     now = parse_now(now_text, ctx) or now_utc()
@@ -118,7 +72,7 @@ def digest(
         click.echo(f"wrote {output} ({count} article{'' if count == 1 else 's'})", err=True)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--now", "now_text", metavar="ISO", help="Pretend the time is ISO (tests, back-fills)."
 )
@@ -132,9 +86,6 @@ def publish(ctx: click.Context, now_text: str | None, dry_run: bool, wait: bool)
     stderr. Exit 0 ok (also when another run holds the lock), 1 error (also when the lock was
     held past [publish] lock_timeout), 3 recipients pending.
     """
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..publish.run import publish as run_publish
-
     config = load(ctx)
     chatty = dry_run or ctx.find_root().obj.get("verbosity") == 2
     # Cron mails whatever is printed: other modules' info lines are for --verbose, and their

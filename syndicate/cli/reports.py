@@ -8,10 +8,16 @@ from pathlib import Path
 
 import click
 
-from .group import cli, load, quiet
+from ..content.when import now_utc, parse_when
+from ..edition.state import open_state
+from ..report.numbers import gather
+from ..report.page import render_page, write_page
+from ..report.terminal import report_lines
+from .group import quiet
+from .publication import load
 
 
-@cli.command()
+@click.command()
 @click.argument("edition", required=False, metavar="[EDITION]")
 @click.option("--newsletter", metavar="ID", help="Only this newsletter's editions.")
 @click.option("--since", metavar="WHEN", help="Editions first sent since WHEN (ISO or 30d).")
@@ -47,12 +53,6 @@ def report(
     EDITION (an id or 'latest') is shown in full with the editions before it as the trend;
     without it, the newest edition and the last --last editions (or those since --since).
     """
-    # lazy: `syndicate --help` and cron's no-op runs load every command module
-    from ..content.when import now_utc, parse_when
-    from ..edition.state import open_state
-    from ..report.numbers import gather
-    from ..report.terminal import report_lines
-
     if edition is not None and since is not None:
         raise click.UsageError("give an EDITION or --since, not both")
     config = load(ctx)
@@ -60,15 +60,15 @@ def report(
     conn = open_state(config)
     try:
         result = gather(
-            conn, edition=edition, since=since_at, last=0 if since_at else last,
+            conn,
+            edition=edition,
+            since=since_at,
+            last=0 if since_at else last,
             newsletter=newsletter,
         )
     finally:
         conn.close()
     if html_path is not None:
-        # lazy: the page (Jinja2, pygal) loads only when one is written
-        from ..report.page import render_page, write_page
-
         write_page(html_path, render_page(config, report=result))
         if not quiet(ctx) and not as_json:
             click.echo(f"wrote {html_path}", err=True)

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-from markdown_it.token import Token
 from pydantic import ValidationError
 
 from ..config import Config
@@ -33,6 +33,9 @@ from .render import (
 from .schema import AuthorEntry, FrontMatter, ImageEntry, Moment, item_line, schema_problems
 from .slugs import slugify
 from .when import parse_datetime
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 CONTENT_SUFFIXES = (".md", ".markdown")
 _SPACES = re.compile(r"\s+")

@@ -6,6 +6,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from ..config import key_line
@@ -65,9 +66,15 @@ def _too_deep_error(line: int | None) -> FrontMatterSyntaxError:
 
 
 # Brackets outside strings and comments: what nests in TOML and in YAML's flow style.
-_NESTING = re.compile(
-    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]'
-)
+_NESTING = r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]'
+
+
+@cache
+def _pattern(source: str, flags: int = 0) -> re.Pattern[str]:
+    """One of this module's patterns, compiled on first use: compiling runs Python code in
+    ``re`` (~20k lines for these character classes and nested groups), which every start of
+    syndicate paid for at import, though only parsing front matter or Markdown uses them."""
+    return re.compile(source, flags)
 
 
 def _too_deep(raw: str) -> int | None:
@@ -77,7 +84,7 @@ def _too_deep(raw: str) -> int | None:
     if raw.count("[") + raw.count("{") <= MAX_DEPTH:
         return None
     depth = 0
-    for match in _NESTING.finditer(raw):
+    for match in _pattern(_NESTING).finditer(raw):
         token = match.group()
         if token in "[{":
             depth += 1
@@ -137,12 +144,12 @@ def split(text: str, *, body: bool = True) -> Split:
 # anything else, or anything doubtful, goes to tomllib, which also words every error.
 _SIMPLE_STRING = r'"[^"\\\x00-\x08\x0a-\x1f\x7f]*"|\'[^\'\x00-\x08\x0a-\x1f\x7f]*\''
 _MOMENT = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})?)?"
-_SIMPLE_LINE = re.compile(
+_SIMPLE_LINE = (
     rf"[ \t]*([A-Za-z0-9_-]+)[ \t]*=[ \t]*"
     rf"({_SIMPLE_STRING}|\[[ \t]*(?:(?:{_SIMPLE_STRING})[ \t]*,[ \t]*)*(?:{_SIMPLE_STRING})?[ \t]*\]"
     rf"|{_MOMENT}|true|false|-?(?:0|[1-9][0-9]{{0,17}}))[ \t]*"
 )
-_ARRAY_ITEM = re.compile(_SIMPLE_STRING)
+_ARRAY_ITEM = _SIMPLE_STRING
 
 
 def _simple_toml(raw: str) -> dict[str, Any] | None:
@@ -151,7 +158,7 @@ def _simple_toml(raw: str) -> dict[str, Any] | None:
     for line in raw.split("\n"):
         if not line.strip():
             continue
-        match = _SIMPLE_LINE.fullmatch(line)
+        match = _pattern(_SIMPLE_LINE).fullmatch(line)
         if match is None:
             return None
         key, value = match.groups()
@@ -169,7 +176,7 @@ def _simple_value(value: str) -> Any:
     if first in "\"'":
         return value[1:-1]
     if first == "[":
-        return [item[1:-1] for item in _ARRAY_ITEM.findall(value)]
+        return [item[1:-1] for item in _pattern(_ARRAY_ITEM).findall(value)]
     if value == "true":
         return True
     if value == "false":

@@ -133,7 +133,11 @@ def _by_loaders(raw: str, fast: type[Any] | None) -> Any:
     Front matter seldom holds any of them, so all of it goes to the reference."""
     import yaml  # PyYAML (~45 ms to import) only once YAML front matter is read
 
-    if fast is not None and not _UNUSUAL.search(raw) and not _DOUBTFUL.search(raw):
+    if (
+        fast is not None
+        and not _pattern(_UNUSUAL).search(raw)
+        and not _pattern(_DOUBTFUL, re.MULTILINE).search(raw)
+    ):
         loader = fast(raw)
         try:
             node = loader.get_single_node()
@@ -181,20 +185,28 @@ _QUOTED = r"""'[^']*'|"[^"\\]*["]"""
 _FLOW_ITEM = rf"(?:{_QUOTED}|{_FLOW_PLAIN})"
 _FLOW_SEQUENCE = rf"\[[ ]*(?:{_FLOW_ITEM}[ ]*,[ ]*)*(?:{_FLOW_ITEM}[ ]*)?\]"
 # ``key: value`` at column 0 (group 2 empty: a block sequence follows), or ``- item``.
-_KEY_LINE = re.compile(
+_KEY_LINE = (
     rf"([A-Za-z_][A-Za-z0-9_-]{{0,99}}):(?:[ ]+({_QUOTED}|{_FLOW_SEQUENCE}|{_BLOCK_PLAIN}))?[ ]*"
 )
-_ITEM_LINE = re.compile(rf"([ ]*)-[ ]+({_QUOTED}|{_BLOCK_PLAIN})[ ]*")
-_FLOW_ITEMS = re.compile(_FLOW_ITEM)
+_ITEM_LINE = rf"([ ]*)-[ ]+({_QUOTED}|{_BLOCK_PLAIN})[ ]*"
+_FLOW_ITEMS = _FLOW_ITEM
 # A tag (``!`` where a token can start: quoted text such as "Wow !" is a false alarm, which
 # costs only time), a directive, or a block scalar's header with a ``#`` right after it
 # (``|#``: libyaml reads a comment, PyYAML refuses it), or a ``?`` after a flow collection
 # opens on the line (``[0?]``: libyaml reads a plain ``0?``, PyYAML a complex key it then
 # refuses): what the C loader is not trusted with.
-_DOUBTFUL = re.compile(r"(?:^|[\s\[{,])!|^%|(?:^|\s)[|>][-+0-9]*#|[\[{][^\n]*\?", re.MULTILINE)
+_DOUBTFUL = r"(?:^|[\s\[{,])!|^%|(?:^|\s)[|>][-+0-9]*#|[\[{][^\n]*\?"
 # What PyYAML's reader refuses (the complement of its ``Reader.NON_PRINTABLE``, tested), plus
 # tabs, carriage returns, a byte-order mark and what its scanner takes for a line break.
-_UNUSUAL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+_UNUSUAL = "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
+
+
+@cache
+def _pattern(source: str, flags: int = 0) -> re.Pattern[str]:
+    """One of this module's patterns, compiled on first use: compiling runs Python code in
+    ``re`` (~37k lines for these character classes and nested groups), which every start of
+    syndicate paid for at import, though only parsing front matter or Markdown uses them."""
+    return re.compile(source, flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +266,7 @@ class _NotSimple(Exception):
 
 def _simple(raw: str) -> dict[str, Any] | None:
     """``raw`` loaded exactly as PureLoader would, or None when it is not the simple subset."""
-    if not raw or _UNUSUAL.search(raw):
+    if not raw or _pattern(_UNUSUAL).search(raw):
         return None
     borrowed = _borrowed()
     data: dict[str, Any] = {}
@@ -265,7 +277,7 @@ def _simple(raw: str) -> dict[str, Any] | None:
             if not line.strip():
                 continue
             if line[0] == " " or line[0] == "-":
-                match = _ITEM_LINE.fullmatch(line)
+                match = _pattern(_ITEM_LINE).fullmatch(line)
                 if match is None or items is None:
                     return None
                 if indent < 0:
@@ -276,7 +288,7 @@ def _simple(raw: str) -> dict[str, Any] | None:
                 continue
             if items is not None and indent < 0:
                 return None  # ``key:`` with no items is null: left to the loaders
-            match = _KEY_LINE.fullmatch(line)
+            match = _pattern(_KEY_LINE).fullmatch(line)
             if match is None:
                 return None
             key, value = match.groups()
@@ -287,7 +299,9 @@ def _simple(raw: str) -> dict[str, Any] | None:
                 indent = -1
             elif value[0] == "[":
                 items = None
-                data[key] = [_scalar(item, borrowed) for item in _FLOW_ITEMS.findall(value[1:-1])]
+                data[key] = [
+                    _scalar(item, borrowed) for item in _pattern(_FLOW_ITEMS).findall(value[1:-1])
+                ]
             else:
                 items = None
                 data[key] = _scalar(value, borrowed)

@@ -10,20 +10,61 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
-from markdown_it.renderer import RendererHTML
-from markdown_it.rules_block import StateBlock
-from markdown_it.rules_core import StateCore
-from markdown_it.token import Token
-from markdown_it.utils import EnvType, OptionsDict
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from markdown_it import MarkdownIt
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.rules_block import StateBlock
+    from markdown_it.rules_core import StateCore
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
 
 CALLOUT_MARKER = re.compile(r"^\[!([A-Za-z][A-Za-z-]*)\][ \t]*(.*)$")
 FAQ_FENCE = re.compile(r"^:::[ \t]*faq[ \t]*$", re.IGNORECASE)
 FAQ_END = re.compile(r"^:::[ \t]*$")
 FAQ_LINE = re.compile(r"^(?:\*\*)?([QA])(?:\*\*)?[ \t]*:(?:\*\*)?[ \t]*(.*)$")
+
+
+class _Library(NamedTuple):
+    """What this module uses of markdown-it at run time (the rest is only types)."""
+
+    parser_class: type[MarkdownIt]
+    plain_links_class: type[MarkdownIt]  # the parser class that leaves plain URLs as they are
+    token_class: type[Token]
+    escape_html: Callable[[str], str]
+
+
+@cache
+def _markdown_it() -> _Library:
+    """markdown-it, imported (and the dialect's parser class made) once, on first use."""
+    # lazy: markdown-it loads with the first Markdown parsed; `syndicate --help`, a no-op build
+    # and the commands that parse no Markdown never pay for it
+    from markdown_it import MarkdownIt
+    from markdown_it.common.utils import escapeHtml
+    from markdown_it.token import Token
+
+    class PlainLinksFirst(MarkdownIt):
+        """Link normalisation that skips URLs that it would return unchanged: parsing a URL
+        into parts and re-encoding each is ~7% of parsing a typical article, and almost every
+        link in a newsroom's Markdown is already plain."""
+
+        def normalizeLink(self, url: str) -> str:
+            return (
+                url if url and _pattern(_PLAIN_URL).fullmatch(url) else super().normalizeLink(url)
+            )
+
+        def normalizeLinkText(self, link: str) -> str:
+            if link and _pattern(_PLAIN_URL).fullmatch(link):
+                return link
+            return super().normalizeLinkText(link)
+
+        def validateLink(self, url: str) -> bool:
+            return bool(url and _pattern(_PLAIN_URL).fullmatch(url)) or super().validateLink(url)
+
+    return _Library(MarkdownIt, PlainLinksFirst, Token, escapeHtml)
 
 
 def callout_label(kind: str) -> str:
@@ -125,7 +166,7 @@ def _render_callout_open(
 ) -> str:
     meta: dict[str, Any] = tokens[idx].meta
     kind = meta["kind"]
-    title = escapeHtml(meta["title"])
+    title = _markdown_it().escape_html(meta["title"])
     return (
         f'<blockquote class="callout callout-{kind}">\n'
         f'<p class="callout-title"><strong>{title}</strong></p>\n'
@@ -154,10 +195,10 @@ def _render_static(html: str) -> Any:
 @cache
 def parser() -> MarkdownIt:
     """The shared parser (markdown-it instances are reusable and thread-safe for parsing)."""
-    return _new_parser()
+    return _new_parser(_markdown_it().parser_class)
 
 
-def _new_parser(kind: type[MarkdownIt] = MarkdownIt) -> MarkdownIt:
+def _new_parser(kind: type[MarkdownIt]) -> MarkdownIt:
     md = kind("commonmark", {"html": True, "typographer": False})
     md.enable(["table", "strikethrough"])
     md.block.ruler.before("fence", "faq", _faq_block, {"alt": ["paragraph"]})
@@ -245,6 +286,7 @@ def _inline_plain_first(state: StateCore) -> None:
     text rule takes the whole text, no other rule can start), and three in four inline texts
     of a typical article (headings, list items, plain paragraphs) are like that."""
     md = state.md
+    token_class = _markdown_it().token_class
     for token in state.tokens:
         if token.type != "inline":
             continue
@@ -254,7 +296,7 @@ def _inline_plain_first(state: StateCore) -> None:
         if not content:
             continue  # the inline parser makes no token of an empty text
         if _INLINE_TERMINATORS.search(content) is None:
-            text = Token("text", "", 0)
+            text = token_class("text", "", 0)
             text.content = content
             token.children.append(text)
         else:
@@ -270,25 +312,18 @@ _URL_CHARS = r"[A-Za-z0-9._~!$&'()*+,;=:@/-]*"
 _LABEL = (
     r"(?!xn--)(?=[a-z0-9-]{1,63}(?![a-z0-9-]))[a-z0-9]+(?:-[a-z0-9]+)*"  # (mdurl splits longer)
 )
-_PLAIN_URL = re.compile(
+_PLAIN_URL = (
     rf"(?:https?://(?=[a-z0-9.-]{{1,255}}(?![a-z0-9.-])){_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?)?"
     rf"(?:/(?!/){_URL_CHARS})?(?:\?[A-Za-z0-9._~!$&'()*+,;=:@/?-]*)?(?:#{_URL_CHARS})?"
 )
 
 
-class _PlainLinksFirst(MarkdownIt):
-    """The parser whose link normalisation skips URLs that it would return unchanged: parsing
-    a URL into parts and re-encoding each is ~7% of parsing a typical article, and almost
-    every link in a newsroom's Markdown is already plain."""
-
-    def normalizeLink(self, url: str) -> str:
-        return url if url and _PLAIN_URL.fullmatch(url) else super().normalizeLink(url)
-
-    def normalizeLinkText(self, link: str) -> str:
-        return link if link and _PLAIN_URL.fullmatch(link) else super().normalizeLinkText(link)
-
-    def validateLink(self, url: str) -> bool:
-        return bool(url and _PLAIN_URL.fullmatch(url)) or super().validateLink(url)
+@cache
+def _pattern(source: str, flags: int = 0) -> re.Pattern[str]:
+    """One of this module's patterns, compiled on first use: compiling runs Python code in
+    ``re`` (~12k lines for these character classes and nested groups), which every start of
+    syndicate paid for at import, though only parsing front matter or Markdown uses them."""
+    return re.compile(source, flags)
 
 
 @cache
@@ -296,7 +331,7 @@ def _parser_without(rules: frozenset[str]) -> MarkdownIt:
     """The dialect's parser with ``rules`` switched off, the text rule stopping only where an
     inline rule can start, plain texts made text tokens without the inline parser, and plain
     URLs left as they are (one instance per combination of rules)."""
-    md = _new_parser(_PlainLinksFirst)
+    md = _new_parser(_markdown_it().plain_links_class)
     if rules:
         md.disable(sorted(rules))
     md.inline.terminator_re = _INLINE_TERMINATORS

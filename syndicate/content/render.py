@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-
-import nh3
-from markdown_it.token import Token
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import markdown_fast
 from .markdown import parse, parser
 
-# Tags and attributes an article body may keep. Everything else is dropped by nh3; scripts,
-# styles and event handlers never survive, whatever the Markdown's raw HTML held.
-ALLOWED_TAGS = (nh3.ALLOWED_TAGS | {"figure", "figcaption", "picture", "source"}) - {
-    "map",
-    "area",
-}
-ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
-    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+
+# Tags and attributes an article body may keep: nh3's defaults with these changes. Everything
+# else is dropped by nh3; scripts, styles and event handlers never survive, whatever the
+# Markdown's raw HTML held.
+EXTRA_TAGS = frozenset({"figure", "figcaption", "picture", "source"})
+DROPPED_TAGS = frozenset({"map", "area"})
+ATTRIBUTES: dict[str, set[str]] = {  # per tag, replacing nh3's default
     "a": {"href", "hreflang", "title"},
     "img": {"src", "alt", "width", "height", "title"},
     "source": {"srcset", "type", "media"},
@@ -58,12 +58,19 @@ FILTER_STYLE = {"text-align"}
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 # Struck text (``~~2019~~``) in plain text: marked, never merged into the words around it.
 STRUCK = {"s_open": "[deleted: ", "s_close": "]"}
-XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Compiled on first use (``_xml_illegal``): compiling the surrogate range walks each of its
+# 2,048 code points in Python, which every start paid for at import.
+XML_ILLEGAL = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]"
 
 
 _C0_ILLEGAL = bytes(c for c in range(32) if c not in (0x09, 0x0A, 0x0D))
 # U+FFFE, U+FFFF and the first byte of every surrogate (and of Hangul, sent the slow way).
 _UTF8_SUSPECTS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf", b"\xed")
+
+
+@cache
+def _xml_illegal() -> re.Pattern[str]:
+    return re.compile(XML_ILLEGAL)
 
 
 def strip_xml_illegal(text: str) -> str:
@@ -75,22 +82,49 @@ def strip_xml_illegal(text: str) -> str:
     runs only when something may be there.
     """
     if len(text) < 512:  # titles, summaries, ids: the regex is quicker than the encoding
-        return XML_ILLEGAL.sub("", text)
+        return _xml_illegal().sub("", text)
     data = text.encode("utf-8", "surrogatepass")
     if len(data.translate(None, _C0_ILLEGAL)) == len(data) and not any(
         suspect in data for suspect in _UTF8_SUSPECTS
     ):
         return text
-    return XML_ILLEGAL.sub("", text)
+    return _xml_illegal().sub("", text)
+
+
+class _Nh3(NamedTuple):
+    """nh3's cleaner and the tags and attributes it lets through (its defaults, adjusted)."""
+
+    clean: Callable[..., str]
+    tags: frozenset[str]
+    attributes: Mapping[str, frozenset[str]]
+
+
+@cache
+def _nh3() -> _Nh3:
+    """nh3, imported and the allowed tags and attributes worked out once, on first use."""
+    # lazy: nh3 loads with the first body sanitised, not with `syndicate --help` or a no-op build
+    import nh3
+
+    attributes = {tag: frozenset(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+    attributes.update((tag, frozenset(attrs)) for tag, attrs in ATTRIBUTES.items())
+    return _Nh3(nh3.clean, frozenset((nh3.ALLOWED_TAGS | EXTRA_TAGS) - DROPPED_TAGS), attributes)
+
+
+def load() -> None:
+    """Import markdown-it (building the shared parser) and nh3 now: a process about to fork
+    rendering workers does it once for all of them."""
+    parser()
+    _nh3()
 
 
 def sanitize(html: str, base_url: str) -> str:
     """Sanitize an HTML fragment and make every relative link and image URL absolute."""
-    attributes = {tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()}
+    lib = _nh3()
+    attributes = {tag: set(attrs) for tag, attrs in lib.attributes.items()}
     # nh3 refuses "class" in attributes when allowed_classes governs it.
-    cleaned = nh3.clean(
+    cleaned = lib.clean(
         strip_xml_illegal(html),
-        tags=set(ALLOWED_TAGS),
+        tags=set(lib.tags),
         clean_content_tags={"script", "style", "template", "noscript", "iframe", "object"},
         attributes=attributes,
         allowed_classes=ALLOWED_CLASSES,

@@ -52,8 +52,12 @@ def _web_url(value: str) -> str:
     return value.strip()
 
 
+# Every model here defers building its validator to the first article validated
+# (``defer_build``): a no-op build, or a command that reads no front matter, never pays for it.
+
+
 class _AuthorEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     name: str = Field(min_length=1)
     email: str = ""
     url: str = ""
@@ -69,7 +73,7 @@ class _AuthorEntry(BaseModel):
 
 
 class _ImageEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     url: str = Field(min_length=1)
     alt: str | None = None
     width: int | None = Field(default=None, gt=0)
@@ -79,7 +83,7 @@ class _ImageEntry(BaseModel):
 
 
 class _EnclosureEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     url: str = Field(min_length=1)
     type: str = Field(min_length=3)
     length: int = Field(default=0, ge=0)
@@ -88,7 +92,7 @@ class _EnclosureEntry(BaseModel):
 
 
 class _CorrectionEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     date: Moment
     text: str = Field(min_length=1, max_length=MAX_CORRECTION_CHARS)
     kind: str = "correction"
@@ -115,7 +119,7 @@ _tag_slug = cache(slugify)
 class FrontMatter(BaseModel):
     """The front-matter schema: unknown keys are errors, so typos never pass silently."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
     date: Moment
     slug: str | None = None
@@ -311,3 +315,9 @@ def _friendly(err: Any) -> str:
 AuthorEntry = _AuthorEntry
 ImageEntry = _ImageEntry
 CorrectionEntry = _CorrectionEntry
+
+
+def build_validators() -> None:
+    """Build the schema's validators now (they are deferred): a process about to fork parsing
+    workers does it once for all of them."""
+    FrontMatter.model_rebuild(force=True)

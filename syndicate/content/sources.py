@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import ContentError, Problem
 from ..model import Article, Author, Correction, Enclosure, Image, Publication
+from .articles import parse_article, too_large
 from .limits import MAX_FILE_BYTES, OUTSIDE_LINK, escapes
 
 if TYPE_CHECKING:
@@ -265,9 +266,6 @@ def parse_file(stat: Stat, pub: Publication, *, keep: bool = True) -> ParseOutco
     decodes it. In the parent the Source is kept as built, the same as ``decode`` of its
     record would make (tested), without paying for the decoding.
     """
-    # lazy: Markdown loads only when a body is rendered
-    from .articles import parse_article, too_large
-
     path = stat.path
     if stat.size > MAX_FILE_BYTES:  # refused unread (a file the scan saw grow is refused below)
         return "", None, (too_large(display(path), stat.size),), None

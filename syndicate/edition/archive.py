@@ -31,11 +31,18 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..config import newsletter_config
+from ..content.articles import load_articles
+from ..delivery.ledger import RowState, summary
+from ..delivery.settings import MessageSettings, subscribe_url
 from ..errors import Problem, StateError, SyndicateError
+from ..exporters._feedgen import GENERATOR, GENERATOR_URI, rss_bytes
 from ..files import WriteReport, write_artifacts
 from ..model import Artifact
 from ..store.sqlite import connect, ensure_schema
+from ..text.templates import render_template, template_environment
 from .archive_notes import Notes, content_notes, with_corrections
+from .render import render_edition
+from .state import get_edition, list_editions, load_edition
 from .stream import placement
 
 if TYPE_CHECKING:
@@ -99,9 +106,6 @@ class ArchivedEdition:
 
 def page_html(config: Config, rendered: RenderedEdition) -> str:
     """The edition's email HTML with every per-recipient part made neutral (see module doc)."""
-    # lazy: the email side loads only when an edition is made
-    from ..delivery.settings import MessageSettings, subscribe_url
-
     page_url = MessageSettings.from_config(config).archive_url(rendered.edition.id)
     filled = rendered.fill_html(
         {
@@ -215,10 +219,6 @@ def archive_sent(config: Config, conn: sqlite3.Connection, rendered: RenderedEdi
     rows left uncertain by a crash keep it ``sending``, while everyone else already holds an
     email whose view-in-browser link must not lead nowhere.
     """
-    # lazy: the email side loads only when an edition is made
-    from ..delivery.ledger import RowState, summary
-    from .state import get_edition
-
     record = get_edition(conn, rendered.edition.id)
     if record is None or record.status not in ("sending", "sent"):
         return
@@ -251,8 +251,6 @@ def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]
     try:
         if not _has_table(conn, "editions"):
             return [], []
-        # lazy: the email side loads only when an edition is made
-        from .state import list_editions
 
         stored = _stored(conn) if _has_table(conn, "edition_archive") else {}
         # Editions still being sent are listed once their page was stored (first copies out).
@@ -272,10 +270,6 @@ def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]
         if record.id in stored:
             entries.append(replace(stored[record.id], article_ids=record.article_ids))
             continue
-        # lazy: the email side loads only when an edition is made
-        from ..content.articles import load_articles
-        from .render import render_edition
-        from .state import load_edition
 
         if articles is None and missing:
             articles = load_articles(config.content_dir, config.publication).articles
@@ -425,10 +419,6 @@ def _stored(conn: sqlite3.Connection) -> dict[str, ArchivedEdition]:
 def _index(
     config: Config, entries: Sequence[ArchivedEdition], folder: PurePosixPath = FOLDER
 ) -> bytes:
-    # lazy: the email side loads only when an edition is made
-    from ..delivery.settings import subscribe_url
-    from ..text.templates import render_template, template_environment
-
     pub = config.publication
     env = template_environment(config, autoescape=True)
     feeds = f"{pub.feeds.url}/{folder}"
@@ -474,11 +464,9 @@ def _feed(
     atom: bool,
 ) -> bytes:
     """RSS 2.0 or Atom 1.0 of the editions; every date comes from the state, never "now"."""
-    # lazy: the email side loads only when an edition is made
+    # lazy: feedgen loads only when the archive's feeds are rewritten (an edition was sent),
+    # never on a no-op build
     from feedgen.feed import FeedGenerator
-
-    from ..delivery.settings import MessageSettings
-    from ..exporters._feedgen import GENERATOR, GENERATOR_URI, rss_bytes
 
     pub = config.publication
     feeds = f"{pub.feeds.url}/{folder}"

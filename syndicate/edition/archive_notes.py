@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
 from ..config import Config
+from ..content.articles import load_articles
 from ..content.corrections import heading
 from ..errors import ContentError, Problem
 from ..model import Correction
@@ -22,9 +23,6 @@ Notes = Mapping[str, tuple[Correction, ...]]
 
 def content_notes(config: Config) -> tuple[Notes, list[Problem]]:
     """Every article's corrections, read from content/ (front matter only matters here)."""
-    # lazy: a build's archive step (on every cron run) gets its notes from the build instead
-    from ..content.articles import load_articles
-
     try:
         articles = load_articles(config.content_dir, config.publication).articles
     except ContentError as exc:

@@ -10,12 +10,12 @@ screen readers read out a file name when ``alt`` is missing.
 from __future__ import annotations
 
 import re
-
-import css_inline
-from lxml import etree
-from lxml import html as lxml_html
+from typing import TYPE_CHECKING
 
 from ..model import Image
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 EMAIL_WIDTH = 600
 # The text column: the 600 px body minus 24 px padding either side (see email.mjml.j2).
@@ -37,6 +37,12 @@ def email_fragment(html: str, *, css: str = "", lang: str = "") -> str:
     """
     if not html.strip():
         return ""
+    # lazy: css-inline and lxml load with the first edition rendered (a few articles each),
+    # not with `syndicate --help`, a no-op build or the commands that send nothing
+    import css_inline
+    from lxml import etree
+    from lxml import html as lxml_html
+
     if css:
         html = css_inline.inline_fragment(html, css)
     root = lxml_html.fragment_fromstring(html, create_parent="div")

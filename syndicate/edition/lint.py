@@ -17,8 +17,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..config import Config
-from ..errors import Problem, ProblemsError
+from ..content.articles import load_articles, render_article, select_published
+from ..delivery.dkim import DkimError, signer_for
+from ..delivery.message import preview_recipient
+from ..delivery.settings import DkimSettings, MessageSettings, app_url
+from ..delivery.tracking import track_clicks
+from ..errors import Problem, ProblemsError, UsageError
 from ..model import Article, Edition
+from .render import render_edition, render_subject
+from .state import next_edition_id, open_state, plan_edition
 
 if TYPE_CHECKING:
     from ..delivery.rendered import RenderedEdition
@@ -48,11 +55,6 @@ class LintResult:
 
 def lint_email(config: Config, *, now: datetime) -> LintResult:
     """Render the next edition for a stand-in subscriber and check its HTML and text."""
-    # lazy: the email side loads only when an edition is made
-    from ..delivery.message import preview_recipient
-    from ..delivery.settings import MessageSettings
-    from .render import render_edition
-
     edition = _edition_to_check(config, now)
     rendered = render_edition(config, edition)
     recipient = preview_recipient(MessageSettings.from_config(config), rendered)
@@ -93,10 +95,6 @@ def _tracked_size(
 ) -> int:
     """The HTML's size as sent with ``[tracking] clicks`` (click links are longer than most
     links), and a problem when only they push it over Gmail's clipping limit."""
-    # lazy: the email side loads only when an edition is made
-    from ..delivery.settings import app_url
-    from ..delivery.tracking import track_clicks
-
     # The signature's length, not its value, matters here: no secret is needed.
     tracked = track_clicks(rendered, secret=b"lint: size only", base=app_url(config))
     sent = len(tracked.rendered.fill_html(values).encode("utf-8"))
@@ -122,7 +120,7 @@ def check_html(
     articles: Sequence[Article] = (),
 ) -> list[Problem]:
     """Every lint problem in one recipient's HTML, in document order."""
-    # lazy: the email side loads only when an edition is made
+    # lazy: lxml loads only when an edition's email is linted
     from lxml import html as lxml_html
 
     problems: list[Problem] = []
@@ -186,10 +184,6 @@ def check_html(
 
 def _dkim_problems(config: Config) -> list[Problem]:
     """A configured DKIM key that cannot be used fails every send: say so before sending."""
-    # lazy: the email side loads only when an edition is made
-    from ..delivery.dkim import DkimError, signer_for
-    from ..delivery.settings import DkimSettings
-
     try:
         signer_for(DkimSettings.from_config(config))
     except DkimError as exc:
@@ -227,12 +221,6 @@ def _origin(value: str, articles: Sequence[Article], fallback: str) -> str | Pat
 
 def _edition_to_check(config: Config, now: datetime) -> Edition:
     """The next edition; when nothing is new, the latest articles as an edition would be."""
-    # lazy: the email side loads only when an edition is made
-    from ..content.articles import load_articles, render_article, select_published
-    from ..errors import UsageError
-    from .render import render_subject
-    from .state import next_edition_id, open_state, plan_edition
-
     articles = load_articles(config.content_dir, config.publication).articles
     conn = open_state(config)
     try:

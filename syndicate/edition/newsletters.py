@@ -41,6 +41,7 @@ from ..delivery.settings import MessageSettings
 from ..errors import StateError, UsageError
 from ..model import Article, Edition, newest_first
 from . import stream
+from .render import render_subject
 from .state import (
     ensure_editions_schema,
     get_edition,
@@ -230,9 +231,6 @@ def _owed(
 
 def edition_for(config: Config, conn: sqlite3.Connection, item: Plan, *, now: datetime) -> Edition:
     """The Edition (id, rendered articles, subject) for a plan; nothing is stored."""
-    # lazy: the email side loads only when an edition is made
-    from .render import render_subject
-
     nconfig = newsletter_config(config, item.newsletter)
     prefix = f"{item.newsletter}-" + (f"{item.cadence}-" if item.cadence else "")
     day = now.astimezone(config.publication.timezone).date()

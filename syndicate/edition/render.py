@@ -15,9 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
 from ..config import Config, Newsletter, configured_newsletters, key_line
@@ -26,8 +25,13 @@ from ..content.render import shorten
 from ..delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition, placeholder
 from ..errors import TemplateError
 from ..model import Article, Edition, Image
+from ..text.plaintext import format_links, render_markdown_text
+from ..text.templates import render_string, render_template, template_environment, template_source
 from ..text.width import wrap
 from .emailhtml import CONTENT_WIDTH, EMAIL_WIDTH, email_fragment, hero_size
+
+if TYPE_CHECKING:
+    import jinja2
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
@@ -84,7 +88,7 @@ def render_edition(
     ``segment``: the attributes every recipient shares (``--where city=Berlin``), given to the
     templates as ``segment`` (``{{ segment.city }}``); empty for a whole-list edition.
     """
-    # lazy: the email side loads only when an edition is made
+    # lazy: mjml (a compiled MJML engine) loads only when an edition is rendered
     from mjml import mjml2html
 
     html_env, context, marker = _prepare(config, edition)
@@ -138,13 +142,15 @@ def render_subject(
     config: Config, *, edition_id: str, created: datetime, articles: Sequence[Article]
 ) -> str:
     """The subject line from ``[email] subject`` (Jinja2, autoescape off: it is not HTML)."""
-    env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
     edition = {"id": edition_id, "created": created, "articles": list(articles)}
     try:
-        subject = env.from_string(config.model.email.subject).render(
-            publication=config.publication, edition=edition, articles=list(articles)
+        subject = render_string(
+            config.model.email.subject,
+            publication=config.publication,
+            edition=edition,
+            articles=list(articles),
         )
-    except jinja2.TemplateError as exc:
+    except TemplateError as exc:
         raise _subject_error(config, str(exc)) from None
     subject = subject.strip()
     if "\r" in subject or "\n" in subject:
@@ -178,9 +184,6 @@ def html_warnings(html: str) -> list[str]:
 
 
 def _environment(config: Config, *, autoescape: bool) -> jinja2.Environment:
-    # lazy: the email side loads only when an edition is made
-    from ..text.templates import template_environment
-
     env = template_environment(config, autoescape=autoescape)
     env.filters["wrap"] = _wrap_filter
     return env
@@ -191,19 +194,14 @@ def _wrap_filter(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
 
 
 def _template_source(env: jinja2.Environment, name: str, edition_id: str) -> str:
-    if env.loader is None:
-        raise TemplateError(f"{name}: no template loader configured")
-    try:
-        return env.loader.get_source(env, name)[0]
-    except jinja2.TemplateNotFound:
-        raise TemplateError(f"{name}: template not found (edition {edition_id})") from None
+    source = template_source(env, name)
+    if source is None:
+        raise TemplateError(f"{name}: template not found (edition {edition_id})")
+    return source
 
 
 def _render(env: jinja2.Environment, name: str, context: dict[str, Any], edition_id: str) -> str:
     """Render a named template; any failure names the template file, line and edition."""
-    # lazy: the email side loads only when an edition is made
-    from ..text.templates import render_template
-
     try:
         return render_template(env, name, **context)
     except TemplateError as exc:
@@ -223,7 +221,7 @@ def _mjml_message(
     mjml-python gives no position, so the rendered MJML is parsed with lxml for one, and
     the template is rendered again chunk by chunk to learn which template line wrote it.
     """
-    # lazy: the email side loads only when an edition is made
+    # lazy: lxml loads only to locate an MJML error (a failing edition), never on the way out
     from lxml import etree
 
     template = env.get_template(name)
@@ -311,9 +309,6 @@ def _newsletter(config: Config, edition: Edition) -> Newsletter | None:
 def _email_article(
     config: Config, article: Article, *, css: str, full: bool, made: datetime
 ) -> EmailArticle:
-    # lazy: the email side loads only when an edition is made
-    from ..text.plaintext import format_links, render_markdown_text
-
     pub = config.publication
     local = article.date.astimezone(pub.timezone)
     width, height = hero_size(article.image) if article.image else (CONTENT_WIDTH, None)

@@ -19,6 +19,7 @@ from ..content.articles import load_articles, render_article, select_published
 from ..errors import StateError, UsageError
 from ..model import Article, Edition, newest_first
 from ..store.sqlite import connect, ensure_schema
+from .render import render_subject
 
 COMPONENT = "editions"
 MIGRATIONS: tuple[str, ...] = (
@@ -85,9 +86,6 @@ def plan_edition(
     published at ``now`` are eligible. ``since`` and ``slugs`` replace the default rule (see
     ``select_articles``). Nothing is written: ``record_edition`` saves the plan.
     """
-    # lazy: the email side loads only when an edition is made
-    from .render import render_subject
-
     if articles is None:
         articles = load_articles(config.content_dir, config.publication).articles
     published = select_published(articles, now)

@@ -8,15 +8,15 @@ feedgen cannot, and every date is set explicitly so output is byte-identical acr
 from __future__ import annotations
 
 import html
-from typing import Any
-
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.feed import FeedGenerator
-from lxml import etree
+from functools import cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..content.corrections import with_notes_html
 from ..model import Article, Publication
 from .feedset import FeedSpec, slugify
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
@@ -26,76 +26,106 @@ GENERATOR = "syndicate"
 GENERATOR_URI = "https://pypi.org/project/syndicate/"
 
 
-class _FeedExtension(BaseExtension):  # type: ignore[misc]
-    """Feed-level additions: ``atom:link rel=hub`` inside an RSS channel."""
+class _Library(NamedTuple):
+    """feedgen's generator, the Dublin Core extension and our own (feed and entry level)."""
 
-    def __init__(self) -> None:
-        self.hub = ""
-
-    def extend_ns(self) -> dict[str, str]:
-        # feedgen merges these prefixes into the root of *both* formats. An ``atom`` prefix
-        # there sits beside Atom's own default namespace (the W3C validator warns:
-        # AvoidNamespacePrefix); RSS gets its ``atom`` prefix from feedgen itself.
-        return {"media": MEDIA_NS}
-
-    def extend_rss(self, feed: Any) -> Any:
-        if self.hub:
-            channel = feed.find("channel")
-            link = etree.SubElement(channel, f"{{{ATOM_NS}}}link")
-            link.set("rel", "hub")
-            link.set("href", self.hub)
-        return feed
+    feed_generator: type[FeedGenerator]
+    extensions: tuple[type[Any], type[Any]]  # ours: feed, entry
+    dc_extensions: tuple[type[Any], type[Any]]  # feedgen's Dublin Core: feed, entry
 
 
-class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
-    """Entry-level additions: Atom enclosures and a ``media:content`` lead image."""
+@cache
+def _feedgen() -> _Library:
+    """feedgen and lxml, imported (and our extension classes made) once, on first use."""
+    # lazy: feedgen and lxml (~40 ms) load only when a feed is serialised: never for
+    # `syndicate --help`, a no-op build or the email-only commands
+    from feedgen.ext.base import BaseEntryExtension, BaseExtension
+    from feedgen.feed import FeedGenerator
+    from lxml import etree
 
-    def __init__(self) -> None:
-        self.article: Article | None = None
-        self.feed_language = ""
+    class _FeedExtension(BaseExtension):  # type: ignore[misc]
+        """Feed-level additions: ``atom:link rel=hub`` inside an RSS channel."""
 
-    def extend_atom(self, entry: Any) -> Any:
-        article = self.article
-        if article is not None and article.lang and article.lang != self.feed_language:
-            # An article in another language than its feed says so, as readers and screen
-            # readers (and the W3C validator) expect: xml:lang on the entry.
-            entry.set(XML_LANG, article.lang)
-        if article is not None and article.enclosure is not None:
-            # feedgen writes Atom's namespace as a plain ``xmlns`` attribute, so its elements
-            # have no namespace in lxml's tree: a namespaced link would get a prefix of its own.
-            link = etree.SubElement(entry, "link")
-            link.set("rel", "enclosure")
-            link.set("href", article.enclosure.url)
-            link.set("type", article.enclosure.type)
-            link.set("length", str(article.enclosure.length))
-        return self._image(entry)
+        def __init__(self) -> None:
+            self.hub = ""
 
-    def extend_rss(self, item: Any) -> Any:
-        article = self.article
-        if article is not None and article.corrections:
-            # RSS has no "updated" of its own: a corrected item says when, as Dublin Core
-            # does (feedparser reads it as the entry's ``updated``). Declared on the item, so
-            # feeds without corrections stay byte for byte as they were.
-            modified = etree.SubElement(
-                item, f"{{{DCTERMS_NS}}}modified", nsmap={"dcterms": DCTERMS_NS}
-            )
-            modified.text = article.updated.isoformat()
-        return self._image(item)
+        def extend_ns(self) -> dict[str, str]:
+            # feedgen merges these prefixes into the root of *both* formats. An ``atom`` prefix
+            # there sits beside Atom's own default namespace (the W3C validator warns:
+            # AvoidNamespacePrefix); RSS gets its ``atom`` prefix from feedgen itself.
+            return {"media": MEDIA_NS}
 
-    def _image(self, element: Any) -> Any:
-        image = self.article.image if self.article is not None else None
-        if image is not None:
-            media = etree.SubElement(element, f"{{{MEDIA_NS}}}content")
-            media.set("url", image.url)
-            media.set("medium", "image")
-            if image.width:
-                media.set("width", str(image.width))
-            if image.height:
-                media.set("height", str(image.height))
-            if image.alt:
-                description = etree.SubElement(media, f"{{{MEDIA_NS}}}description")
-                description.text = image.alt
-        return element
+        def extend_rss(self, feed: Any) -> Any:
+            if self.hub:
+                channel = feed.find("channel")
+                link = etree.SubElement(channel, f"{{{ATOM_NS}}}link")
+                link.set("rel", "hub")
+                link.set("href", self.hub)
+            return feed
+
+    class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
+        """Entry-level additions: Atom enclosures and a ``media:content`` lead image."""
+
+        def __init__(self) -> None:
+            self.article: Article | None = None
+            self.feed_language = ""
+
+        def extend_atom(self, entry: Any) -> Any:
+            article = self.article
+            if article is not None and article.lang and article.lang != self.feed_language:
+                # An article in another language than its feed says so, as readers and screen
+                # readers (and the W3C validator) expect: xml:lang on the entry.
+                entry.set(XML_LANG, article.lang)
+            if article is not None and article.enclosure is not None:
+                # feedgen writes Atom's namespace as a plain ``xmlns`` attribute, so its elements
+                # have no namespace in lxml's tree: a namespaced link would get a prefix of its own.
+                link = etree.SubElement(entry, "link")
+                link.set("rel", "enclosure")
+                link.set("href", article.enclosure.url)
+                link.set("type", article.enclosure.type)
+                link.set("length", str(article.enclosure.length))
+            return self._image(entry)
+
+        def extend_rss(self, item: Any) -> Any:
+            article = self.article
+            if article is not None and article.corrections:
+                # RSS has no "updated" of its own: a corrected item says when, as Dublin Core
+                # does (feedparser reads it as the entry's ``updated``). Declared on the item, so
+                # feeds without corrections stay byte for byte as they were.
+                modified = etree.SubElement(
+                    item, f"{{{DCTERMS_NS}}}modified", nsmap={"dcterms": DCTERMS_NS}
+                )
+                modified.text = article.updated.isoformat()
+            return self._image(item)
+
+        def _image(self, element: Any) -> Any:
+            image = self.article.image if self.article is not None else None
+            if image is not None:
+                media = etree.SubElement(element, f"{{{MEDIA_NS}}}content")
+                media.set("url", image.url)
+                media.set("medium", "image")
+                if image.width:
+                    media.set("width", str(image.width))
+                if image.height:
+                    media.set("height", str(image.height))
+                if image.alt:
+                    description = etree.SubElement(media, f"{{{MEDIA_NS}}}description")
+                    description.text = image.alt
+            return element
+
+    # lazy: as above. feedgen.ext.dc needs lxml.etree imported before it (as feedgen.feed
+    # does), so it comes here, after the code above, where import sorting leaves it.
+    from feedgen.ext.dc import DcEntryExtension, DcExtension
+
+    return _Library(
+        FeedGenerator, (_FeedExtension, _EntryExtension), (DcExtension, DcEntryExtension)
+    )
+
+
+def load() -> None:
+    """Import feedgen and lxml now: a process about to fork feed-writing workers does it once
+    for all of them."""
+    _feedgen()
 
 
 def rss_bytes(fg: FeedGenerator) -> bytes:
@@ -111,14 +141,12 @@ def rss_bytes(fg: FeedGenerator) -> bytes:
 
 def new_feed(pub: Publication, spec: FeedSpec, self_url: str, self_type: str) -> FeedGenerator:
     """A FeedGenerator with the channel-level fields both formats share."""
-    # feedgen.ext.dc needs lxml.etree imported before it (as feedgen.feed does): import here.
-    from feedgen.ext.dc import DcEntryExtension, DcExtension
-
-    fg = FeedGenerator()
-    fg.register_extension("syndicate", _FeedExtension, _EntryExtension)
+    lib = _feedgen()
+    fg = lib.feed_generator()
+    fg.register_extension("syndicate", *lib.extensions)
     # Registered by class: load_extension("dc") first tries to import a module that does not
     # exist (feedgen.ext.dc_entry), a failed import searched on every path, once per feed.
-    fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
+    fg.register_extension("dc", *lib.dc_extensions, atom=False, rss=True)
     fg.id(self_url)
     fg.title(spec.title)
     fg.subtitle(spec.description)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..model import Publication
+from ._feedgen import add_entry, new_feed
 from .feedset import FeedSpec, PerFeedExporter
 
 FILENAME = "atom.xml"
@@ -20,9 +21,6 @@ class AtomExporter(PerFeedExporter):
 
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
         """One feed's bytes (feedgen and lxml are imported only when a feed is serialised)."""
-        # lazy: feedgen and lxml load only when a feed is written
-        from ._feedgen import add_entry, new_feed
-
         fg = new_feed(pub, spec, spec.url(pub, FILENAME), MEDIA_TYPE)
         if spec.updated is None:
             # Atom requires <updated>; an empty feed has no newest item, so use the epoch

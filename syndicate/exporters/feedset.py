@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -13,21 +12,12 @@ from typing import ClassVar, Protocol, runtime_checkable
 from urllib.parse import quote
 
 from ..content.corrections import label, note_html, note_text
+from ..content.render import strip_xml_illegal as strip_xml_illegal
 from ..content.slugs import slugify as _slugify
 from ..model import Article, Artifact, Correction, Publication
 
-# The same set as render.XML_ILLEGAL; repeated so that working out which feeds exist (a no-op
-# rebuild does only that) does not import the Markdown renderer and nh3.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
 # Tags repeat across thousands of articles: slugify each spelling once per process.
 slugify = cache(_slugify)
-
-
-def strip_xml_illegal(text: str) -> str:
-    """Remove characters that no XML 1.0 document may hold (see ``render.strip_xml_illegal``)."""
-    return _XML_ILLEGAL.sub("", text)
 
 
 @runtime_checkable

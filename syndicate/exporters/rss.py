@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..model import Publication
+from ._feedgen import add_entry, new_feed, rss_bytes
 from .feedset import FeedSpec, PerFeedExporter
 
 FILENAME = "rss.xml"
@@ -18,9 +19,6 @@ class RssExporter(PerFeedExporter):
 
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
         """One feed's bytes (feedgen and lxml are imported only when a feed is serialised)."""
-        # lazy: feedgen and lxml load only when a feed is written
-        from ._feedgen import add_entry, new_feed, rss_bytes
-
         fg = new_feed(pub, spec, spec.url(pub, FILENAME), MEDIA_TYPE)
         for article in spec.entries(pub):
             add_entry(fg, pub, article, atom=False)

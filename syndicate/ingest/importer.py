@@ -24,6 +24,7 @@ from ..files import atomic_write
 from ..model import Publication
 from .decode import decode
 from .document import ImportedDocument, SourceError
+from .html import parse_html
 from .markdown import parse_markdown
 from .migrated import Expanded, Migrated
 from .sites import detect_site, import_site
@@ -199,8 +200,6 @@ def convert(data: bytes, source: Path, options: ImportOptions) -> tuple[Imported
     decoded = decode(data, html=fmt == "html")
     zone = options.publication.timezone
     if fmt == "html":
-        from .html import parse_html  # lazy: pulls in trafilatura
-
         doc = parse_html(decoded.text, zone, source_uri=source.absolute().as_uri())
     elif fmt == "markdown":
         doc = parse_markdown(decoded.text, zone)

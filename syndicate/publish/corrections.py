@@ -16,7 +16,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..config import Config
+from ..content.articles import load_articles
+from ..delivery.send import graceful_sigterm
+from ..edition.notice_send import due_count, notice_for, readers, record_notice, send_notice
 from ..edition.notice_state import ensure_notices_table, status_of
+from ..edition.sending import send_lock_path
 from ..model import Article, Correction
 from ..store.lock import LockBusy, run_lock
 from ..text.words import plural
@@ -50,8 +54,6 @@ def tell_readers(
         waiting[article_id] = latest
     if not waiting:
         return  # the common cron run: every notice handled, nothing more loaded
-    # lazy: only a run with a notice to handle reads the articles and loads the email side
-    from ..content.articles import load_articles
 
     articles = {
         a.id: a
@@ -72,10 +74,6 @@ def _handle(
     correction: Correction,
     mode: str,
 ) -> None:
-    # lazy: only a run with a notice to handle loads the email side
-    from ..delivery.send import graceful_sigterm
-    from ..edition.notice_send import due_count, notice_for, readers, record_notice, send_notice
-
     notice = notice_for(conn, article, correction)
     if report.dry_run:
         count = due_count(conn, notice)
@@ -108,9 +106,6 @@ def _handle(
 
 
 def _sender_busy(config: Config) -> bool:
-    # lazy: only a run with a notice to send needs the send lock's path
-    from ..edition.sending import send_lock_path
-
     try:
         with run_lock(send_lock_path(config.state_db)):
             return False

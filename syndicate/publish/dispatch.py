@@ -18,8 +18,14 @@ from typing import TYPE_CHECKING
 from ..config import Config
 from ..content.articles import load_articles
 from ..crashpoints import crash_point, crash_transport
+from ..delivery.ledger import summary
+from ..delivery.send import NoSubscribers, graceful_sigterm
 from ..delivery.settings import TransportSettings
+from ..delivery.subscribers import Status, count_by_status, ensure_subscribers
+from ..delivery.tokens import load_secret
 from ..delivery.transports.make import make_transport
+from ..edition.render import render_edition
+from ..edition.sending import send_edition, send_lock_path
 from ..edition.state import (
     ensure_editions_schema,
     get_edition,
@@ -30,6 +36,7 @@ from ..edition.state import (
 )
 from ..edition.stream import is_placed
 from ..model import Article, Edition
+from ..store.lock import LockBusy, run_lock
 from ..text.words import plural
 from . import periods
 from .schedule import Schedule, local_label
@@ -167,8 +174,6 @@ class Editions:
                 f"edition due {label}: no active subscribers; none sent, the articles wait",
             )
             return
-        # lazy: a run with no edition due never loads the email side
-        from ..delivery.tokens import load_secret
 
         load_secret()  # a missing secret is a config error: fail before claiming the period
         periods.record(
@@ -204,11 +209,6 @@ class Editions:
         rendered: RenderedEdition | None = None,
     ) -> None:
         """Send ``edition`` through the ledger (which marks it ``sending``, then ``sent``)."""
-        # lazy: a run with no edition due never loads the email side
-        from ..delivery.ledger import summary
-        from ..delivery.send import NoSubscribers, graceful_sigterm
-        from ..edition.sending import send_edition
-
         if self.report.dry_run:
             waiting = summary(self.conn, edition.id).pending
             self.report.act(
@@ -273,15 +273,9 @@ class Editions:
         self.report.editions_sent.append(edition.id)
 
     def _render(self, edition: Edition) -> RenderedEdition:
-        # lazy: a run with no edition due never loads the email side
-        from ..edition.render import render_edition
-
         return render_edition(self.config, edition)
 
     def _active_subscribers(self) -> int:
-        # lazy: a run with no edition due never loads the email side
-        from ..delivery.subscribers import Status, count_by_status, ensure_subscribers
-
         ensure_subscribers(self.conn)
         return count_by_status(self.conn).get(str(Status.ACTIVE), 0)
 
@@ -291,10 +285,6 @@ class Editions:
 
 def _sender_elsewhere(config: Config) -> str | None:
     """Who holds the send lock, if another process is sending right now; else None."""
-    # lazy: a run with no edition due never loads the email side
-    from ..edition.sending import send_lock_path
-    from ..store.lock import LockBusy, run_lock
-
     try:
         with run_lock(send_lock_path(config.state_db)):
             return None

@@ -31,6 +31,9 @@ from ..store.lock import LockBusy, lock_path, run_lock
 from ..store.sqlite import connect
 from ..text.words import plural
 from .announce import announce, preview
+from .corrections import tell_readers
+from .dispatch import Editions
+from .newsletters import NewsletterEditions
 from .schedule import Schedule, local_label, schedule_from_config
 from .site import build
 from .websub import FEED_MEDIA_TYPES
@@ -173,14 +176,8 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
         announce(config, conn, now, report, extra_feeds=feeds)
         crash_point("announced")
         if config.model.newsletters:
-            # lazy: a run with no edition due never loads the email side
-            from .newsletters import NewsletterEditions
-
             NewsletterEditions(config, conn, now, report).run()
         else:
-            # lazy: a run with no edition due never loads the email side
-            from .dispatch import Editions
-
             Editions(
                 config,
                 conn,
@@ -207,8 +204,6 @@ def _corrections(
     """Notices of corrections (``[corrections] email``), once any article has corrections."""
     if not result.corrections or config.model.corrections.email == "never":
         return
-    # lazy: a publication without corrections never loads the notice side
-    from .corrections import tell_readers
 
     tell_readers(config, conn, now, report, result.corrections)
 
@@ -252,15 +247,10 @@ def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
         report.act(_changed_line(written, "would write"))
     with _snapshot(config.state_db) as conn:
         preview(config, conn, report, written, extra_feeds=_feed_paths(result))
-        # lazy: a run with no edition due never loads the email side
-        from .dispatch import Editions
 
         schedule = schedule_from_config(config)
         before = len(report.actions)
         if config.model.newsletters:
-            # lazy: a run with no edition due never loads the email side
-            from .newsletters import NewsletterEditions
-
             NewsletterEditions(config, conn, now, report).run()
             if len(report.actions) == before:
                 report.act("no newsletter edition due")

@@ -3,6 +3,11 @@
 The two halves live in their own parts (``build`` knows nothing of newsletters, ``edition``
 nothing of feeds); this is where a run of both is put together, for the CLI, ``publish`` and the
 library API.
+
+The archive is imported only for a publication with a state database (one that has made an
+edition): it brings the edition renderer and the delivery ledger, some 25 modules, which a
+feeds-only publication's builds (cron's no-op ones above all) would load for nothing. It is
+the one syndicate import inside a function (``tests/test_layering.py``: ``LOCAL_IMPORTS``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from pathlib import Path
 from ..build.pipeline import Progress, build_feeds
 from ..build.result import BuildResult
 from ..config import Config
-from ..edition.archive import with_archive
 
 
 def build(
@@ -28,4 +32,10 @@ def build(
     """The feeds (``build_feeds``), then the newsletter archive of sent editions next to them
     (``archive.with_archive``: reads the state database, never writes it)."""
     result = build_feeds(config, out=out, now=now, progress=progress, cache=cache, jobs=jobs)
+    if not config.state_db.exists():
+        return result  # no edition was ever made: no archive (as ``sent_editions`` finds too)
+    # lazy: the archive brings the edition renderer and the delivery ledger (~25 modules),
+    # which a feeds-only publication never needs; see the module docstring
+    from ..edition.archive import with_archive
+
     return with_archive(config, out or config.feeds_dir, result)

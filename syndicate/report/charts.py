@@ -98,9 +98,7 @@ def _finish(chart: Any, name: str, alt: str, height: int = HEIGHT) -> Chart:
     return Chart(svg=svg, alt=alt, width=WIDTH, height=height)
 
 
-def bar_chart(
-    name: str, title: str, values: Mapping[str, float], *, unit: str = ""
-) -> Chart:
+def bar_chart(name: str, title: str, values: Mapping[str, float], *, unit: str = "") -> Chart:
     """Horizontal bars, one per label (outcomes of a send, clicks per link, build phases)."""
     pygal = _pygal()
     height = max(HEIGHT // 2, 90 + 36 * len(values))

@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..build.result import BuildPhase
 from ..config import Config
 from ..files import atomic_write
 from ..text.templates import template_environment
 from .charts import Chart, bar_chart, line_chart
-from .numbers import EditionNumbers, Report
 from .terminal import duration, percent, speed
+
+if TYPE_CHECKING:
+    from .numbers import EditionNumbers, Report
 
 TEMPLATE = "report.html.j2"
 
@@ -118,9 +120,7 @@ def _build_figures(phases: Sequence[BuildPhase]) -> list[Figure]:
         spent[phase.name] = round(phase.at - previous, 4)
         previous = phase.at
     rows = [("phase", "seconds", "items", "done at")]
-    rows += [
-        (p.name, f"{spent[p.name]:.3f}", str(p.count), f"{p.at:.3f} s") for p in phases
-    ]
+    rows += [(p.name, f"{spent[p.name]:.3f}", str(p.count), f"{p.at:.3f} s") for p in phases]
     return [_figure(bar_chart("build-phases", "Seconds per build phase", spent, unit=" s"), rows)]
 
 

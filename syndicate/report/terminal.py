@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..text.tables import render_table
-from .numbers import EditionNumbers, Report
+
+if TYPE_CHECKING:
+    from .numbers import EditionNumbers, Report
 
 WIDTH = 100
 
@@ -91,5 +95,8 @@ def report_lines(report: Report, width: int = WIDTH) -> list[str]:
     for numbers in report.detail:
         lines += [*edition_lines(numbers, width), ""]
     if len(report.editions) > 1:
-        lines += [f"trend over the last {len(report.editions)} editions", *trend_lines(report, width)]
+        lines += [
+            f"trend over the last {len(report.editions)} editions",
+            *trend_lines(report, width),
+        ]
     return lines or ["no edition to report: none has been sent (in the period asked about)"]

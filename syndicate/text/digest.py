@@ -20,8 +20,6 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
-
 from ..content.corrections import label
 from ..content.slugs import slugify
 from ..model import Article, Author, DigestOptions, Publication, newest_first
@@ -30,7 +28,7 @@ from .templates import render_template, template_environment
 from .width import text_width, wrap
 
 if TYPE_CHECKING:
-    pass
+    import jinja2
 
 TEMPLATE = "digest.txt.j2"
 DEFAULT_DAYS = 7

@@ -23,16 +23,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
-
-from markdown_it.token import Token
 
 from ..content.markdown import parse
 from ..content.render import STRUCK, cell_align
 from .html import html_to_text
 from .tables import render_table
 from .width import GLUE, SPACES, clean_controls, graphemes, text_width, wrap
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 __all__ = ["TextBlock", "format_links", "render_markdown_text", "wrap"]
 

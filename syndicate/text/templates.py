@@ -11,13 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import jinja2
-
 import syndicate
 
 from ..errors import TemplateError
 
 if TYPE_CHECKING:
+    import jinja2
+
     from ..config import Config
 
 T = TypeVar("T")
@@ -44,6 +44,9 @@ def template_environment(config: Config | Path | None, *, autoescape: bool) -> j
     Undefined variables are errors, so a typo in an override fails loudly instead of printing
     nothing. Content must only ever be passed as variables: it is never compiled as a template.
     """
+    # lazy: Jinja2 loads with the first template, not with `syndicate --help` or a no-op build
+    import jinja2
+
     folder = config if isinstance(config, Path) or config is None else config.templates_dir
     loaders: list[jinja2.BaseLoader] = []
     if folder is not None and folder.is_dir():
@@ -64,7 +67,36 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
     return _guard(name, lambda: env.get_template(name).render(**context))
 
 
+def render_string(source: str, **context: Any) -> str:
+    """Render a template given as text (a config value such as ``[email] subject``; never
+    content), autoescape off; Jinja's errors become a TemplateError carrying its message."""
+    # lazy: Jinja2 loads with the first template, not with `syndicate --help` or a no-op build
+    import jinja2
+
+    env = jinja2.Environment(autoescape=False, undefined=jinja2.StrictUndefined)
+    try:
+        return env.from_string(source).render(**context)
+    except jinja2.TemplateError as exc:
+        raise TemplateError(str(exc)) from None
+
+
+def template_source(env: jinja2.Environment, name: str) -> str | None:
+    """The source text of a named template, or None if no loader finds it."""
+    # lazy: Jinja2 is loaded already (``env`` exists); the import only names its error
+    import jinja2
+
+    if env.loader is None:
+        raise TemplateError(f"{name}: no template loader configured")
+    try:
+        return env.loader.get_source(env, name)[0]
+    except jinja2.TemplateNotFound:
+        return None
+
+
 def _guard(name: str, action: Callable[[], T]) -> T:
+    # lazy: Jinja2 is loaded already (a template is being rendered); the import names its errors
+    import jinja2
+
     try:
         return action()
     except jinja2.TemplateNotFound as exc:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-from wcwidth import wcswidth
+from functools import cache
 
 # Joins a link's text to its ``[n]`` marker without allowing a break; becomes a space at the end.
 GLUE = "\ue000"
@@ -28,10 +27,10 @@ _NO_BREAK_BEFORE = frozenset(
 )
 # ... and none may end with these (opening brackets).
 _NO_BREAK_AFTER = frozenset("（「『【〔〈《〘〖〝‘“｛([{")  # noqa: RUF001
-_HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]")
+_HANGUL = "[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]"
 # Scripts written without spaces (Han, kana, CJK punctuation, full-width forms): only words
 # holding one of these are split between characters; every other word is one piece.
-_CJK = re.compile(
+_CJK = (
     "[\u2e80-\u303f\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf"
     "\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\U00020000-\U0003fffd]"
 )
@@ -39,6 +38,24 @@ _CJK = re.compile(
 # U+202F), which writers use on purpose ("58 °C", "§ 5").
 SPACES = re.compile("[ \t\n\r\f\v\u1680\u2000-\u2006\u2008-\u200a\u2028\u2029\u205f\u3000]+")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@cache
+def _pattern(source: str) -> re.Pattern[str]:
+    """``_HANGUL`` and ``_CJK`` compiled on first use: compiling their wide ranges walks
+    every code point in them (~0.2 M Python lines, more than the rest of a no-op build's
+    imports of this part), and most runs wrap no non-ASCII word."""
+    return re.compile(source)
+
+
+@cache
+def _wcswidth() -> Callable[[str], int]:
+    """wcwidth's ``wcswidth``, imported once, on first use."""
+    # lazy: wcwidth (~25 ms: its Unicode tables) loads with the first text measured, not with
+    # `syndicate --help` or a no-op build
+    from wcwidth import wcswidth
+
+    return wcswidth
 
 
 def clean_controls(text: str) -> str:
@@ -75,6 +92,7 @@ def graphemes(text: str) -> Iterator[str]:
 
 def text_width(text: str) -> int:
     """Columns ``text`` takes on a terminal; characters wcwidth cannot measure count as 0."""
+    wcswidth = _wcswidth()
     width = wcswidth(text)
     if width >= 0:
         return width
@@ -85,7 +103,7 @@ def _breaks_around(cluster: str) -> bool:
     """Wide CJK letters and punctuation allow a break on either side; wide emoji do not, nor
     does Hangul, which Korean breaks at spaces like Latin text."""
     char = cluster[0]
-    if unicodedata.east_asian_width(char) not in ("W", "F") or _HANGUL.match(char):
+    if unicodedata.east_asian_width(char) not in ("W", "F") or _pattern(_HANGUL).match(char):
         return False
     return unicodedata.category(char) not in ("So", "Sk")
 
@@ -117,7 +135,7 @@ def _pieces(text: str, room: int) -> list[_Piece]:
     """Split text into pieces at spaces, and between CJK characters where a break is allowed."""
     pieces: list[_Piece] = []
     for word in _words(text, room):
-        if word.isascii() or not _CJK.search(word) or URL.match(word):
+        if word.isascii() or not _pattern(_CJK).search(word) or URL.match(word):
             pieces.append(_Piece(word, text_width(word), True))
             continue
         spaced = True
@@ -142,6 +160,7 @@ def _pieces(text: str, room: int) -> list[_Piece]:
 
 def _split_to_fit(piece: str, room: int) -> tuple[str, str]:
     """The longest grapheme-aligned head of ``piece`` at most ``room`` wide, and the rest."""
+    wcswidth = _wcswidth()
     head = ""
     used = 0
     # Lazily: the caller splits a long word line by line, and splitting all of the rest into

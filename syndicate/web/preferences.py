@@ -34,6 +34,7 @@ from ..delivery.subscribers import (
 from ..delivery.tokens import BadToken, load_secret, newsletter_purpose, verify_token
 from ..errors import UsageError
 from ..store.sqlite import connect
+from ..text.templates import render_template, template_environment
 from .app import App, Request, Response, page, router
 from .optin import allowed_origins
 
@@ -47,9 +48,6 @@ _envs_lock = threading.Lock()
 
 def _render(app: App, view: str, title: str, status: int, **context: Any) -> Response:
     """A page from ``web/preferences.html.j2`` (autoescaped) in the app's frame."""
-    # lazy: Jinja2 loads with the first page, not at import
-    from ..text.templates import render_template, template_environment
-
     with _envs_lock:
         env = _envs.get(app)
         if env is None:

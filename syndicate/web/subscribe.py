@@ -34,6 +34,7 @@ from ..delivery.settings import subscribe_url
 from ..delivery.subscribers import InvalidAddress, normalize_email
 from ..delivery.tokens import BadToken, load_secret
 from ..store.sqlite import connect
+from ..text.templates import render_template, template_environment
 from .app import App, Request, Response, page, router
 from .confirm_outbox import (
     ADDRESS_LIMIT,
@@ -62,9 +63,6 @@ class _AppState:
     """Per-app state: the rate limiters, the Jinja2 environment and the outbox's sender."""
 
     def __init__(self, app: App) -> None:
-        # lazy: Jinja2 loads with the first page, not at import
-        from ..text.templates import template_environment
-
         settings = app.config.model.subscribe
         self.by_ip = RateLimiter(settings.rate_limit, settings.rate_window)
         # A second, tighter limit per mailbox (the outbox keeps a durable one too).
@@ -109,9 +107,6 @@ router.shutdown.append(_stop_outbox)
 
 def _render(app: App, view: str, title: str, status: int, **context: Any) -> Response:
     """A page from ``web/subscribe.html.j2`` (autoescaped), inside the app's page frame."""
-    # lazy: Jinja2 loads with the first page, not at import
-    from ..text.templates import render_template
-
     body = render_template(
         _state(app).env,
         TEMPLATE,
