@@ -34,7 +34,8 @@ def problems(jar: Path, *pages: Path) -> list[str]:
     """Every error and warning the checker reports for ``pages`` (one JVM for all), one a
     line."""
     done = subprocess.run(
-        ["java", "-jar", str(jar), "--format", "json", "--stdout", *map(str, pages)],
+        ["java", "-jar", str(jar), "--format", "json", "--stdout", "--also-check-css"]
+        + [str(page) for page in pages],
         capture_output=True,
         text=True,
         timeout=120,
