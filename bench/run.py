@@ -100,6 +100,18 @@ and what was done about it:
 - Tried and dropped: SHA-256 instead of BLAKE2b for content hashes (~2 us a file), a
   compact or ASCII-only JSON Feed (faster to write, but worse for people reading it), exiting
   without interpreter teardown (no measurable gain), a shorter GIL switch interval.
+- Status, 2026-12-06 (the table above: `--sizes 10000`, everything, on a shared host whose two
+  cores also ran another engineer's test suite, load average 3 to 5: the wall times equal the
+  CPU times because syndicate's second process had no core to itself; ratios are same-run).
+  After the package restructuring (issue 14) and the Markdown fast path: `--help` 75 ms (was
+  163 ms), cold 10k TOML 5.73 s, syndicate/Hugo 0.168 2.14 (was 2.72 in the last table) and
+  syndicate/Hugo 0.111 1.16 (was 1.53): no slowdown, the reverse. Not met: Hugo 0.168 is
+  still faster (YAML: 1.75x; on a quiet machine earlier that day a cold YAML build took 4.4 s
+  against Hugo 0.168's 2.97 s before the fast path); YAML against TOML came out 1.14x here and
+  1.03x in the 12-05 run (the two builds' difference is the sources phase, ~0.6 s of CPU, and
+  moves with the load); no-op rebuilds 0.42 to 0.44 s (0.40 s measured on a quieter moment;
+  ~0.25 s of it is interpreter start and imports, of which pydantic and building the config
+  models ~0.13 s); Pelican only 10.9x slower (its 62 s is the loaded machine's, single core).
 - Status, 2026-12-05 (the table above: `--sizes 10000 --no-pelican --no-others`, on a host
   running ~4x slower than on 12-01 -- a plain Python loop took 2.1 s instead of ~0.5 s -- so
   every absolute figure is inflated and syndicate, pure Python, loses more of it than Hugo):
