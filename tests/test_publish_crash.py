@@ -151,7 +151,9 @@ def test_ten_concurrent_runs_send_one_edition_once(make_pub: Publication) -> Non
     assert busy, "no run found the lock taken: the runs did not overlap"
     for _, out, _, seconds in busy:
         assert out.count("\n") == 1  # it said so, and did nothing else
-        assert seconds < 10, "a run that found the lock taken must not wait"
+        # Its one line already shows it did not wait for the lock and go on; the bound only
+        # catches a gross stall, and is loose: ten interpreters on two busy cores take seconds.
+        assert seconds < 30, "a run that found the lock taken must not wait"
     # the runs that were not locked out found everything done: nothing to say
     for _, out, _, _ in outcomes:
         assert out in senders[0][1] or "another run holds the lock" in out or out == ""
