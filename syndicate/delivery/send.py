@@ -16,7 +16,8 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 from ..errors import DeliveryError
 from ..text.words import plural
 from . import ledger as ledger_db
+from . import subscriptions
 from .dkim import signer_for
 from .engine import Engine, Job, Progress, Tally
 from .ledger import LedgerSummary, RowState, message_id
@@ -46,7 +48,7 @@ from .transports import (
 from .transports.make import make_transport
 
 if TYPE_CHECKING:
-    from .rendered import RenderedEdition
+    from .rendered import ReaderKey, RenderedEdition
 
 log = logging.getLogger("syndicate.delivery")
 
@@ -154,21 +156,54 @@ def recipient_for(
     )
 
 
+READER_COPIES = 256  # rendered copies kept per send for templates that use ``reader``
+
+
 def message_builder(
-    settings: DeliverySettings, rendered: RenderedEdition, secret: bytes, *, date: datetime
+    settings: DeliverySettings,
+    rendered: RenderedEdition,
+    secret: bytes,
+    *,
+    date: datetime,
+    attributes: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Callable[[Job], bytes]:
-    """Job -> final wire bytes: personalised (no MJML), then DKIM-signed if configured."""
+    """Job -> final wire bytes: personalised (no MJML), then DKIM-signed if configured.
+
+    ``attributes`` (by address) matter only when the templates use ``reader``: then each
+    distinct combination of the attributes they read is rendered once (the most recent
+    READER_COPIES kept) and personalised like any edition.
+    """
     personalize = Personalizer(settings.message, rendered, date=date)
     signer = signer_for(settings.dkim)
     edition_id = rendered.edition.id
     newsletter = rendered.edition.newsletter
     letterhead = settings.message
+    per_reader = rendered.per_reader
+    known = attributes or {}
+    copies: OrderedDict[ReaderKey, Personalizer] = OrderedDict()
+    lock = threading.Lock()
+
+    def personalizer(email: str) -> Personalizer:
+        if per_reader is None:
+            return personalize
+        key = per_reader.key(known.get(email, {}))
+        with lock:
+            found = copies.get(key)
+            if found is not None:
+                copies.move_to_end(key)
+                return found
+        made = Personalizer(letterhead, per_reader.render(dict(key)), date=date)
+        with lock:
+            copies[key] = made
+            if len(copies) > READER_COPIES:
+                copies.popitem(last=False)
+        return made
 
     def build(job: Job) -> bytes:
         recipient = recipient_for(
             letterhead, edition_id, secret, job.email, job.name, job.message_id, newsletter
         )
-        message = personalize(recipient)
+        message = personalizer(job.email)(recipient)
         return signer.sign(message) if signer is not None else message
 
     return build
@@ -235,7 +270,10 @@ def deliver(
     tally = Tally()
     began = datetime.now(UTC).isoformat(timespec="seconds")
     if jobs:
-        build = message_builder(settings, rendered, secret, date=datetime.now(UTC))
+        readers = subscriptions.attributes_by_email(conn) if rendered.per_reader else None
+        build = message_builder(
+            settings, rendered, secret, date=datetime.now(UTC), attributes=readers
+        )
         shared = ledger_db.open_ledger(settings.state_db)
         try:
             engine = Engine(
