@@ -166,12 +166,15 @@ def message_builder(
     *,
     date: datetime,
     attributes: Mapping[str, Mapping[str, str]] | None = None,
+    newsletters: Mapping[str, str] | None = None,
 ) -> Callable[[Job], bytes]:
     """Job -> final wire bytes: personalised (no MJML), then DKIM-signed if configured.
 
     ``attributes`` (by address) matter only when the templates use ``reader``: then each
     distinct combination of the attributes they read is rendered once (the most recent
-    READER_COPIES kept) and personalised like any edition.
+    READER_COPIES kept) and personalised like any edition. ``newsletters`` (by lower-case
+    address) names the newsletter whose preferences link a reader's copy carries, where it is
+    not the edition's own (a correction notice's readers came from several).
     """
     personalize = Personalizer(settings.message, rendered, date=date)
     signer = signer_for(settings.dkim)
@@ -180,6 +183,7 @@ def message_builder(
     letterhead = settings.message
     per_reader = rendered.per_reader
     known = attributes or {}
+    chosen = newsletters or {}
     copies: OrderedDict[ReaderKey, Personalizer] = OrderedDict()
     lock = threading.Lock()
 
@@ -201,7 +205,13 @@ def message_builder(
 
     def build(job: Job) -> bytes:
         recipient = recipient_for(
-            letterhead, edition_id, secret, job.email, job.name, job.message_id, newsletter
+            letterhead,
+            edition_id,
+            secret,
+            job.email,
+            job.name,
+            job.message_id,
+            chosen.get(job.email.lower(), newsletter),
         )
         message = personalizer(job.email)(recipient)
         return signer.sign(message) if signer is not None else message
@@ -230,12 +240,16 @@ def deliver(
     skip_uncertain: bool = False,
     progress: Progress | None = None,
     recipients: Sequence[str] | None = None,
+    newsletters: Mapping[str, str] | None = None,
 ) -> tuple[SendReport, LedgerSummary]:
     """Send ``rendered`` to every active subscriber who does not have it yet, through the
     ledger: resumable after any crash or stop, never a second copy to anyone.
 
     ``recipients`` narrows the send to those addresses (those of them still active): a
-    correction notice goes only to the readers who got the article.
+    correction notice goes only to the readers who got the article. ``newsletters`` (by
+    lower-case address) gives a reader's newsletter where the edition has none of its own (a
+    notice): that reader's copy links its preferences, and goes out only while the reader
+    still has that newsletter.
 
     The caller holds the send lock and keeps the edition's own state (``edition.sending``);
     this only touches the ledger. ``secret`` signs the unsubscribe links (``load_secret``).
@@ -252,12 +266,12 @@ def deliver(
     domain = settings.message.domain
     # A newsletter's edition got its recipients when it was planned (edition.newsletters);
     # late subscribers are owed its articles in their next edition, not this one.
-    if newsletter:
-        added = 0
-    elif recipients is None:
-        added = ledger_db.enqueue(conn, edition_id, domain)
-    else:
+    if recipients is not None:
         added = ledger_db.enqueue_addresses(conn, edition_id, domain, recipients)
+    elif newsletter:
+        added = 0
+    else:
+        added = ledger_db.enqueue(conn, edition_id, domain)
     if added and known:
         log.info("%s added to edition %s", plural(added, "new subscriber"), edition_id)
     if resend_uncertain:
@@ -272,13 +286,18 @@ def deliver(
     if jobs:
         readers = subscriptions.attributes_by_email(conn) if rendered.per_reader else None
         build = message_builder(
-            settings, rendered, secret, date=datetime.now(UTC), attributes=readers
+            settings,
+            rendered,
+            secret,
+            date=datetime.now(UTC),
+            attributes=readers,
+            newsletters=newsletters,
         )
         shared = ledger_db.open_ledger(settings.state_db)
         try:
             engine = Engine(
                 chosen,
-                ledger_db.Ledger(shared, edition_id, newsletter),
+                ledger_db.Ledger(shared, edition_id, newsletter, newsletters),
                 build,
                 settings.message.envelope_sender,
                 settings.policy,

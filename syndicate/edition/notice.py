@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import Config, configured_newsletters
 from ..content.corrections import date_text, label, note_text
 from ..delivery.message import build_message, message_bytes, preview_recipient
 from ..delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition, placeholder
@@ -108,6 +108,8 @@ def _context(config: Config, notice: Notice, marker: str) -> dict[str, Any]:
         ],
         "preheader": f"{label(correction)}: {correction.text}"[:140],
         "recipient": {field: placeholder(marker, field) for field in PLACEHOLDER_FIELDS},
+        # With [newsletters], recipient.unsubscribe_url is the reader's preferences page.
+        "newsletters": configured_newsletters(config),
         "email_width": EMAIL_WIDTH,
         "content_width": CONTENT_WIDTH,
         "text_width": TEXT_WIDTH,
