@@ -81,7 +81,9 @@ class Router:
     startup: list[Callable[[App], None]] = field(default_factory=list)
     shutdown: list[Callable[[App], None]] = field(default_factory=list)
 
-    def route(self, path: str, *methods: str, prefix: bool = False) -> Callable[[Handler], Handler]:
+    def route(
+        self, path: str, *methods: str, prefix: bool = False
+    ) -> Callable[[Handler], Handler]:
         """Decorator: ``@router.route("/unsubscribe", "GET")``."""
         table = self.prefixes if prefix else self.routes
 
