@@ -76,6 +76,8 @@ def test_a_notice_reaches_only_readers_still_on_a_newsletter_that_carried_it(
         preview = run(root, "email", "--correction", "day00", "--now", LATER)
         assert preview.exit_code == 0, preview.output + preview.stderr
         assert "readers to tell: 2" in preview.output, preview.output
+        shown = next((root / "newsletter").glob("correction-day00-*.txt")).read_text()
+        assert "https://news.test/preferences?newsletter=climate&token=preview" in shown
 
         sent = run(root, "email", "--correction", "day00", "--send", "--yes", "--now", LATER)
         assert sent.exit_code == 0, sent.output + sent.stderr

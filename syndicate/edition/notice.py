@@ -41,6 +41,10 @@ class Notice:
     article: Article
     correction: Correction
     carried_in: tuple[tuple[str, datetime], ...] = ()
+    # The newsletter of the first carrying edition ("" outside [newsletters]): the stand-in
+    # reader of previews and test copies gets its preferences link; at send time each reader
+    # gets their own (``notice_send.readers``).
+    newsletter: str = ""
 
     @property
     def subject(self) -> str:
@@ -64,6 +68,7 @@ def render_notice(config: Config, notice: Notice) -> RenderedEdition:
         created=notice.correction.date,
         articles=(notice.article,),
         subject=notice.subject,
+        newsletter=notice.newsletter,
     )
     marker = hashlib.sha256(repr((edition, notice.correction)).encode("utf-8")).hexdigest()[:24]
     context = _context(config, notice, marker)

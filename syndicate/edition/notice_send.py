@@ -73,8 +73,16 @@ def notice_for(
         (article.id, chosen.key),
     ).fetchone()
     key = row[0] if row is not None else notice_key(article, chosen)
+    carried = carried_in(conn, article, chosen)
+    placed = [
+        stream.placement(conn, edition_id) for edition_id, _ in carried if stream.installed(conn)
+    ]
     return Notice(
-        key=key, article=article, correction=chosen, carried_in=carried_in(conn, article, chosen)
+        key=key,
+        article=article,
+        correction=chosen,
+        carried_in=carried,
+        newsletter=next((p.newsletter for p in placed if p is not None), ""),
     )
 
 
