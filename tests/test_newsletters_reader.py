@@ -119,3 +119,40 @@ def test_which_reader_attributes_a_template_reads(tmp_path: Path) -> None:
     assert attributes_read(env, ["loop.j2"], "reader") == (True, None)
     assert attributes_read(env, ["dynamic.j2"], "reader") == (True, None)
     assert attributes_read(env, ["none.j2"], "reader") == (False, frozenset())
+
+
+def test_click_tracking_covers_each_readers_copy(make_pub: Publication, run: Run) -> None:
+    """Each reader's copy has tracked links, unless an attribute made a link the edition's
+    own copy lacks (never registered): then that copy keeps its direct links."""
+    with smtp_server() as inbox:
+        root = make_newsletters_pub(make_pub, inbox.port, "[tracking]\nclicks = true\n")
+        _override(root)
+        html = root / "templates" / "email.mjml.j2"
+        html.write_text(
+            html.read_text(encoding="utf-8").replace(
+                "Hello {{",
+                '<a href="https://news.test/local/{{ reader.city }}">Local</a> Hello {{',
+                1,
+            ),
+            encoding="utf-8",
+        )
+        for address in ("berlin@example.com", "plain@example.com"):
+            assert (
+                run(root, "subscribers", "add", address, "--newsletter", "climate").exit_code == 0
+            )
+        conn = connect(config_of(root).state_db)
+        try:
+            row = conn.execute("SELECT id FROM subscribers WHERE email = 'berlin@example.com'")
+            subscriptions.set_attributes(conn, row.fetchone()[0], {"city": "Berlin"})
+            conn.commit()
+        finally:
+            conn.close()
+        result = run(root, "email", "--newsletter", "climate", "--send", "--yes", "--now", NOW)
+        assert result.exit_code == 0, result.output + result.stderr
+    mails = {m.recipients[0]: _body(m.message, "html") for m in inbox.messages}
+    assert "Hello Berlin" in mails["berlin@example.com"]
+    assert "Hello friend" in mails["plain@example.com"]
+    assert "/c/climate-" in mails["plain@example.com"]
+    assert 'href="https://news.test/local/"' not in mails["plain@example.com"]
+    assert 'href="https://news.test/local/Berlin"' in mails["berlin@example.com"]
+    assert "/c/climate-" not in mails["berlin@example.com"]
