@@ -156,3 +156,40 @@ def test_click_tracking_covers_each_readers_copy(make_pub: Publication, run: Run
     assert 'href="https://news.test/local/"' not in mails["plain@example.com"]
     assert 'href="https://news.test/local/Berlin"' in mails["berlin@example.com"]
     assert "/c/climate-" not in mails["berlin@example.com"]
+
+
+def test_a_template_failing_on_one_readers_values_fails_only_their_row(
+    make_pub: Publication, run: Run
+) -> None:
+    with smtp_server() as inbox:
+        root = make_newsletters_pub(make_pub, inbox.port)
+        (root / "templates").mkdir()
+        text = (REPO / "templates" / "email.txt.j2").read_text(encoding="utf-8")
+        (root / "templates" / "email.txt.j2").write_text(
+            "{% if reader.plan %}{{ reader.plan.tier }}{% endif %}\n" + text, encoding="utf-8"
+        )
+        for address in ("pro@example.com", "plain@example.com"):
+            assert (
+                run(root, "subscribers", "add", address, "--newsletter", "climate").exit_code == 0
+            )
+        conn = connect(config_of(root).state_db)
+        try:
+            row = conn.execute("SELECT id FROM subscribers WHERE email = 'pro@example.com'")
+            subscriptions.set_attributes(conn, row.fetchone()[0], {"plan": "pro"})
+            conn.commit()
+        finally:
+            conn.close()
+        result = run(root, "email", "--newsletter", "climate", "--send", "--yes", "--now", NOW)
+        assert "Traceback" not in result.stderr
+        assert "failed 1" in result.output, result.output + result.stderr
+    assert [m.recipients for m in inbox.messages] == [("plain@example.com",)]
+    conn = connect(config_of(root).state_db)
+    try:
+        state, reason = conn.execute(
+            "SELECT state, reason FROM deliveries WHERE email = 'pro@example.com'"
+        ).fetchone()
+    finally:
+        conn.close()
+    assert state == "failed"
+    assert "the template fails with this reader's attributes" in reason
+    assert "email.txt.j2:1" in reason

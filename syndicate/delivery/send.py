@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ..errors import DeliveryError
+from ..errors import DeliveryError, TemplateError
 from ..text.words import plural
 from . import ledger as ledger_db
 from . import subscriptions
@@ -196,7 +196,15 @@ def message_builder(
             if found is not None:
                 copies.move_to_end(key)
                 return found
-        made = Personalizer(letterhead, per_reader.render(dict(key)), date=date)
+        try:
+            copy = per_reader.render(dict(key))
+        except TemplateError as exc:
+            # Only this reader's values break the template (the edition rendered without
+            # them): their row fails with the reason, the rest of the send goes on.
+            raise DeliveryError(
+                f"the template fails with this reader's attributes: {exc}"
+            ) from None
+        made = Personalizer(letterhead, copy, date=date)
         with lock:
             copies[key] = made
             if len(copies) > READER_COPIES:
