@@ -9,6 +9,10 @@ messages. Against them:
   smtp transport with 1, 2 and 4 connections: personalisation, signed tokens, and two ledger
   commits per message (before and after the hand-off) included.
 
+``--reader`` overrides the templates with copies that greet each reader by a ``city``
+attribute (``{{ reader.city }}``, 5 distinct cities over the subscribers): the cost of
+per-reader attributes, one render per distinct city.
+
 Every run starts from a fresh state database, and the sink must count exactly one message per
 recipient. Prints a table; the result goes into BENCHMARKS.md.
 """
@@ -77,9 +81,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def publication(root: Path, port: int, connections: int) -> Path:
+CITIES = ("Berlin", "Hamburg", "München", "Köln", "<Leipzig>")
+
+
+def reader_templates(root: Path) -> None:
+    """Built-in templates plus a greeting from each reader's ``city`` attribute."""
+    (root / "templates").mkdir()
+    html = (REPO / "templates" / "email.mjml.j2").read_text(encoding="utf-8")
+    html = html.replace(
+        "{{ edition_date }} · ", "Hello {{ reader.city }} · {{ edition_date }} · ", 1
+    )
+    text = (REPO / "templates" / "email.txt.j2").read_text(encoding="utf-8")
+    (root / "templates" / "email.mjml.j2").write_text(html, encoding="utf-8")
+    (root / "templates" / "email.txt.j2").write_text(
+        "Hello {{ reader.city }}\n" + text, encoding="utf-8"
+    )
+
+
+def publication(root: Path, port: int, connections: int, reader: bool = False) -> Path:
     """A copy of the demo publication's settings sending to the sink; content from the repo."""
     root.mkdir(parents=True)
+    if reader:
+        reader_templates(root)
     (root / "config.toml").write_text(
         f"""
 [publication]
@@ -125,6 +148,16 @@ def add_subscribers(config: Any, count: int) -> None:
         " VALUES (?, ?, 'active', 'bench', ?, ?)",
         [(f"reader{n:06d}@example.com", f"Reader {n}", now, now) for n in range(count)],
     )
+    if (config.root / "templates").is_dir():
+        from syndicate.delivery.subscriptions import ensure_subscriptions
+
+        conn.execute("COMMIT")
+        ensure_subscriptions(conn, [])
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES (?, 'city', ?)",
+            [(n + 1, CITIES[n % len(CITIES)]) for n in range(count)],
+        )
     conn.execute("COMMIT")
     conn.close()
 
@@ -175,6 +208,7 @@ def main() -> None:
     parser.add_argument("--connections", default="1,2,4", help="comma-separated counts")
     parser.add_argument("--sinks", type=int, default=2, help="aiosmtpd processes (one port)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per row; the best counts")
+    parser.add_argument("--reader", action="store_true", help="templates using reader.city")
     args = parser.parse_args()
     os.environ["SYNDICATE_SECRET"] = SECRET
 
@@ -210,7 +244,9 @@ def main() -> None:
                 assert counter.value - before == args.recipients, "sink lost messages"
                 keep(CEILING, seconds)
                 for connections in counts:
-                    path = publication(Path(tmp) / f"c{connections}-{attempt}", port, connections)
+                    path = publication(
+                        Path(tmp) / f"c{connections}-{attempt}", port, connections, args.reader
+                    )
                     config = load_config(path)
                     add_subscribers(config, args.recipients)
                     before = counter.value

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -366,12 +366,22 @@ def open_ledger(path: Path) -> sqlite3.Connection:
 class Ledger:
     """The per-message writes of a send run, safe to call from several worker threads."""
 
-    def __init__(self, conn: sqlite3.Connection, edition: str, newsletter: str = "") -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        edition: str,
+        newsletter: str = "",
+        newsletters: Mapping[str, str] | None = None,
+    ) -> None:
         """``newsletter``: the edition belongs to it, and a row is sent only while its
-        subscriber still has that newsletter (a change made mid-send is honoured)."""
+        subscriber still has that newsletter (a change made mid-send is honoured).
+        ``newsletters``: the same per address (lower-case), for a send whose readers came
+        from several newsletters (a correction notice); an address not in it uses
+        ``newsletter``."""
         self._conn = conn
         self._edition = edition
         self._newsletter = newsletter
+        self._newsletters = newsletters or {}
         self._lock = threading.Lock()
 
     def _update(self, sql: str, params: tuple[object, ...]) -> int:
@@ -387,8 +397,9 @@ class Ledger:
         now = utcnow()
         subscribed: str = ""
         extra: tuple[str, ...] = ()
-        if self._newsletter:
-            subscribed, extra = " AND " + ACTIVE_SUBSCRIPTION_SQL, (email, self._newsletter)
+        newsletter = self._newsletters.get(email.lower(), self._newsletter)
+        if newsletter:
+            subscribed, extra = " AND " + ACTIVE_SUBSCRIPTION_SQL, (email, newsletter)
         with self._lock:
             # The common case in one statement (one commit): still active, still due.
             cursor = self._conn.execute(
@@ -404,16 +415,16 @@ class Ledger:
                 "SELECT status FROM subscribers WHERE email = ?", (email,)
             ).fetchone()
             left = (
-                bool(self._newsletter)
+                bool(newsletter)
                 and not self._conn.execute(
-                    "SELECT " + ACTIVE_SUBSCRIPTION_SQL, (email, self._newsletter)
+                    "SELECT " + ACTIVE_SUBSCRIPTION_SQL, (email, newsletter)
                 ).fetchone()[0]
             )
             if row is not None and row[0] == Status.ACTIVE and not left:
                 return False  # active, but the row is not due: another run has it
             why = "no longer subscribed" if row is None else f"subscriber is {row[0]}"
             if row is not None and row[0] == Status.ACTIVE and left:
-                why = f"unsubscribed from {self._newsletter}"
+                why = f"unsubscribed from {newsletter}"
             skipped = self._conn.execute(
                 "UPDATE deliveries SET state = 'skipped', reason = ?, updated = ?"
                 " WHERE edition = ? AND email = ? AND state IN ('queued', 'deferred')",

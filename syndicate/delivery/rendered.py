@@ -11,12 +11,34 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..model import Edition
 
 PLACEHOLDER_FIELDS = ("email", "name", "unsubscribe_url", "view_url")
+
+ReaderKey = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderTemplates:
+    """An edition whose templates use the reader's own attributes (``{{ reader.city }}``).
+
+    The edition part found this out once per edition, from the templates' source; delivery
+    renders one copy per distinct combination of the attributes the templates read (``key``)
+    and personalises from it as usual. An edition whose templates never name ``reader`` has
+    none of this and keeps the one-render fast path.
+    """
+
+    fields: frozenset[str] | None  # the attributes the templates read; None: possibly any
+    render: Callable[[Mapping[str, str]], RenderedEdition]
+
+    def key(self, attributes: Mapping[str, str]) -> ReaderKey:
+        """What of ``attributes`` can change the rendered edition (missing ones read "")."""
+        if self.fields is None:
+            return tuple(sorted(attributes.items()))
+        return tuple((name, attributes.get(name, "")) for name in sorted(self.fields))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,6 +50,7 @@ class RenderedEdition:
     html: str
     text: str
     marker: str
+    per_reader: ReaderTemplates | None = None  # set when the templates use ``reader``
 
     def placeholder(self, field: str) -> str:
         """The placeholder string standing for ``field`` (one of PLACEHOLDER_FIELDS)."""

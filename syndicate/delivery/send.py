@@ -16,15 +16,17 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ..errors import DeliveryError
+from ..errors import DeliveryError, TemplateError
 from ..text.words import plural
 from . import ledger as ledger_db
+from . import subscriptions
 from .dkim import signer_for
 from .engine import Engine, Job, Progress, Tally
 from .ledger import LedgerSummary, RowState, message_id
@@ -46,7 +48,7 @@ from .transports import (
 from .transports.make import make_transport
 
 if TYPE_CHECKING:
-    from .rendered import RenderedEdition
+    from .rendered import ReaderKey, RenderedEdition
 
 log = logging.getLogger("syndicate.delivery")
 
@@ -154,21 +156,72 @@ def recipient_for(
     )
 
 
+READER_COPIES = 256  # rendered copies kept per send for templates that use ``reader``
+
+
 def message_builder(
-    settings: DeliverySettings, rendered: RenderedEdition, secret: bytes, *, date: datetime
+    settings: DeliverySettings,
+    rendered: RenderedEdition,
+    secret: bytes,
+    *,
+    date: datetime,
+    attributes: Mapping[str, Mapping[str, str]] | None = None,
+    newsletters: Mapping[str, str] | None = None,
 ) -> Callable[[Job], bytes]:
-    """Job -> final wire bytes: personalised (no MJML), then DKIM-signed if configured."""
+    """Job -> final wire bytes: personalised (no MJML), then DKIM-signed if configured.
+
+    ``attributes`` (by address) matter only when the templates use ``reader``: then each
+    distinct combination of the attributes they read is rendered once (the most recent
+    READER_COPIES kept) and personalised like any edition. ``newsletters`` (by lower-case
+    address) names the newsletter whose preferences link a reader's copy carries, where it is
+    not the edition's own (a correction notice's readers came from several).
+    """
     personalize = Personalizer(settings.message, rendered, date=date)
     signer = signer_for(settings.dkim)
     edition_id = rendered.edition.id
     newsletter = rendered.edition.newsletter
     letterhead = settings.message
+    per_reader = rendered.per_reader
+    known = attributes or {}
+    chosen = newsletters or {}
+    copies: OrderedDict[ReaderKey, Personalizer] = OrderedDict()
+    lock = threading.Lock()
+
+    def personalizer(email: str) -> Personalizer:
+        if per_reader is None:
+            return personalize
+        key = per_reader.key(known.get(email, {}))
+        with lock:
+            found = copies.get(key)
+            if found is not None:
+                copies.move_to_end(key)
+                return found
+        try:
+            copy = per_reader.render(dict(key))
+        except TemplateError as exc:
+            # Only this reader's values break the template (the edition rendered without
+            # them): their row fails with the reason, the rest of the send goes on.
+            raise DeliveryError(
+                f"the template fails with this reader's attributes: {exc}"
+            ) from None
+        made = Personalizer(letterhead, copy, date=date)
+        with lock:
+            copies[key] = made
+            if len(copies) > READER_COPIES:
+                copies.popitem(last=False)
+        return made
 
     def build(job: Job) -> bytes:
         recipient = recipient_for(
-            letterhead, edition_id, secret, job.email, job.name, job.message_id, newsletter
+            letterhead,
+            edition_id,
+            secret,
+            job.email,
+            job.name,
+            job.message_id,
+            chosen.get(job.email.lower(), newsletter),
         )
-        message = personalize(recipient)
+        message = personalizer(job.email)(recipient)
         return signer.sign(message) if signer is not None else message
 
     return build
@@ -195,12 +248,16 @@ def deliver(
     skip_uncertain: bool = False,
     progress: Progress | None = None,
     recipients: Sequence[str] | None = None,
+    newsletters: Mapping[str, str] | None = None,
 ) -> tuple[SendReport, LedgerSummary]:
     """Send ``rendered`` to every active subscriber who does not have it yet, through the
     ledger: resumable after any crash or stop, never a second copy to anyone.
 
     ``recipients`` narrows the send to those addresses (those of them still active): a
-    correction notice goes only to the readers who got the article.
+    correction notice goes only to the readers who got the article. ``newsletters`` (by
+    lower-case address) gives a reader's newsletter where the edition has none of its own (a
+    notice): that reader's copy links its preferences, and goes out only while the reader
+    still has that newsletter.
 
     The caller holds the send lock and keeps the edition's own state (``edition.sending``);
     this only touches the ledger. ``secret`` signs the unsubscribe links (``load_secret``).
@@ -217,12 +274,12 @@ def deliver(
     domain = settings.message.domain
     # A newsletter's edition got its recipients when it was planned (edition.newsletters);
     # late subscribers are owed its articles in their next edition, not this one.
-    if newsletter:
-        added = 0
-    elif recipients is None:
-        added = ledger_db.enqueue(conn, edition_id, domain)
-    else:
+    if recipients is not None:
         added = ledger_db.enqueue_addresses(conn, edition_id, domain, recipients)
+    elif newsletter:
+        added = 0
+    else:
+        added = ledger_db.enqueue(conn, edition_id, domain)
     if added and known:
         log.info("%s added to edition %s", plural(added, "new subscriber"), edition_id)
     if resend_uncertain:
@@ -235,12 +292,20 @@ def deliver(
     tally = Tally()
     began = datetime.now(UTC).isoformat(timespec="seconds")
     if jobs:
-        build = message_builder(settings, rendered, secret, date=datetime.now(UTC))
+        readers = subscriptions.attributes_by_email(conn) if rendered.per_reader else None
+        build = message_builder(
+            settings,
+            rendered,
+            secret,
+            date=datetime.now(UTC),
+            attributes=readers,
+            newsletters=newsletters,
+        )
         shared = ledger_db.open_ledger(settings.state_db)
         try:
             engine = Engine(
                 chosen,
-                ledger_db.Ledger(shared, edition_id, newsletter),
+                ledger_db.Ledger(shared, edition_id, newsletter, newsletters),
                 build,
                 settings.message.envelope_sender,
                 settings.policy,

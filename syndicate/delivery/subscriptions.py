@@ -279,6 +279,23 @@ def all_attributes(conn: sqlite3.Connection) -> dict[int, dict[str, str]]:
     return found
 
 
+def attributes_by_email(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
+    """Every subscriber's attributes by address: what templates using ``reader`` read.
+
+    Empty for a state database that has no attributes table yet.
+    """
+    if not installed(conn):
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    rows = conn.execute(
+        "SELECT s.email, a.name, a.value FROM subscriber_attributes a"
+        " JOIN subscribers s ON s.id = a.subscriber_id"
+    )
+    for email, name, value in rows:
+        found.setdefault(email, {})[name] = value
+    return found
+
+
 def attribute_names(conn: sqlite3.Connection) -> list[str]:
     """Every attribute name in use, sorted (the export's extra columns)."""
     return [

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import Config, configured_newsletters
 from ..content.corrections import date_text, label, note_text
 from ..delivery.message import build_message, message_bytes, preview_recipient
 from ..delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition, placeholder
@@ -41,6 +41,10 @@ class Notice:
     article: Article
     correction: Correction
     carried_in: tuple[tuple[str, datetime], ...] = ()
+    # The newsletter of the first carrying edition ("" outside [newsletters]): the stand-in
+    # reader of previews and test copies gets its preferences link; at send time each reader
+    # gets their own (``notice_send.readers``).
+    newsletter: str = ""
 
     @property
     def subject(self) -> str:
@@ -64,6 +68,7 @@ def render_notice(config: Config, notice: Notice) -> RenderedEdition:
         created=notice.correction.date,
         articles=(notice.article,),
         subject=notice.subject,
+        newsletter=notice.newsletter,
     )
     marker = hashlib.sha256(repr((edition, notice.correction)).encode("utf-8")).hexdigest()[:24]
     context = _context(config, notice, marker)
@@ -108,6 +113,8 @@ def _context(config: Config, notice: Notice, marker: str) -> dict[str, Any]:
         ],
         "preheader": f"{label(correction)}: {correction.text}"[:140],
         "recipient": {field: placeholder(marker, field) for field in PLACEHOLDER_FIELDS},
+        # With [newsletters], recipient.unsubscribe_url is the reader's preferences page.
+        "newsletters": configured_newsletters(config),
         "email_width": EMAIL_WIDTH,
         "content_width": CONTENT_WIDTH,
         "text_width": TEXT_WIDTH,

@@ -29,6 +29,7 @@ from ..delivery.transports.make import make_transport
 from ..errors import DeliveryError, UsageError
 from ..model import Article, Correction
 from ..store.lock import LockBusy, run_lock
+from . import stream
 from .notice import Notice, notice_key, render_notice
 from .notice_state import ensure_notices_table, record
 from .sending import send_lock_path
@@ -72,8 +73,16 @@ def notice_for(
         (article.id, chosen.key),
     ).fetchone()
     key = row[0] if row is not None else notice_key(article, chosen)
+    carried = carried_in(conn, article, chosen)
+    placed = [
+        stream.placement(conn, edition_id) for edition_id, _ in carried if stream.installed(conn)
+    ]
     return Notice(
-        key=key, article=article, correction=chosen, carried_in=carried_in(conn, article, chosen)
+        key=key,
+        article=article,
+        correction=chosen,
+        carried_in=carried,
+        newsletter=next((p.newsletter for p in placed if p is not None), ""),
     )
 
 
@@ -88,20 +97,37 @@ def carried_in(
         (article.id,),
     ).fetchall()
     found = [(row[0], datetime.fromisoformat(row[1])) for row in rows]
-    return tuple(sorted((e for e in found if e[1] < correction.date), key=lambda e: e[1]))
+    return tuple(sorted((e for e in found if e[1] < correction.date), key=lambda e: (e[1], e[0])))
 
 
-def readers(conn: sqlite3.Connection, notice: Notice) -> list[str]:
-    """Every address the ledger shows with a delivered copy of an edition that carried it."""
-    found: dict[str, None] = {}
+def readers(conn: sqlite3.Connection, notice: Notice) -> dict[str, str]:
+    """Every address (lower-case) the ledger shows with a delivered copy of an edition that
+    carried the article, with the newsletter of that edition ("" outside ``[newsletters]``).
+
+    A newsletter's reader is kept only while still subscribed to a newsletter whose edition
+    carried the article (the first such, whose preferences link the notice then carries):
+    leaving a newsletter also means no notices about what it sent.
+    """
+    found: dict[str, str] = {}
     for edition_id, _ in notice.carried_in:
-        for row in conn.execute(
-            "SELECT email FROM deliveries WHERE edition = ? AND state = 'sent'"
-            " ORDER BY subscriber_id, email",
-            (edition_id,),
-        ):
-            found.setdefault(row[0].lower())
-    return list(found)
+        placed = stream.placement(conn, edition_id) if stream.installed(conn) else None
+        if placed is None:
+            rows = conn.execute(
+                "SELECT email FROM deliveries WHERE edition = ? AND state = 'sent'"
+                " ORDER BY subscriber_id, email",
+                (edition_id,),
+            )
+        else:
+            rows = conn.execute(
+                "SELECT d.email FROM deliveries d WHERE d.edition = ? AND d.state = 'sent'"
+                " AND EXISTS (SELECT 1 FROM subscriptions x JOIN subscribers y"
+                " ON y.id = x.subscriber_id WHERE y.email = d.email AND x.newsletter = ?"
+                " AND x.status = 'active') ORDER BY d.subscriber_id, d.email",
+                (edition_id, placed.newsletter),
+            )
+        for row in rows:
+            found.setdefault(row[0].lower(), placed.newsletter if placed else "")
+    return found
 
 
 def notice_status(conn: sqlite3.Connection, notice: Notice) -> str | None:
@@ -158,6 +184,7 @@ def send_notice(
             ensure_notices_schema(conn)
             if notice_status(conn, notice) != "sent":
                 record_notice(conn, notice, "sending")
+            who = readers(conn, notice)
             report, after = deliver(
                 settings,
                 conn,
@@ -167,7 +194,8 @@ def send_notice(
                 resend_uncertain=resend_uncertain,
                 skip_uncertain=skip_uncertain,
                 progress=progress,
-                recipients=readers(conn, notice),
+                recipients=list(who),
+                newsletters={address: name for address, name in who.items() if name},
             )
             if after.complete or not after.total:
                 record_notice(conn, notice, "sent")

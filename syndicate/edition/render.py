@@ -9,6 +9,7 @@ it is in, so article text can never be mistaken for (or spoof) a placeholder.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -22,11 +23,17 @@ from markupsafe import Markup
 from ..config import Config, Newsletter, configured_newsletters, key_line
 from ..content.corrections import heading
 from ..content.render import shorten
-from ..delivery.rendered import PLACEHOLDER_FIELDS, RenderedEdition, placeholder
+from ..delivery.rendered import PLACEHOLDER_FIELDS, ReaderTemplates, RenderedEdition, placeholder
 from ..errors import TemplateError
 from ..model import Article, Edition, Image
 from ..text.plaintext import format_links, render_markdown_text
-from ..text.templates import render_string, render_template, template_environment, template_source
+from ..text.templates import (
+    attributes_read,
+    render_string,
+    render_template,
+    template_environment,
+    template_source,
+)
 from ..text.width import wrap
 from .emailhtml import CONTENT_WIDTH, EMAIL_WIDTH, email_fragment, hero_size
 
@@ -80,6 +87,11 @@ class Segment(dict[str, str]):
         return ""
 
 
+class Reader(Segment):
+    """One recipient's own attributes (``{{ reader.city }}``); a missing one reads "" (so
+    ``{{ reader.city or "friend" }}`` gives a fallback) rather than failing the send."""
+
+
 def render_edition(
     config: Config, edition: Edition, *, segment: Mapping[str, str] | None = None
 ) -> RenderedEdition:
@@ -87,24 +99,42 @@ def render_edition(
 
     ``segment``: the attributes every recipient shares (``--where city=Berlin``), given to the
     templates as ``segment`` (``{{ segment.city }}``); empty for a whole-list edition.
+
+    Templates that name ``reader`` (each recipient's own attributes, ``{{ reader.city }}``) are
+    found once, from their syntax trees: the edition then carries ``per_reader``, with which
+    delivery renders a copy per distinct combination of the attributes read. This render,
+    for previews and the archive, has an empty ``reader``.
     """
+    html_env, context, marker = _prepare(config, edition)
+    context["segment"] = Segment(segment or {})
+    text_env = _environment(config, autoescape=False)
+    names = (html_template(config), text_template(config))
+
+    def render(reader: Mapping[str, str]) -> RenderedEdition:
+        values = dict(context, reader=Reader(reader))
+        html = _compile(html_env, names[0], values, edition.id)
+        text = _tidy_text(_render(text_env, names[1], values, edition.id))
+        return RenderedEdition(
+            edition=edition, subject=edition.subject, html=html, text=text, marker=marker
+        )
+
+    rendered = render({})
+    used, fields = attributes_read(html_env, names, "reader")
+    if not used:
+        return rendered
+    return dataclasses.replace(rendered, per_reader=ReaderTemplates(fields, render))
+
+
+def _compile(env: jinja2.Environment, name: str, context: dict[str, Any], edition_id: str) -> str:
+    """The MJML template rendered and compiled to HTML; MJML errors name the template line."""
     # lazy: mjml (a compiled MJML engine) loads only when an edition is rendered
     from mjml import mjml2html
 
-    html_env, context, marker = _prepare(config, edition)
-    context["segment"] = Segment(segment or {})
-    source = _render(html_env, html_template(config), context, edition.id)
+    source = _render(env, name, context, edition_id)
     try:
-        html = mjml2html(source, disable_comments=True, fonts={})
+        return mjml2html(source, disable_comments=True, fonts={})
     except ValueError as exc:
-        raise TemplateError(
-            _mjml_message(html_env, context, source, exc, edition.id, html_template(config))
-        ) from None
-    text_env = _environment(config, autoescape=False)
-    text = _tidy_text(_render(text_env, text_template(config), context, edition.id))
-    return RenderedEdition(
-        edition=edition, subject=edition.subject, html=html, text=text, marker=marker
-    )
+        raise TemplateError(_mjml_message(env, context, source, exc, edition_id, name)) from None
 
 
 def html_template(config: Config) -> str:
@@ -295,6 +325,7 @@ def _context(
         "text_width": TEXT_WIDTH,
         "newsletter": _newsletter(config, edition),
         "segment": Segment(),
+        "reader": Reader(),
     }
 
 

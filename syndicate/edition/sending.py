@@ -9,8 +9,8 @@ it: the CLI, ``publish`` and the library API all call it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -108,9 +108,23 @@ def _tracked(
     The archive page keeps the direct links either way."""
     if not config.model.tracking.clicks:
         return rendered
-    tracked = track_clicks(rendered, secret=secret, base=app_url(config))
+    base = app_url(config)
+    tracked = track_clicks(rendered, secret=secret, base=base)
     register_links(conn, tracked.links)
-    return tracked.rendered
+    per_reader = rendered.per_reader
+    if per_reader is None:
+        return tracked.rendered
+    known = {(link.link_id, link.url) for link in tracked.links}
+
+    def render(attributes: Mapping[str, str]) -> RenderedEdition:
+        # Each reader's copy is tracked too; one with a link the edition's copy lacks (an
+        # attribute in a URL) keeps its direct links: that click URL was never registered.
+        copy = per_reader.render(attributes)
+        again = track_clicks(copy, secret=secret, base=base)
+        found = {(link.link_id, link.url) for link in again.links}
+        return again.rendered if found <= known else copy
+
+    return replace(tracked.rendered, per_reader=replace(per_reader, render=render))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

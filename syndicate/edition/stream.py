@@ -61,6 +61,12 @@ def ensure_stream(conn: sqlite3.Connection) -> None:
     ensure_current(conn, COMPONENT, MIGRATIONS)
 
 
+def installed(conn: sqlite3.Connection) -> bool:
+    """Whether this database has newsletter placements (a [newsletters] publication used it)."""
+    row = conn.execute("SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)).fetchone()
+    return row is not None
+
+
 def extend(
     conn: sqlite3.Connection,
     newsletter: str,

@@ -7,7 +7,7 @@ ships as ``syndicate/templates``. A publication overrides them file by file: a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -119,3 +119,60 @@ def _template_frame(exc: BaseException) -> str | None:
             found = f"{filename}:{trace.tb_lineno}"
         trace = trace.tb_next
     return found
+
+
+def attributes_read(
+    env: jinja2.Environment, names: Iterable[str], variable: str
+) -> tuple[bool, frozenset[str] | None]:
+    """Whether the templates ``names`` (and every template they include, import or extend)
+    use ``variable``, and which of its attributes they read: ``variable.x`` and
+    ``variable["x"]`` name ``x``; any other use (a loop over it, ``.items()``, a computed key, a template
+    included by a computed name) gives None, "possibly any".
+
+    Read from the templates' syntax trees, once, so a caller can skip per-reader work for
+    templates that never name the variable.
+    """
+    # lazy: Jinja2 is already loaded by ``env``; its node classes are needed only here
+    from jinja2 import meta, nodes
+
+    used = False
+    fields: set[str] = set()
+    anything = False
+    todo, seen = list(names), set()
+
+    def visit(node: nodes.Node, parent: nodes.Node | None) -> None:
+        nonlocal used, anything
+        if isinstance(node, nodes.Name) and node.name == variable and node.ctx == "load":
+            used = True
+            if isinstance(parent, nodes.Getattr) and parent.node is node:
+                if hasattr(dict, parent.attr):  # reader.items(): the whole mapping
+                    anything = True
+                fields.add(parent.attr)
+            elif (
+                isinstance(parent, nodes.Getitem)
+                and parent.node is node
+                and isinstance(parent.arg, nodes.Const)
+                and isinstance(parent.arg.value, str)
+            ):
+                fields.add(parent.arg.value)
+            else:
+                anything = True
+        for child in node.iter_child_nodes():
+            visit(child, node)
+
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        source = template_source(env, name)
+        if source is None:
+            continue  # rendering reports a missing template
+        tree = env.parse(source)
+        for ref in meta.find_referenced_templates(tree):
+            if ref is None:
+                anything = used = True
+            else:
+                todo.append(ref)
+        visit(tree, None)
+    return used, (None if anything else frozenset(fields))
