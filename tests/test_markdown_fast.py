@@ -72,7 +72,8 @@ _PIECES = st.sampled_from(
         "\n\n- ", "\n\n1. ", "\n\n> [!TIP] T\n> body", "\n\n::: faq\nQ: q?\nA: a\n",
         "\n\n:::\n", "\n\n<div>\nx\n", "\n\n<pre>\n\n</pre>", "\n\n    code", "\n\n  indented",
         "\n\n# H", "\n\n[y]: /z", "\n\nPara *em* [l](/x).", "\n\n| a |\n|---|\n| 1 |",
-        "\n\n```\nc\n\n```", "\n\n---", "\n\n> q",
+        "\n\n```\nc\n\n```", "\n\n---", "\n\n> q", "\n\n~~~~\nx\n\n~~~", "```a`b",
+        "\n\n> ```\n\nz", "\n\n   ```py\n", "\n\n- ```\n",
     ]
 )  # fmt: skip
 
@@ -82,6 +83,9 @@ _PIECES = st.sampled_from(
 @example("- a <https://x.example/a> b")  # an autolink in a tight list item's text
 @example("- ::: faq\n\nQ: q?\n\n:::\n\n# After")  # an FAQ block spans blank lines
 @example("1. one\n\n2. two\n\nPara")  # a loose list is never cut apart
+@example("```Para *em* [l](/x).```:::faq\n\n```\n\n# H")  # not a fence, then one left open
+@example("```:::faq\nx\n\n:::\n\nPara")  # a fence (its info string), not an FAQ block
+@example("\t::: faq\n~~~    ```::: faq\n\nQ: q?\n:::\n\nPara")  # indented: code, not FAQ
 def test_any_mix_renders_as_the_full_parser_does(text: str) -> None:
     assert render_markdown(text, summary=True) == _slow(text)
 

@@ -61,10 +61,18 @@ _INLINE = frozenset(
 # Blank lines, then a line at the margin that no open block could take as its continuation.
 _CUT = re.compile(r"\n(?:[ ]*\n)+(?=[^ \t\n\-+*0-9])")
 # Constructs that may span a blank line, or reach across the text (reference definitions).
-_UNCUTTABLE = ("```", "~~~", "]:", "\r", "\0")
+_UNCUTTABLE = ("]:", "\r", "\0")
+# Fenced code blocks at the margin are followed line by line (CommonMark's rules: a backtick
+# fence's info string holds no backtick; the closer is a run of the same character, at least
+# as long, alone on its line). A fence marker anywhere else (in a quote or list item, or
+# indented) is not followed: from there on nothing is cut.
+_FENCE_OPENER = re.compile(r"^ {0,3}(?:(`{3,})[^`]*|(~{3,}).*)$")
+_FENCE_CLOSER = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*$")
+_UNFOLLOWED = "?"
 _HTML_SPANNING = re.compile(r"<(?:[!?]|(?i:pre|script|style|textarea))")
 _FAQ_FENCE = re.compile(r":::[ \t]*faq[ \t]*$", re.IGNORECASE)
 _FAQ_END = re.compile(r"^:::[ \t]*$")
+_FAQ_AT_MARGIN = re.compile(r" {0,3}:::[ \t]*faq[ \t]*$", re.IGNORECASE)
 
 
 class _Node(Protocol):
@@ -159,33 +167,51 @@ def segments(text: str) -> list[str]:
     the whole text, so each run can take the fast path or not on its own (one callout no
     longer sends a whole article to the slow parser). A cut is made only before a line at
     the margin that cannot continue what came before (no indentation, no list marker, not
-    inside an FAQ block); a text holding a construct that can span blank lines (fences, raw
-    HTML of CommonMark's kinds 1 to 5) or document-wide references is not cut at all."""
+    inside an FAQ block or a fenced code block); a text holding a construct that can span
+    blank lines unseen (raw HTML of CommonMark's kinds 1 to 5) or document-wide references is
+    not cut at all."""
     if any(mark in text for mark in _UNCUTTABLE) or ("<" in text and _HTML_SPANNING.search(text)):
         return [text]
     runs: list[str] = []
     start = scanned = 0
-    faq_open = False
+    open_block: str | None = None
     for cut in _CUT.finditer(text):
-        faq_open = _faq_open_after(text[scanned : cut.start()], faq_open)
+        open_block = _open_after(text[scanned : cut.start()], open_block)
         scanned = cut.start()
-        if not faq_open:
+        if open_block is None:
             runs.append(text[start : cut.start() + 1])  # keep the run's final line end
             start = cut.end()
     runs.append(text[start:])
     return [run for run in runs if run]
 
 
-def _faq_open_after(run: str, faq_open: bool) -> bool:
-    """Whether an FAQ block (``::: faq`` ... ``:::``, blank lines allowed) is still open."""
-    if ":::" not in run:
-        return faq_open
+def _open_after(run: str, open_block: str | None) -> str | None:
+    """What is still open after ``run``: None, ``"faq"`` (``::: faq`` ... ``:::``, blank lines
+    allowed), a code fence at the margin (its marker run) or ``_UNFOLLOWED`` (a fence marker
+    elsewhere: open for good)."""
+    if ":::" not in run and "```" not in run and "~~~" not in run:
+        return open_block
     for line in run.split("\n"):
-        if faq_open and _FAQ_END.match(line.strip(" \t>")):
-            faq_open = False
-        elif not faq_open and _FAQ_FENCE.search(line):
-            faq_open = True  # also after a list marker: the block runs on to its ``:::``
-    return faq_open
+        if open_block == _UNFOLLOWED:
+            break
+        if open_block == "faq":
+            if "```" in line or "~~~" in line:
+                open_block = _UNFOLLOWED  # the ``::: faq`` line may have been prose after all
+            elif _FAQ_END.match(line.strip(" \t>")):
+                open_block = None
+        elif open_block is not None:
+            closer = _FENCE_CLOSER.match(line)
+            if closer and closer[1][0] == open_block[0] and len(closer[1]) >= len(open_block):
+                open_block = None
+        elif opener := _FENCE_OPENER.match(line):
+            open_block = opener[1] or opener[2]  # before FAQ: "```:::faq" opens a fence
+        elif "```" in line or "~~~" in line:
+            open_block = _UNFOLLOWED
+        elif _FAQ_FENCE.search(line):
+            # An FAQ block at the margin runs on to its ``:::``; one after a list marker or
+            # indented (perhaps code, perhaps an FAQ block) is not followed.
+            open_block = "faq" if _FAQ_AT_MARGIN.match(line) else _UNFOLLOWED
+    return open_block
 
 
 @cache
