@@ -132,6 +132,7 @@ class Engine:
         self._later: list[tuple[float, int, Job]] = []
         self._order = itertools.count()
         self._in_flight = 0
+        self._working = 0  # workers not yet finished (their own count: see ``_wait_for_workers``)
         self._errors_in_row = 0
         self._fatal: BaseException | None = None
         self._reached = False  # has any session of this run connected?
@@ -148,24 +149,32 @@ class Engine:
             threading.Thread(target=self._worker, name=f"syndicate-send-{n}", daemon=True)
             for n in range(count)
         ]
+        with self._cond:
+            self._working = count
         for thread in threads:
             thread.start()
         try:
-            while any(thread.is_alive() for thread in threads):
+            while not self._wait_for_workers(0.1 if progress is not None else None):
                 if progress is not None:
                     progress(self.tally.done, total)
-                for thread in threads:
-                    thread.join(timeout=0.1 if progress is not None else None)
         except KeyboardInterrupt:
             self.stop("interrupted; messages in flight were finished")
-            for thread in threads:
-                thread.join()
+            self._wait_for_workers(None)
         self._builder.shutdown(wait=True, cancel_futures=True)
         if progress is not None:
             progress(self.tally.done, total)
         if self._fatal is not None:
             raise self._fatal
         return self.tally
+
+    def _wait_for_workers(self, timeout: float | None) -> bool:
+        """Whether every worker has finished, waiting up to ``timeout`` seconds (None: until
+        they have). The workers count themselves out: ``Thread.join`` interrupted by the
+        KeyboardInterrupt that SIGTERM raises can leave a running thread looking finished
+        (CPython gh-90882), and the process would then exit, killing a daemon worker between
+        handing a message over and recording it in the ledger."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._working == 0, timeout)
 
     def stop(self, reason: str) -> None:
         """Ask every worker to finish its current message and stop."""
@@ -254,8 +263,13 @@ class Engine:
             self._fatal = exc
             self.stop(f"internal error: {exc!r}")
         finally:
-            if session is not None:
-                session.close()
+            try:
+                if session is not None:
+                    session.close()
+            finally:
+                with self._cond:
+                    self._working -= 1
+                    self._cond.notify_all()
 
     def _build_one(self, job: Job) -> bytes | DeliveryError:
         try:
