@@ -57,9 +57,7 @@ class ReaderTemplates:
         with control characters made spaces (``reader_value``)."""
         if self.fields is None:
             return tuple((name, reader_value(value)) for name, value in sorted(attributes.items()))
-        return tuple(
-            (name, reader_value(attributes.get(name, ""))) for name in sorted(self.fields)
-        )
+        return tuple((name, reader_value(attributes.get(name, ""))) for name in sorted(self.fields))
 
     def filler(self, marker: str) -> ReaderFill | None:
         """The edition rendered once with a placeholder per slot, to fill per reader by
@@ -141,7 +139,7 @@ def _reader_pattern(marker: str) -> re.Pattern[str]:
 
 def sample_readers(slots: tuple[ReaderSlot, ...]) -> list[dict[str, str]]:
     """Readers whose values stress escaping, line breaks, tidying and width."""
-    hostile = '<script>alert("x")</script> & \'q\' \r\nBcc: x@example.net Ünïcødé 😀 '
+    hostile = "<script>alert(\"x\")</script> & 'q' \r\nBcc: x@example.net Ünïcødé 😀 "
     return [
         {name: hostile + "long " * 30 for name, _ in slots},
         {name: " \t" for name, _ in slots},
