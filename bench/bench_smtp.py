@@ -10,8 +10,9 @@ messages. Against them:
   commits per message (before and after the hand-off) included.
 
 ``--reader`` overrides the templates with copies that greet each reader by a ``city``
-attribute (``{{ reader.city }}``, 5 distinct cities over the subscribers): the cost of
-per-reader attributes, one render per distinct city.
+attribute (``{{ reader.city }}``, 5 distinct cities over the subscribers); ``--reader
+first_name`` by an attribute unique to each reader (``{{ reader.first_name }}``). Plain
+``{{ reader.x }}`` uses are filled into one render per edition, like the address.
 
 Every run starts from a fresh state database, and the sink must count exactly one message per
 recipient. Prints a table; the result goes into BENCHMARKS.md.
@@ -84,25 +85,26 @@ def free_port() -> int:
 CITIES = ("Berlin", "Hamburg", "München", "Köln", "<Leipzig>")
 
 
-def reader_templates(root: Path) -> None:
-    """Built-in templates plus a greeting from each reader's ``city`` attribute."""
+def reader_templates(root: Path, attribute: str) -> None:
+    """Built-in templates plus a greeting from each reader's ``attribute``."""
     (root / "templates").mkdir()
     html = (REPO / "templates" / "email.mjml.j2").read_text(encoding="utf-8")
     html = html.replace(
-        "{{ edition_date }} · ", "Hello {{ reader.city }} · {{ edition_date }} · ", 1
+        "{{ edition_date }} · ", f"Hello {{{{ reader.{attribute} }}}} · {{{{ edition_date }}}} · ", 1
     )
     text = (REPO / "templates" / "email.txt.j2").read_text(encoding="utf-8")
     (root / "templates" / "email.mjml.j2").write_text(html, encoding="utf-8")
     (root / "templates" / "email.txt.j2").write_text(
-        "Hello {{ reader.city }}\n" + text, encoding="utf-8"
+        f"Hello {{{{ reader.{attribute} }}}}\n" + text, encoding="utf-8"
     )
+    (root / "templates" / "attribute").write_text(attribute, encoding="utf-8")
 
 
-def publication(root: Path, port: int, connections: int, reader: bool = False) -> Path:
+def publication(root: Path, port: int, connections: int, reader: str = "") -> Path:
     """A copy of the demo publication's settings sending to the sink; content from the repo."""
     root.mkdir(parents=True)
     if reader:
-        reader_templates(root)
+        reader_templates(root, reader)
     (root / "config.toml").write_text(
         f"""
 [publication]
@@ -151,12 +153,18 @@ def add_subscribers(config: Any, count: int) -> None:
     if (config.root / "templates").is_dir():
         from syndicate.delivery.subscriptions import ensure_subscriptions
 
+        attribute = (config.root / "templates" / "attribute").read_text(encoding="utf-8")
         conn.execute("COMMIT")
         ensure_subscriptions(conn, [])
         conn.execute("BEGIN")
+        values = (
+            [CITIES[n % len(CITIES)] for n in range(count)]
+            if attribute == "city"
+            else [f"Reader{n:06d}" for n in range(count)]
+        )
         conn.executemany(
-            "INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES (?, 'city', ?)",
-            [(n + 1, CITIES[n % len(CITIES)]) for n in range(count)],
+            "INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES (?, ?, ?)",
+            [(n + 1, attribute, value) for n, value in enumerate(values)],
         )
     conn.execute("COMMIT")
     conn.close()
@@ -208,7 +216,14 @@ def main() -> None:
     parser.add_argument("--connections", default="1,2,4", help="comma-separated counts")
     parser.add_argument("--sinks", type=int, default=2, help="aiosmtpd processes (one port)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per row; the best counts")
-    parser.add_argument("--reader", action="store_true", help="templates using reader.city")
+    parser.add_argument(
+        "--reader",
+        nargs="?",
+        const="city",
+        default="",
+        choices=("city", "first_name"),
+        help="templates greeting each reader by reader.city (5 values) or reader.first_name",
+    )
     args = parser.parse_args()
     os.environ["SYNDICATE_SECRET"] = SECRET
 

@@ -23,7 +23,7 @@ import dataclasses
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import datetime
 from email import policy as email_policy
 from email.headerregistry import Address
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import DeliveryError
 from .message import WIRE_POLICY, Recipient, build_message, message_bytes
-from .rendered import PLACEHOLDER_FIELDS
+from .rendered import PLACEHOLDER_FIELDS, ReaderFill, reader_placeholder, sample_readers
 from .settings import MessageSettings
 from .subscribers import InvalidAddress, plain_address
 
@@ -134,31 +134,45 @@ class _Template:
     html: _Body
     probe: RenderedEdition
     order: tuple[str, ...]
+    text_source: str | None  # the text, when reader values make it per copy (re-tidied)
 
 
 class Personalizer:
-    """Makes each recipient's wire bytes; ``fast`` says whether the spliced path is in use."""
+    """Makes each recipient's wire bytes; ``fast`` says whether the spliced path is in use.
+
+    With ``reader`` (templates that use only plain ``{{ reader.x }}``), ``rendered`` is
+    ``reader.rendered``, with a placeholder per attribute, and each call gets the reader's
+    attributes: they are spliced into the bodies like the recipient's own values.
+    """
 
     def __init__(
-        self, settings: MessageSettings, rendered: RenderedEdition, *, date: datetime
+        self,
+        settings: MessageSettings,
+        rendered: RenderedEdition,
+        *,
+        date: datetime,
+        reader: ReaderFill | None = None,
     ) -> None:
         self._settings = settings
         self._rendered = rendered
         self._date = date
+        self._reader = reader
         self._policy = WIRE_POLICY
         self._mailto = settings.unsubscribe_mailto
-        self._build: Callable[[Recipient], EmailMessage] = lambda r: build_message(
-            settings, rendered, r, date=date
-        )
         self._bytes = message_bytes
         self._template = self._prepare()
         self.fast = self._template is not None
 
-    def __call__(self, recipient: Recipient) -> bytes:
+    def __call__(self, recipient: Recipient, attributes: Mapping[str, str] | None = None) -> bytes:
         """The complete message for one recipient, CRLF line ends."""
         if self._template is None:
-            return self._bytes(self._build(recipient))
-        return self._splice(self._template, recipient)
+            return self._bytes(self._build(recipient, attributes or {}))
+        return self._splice(self._template, recipient, attributes or {})
+
+    def _build(self, recipient: Recipient, attributes: Mapping[str, str]) -> EmailMessage:
+        """The reference: ``build_message`` for this recipient's own copy."""
+        rendered = self._rendered if self._reader is None else self._reader.fill(attributes)
+        return build_message(self._settings, rendered, recipient, date=self._date)
 
     def _prepare(self) -> _Template | None:
         tag = secrets.token_hex(8).upper()
@@ -167,6 +181,14 @@ class Personalizer:
         sample = _sample(tag)
         placeholders = {field: self._rendered.placeholder(field) for field in PLACEHOLDER_FIELDS}
         probe = SEPARATOR.join(placeholders.values())
+        slots = {}
+        if self._reader is not None:
+            marker = self._rendered.marker
+            slots = {
+                _slot(index): reader_placeholder(marker, index)
+                for index in range(len(self._reader.slots))
+            }
+        per_copy = any(p in self._rendered.text for p in slots.values())
         message = build_message(self._settings, stub, sample, date=self._date)
         if not message.is_multipart():
             return None
@@ -182,10 +204,11 @@ class Personalizer:
             before_text=CRLF + body[:text_at],
             between=body[text_at + len(stub_text) + 2 : html_at],
             after_html=body[html_at + len(stub_html) + 2 :],
-            text=_Body.split(self._rendered.text, placeholders),
-            html=_Body.split(self._rendered.html, placeholders),
+            text=_Body.split("" if per_copy else self._rendered.text, placeholders),
+            html=_Body.split(self._rendered.html, placeholders | slots),
             probe=dataclasses.replace(self._rendered, text=probe, html=probe),
             order=tuple(placeholders),
+            text_source=self._rendered.text if per_copy else None,
         )
         if not self._proves(template, tag):
             log.warning("personalisation: fast path disagrees with build_message; using it")
@@ -195,15 +218,17 @@ class Personalizer:
     def _proves(self, template: _Template, tag: str) -> bool:
         """The fast copies of a few awkward recipients equal build_message's, once parsed."""
         parser = BytesParser(policy=email_policy.default)
+        readers = sample_readers(self._reader.slots) if self._reader is not None else [{}]
         for recipient in _awkward(tag):
-            raw = self._splice(template, recipient)
-            body = raw.partition(CRLF + CRLF)[2]
-            if _BARE_LF.search(raw) or max(map(len, body.split(CRLF))) > QP_LINE:
-                return False
-            fast = parser.parsebytes(raw)
-            slow = parser.parsebytes(self._bytes(self._build(recipient)))
-            if _shape(fast) != _shape(slow):
-                return False
+            for attributes in readers:
+                raw = self._splice(template, recipient, attributes)
+                body = raw.partition(CRLF + CRLF)[2]
+                if _BARE_LF.search(raw) or max(map(len, body.split(CRLF))) > QP_LINE:
+                    return False
+                fast = parser.parsebytes(raw)
+                slow = parser.parsebytes(self._bytes(self._build(recipient, attributes)))
+                if _shape(fast) != _shape(slow):
+                    return False
         return True
 
     def _header(self, name: str, recipient: Recipient) -> bytes:
@@ -237,7 +262,9 @@ class Personalizer:
         folded: str = self._policy.header_factory(header, value).fold(policy=self._policy)
         return folded.encode("utf-8" if not folded.isascii() else "ascii")
 
-    def _splice(self, template: _Template, recipient: Recipient) -> bytes:
+    def _splice(
+        self, template: _Template, recipient: Recipient, attributes: Mapping[str, str]
+    ) -> bytes:
         for what, value in (
             ("recipient address", recipient.email),
             ("recipient name", recipient.name),
@@ -256,16 +283,33 @@ class Personalizer:
         html_values = template.probe.fill_html(values).split(SEPARATOR)
         if len(text_values) != len(fields) or len(html_values) != len(fields):
             raise DeliveryError(f"recipient values contain a NUL character: {recipient.email}")
+        encoded = {f: qp(v.encode()) for f, v in zip(fields, html_values, strict=True)}
         parts.append(template.before_text)
-        parts += template.text.fill(
-            {f: qp(v.encode()) for f, v in zip(fields, text_values, strict=True)}
-        )
+        if self._reader is None:
+            parts += template.text.fill(
+                {f: qp(v.encode()) for f, v in zip(fields, text_values, strict=True)}
+            )
+        else:
+            own = self._reader.values(attributes)
+            for index, value in enumerate(self._reader.html_values(own)):
+                encoded[_slot(index)] = qp(value.encode())
+            if template.text_source is None:
+                parts += template.text.fill(
+                    {f: qp(v.encode()) for f, v in zip(fields, text_values, strict=True)}
+                )
+            else:
+                text = self._reader.fill_text(template.text_source, own)
+                filled = dataclasses.replace(self._rendered, text=text).fill_text(values)
+                parts.append(qp(crlf_text(filled)))
         parts.append(template.between)
-        parts += template.html.fill(
-            {f: qp(v.encode()) for f, v in zip(fields, html_values, strict=True)}
-        )
+        parts += template.html.fill(encoded)
         parts.append(template.after_html)
         return b"".join(parts)
+
+
+def _slot(index: int) -> str:
+    """The body field of reader slot ``index``."""
+    return f"reader:{index}"
 
 
 _PERSONAL = frozenset(name.lower() for name in PER_RECIPIENT)

@@ -48,7 +48,7 @@ from .transports import (
 from .transports.make import make_transport
 
 if TYPE_CHECKING:
-    from .rendered import ReaderKey, RenderedEdition
+    from .rendered import ReaderFill, ReaderKey, ReaderTemplates, RenderedEdition
 
 log = logging.getLogger("syndicate.delivery")
 
@@ -170,18 +170,25 @@ def message_builder(
 ) -> Callable[[Job], bytes]:
     """Job -> final wire bytes: personalised (no MJML), then DKIM-signed if configured.
 
-    ``attributes`` (by address) matter only when the templates use ``reader``: then each
-    distinct combination of the attributes they read is rendered once (the most recent
-    READER_COPIES kept) and personalised like any edition. ``newsletters`` (by lower-case
+    ``attributes`` (by address) matter only when the templates use ``reader``. When every
+    use is a plain ``{{ reader.x }}``, the edition is rendered once more with a placeholder
+    per attribute and each reader's values are spliced in like their address (no MJML per
+    reader); otherwise each distinct combination of the attributes they read is rendered once
+    (the most recent READER_COPIES kept) and personalised like any edition. ``newsletters`` (by lower-case
     address) names the newsletter whose preferences link a reader's copy carries, where it is
     not the edition's own (a correction notice's readers came from several).
     """
-    personalize = Personalizer(settings.message, rendered, date=date)
+    per_reader = rendered.per_reader
+    filler = _filler(per_reader, rendered.marker)
+    if filler is not None:
+        personalize = Personalizer(settings.message, filler.rendered, date=date, reader=filler)
+        per_reader = None
+    else:
+        personalize = Personalizer(settings.message, rendered, date=date)
     signer = signer_for(settings.dkim)
     edition_id = rendered.edition.id
     newsletter = rendered.edition.newsletter
     letterhead = settings.message
-    per_reader = rendered.per_reader
     known = attributes or {}
     chosen = newsletters or {}
     copies: OrderedDict[ReaderKey, Personalizer] = OrderedDict()
@@ -221,10 +228,23 @@ def message_builder(
             job.message_id,
             chosen.get(job.email.lower(), newsletter),
         )
-        message = personalizer(job.email)(recipient)
+        if filler is not None:
+            message = personalize(recipient, known.get(job.email, {}))
+        else:
+            message = personalizer(job.email)(recipient)
         return signer.sign(message) if signer is not None else message
 
     return build
+
+
+def _filler(per_reader: ReaderTemplates | None, marker: str) -> ReaderFill | None:
+    """The one-render path for templates that use only plain ``{{ reader.x }}``, if it holds."""
+    if per_reader is None:
+        return None
+    try:
+        return per_reader.filler(marker)
+    except TemplateError:
+        return None  # some reader's values break the template: each copy renders on its own
 
 
 def check_recipients(conn: sqlite3.Connection, edition_id: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,11 +28,13 @@ from ..model import Article, Edition, Image
 from ..text.plaintext import format_links, render_markdown_text
 from ..text.templates import (
     attributes_read,
+    plain_reads,
     render_string,
     render_template,
     template_environment,
     template_source,
 )
+from ..text.tidy import tidy_text as _tidy_text
 from ..text.width import wrap
 from .emailhtml import CONTENT_WIDTH, EMAIL_WIDTH, email_fragment, hero_size
 
@@ -102,7 +103,9 @@ def render_edition(
 
     Templates that name ``reader`` (each recipient's own attributes, ``{{ reader.city }}``) are
     found once, from their syntax trees: the edition then carries ``per_reader``, with which
-    delivery renders a copy per distinct combination of the attributes read. This render,
+    delivery renders a copy per distinct combination of the attributes read, or, when every
+    use is a plain ``{{ reader.x }}``, fills each reader's values into one render with
+    placeholders (``ReaderTemplates.filler``). This render,
     for previews and the archive, has an empty ``reader``.
     """
     html_env, context, marker = _prepare(config, edition)
@@ -122,7 +125,8 @@ def render_edition(
     used, fields = attributes_read(html_env, names, "reader")
     if not used:
         return rendered
-    return dataclasses.replace(rendered, per_reader=ReaderTemplates(fields, render))
+    slots = plain_reads(html_env, names, "reader")
+    return dataclasses.replace(rendered, per_reader=ReaderTemplates(fields, render, slots))
 
 
 def _compile(env: jinja2.Environment, name: str, context: dict[str, Any], edition_id: str) -> str:
@@ -405,13 +409,6 @@ _MONTHS = (
     "November",
     "December",
 )
-
-
-def _tidy_text(text: str) -> str:
-    """Template whitespace evened out: no trailing spaces, at most one blank line in a row."""
-    lines = [line.rstrip() for line in text.splitlines()]
-    tidy = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
-    return tidy + "\n"
 
 
 # For the other messages this part renders (correction notices): the same environment,

@@ -176,3 +176,96 @@ def attributes_read(
                 todo.append(ref)
         visit(tree, None)
     return used, (None if anything else frozenset(fields))
+
+
+ReaderSlot = tuple[str, str | None]  # (attribute, the literal after ``or``, if any)
+
+# Where a plain ``{{ reader.x }}`` may sit and still reach the output unchanged: nothing on the
+# way captures or transforms what it writes (a ``{% filter %}``, ``{% set %}`` block, macro or
+# call block could).
+_PASS_THROUGH = ("Template", "Output", "If", "For", "Block", "Scope", "With", "Include")
+
+
+def plain_reads(
+    env: jinja2.Environment, names: Iterable[str], variable: str
+) -> tuple[ReaderSlot, ...] | None:
+    """The slots when every use of ``variable`` in the templates ``names`` (and those they
+    include) is a plain output, ``{{ variable.x }}``, ``{{ variable["x"] }}`` or either
+    ``or "literal"``, written where nothing transforms it, each attribute with one fallback
+    throughout; else None.
+
+    Such templates can be rendered once with a placeholder per slot and each reader's value
+    substituted afterwards, instead of rendered once per reader.
+    """
+    # lazy: Jinja2 is already loaded by ``env``; its node classes are needed only here
+    from jinja2 import meta, nodes
+
+    slots: list[ReaderSlot] = []
+    plain = True
+    todo: list[tuple[str, bool]] = [(name, True) for name in names]
+    seen: set[tuple[str, bool]] = set()
+
+    def field(expr: nodes.Node) -> str | None:
+        if not (isinstance(expr, nodes.Getattr | nodes.Getitem) and _names(expr.node, variable)):
+            return None
+        if isinstance(expr, nodes.Getattr):
+            return None if hasattr(dict, expr.attr) else expr.attr
+        arg = expr.arg
+        return arg.value if isinstance(arg, nodes.Const) and isinstance(arg.value, str) else None
+
+    def slot(expr: nodes.Node) -> ReaderSlot | None:
+        if isinstance(expr, nodes.Or):
+            right = expr.right
+            name = field(expr.left)
+            if name is not None and isinstance(right, nodes.Const) and type(right.value) is str:
+                return name, right.value
+            return None
+        name = field(expr)
+        return None if name is None else (name, None)
+
+    def visit(node: nodes.Node, passes: bool) -> None:
+        nonlocal plain
+        if isinstance(node, nodes.Name) and node.name == variable and node.ctx == "load":
+            plain = False
+            return
+        if isinstance(node, nodes.Include):
+            target = node.template
+            if isinstance(target, nodes.Const) and isinstance(target.value, str):
+                todo.append((target.value, passes))
+        if isinstance(node, nodes.Output):
+            for child in node.nodes:
+                found = slot(child)
+                if found is not None and passes:
+                    if found not in slots:
+                        slots.append(found)
+                else:
+                    visit(child, passes)
+            return
+        inner = passes and type(node).__name__ in _PASS_THROUGH
+        for below in node.iter_child_nodes():
+            visit(below, inner)
+
+    while todo and plain:
+        name, passes = todo.pop()
+        if (name, passes) in seen:
+            continue
+        seen.add((name, passes))
+        source = template_source(env, name)
+        if source is None:
+            continue
+        tree = env.parse(source)
+        if any(ref is None for ref in meta.find_referenced_templates(tree)):
+            return None
+        if any(tree.find_all((nodes.Extends, nodes.Import, nodes.FromImport))):
+            return None  # a parent or imported macro might transform what this writes
+        visit(tree, passes)
+    if not plain or len({name for name, _ in slots}) != len(slots):
+        return None  # one attribute with two fallbacks would need two placeholders
+    return tuple(slots)
+
+
+def _names(node: object, variable: str) -> bool:
+    # lazy: as above, only for template analysis
+    from jinja2 import nodes
+
+    return isinstance(node, nodes.Name) and node.name == variable and node.ctx == "load"
