@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
@@ -87,3 +88,16 @@ def test_split_keeps_body_and_lines(text: str) -> None:
 def test_unclosed_front_matter_is_still_an_error() -> None:
     with pytest.raises(FrontMatterSyntaxError, match="never closed"):
         frontmatter.split("+++\ntitle = 'x'\n")
+
+
+_FENCE_SOUP = st.text(alphabet=st.sampled_from(list("+-x \t\r\n\x0b\x0c\u3000\x85")), max_size=40)
+
+
+@given(_FENCE_SOUP, st.sampled_from(["+++", "---"]))
+def test_the_closing_line_is_the_one_the_anchored_regex_finds(text: str, fence: str) -> None:
+    """``closing_line`` (``str.find`` and a look at the line) against the regex it replaced."""
+    text = fence + "\n" + text
+    regex = re.compile(rf"^[^\S\n]*{re.escape(fence)}[^\S\n]*$", re.MULTILINE)
+    match = regex.search(text, len(fence) + 1)
+    expected = (match.start(), match.end()) if match else None
+    assert frontmatter.closing_line(text, fence, len(fence) + 1) == expected

@@ -95,10 +95,21 @@ def _too_deep(raw: str) -> int | None:
     return None
 
 
-_CLOSING = {
-    fence: re.compile(rf"^[^\S\n]*{re.escape(fence)}[^\S\n]*$", re.MULTILINE)
-    for fence in ("+++", "---")
-}
+def closing_line(text: str, fence: str, start: int) -> tuple[int, int] | None:
+    """(start, end) of the first line at or after ``start`` (a line start) that is ``fence``
+    between whitespace, else None. The fence is found by ``str.find`` and its line checked
+    around it: a regex anchored at every line start cost ~12 us a file, ``find`` ~1 us."""
+    at = text.find(fence, start)
+    while at >= 0:
+        line_start = text.rfind("\n", 0, at) + 1
+        line_end = text.find("\n", at)
+        if line_end < 0:
+            line_end = len(text)
+        if line_start >= start and not text[line_start:at].strip():
+            if not text[at + len(fence) : line_end].strip():
+                return line_start, line_end
+        at = text.find(fence, at + 1)
+    return None
 
 
 def split(text: str, *, body: bool = True) -> Split:
@@ -114,10 +125,10 @@ def split(text: str, *, body: bool = True) -> Split:
         )
     # The closing fence is the first later line that is the fence plus whitespace; only the
     # front matter is split into lines, so a long body costs one search, not a split and join.
-    closing = _CLOSING[fence].search(text, first_end + 1) if first_end >= 0 else None
+    closing = closing_line(text, fence, first_end + 1) if first_end >= 0 else None
     if closing is None:
         raise FrontMatterSyntaxError(1, f"front matter opened with {fence!r} is never closed")
-    inner = text[first_end + 1 : closing.start()]  # ends with a newline unless empty
+    inner = text[first_end + 1 : closing[0]]  # ends with a newline unless empty
     if "\r" in inner:
         lines = inner.split("\n")[:-1]
         raw = "\n".join(line.rstrip("\r") for line in lines)
@@ -125,7 +136,7 @@ def split(text: str, *, body: bool = True) -> Split:
     else:  # no CR to strip: YAML front matter runs to dozens of lines, seldom with CRs
         raw = inner[:-1]
         count = inner.count("\n")
-    after = closing.end()
+    after = closing[1]
     rest = text[after + 1 :] if body and after < len(text) else ""
     end = count + 1  # the closing fence's 0-based line index
     kind = "toml" if fence == "+++" else "yaml"
