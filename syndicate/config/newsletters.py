@@ -159,7 +159,7 @@ def newsletter_config(config: Config, name: str) -> Config:
         changes["from_"] = table.from_
     if table.reply_to:
         changes["reply_to"] = table.reply_to
-    # Each newsletter's editions have their own archive (edition/archive.py, folder_of).
+    # Each newsletter's editions have their own archive (edition/archive_page.py, folder_of).
     archive = email.archive_url
     changes["archive_url"] = (
         archive.replace("{newsletter}", name)
