@@ -150,7 +150,7 @@ def test_edition_sent_without_snapshot_is_rendered_from_content(pub: Config, run
 
 
 def test_archive_page_drops_recipient_sentence(pub: Config) -> None:
-    from syndicate.edition.archive import page_html
+    from syndicate.edition.archive_page import page_html
     from syndicate.edition.render import render_edition
     from syndicate.edition.state import open_state, plan_edition
 

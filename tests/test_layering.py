@@ -339,7 +339,7 @@ def _plant(tmp_path: Path, files: dict[str, str]) -> Path:
         ("exporters/atom.py", "from ..config import key_line\n", "exporters may not import config"),
         ("delivery/send.py", "from ..edition.state import mark_sent\n", "delivery may not import edition"),
         ("content/sources.py", "from ..build.workers import parse_all\n", "content may not import build"),
-        ("config.py", "from .publish.schedule import cron_problem\n", "config may not import publish"),
+        ("config/loading.py", "from ..publish.schedule import cron_problem\n", "config may not import publish"),
         ("delivery/send.py", "def f():\n    from ..publish.lock import run_lock\n", "function-local import"),
         # an internal import inside a function fails even with a reason and an allowed arrow
         (

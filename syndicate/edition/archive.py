@@ -4,9 +4,7 @@
 recipients) is archived too, since its readers already hold the view-in-browser link.
 
 ``<out>/newsletter/EDITION/index.html`` is the email's own HTML with the per-recipient parts
-made neutral: no token, no address, no name. The footer sentence naming the recipient is
-dropped, the unsubscribe link points to the subscribe page, "view in browser" to the page
-itself. ``<out>/newsletter/index.html`` lists every edition newest first;
+made neutral (archive_page.py). ``<out>/newsletter/index.html`` lists every edition newest first;
 ``<out>/newsletter/rss.xml`` and ``atom.xml`` announce them. It is what the emails'
 view-in-browser links (``MessageSettings.archive_url``) point at.
 
@@ -41,6 +39,7 @@ from ..model import Artifact
 from ..store.sqlite import connect, ensure_schema
 from ..text.templates import render_template, template_environment
 from .archive_notes import Notes, content_notes, with_corrections
+from .archive_page import FOLDER, folder_of, page_html, web_html
 from .render import render_edition
 from .state import get_edition, list_editions, load_edition
 from .stream import placement
@@ -66,20 +65,8 @@ MIGRATIONS: tuple[str, ...] = (
     )
     """,
 )
-FOLDER = PurePosixPath("newsletter")
 INDEX_TEMPLATE = "archive.html.j2"
-# Stands in for the recipient's address while the page is made; the block holding it goes.
-_SENTINEL = "syndicate-archive-recipient"
-_SENTINEL_URL = "https://syndicate-archive.invalid/unsubscribe"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-# Outlook-only parts of MJML's output that are not valid HTML on a web page (the W3C checker
-# rejects them): VML/Office namespaces, height="auto" on images, and mso-* or
-# supported-color-schemes declarations in CSS.
-_OFFICE_NAMESPACE = re.compile(r'\s+xmlns:(?:v|o)="[^"]*"')
-_IMG_AUTO_HEIGHT = re.compile(r'(<img\b[^>]*?)\s+height="auto"', re.IGNORECASE)
-_CSS_BLOCK = re.compile(r'(<style\b[^>]*>)(.*?)(</style>)|(\sstyle=")([^"]*)(")', re.DOTALL)
-_CANONICAL = re.compile(r'<link rel="canonical" href="([^"]+)">')
-_EMAIL_ONLY_CSS = re.compile(r"(?:mso-[a-z-]+|supported-color-schemes)\s*:[^;}]*;?\s*")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,74 +89,6 @@ class ArchivedEdition:
     html: str
     articles: tuple[ArchivedArticle, ...]
     article_ids: tuple[str, ...] = ()  # the articles' ids, in the same order (from the state)
-
-
-def page_html(config: Config, rendered: RenderedEdition) -> str:
-    """The edition's email HTML with every per-recipient part made neutral (see module doc)."""
-    page_url = MessageSettings.from_config(config).archive_url(rendered.edition.id)
-    filled = rendered.fill_html(
-        {
-            "email": _SENTINEL,
-            "name": "",
-            "unsubscribe_url": _SENTINEL_URL,
-            "view_url": page_url,
-        }
-    )
-    # On a public page the unsubscribe link becomes an offer to subscribe.
-    filled = re.sub(
-        rf'(<a\b[^>]*\bhref="){re.escape(_SENTINEL_URL)}("[^>]*>)(?:(?!</a>).)*?(</a>)',
-        lambda m: (
-            f"{m[1]}{html_lib.escape(subscribe_url(config), quote=True)}{m[2]}Subscribe{m[3]}"
-        ),
-        filled,
-        flags=re.DOTALL,
-    )
-    filled = filled.replace(_SENTINEL_URL, html_lib.escape(subscribe_url(config), quote=True))
-    # Drop the paragraph (or list item, table cell) that names the recipient; anything left
-    # over becomes neutral words.
-    for tag in ("p", "li", "td"):
-        filled = re.sub(
-            rf"<{tag}\b[^>]*>(?:(?!</?{tag}\b).)*?{_SENTINEL}(?:(?!</?{tag}\b).)*?</{tag}>",
-            "",
-            filled,
-            flags=re.DOTALL,
-        )
-    filled = filled.replace(_SENTINEL, "a subscriber")
-    feeds = f"{config.publication.feeds.url}/{folder_of(rendered.edition.newsletter)}"
-    title = html_lib.escape(f"{config.publication.title}: newsletter archive", quote=True)
-    links = (
-        f'<link rel="canonical" href="{html_lib.escape(page_url, quote=True)}">'
-        f'<link rel="alternate" type="application/rss+xml" title="{title}" '
-        f'href="{html_lib.escape(feeds, quote=True)}/rss.xml">'
-        f'<link rel="alternate" type="application/atom+xml" title="{title}" '
-        f'href="{html_lib.escape(feeds, quote=True)}/atom.xml">'
-    )
-    head_end = filled.find("</head>")
-    if head_end >= 0:
-        filled = filled[:head_end] + links + filled[head_end:]
-    return filled
-
-
-def web_html(page: str) -> str:
-    """The stored email HTML as a valid web page: Outlook-only markup removed.
-
-    Done when the file is written, not when the page is stored, so pages stored before
-    this cleaning existed come out the same.
-    """
-    page = _OFFICE_NAMESPACE.sub("", page, count=2)
-    canonical = _CANONICAL.search(page)
-    if canonical is not None:  # "View in your browser" on the page itself leads nowhere
-        own = re.escape(canonical[1])
-        link = rf'<a\b[^>]*\bhref="{own}"[^>]*>(?:(?!</a>).)*?</a>'
-        page = re.sub(rf"\s*·\s*{link}|{link}\s*·\s*|{link}", "", page, flags=re.DOTALL)
-    page = _IMG_AUTO_HEIGHT.sub(r"\1", page)
-
-    def clean(match: re.Match[str]) -> str:
-        if match[1] is not None:
-            return match[1] + _EMAIL_ONLY_CSS.sub("", match[2]) + match[3]
-        return match[4] + _EMAIL_ONLY_CSS.sub("", match[5]) + match[6]
-
-    return _CSS_BLOCK.sub(clean, page)
 
 
 def snapshot(config: Config, rendered: RenderedEdition, *, sent_at: datetime) -> ArchivedEdition:
@@ -283,12 +202,6 @@ def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]
         entries.append(replace(made, article_ids=record.article_ids))
     entries.sort(key=lambda e: (e.sent_at, e.id), reverse=True)
     return entries, problems
-
-
-def folder_of(newsletter: str) -> PurePosixPath:
-    """Where an edition's archive lives: ``newsletter/`` for the one-newsletter editions,
-    ``archive/<id>/`` for each of several newsletters."""
-    return PurePosixPath("archive") / newsletter if newsletter else FOLDER
 
 
 def archive_artifacts(
