@@ -25,7 +25,7 @@ from ..edition.preview import DEFAULT_OUT, NothingNew, preview_edition
 from ..edition.sending import select_edition, send_edition, status_lines
 from ..edition.state import open_state
 from ..text.words import plural
-from .group import progress_bar, quiet, show_warnings
+from .group import confirm_send, finish_sends, progress_bar, quiet, show_warnings
 from .newsletters import newsletter_email
 from .publication import load, parse_now
 
@@ -242,16 +242,11 @@ def _email_delivery(
             if not quiet(ctx):
                 click.echo(f"test copy of edition {chosen.edition.id} sent to {to}: {reply}")
             return
-        if not yes:
-            if not sys.stdin.isatty():
-                raise click.UsageError(
-                    "--send needs confirmation: run it on a terminal, or pass --yes"
-                )
-            click.confirm(
-                f"Send edition {chosen.edition.id} ({chosen.edition.subject!r}) to "
-                f"{plural(chosen.due, 'recipient')} via {config.model.email.transport}?",
-                abort=True,
-            )
+        confirm_send(
+            yes,
+            f"Send edition {chosen.edition.id} ({chosen.edition.subject!r}) to "
+            f"{plural(chosen.due, 'recipient')} via {config.model.email.transport}?",
+        )
         with progress_bar(ctx, "sending", unit="messages", delay=0) as progress, graceful_sigterm():
             report = send_edition(
                 config,
@@ -264,10 +259,7 @@ def _email_delivery(
             )
     finally:
         conn.close()
-    click.echo(report.summary())
-    for note in report.advice():
-        click.echo(note, err=True)
-    ctx.exit(report.exit_code)
+    finish_sends(ctx, [report])
 
 
 def _correction_notice(
@@ -314,16 +306,11 @@ def _correction_notice(
                 click.echo(f"eml:     {made.eml_path} (To: {made.recipient})")
             return
         due = due_count(conn, notice)
-        if not yes:
-            if not sys.stdin.isatty():
-                raise click.UsageError(
-                    "--send needs confirmation: run it on a terminal, or pass --yes"
-                )
-            click.confirm(
-                f"Send correction notice {notice.key} ({notice.subject!r}) to "
-                f"{plural(due, 'reader')} via {config.model.email.transport}?",
-                abort=True,
-            )
+        confirm_send(
+            yes,
+            f"Send correction notice {notice.key} ({notice.subject!r}) to "
+            f"{plural(due, 'reader')} via {config.model.email.transport}?",
+        )
         with progress_bar(ctx, "sending") as progress, graceful_sigterm():
             report = send_notice(
                 config,
@@ -335,7 +322,4 @@ def _correction_notice(
             )
     finally:
         conn.close()
-    click.echo(report.summary())
-    for note in report.advice():
-        click.echo(note, err=True)
-    ctx.exit(report.exit_code)
+    finish_sends(ctx, [report])

@@ -16,11 +16,11 @@ import importlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path, PurePath
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn, Protocol
 
 import click
 
@@ -280,6 +280,35 @@ def _verbosity_options() -> list[click.Option]:
 def quiet(ctx: click.Context) -> bool:
     """True under --quiet: commands then print nothing but errors and warnings."""
     return bool(ctx.find_root().obj.get("verbosity") == 0)
+
+
+def confirm_send(yes: bool, question: str) -> None:
+    """``--send``'s confirmation: asked on a terminal; anywhere else (cron) ``--yes`` says it."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.UsageError("--send needs confirmation: run it on a terminal, or pass --yes")
+    click.confirm(question, abort=True)
+
+
+class _SendOutcome(Protocol):
+    @property
+    def exit_code(self) -> int: ...
+
+    def summary(self) -> str: ...
+
+    def advice(self) -> Iterable[str]: ...
+
+
+def finish_sends(ctx: click.Context, reports: Iterable[_SendOutcome]) -> NoReturn:
+    """Each send's summary (stdout) and advice (stderr), then exit with the worst code."""
+    code = 0
+    for report in reports:
+        click.echo(report.summary())
+        for note in report.advice():
+            click.echo(note, err=True)
+        code = max(code, report.exit_code)
+    ctx.exit(code)
 
 
 def show_warnings(warnings: tuple[Problem, ...] | list[Problem]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from ..edition.newsletters import removed_newsletters
 from ..edition.preview import NothingNew
 from ..publish.newsletters import overview
 from ..text.words import plural
-from .group import progress_bar, quiet, show_warnings
+from .group import confirm_send, finish_sends, progress_bar, quiet, show_warnings
 from .publication import load, parse_now
 
 
@@ -124,19 +123,14 @@ def newsletter_email(
             if not quiet(ctx):
                 click.echo(f"test copy of edition {edition.id} sent to {to}: {reply}")
             return
-        if not yes:
-            if not sys.stdin.isatty():
-                raise click.UsageError(
-                    "--send needs confirmation: run it on a terminal, or pass --yes"
-                )
-            names = ", ".join(e.id for e, _ in prepared.resumed) or ", ".join(
-                e.id for _, e, _ in prepared.planned
-            )
-            click.confirm(
-                f"Send {names} to {plural(prepared.recipients, 'recipient')}"
-                f" via {config.model.email.transport}?",
-                abort=True,
-            )
+        names = ", ".join(e.id for e, _ in prepared.resumed) or ", ".join(
+            e.id for _, e, _ in prepared.planned
+        )
+        confirm_send(
+            yes,
+            f"Send {names} to {plural(prepared.recipients, 'recipient')}"
+            f" via {config.model.email.transport}?",
+        )
         with progress_bar(ctx, "sending") as progress, graceful_sigterm():
             reports = send_prepared(
                 config,
@@ -149,10 +143,4 @@ def newsletter_email(
             )
     finally:
         conn.close()
-    code = 0
-    for report in reports:
-        click.echo(report.summary())
-        for note in report.advice():
-            click.echo(note, err=True)
-        code = max(code, report.exit_code)
-    ctx.exit(code)
+    finish_sends(ctx, reports)

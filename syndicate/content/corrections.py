@@ -12,22 +12,9 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 
 from ..model import Article, Correction
+from .when import long_date
 
 LABELS = {"correction": "Correction", "clarification": "Clarification", "update": "Update"}
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def label(correction: Correction) -> str:
@@ -37,8 +24,7 @@ def label(correction: Correction) -> str:
 
 def date_text(moment: datetime, zone: tzinfo) -> str:
     """``6 December 2026``: the day the note was added, where the publication is."""
-    local = moment.astimezone(zone)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+    return long_date(moment.astimezone(zone))
 
 
 def heading(correction: Correction, zone: tzinfo) -> str:

@@ -1,4 +1,5 @@
-"""Points in time from the command line: ISO dates/times or spans such as ``7d`` and ``24h``."""
+"""Points in time: ISO dates/times or spans such as ``7d`` and ``24h`` from the command line,
+and the long dates (``6 December 2026``) that editions and notes show."""
 
 from __future__ import annotations
 
@@ -9,6 +10,26 @@ from ..errors import UsageError
 
 _SPAN = re.compile(r"^(\d+)\s*(w|d|h|m|min)$")
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "min": "minutes"}
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def long_date(moment: datetime | date) -> str:
+    """``6 December 2026``, with month names from a fixed table, not the process locale:
+    output must be reproducible."""
+    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
 
 
 def parse_datetime(value: str | date | datetime, zone: tzinfo) -> datetime:

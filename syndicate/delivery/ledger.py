@@ -141,9 +141,7 @@ def message_id(edition: str, email: str, domain: str) -> str:
     A resend of an uncertain message carries the same Message-ID, which lets many receivers
     drop the second copy.
     """
-    digest = hashlib.sha256(f"{edition}\0{email.lower()}".encode()).hexdigest()[:24]
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in edition)
-    return f"<{safe}.{digest}@{domain}>"
+    return message_ids(edition, domain)(email)
 
 
 def message_ids(edition: str, domain: str) -> Callable[[str], str]:
@@ -174,23 +172,7 @@ def enqueue(conn: sqlite3.Connection, edition: str, domain: str) -> int:
             " ORDER BY s.id",
             (str(Status.ACTIVE), edition),
         ).fetchall()
-        now = utcnow()
-        conn.executemany(
-            "INSERT OR IGNORE INTO deliveries"
-            " (edition, email, subscriber_id, state, message_id, queued_at, updated)"
-            " VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-            [
-                (
-                    edition,
-                    row["email"],
-                    row["id"],
-                    message_id(edition, row["email"], domain),
-                    now,
-                    now,
-                )
-                for row in fresh
-            ],
-        )
+        enqueue_rows(conn, edition, domain, [(row["id"], row["email"]) for row in fresh])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -237,23 +219,7 @@ def enqueue_addresses(
                 (str(Status.ACTIVE), edition, *wanted[start : start + 500]),
             )
         ]
-        now = utcnow()
-        conn.executemany(
-            "INSERT OR IGNORE INTO deliveries"
-            " (edition, email, subscriber_id, state, message_id, queued_at, updated)"
-            " VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-            [
-                (
-                    edition,
-                    row["email"],
-                    row["id"],
-                    message_id(edition, row["email"], domain),
-                    now,
-                    now,
-                )
-                for row in fresh
-            ],
-        )
+        enqueue_rows(conn, edition, domain, [(row["id"], row["email"]) for row in fresh])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

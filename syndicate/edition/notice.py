@@ -21,8 +21,9 @@ from ..delivery.settings import MessageSettings
 from ..errors import TemplateError
 from ..files import write_if_changed
 from ..model import Article, Correction, Edition
+from ..text.tidy import tidy_text
 from .emailhtml import CONTENT_WIDTH, EMAIL_WIDTH
-from .render import TEXT_WIDTH, environment, render_named, tidy_text
+from .render import TEXT_WIDTH, environment, render_named
 
 HTML_TEMPLATE = "correction.mjml.j2"
 TEXT_TEMPLATE = "correction.txt.j2"

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from ..config import Config, Newsletter, configured_newsletters, key_line
 from ..content.corrections import heading
 from ..content.render import shorten
+from ..content.when import long_date
 from ..delivery.rendered import PLACEHOLDER_FIELDS, ReaderTemplates, RenderedEdition, placeholder
 from ..errors import TemplateError
 from ..model import Article, Edition, Image
@@ -34,7 +35,7 @@ from ..text.templates import (
     template_environment,
     template_source,
 )
-from ..text.tidy import tidy_text as _tidy_text
+from ..text.tidy import tidy_text
 from ..text.width import wrap
 from .emailhtml import CONTENT_WIDTH, EMAIL_WIDTH, email_fragment, hero_size
 
@@ -110,13 +111,13 @@ def render_edition(
     """
     html_env, context, marker = _prepare(config, edition)
     context["segment"] = Segment(segment or {})
-    text_env = _environment(config, autoescape=False)
+    text_env = environment(config, autoescape=False)
     names = (html_template(config), text_template(config))
 
     def render(reader: Mapping[str, str]) -> RenderedEdition:
         values = dict(context, reader=Reader(reader))
         html = _compile(html_env, names[0], values, edition.id)
-        text = _tidy_text(_render(text_env, names[1], values, edition.id))
+        text = tidy_text(render_named(text_env, names[1], values, edition.id))
         return RenderedEdition(
             edition=edition, subject=edition.subject, html=html, text=text, marker=marker
         )
@@ -134,7 +135,7 @@ def _compile(env: jinja2.Environment, name: str, context: dict[str, Any], editio
     # lazy: mjml (a compiled MJML engine) loads only when an edition is rendered
     from mjml import mjml2html
 
-    source = _render(env, name, context, edition_id)
+    source = render_named(env, name, context, edition_id)
     try:
         return mjml2html(source, disable_comments=True, fonts={})
     except ValueError as exc:
@@ -156,13 +157,13 @@ def text_template(config: Config) -> str:
 def mjml_source(config: Config, edition: Edition) -> str:
     """The MJML that ``render_edition`` compiles, for debugging a template override."""
     html_env, context, _ = _prepare(config, edition)
-    return _render(html_env, html_template(config), context, edition.id)
+    return render_named(html_env, html_template(config), context, edition.id)
 
 
 def _prepare(config: Config, edition: Edition) -> tuple[jinja2.Environment, dict[str, Any], str]:
     """The HTML environment, the context both templates are rendered with, and the marker."""
     marker = hashlib.sha256(repr(edition).encode("utf-8")).hexdigest()[:24]
-    html_env = _environment(config, autoescape=True)
+    html_env = environment(config, autoescape=True)
     css = _template_source(html_env, CSS_TEMPLATE, edition.id)
     full = config.model.email.full_content
     articles = [
@@ -217,7 +218,8 @@ def html_warnings(html: str) -> list[str]:
     return []
 
 
-def _environment(config: Config, *, autoescape: bool) -> jinja2.Environment:
+def environment(config: Config, *, autoescape: bool) -> jinja2.Environment:
+    """The templates' environment for an edition or a correction notice: ``wrap`` added."""
     env = template_environment(config, autoescape=autoescape)
     env.filters["wrap"] = _wrap_filter
     return env
@@ -234,7 +236,9 @@ def _template_source(env: jinja2.Environment, name: str, edition_id: str) -> str
     return source
 
 
-def _render(env: jinja2.Environment, name: str, context: dict[str, Any], edition_id: str) -> str:
+def render_named(
+    env: jinja2.Environment, name: str, context: dict[str, Any], edition_id: str
+) -> str:
     """Render a named template; any failure names the template file, line and edition."""
     try:
         return render_template(env, name, **context)
@@ -319,7 +323,7 @@ def _context(
     return {
         "publication": pub,
         "edition": edition,
-        "edition_date": _date_text(created),
+        "edition_date": long_date(created),
         "articles": articles,
         "preheader": shorten(first.dek or first.summary or first.title, PREHEADER_LENGTH),
         "full_content": config.model.email.full_content,
@@ -363,7 +367,7 @@ def _email_article(
         summary=article.summary,
         byline=_byline(article),
         date=local,
-        date_text=_date_text(local),
+        date_text=long_date(local),
         section=article.section,
         image=article.image,
         image_width=width,
@@ -388,31 +392,3 @@ def _byline(article: Article) -> str:
     if len(names) == 1:
         return f"By {names[0]}"
     return f"By {', '.join(names[:-1])} and {names[-1]}"
-
-
-def _date_text(moment: datetime) -> str:
-    # Month names from a fixed table, not the process locale: output must be reproducible.
-    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
-
-
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
-# For the other messages this part renders (correction notices): the same environment,
-# template error reporting and text tidying as an edition's.
-environment = _environment
-render_named = _render
-tidy_text = _tidy_text
