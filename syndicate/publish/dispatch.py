@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..config import Config
@@ -71,15 +72,11 @@ class Editions:
         self.report = report
         self.published = published
         self.feeds_changed = feeds_changed
-        self._articles: Sequence[Article] | None = None
 
-    @property
+    @cached_property
     def articles(self) -> Sequence[Article]:
         """Every article in content/, read once per run (only when an edition needs them)."""
-        if self._articles is None:
-            loaded = load_articles(self.config.content_dir, self.config.publication)
-            self._articles = loaded.articles
-        return self._articles
+        return load_articles(self.config.content_dir, self.config.publication).articles
 
     def run(self, schedule: Schedule) -> None:
         """Resume unfinished editions; then, if none is left unfinished, send a due one."""

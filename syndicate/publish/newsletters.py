@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..config import Config, Newsletter, configured_newsletters, newsletter_config
@@ -48,15 +49,11 @@ class NewsletterEditions:
         self.conn = conn
         self.now = now
         self.report = report
-        self._articles: Sequence[Article] | None = None
 
-    @property
+    @cached_property
     def articles(self) -> Sequence[Article]:
         """Every article in content/, read once per run."""
-        if self._articles is None:
-            loaded = load_articles(self.config.content_dir, self.config.publication)
-            self._articles = loaded.articles
-        return self._articles
+        return load_articles(self.config.content_dir, self.config.publication).articles
 
     def run(self) -> None:
         """Resume unfinished editions, then send what is due (see module docstring)."""

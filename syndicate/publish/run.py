@@ -202,10 +202,8 @@ def _corrections(
     result: BuildResult,
 ) -> None:
     """Notices of corrections (``[corrections] email``), once any article has corrections."""
-    if not result.corrections or config.model.corrections.email == "never":
-        return
-
-    tell_readers(config, conn, now, report, result.corrections)
+    if result.corrections:
+        tell_readers(config, conn, now, report, result.corrections)
 
 
 def _crash_in_build(done: int, total: int) -> None:
@@ -254,10 +252,10 @@ def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
             NewsletterEditions(config, conn, now, report).run()
             if len(report.actions) == before:
                 report.act("no newsletter edition due")
-            return
-        Editions(config, conn, now, report).run(schedule)
-        if len(report.actions) == before:
-            report.act(f"no edition due; schedule: {describe_schedule(schedule, now)}")
+        else:
+            Editions(config, conn, now, report).run(schedule)
+            if len(report.actions) == before:
+                report.act(f"no edition due; schedule: {describe_schedule(schedule, now)}")
         _corrections(config, conn, now, report, result)
 
 
