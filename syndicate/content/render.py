@@ -184,8 +184,10 @@ def render_markdown(body: str, *, summary: bool) -> tuple[str, str]:
                 found.extend(paragraphs(tokens))
             continue
         html.append(fast)
-        # The summary needs the first paragraphs only: read the tree segment by segment.
-        for segment in markdown_fast.segments(text) if summary else ():
+        # The summary needs the first paragraphs only: read the tree segment by segment (a
+        # body that qualified whole was never cut: cut it now, only when a summary is wanted).
+        pieces = segments if len(segments) > 1 or not summary else markdown_fast.segments(text)
+        for segment in pieces if summary else ():
             if _settled(found):
                 break
             more = markdown_fast.paragraphs(segment)
