@@ -44,9 +44,7 @@ class NewsletterConfig(Section):
     @field_validator("title", "subject", "from_", "reply_to")
     @classmethod
     def _one_line(cls, value: str) -> str:
-        if "\r" in value or "\n" in value:
-            raise ValueError("must be one line: CR/LF is not allowed in an email header")
-        return value
+        return EmailConfig._one_line(value)
 
     @field_validator("from_", "reply_to")
     @classmethod

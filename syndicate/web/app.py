@@ -81,9 +81,7 @@ class Router:
     startup: list[Callable[[App], None]] = field(default_factory=list)
     shutdown: list[Callable[[App], None]] = field(default_factory=list)
 
-    def route(
-        self, path: str, *methods: str, prefix: bool = False
-    ) -> Callable[[Handler], Handler]:
+    def route(self, path: str, *methods: str, prefix: bool = False) -> Callable[[Handler], Handler]:
         """Decorator: ``@router.route("/unsubscribe", "GET")``."""
         table = self.prefixes if prefix else self.routes
 
@@ -267,7 +265,7 @@ def _check_token(app: App, request: Request) -> tuple[str, Response | None]:
         body = page("Missing link code", "<p>This link has no unsubscribe code.</p>")
         return "", Response(HTTPStatus.BAD_REQUEST, body)
     try:
-        return verify_token(load_secret(), token, stored=lambda a: _stored(app, a)), None
+        return verify_token(load_secret(), token, stored=lambda a: address_stored(app, a)), None
     except BadToken as exc:
         log.warning("refused unsubscribe token: %s", exc)
         status = HTTPStatus.FORBIDDEN if exc.forged else HTTPStatus.BAD_REQUEST
@@ -278,7 +276,7 @@ def _check_token(app: App, request: Request) -> tuple[str, Response | None]:
         return "", Response(status, page("Link not valid", text, publication=title))
 
 
-def _stored(app: App, address: str) -> bool:
+def address_stored(app: App, address: str) -> bool:
     """Whether ``address`` is stored exactly so (for links signed before case mattered)."""
     conn = connect(app.config.state_db)
     try:

@@ -28,14 +28,13 @@ from ..delivery.subscribers import (
     Subscriber,
     get_subscriber,
     set_status,
-    stored_exactly,
     unsubscribe,
 )
 from ..delivery.tokens import BadToken, load_secret, newsletter_purpose, verify_token
 from ..errors import UsageError
 from ..store.sqlite import connect
 from ..text.templates import render_template, template_environment
-from .app import App, Request, Response, page, router
+from .app import App, Request, Response, address_stored, page, router
 from .optin import allowed_origins
 
 log = logging.getLogger("syndicate.web")
@@ -95,7 +94,7 @@ def _reader(app: App, request: Request) -> tuple[str, str, Response | None]:
             load_secret(),
             token,
             newsletter_purpose(newsletter),
-            stored=lambda a: _stored(app, a),
+            stored=lambda a: address_stored(app, a),
         )
     except BadToken as exc:
         log.warning("refused preferences token: %s", exc)
@@ -111,14 +110,6 @@ def _reader(app: App, request: Request) -> tuple[str, str, Response | None]:
             ),
         )
     return address, newsletter, None
-
-
-def _stored(app: App, address: str) -> bool:
-    conn = connect(app.config.state_db)
-    try:
-        return stored_exactly(conn, address)
-    finally:
-        conn.close()
 
 
 def _open(app: App) -> Any:
