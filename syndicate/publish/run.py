@@ -27,8 +27,8 @@ from ..config import Config
 from ..content.when import now_utc
 from ..crashpoints import crash_point
 from ..errors import SyndicateError
+from ..store.database import Connection, connect
 from ..store.lock import LockBusy, lock_path, run_lock
-from ..store.sqlite import connect
 from ..text.words import plural
 from .announce import announce, preview
 from .corrections import tell_readers
@@ -171,7 +171,7 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
         report.act(_changed_line(result.report.written, "wrote"))
     crash_point("built")
     feeds = _feed_paths(result)
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     try:
         announce(config, conn, now, report, extra_feeds=feeds)
         crash_point("announced")
@@ -196,7 +196,7 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
 
 def _corrections(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     now: datetime,
     report: PublishReport,
     result: BuildResult,
@@ -267,7 +267,7 @@ def _differs(path: Path, made: Path) -> bool:
 
 
 @contextmanager
-def _snapshot(db: Path) -> Iterator[sqlite3.Connection]:
+def _snapshot(db: Path) -> Iterator[Connection]:
     """An in-memory copy of the state database: the dry run may write to it, nothing persists.
 
     A database without a ``-wal`` file is opened ``immutable`` so that not even the WAL index
