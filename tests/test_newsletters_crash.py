@@ -20,6 +20,8 @@ from syndicate.store.database import connect
 from tests.conftest import Publication, Run
 from tests.newsletters_fixture import NEWSLETTERS, SECRET, two_weeks
 
+pytestmark = pytest.mark.both_backends
+
 CLI = [sys.executable, "-c", "from syndicate.cli import main; main()"]
 NOW = "2026-11-13T09:00:00+01:00"  # daily (07:00) and climate weekly (08:00) are due
 READERS = [f"reader{n}@example.com" for n in range(6)]

@@ -28,6 +28,8 @@ from syndicate.store.database import connect
 from tests.sending import add_many
 from tests.smtp_server import SmtpSink
 
+pytestmark = pytest.mark.both_backends
+
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
 READERS = tuple(f"reader{n:02d}@example.com" for n in range(12))
 NOW = "2026-11-09T09:00:00+01:00"  # an hour after the weekly edition was due

@@ -117,7 +117,7 @@ def store(conn: Connection, entry: ArchivedEdition) -> bool:
     cursor = conn.execute(
         "INSERT OR IGNORE INTO edition_archive"
         " (edition_id, subject, created, sent_at, html, articles, stored)"
-        " VALUES (?, ?, ?, ?, ?, ?, datetime('now'))",
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             entry.id,
             entry.subject,
@@ -125,6 +125,7 @@ def store(conn: Connection, entry: ArchivedEdition) -> bool:
             entry.sent_at.isoformat(),
             entry.html,
             articles,
+            datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),  # as SQLite's datetime('now')
         ),
     )
     return cursor.rowcount == 1
@@ -164,9 +165,9 @@ def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]
     that does not exist yet means no edition was ever sent.
     """
     db = config.state_db
-    if not db.exists():
+    if not config.state_url and not db.exists():
         return [], []
-    conn = connect(db)
+    conn = connect(config.state_target)
     try:
         if not has_table(conn, "editions"):
             return [], []

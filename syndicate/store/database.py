@@ -12,6 +12,7 @@ older syndicate is upgraded in place on first use.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,6 +72,16 @@ def connect(target: Path | str) -> Connection:
             return postgres.connect(target, prepare=_prepare_postgres)
         target = Path(target)
     return connect_sqlite(target)
+
+
+def connect_readonly(target: Path | str) -> Connection:
+    """A connection for reads that must not create or change anything (a SQLite file opened
+    read-only; PostgreSQL reads need nothing special)."""
+    if isinstance(target, str):
+        return connect(target)
+    conn = sqlite3.connect(f"{target.absolute().as_uri()}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
 
 
 def _prepare_postgres(conn: Connection) -> None:
@@ -134,8 +145,8 @@ def ensure_schema(conn: Connection, component: str, migrations: Sequence[str]) -
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    if is_postgres(conn):
-        _current.add(key)
+    if isinstance(conn, postgres.PgConnection) and not conn.sandboxed:
+        _current.add(key)  # (a sandbox's tables vanish with it: check again next time)
 
 
 # (url, component, version) already checked in this process: a PostgreSQL round trip saved.

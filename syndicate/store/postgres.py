@@ -205,6 +205,34 @@ class PgConnection:
         self._pool = pool
         self._conn: psycopg.Connection[Any] | None = conn
         self.url = url
+        self._sandbox: int | None = None  # savepoint depth inside a sandbox, else None
+
+    def sandbox(self) -> None:
+        """From now on nothing this connection writes persists: everything runs inside one
+        transaction that ``close()`` rolls back, and the code's own transactions become
+        savepoints in it (what ``publish --dry-run`` needs; SQLite copies to memory instead)."""
+        self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        self._sandbox = 0
+
+    @property
+    def sandboxed(self) -> bool:
+        """Whether what this connection writes will be rolled back (``sandbox``)."""
+        return self._sandbox is not None
+
+    def _sandboxed(self, statement: str) -> PgCursor | None:
+        conn = self.raw
+        depth = self._sandbox or 0
+        if statement.startswith("BEGIN"):
+            self._sandbox = depth + 1
+            return PgCursor(conn.execute(f"SAVEPOINT s{depth + 1}"))
+        if statement in ("COMMIT", "END") and depth:
+            self._sandbox = depth - 1
+            return PgCursor(conn.execute(f"RELEASE SAVEPOINT s{depth}"))
+        if statement == "ROLLBACK" and depth:
+            self._sandbox = depth - 1
+            conn.execute(f"ROLLBACK TO SAVEPOINT s{depth}")
+            return PgCursor(conn.execute(f"RELEASE SAVEPOINT s{depth}"))
+        return None
 
     @property
     def raw(self) -> psycopg.Connection[Any]:
@@ -217,6 +245,10 @@ class PgConnection:
         conn = self.raw
         statement = sql.strip().rstrip(";").upper()
         try:
+            if self._sandbox is not None:
+                handled = self._sandboxed(statement)
+                if handled is not None:
+                    return handled
             if statement == "BEGIN IMMEDIATE":
                 conn.execute("BEGIN")
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK_KEY,))
@@ -244,21 +276,25 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
+        if self._sandbox is not None:
+            return self._sandbox > 0
         from psycopg.pq import TransactionStatus  # lazy: psycopg is loaded on this path
 
         return self.raw.info.transaction_status != TransactionStatus.IDLE
 
     def commit(self) -> None:
         if self.in_transaction:
-            self.raw.execute("COMMIT")
+            self.execute("COMMIT")
 
     def rollback(self) -> None:
         if self.in_transaction:
-            self.raw.execute("ROLLBACK")
+            self.execute("ROLLBACK")
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            if self._sandbox is not None:
+                conn.execute("ROLLBACK")
             self._pool.putconn(conn)
 
     def __enter__(self) -> PgConnection:
