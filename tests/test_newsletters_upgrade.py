@@ -1,6 +1,6 @@
 """A state database made by syndicate before [newsletters] (main's own CLI: see
 tests/fixtures/newsletters/make_main_db.sh) is upgraded in place on first use: a backup
-copy first, every subscriber and ledger row kept, subscribers on the default newsletter,
+copy first (made by the schema upgrade, ``store.schema``), every subscriber and ledger row kept, subscribers on the default newsletter,
 and doing it again changes nothing."""
 
 from __future__ import annotations
@@ -74,10 +74,12 @@ def test_upgrade_keeps_everything_and_subscribes_to_the_defaults(
     assert len(subscribers) == 3 and len(ledger) == 2
     original = db.read_bytes()
 
-    # The one-newsletter config still works on it, unchanged.
+    # The one-newsletter config still works on it, unchanged. The schema upgrade (to the
+    # Alembic baseline, which adds the subscriptions tables) copied the file aside first.
     listed = run(root, "subscribers", "list")
     assert listed.exit_code == 0 and listed.output.count("\n") == 3
-    assert not (root / "state" / "syndicate.db.before-newsletters.bak").exists()
+    assert (root / "state" / "syndicate.db.before-newsletters.bak").exists()
+    assert rows(db, "SELECT subscriber_id FROM subscriptions") == []
 
     config = root / "config.toml"
     config.write_text(config.read_text(encoding="utf-8") + NEWSLETTERS, encoding="utf-8")

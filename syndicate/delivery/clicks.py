@@ -12,21 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..store.database import Connection, ensure_schema
-
-COMPONENT = "clicks"
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE tracked_links (
-        edition TEXT NOT NULL,
-        link_id TEXT NOT NULL,
-        url TEXT NOT NULL,
-        position INTEGER NOT NULL,
-        clicks INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (edition, link_id)
-    )
-    """,
-)
+from ..store.database import Connection
+from ..store.schema import ensure_current
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,11 +29,7 @@ class TrackedLink:
 
 def ensure_clicks_schema(conn: Connection) -> None:
     """Create or upgrade the click table (cheap once current)."""
-    row = conn.execute(
-        "SELECT version FROM schema_versions WHERE component = ?", (COMPONENT,)
-    ).fetchone()
-    if row is None or row[0] != len(MIGRATIONS):
-        ensure_schema(conn, COMPONENT, MIGRATIONS)
+    ensure_current(conn)
 
 
 def register_links(conn: Connection, links: Iterable[TrackedLink]) -> None:

@@ -34,9 +34,9 @@ from ..errors import db_error
 from ..store.database import Connection, connect
 from ..store.sqlite import BUSY_TIMEOUT_SECONDS
 from ..text.words import plural
-from .subscribers import Status, ensure_current, ensure_subscribers, utcnow
+from .subscribers import Status, ensure_current, utcnow
 from .subscriptions import ACTIVE_SUBSCRIPTION_SQL
-from .suppressions import ensure_bounces_schema, record_refusal
+from .suppressions import record_refusal
 
 
 class RowState(StrEnum):
@@ -51,26 +51,6 @@ class RowState(StrEnum):
 
 
 FINAL = frozenset({RowState.SENT, RowState.FAILED, RowState.SKIPPED})
-
-MIGRATIONS = (
-    """
-    CREATE TABLE deliveries (
-        edition TEXT NOT NULL,
-        email TEXT NOT NULL COLLATE NOCASE,
-        subscriber_id INTEGER,
-        state TEXT NOT NULL DEFAULT 'queued',
-        message_id TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        retry_at TEXT,
-        reason TEXT NOT NULL DEFAULT '',
-        provider_id TEXT NOT NULL DEFAULT '',
-        queued_at TEXT NOT NULL,
-        updated TEXT NOT NULL,
-        PRIMARY KEY (edition, email)
-    );
-    CREATE INDEX deliveries_state ON deliveries (edition, state)
-    """,
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,9 +111,7 @@ class LedgerSummary:
 
 def ensure_ledger(conn: Connection) -> None:
     """Create or upgrade the ledger table (and the subscribers table it reads from)."""
-    ensure_subscribers(conn)
-    ensure_current(conn, "ledger", MIGRATIONS)
-    ensure_bounces_schema(conn)  # ``Ledger.bounced`` records refusals there, mid-transaction
+    ensure_current(conn)
 
 
 def message_id(edition: str, email: str, domain: str) -> str:

@@ -10,25 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..store.database import Connection, ensure_schema
-
-COMPONENT = "send_runs"
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE send_runs (
-        id INTEGER PRIMARY KEY,
-        edition TEXT NOT NULL,
-        transport TEXT NOT NULL,
-        started TEXT NOT NULL,
-        seconds REAL NOT NULL,
-        sent INTEGER NOT NULL,
-        failed INTEGER NOT NULL,
-        deferred INTEGER NOT NULL,
-        skipped INTEGER NOT NULL
-    );
-    CREATE INDEX send_runs_edition ON send_runs (edition, id)
-    """,
-)
+from ..store.database import Connection
+from ..store.schema import ensure_current
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,11 +30,7 @@ class SendRun:
 
 def ensure_send_runs(conn: Connection) -> None:
     """Create or upgrade the send-run table (cheap once current)."""
-    row = conn.execute(
-        "SELECT version FROM schema_versions WHERE component = ?", (COMPONENT,)
-    ).fetchone()
-    if row is None or row[0] != len(MIGRATIONS):
-        ensure_schema(conn, COMPONENT, MIGRATIONS)
+    ensure_current(conn)
 
 
 def record_run(conn: Connection, run: SendRun) -> None:

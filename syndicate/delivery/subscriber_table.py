@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from ..errors import UsageError
-from ..store.database import Connection, Row, ensure_schema
+from ..store.database import Connection, Row
+from ..store.schema import ensure_current
 
 
 class Status(StrEnum):
@@ -29,22 +30,6 @@ class Status(StrEnum):
 
 # Plain strings: ``str in Status`` warns (and changes meaning) before Python 3.12.
 _STATUSES = frozenset(str(status) for status in Status)
-
-MIGRATIONS = (
-    """
-    CREATE TABLE subscribers (
-        id INTEGER PRIMARY KEY,
-        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
-        name TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL DEFAULT 'active',
-        reason TEXT NOT NULL DEFAULT '',
-        source TEXT NOT NULL DEFAULT '',
-        created TEXT NOT NULL,
-        updated TEXT NOT NULL
-    );
-    CREATE INDEX subscribers_status ON subscribers (status, id)
-    """,
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,17 +51,9 @@ class InvalidAddress(UsageError):
 
 
 def ensure_subscribers(conn: Connection) -> None:
-    """Create or upgrade the subscribers table (a cheap check once it is current)."""
-    ensure_current(conn, "subscribers", MIGRATIONS)
-
-
-def ensure_current(conn: Connection, component: str, migrations: tuple[str, ...]) -> None:
-    """``ensure_schema`` only when needed: safe to call inside a transaction once migrated."""
-    row = conn.execute(
-        "SELECT version FROM schema_versions WHERE component = ?", (component,)
-    ).fetchone()
-    if row is None or row[0] != len(migrations):
-        ensure_schema(conn, component, migrations)
+    """Check the state schema (``store.schema``; one query once current, so safe inside a
+    transaction then)."""
+    ensure_current(conn)
 
 
 def normalize_email(address: str) -> str:

@@ -17,15 +17,14 @@ from typing import Protocol
 from ..errors import Problem, UsageError
 from ..files import atomic_write
 from ..store.database import Connection
+from ..store.schema import ensure_current
 from ..text.words import plural
 from .csvfile import CsvText, csv_records, read_csv, restore_cell, write_csv
 from .list_exports import SKIP, SUPPRESSING, ListExport, header_key, list_export
 from .subscriber_table import (
-    MIGRATIONS,
     InvalidAddress,
     Status,
     Subscriber,
-    ensure_current,
     ensure_subscribers,
     get_subscriber,
     normalize_email,
@@ -39,7 +38,6 @@ from .suppressions import lift_suppression, suppressed_status
 # The table's names are the store's too: callers import them all from here.
 __all__ = [
     "EXPORT_FIELDS",
-    "MIGRATIONS",
     "ImportReport",
     "InvalidAddress",
     "RowColumns",

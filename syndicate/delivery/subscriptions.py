@@ -15,49 +15,20 @@ globally unsubscribed address gets nothing whatever its subscriptions say.
 Free attributes (extra CSV columns such as ``city``) live in ``subscriber_attributes`` and
 select segments (``--where city=Berlin``).
 
-The first use on a database made before newsletters existed copies it aside
-(``<db>.before-newsletters.bak``) and subscribes every subscriber to the default newsletters.
+The first use on a database made before newsletters existed subscribes every subscriber to
+the default newsletters; the schema upgrade that added these tables copied it aside first
+(``<db>.before-newsletters.bak``, ``store.schema``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ..errors import UsageError
-from ..store.database import Connection, Row
-from ..store.lock import run_lock
-from ..store.sqlite import backup_copy, database_file
-from .subscriber_table import Status, ensure_current, ensure_subscribers, utcnow
-
-COMPONENT = "subscriptions"
-BACKUP_SUFFIX = ".before-newsletters.bak"
-
-MIGRATIONS = (
-    """
-    CREATE TABLE subscriptions (
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
-        newsletter TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'active',
-        cadence TEXT NOT NULL DEFAULT '',
-        floor INTEGER,
-        how TEXT NOT NULL DEFAULT '',
-        created TEXT NOT NULL,
-        updated TEXT NOT NULL,
-        PRIMARY KEY (subscriber_id, newsletter)
-    );
-    CREATE INDEX subscriptions_newsletter ON subscriptions (newsletter, status, cadence);
-    CREATE TABLE subscriber_attributes (
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
-        name TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (subscriber_id, name)
-    );
-    CREATE INDEX subscriber_attributes_value ON subscriber_attributes (name, value)
-    """,
-)
+from ..store.database import Connection, Row, has_table
+from .subscriber_table import Status, ensure_subscribers, utcnow
 
 CADENCES = ("immediate", "daily", "weekly")
 
@@ -93,40 +64,20 @@ ACTIVE_SUBSCRIPTION_SQL = (
 
 
 def ensure_subscriptions(conn: Connection, defaults: Sequence[str]) -> None:
-    """Create or upgrade the tables; on a database that had subscribers before, first copy
-    it aside. Then give every subscriber without any subscription the ``defaults``."""
+    """Check the schema, then give every subscriber without any subscription the
+    ``defaults``: labelled ``upgrade`` the first time newsletters are used on a database that
+    had subscribers (``store.schema`` copied it aside before adding these tables), ``default``
+    after that."""
     ensure_subscribers(conn)
-    upgraded = installed(conn)
-    if not upgraded:
-        _upgrade(conn)
-    adopt(conn, defaults, how="default" if upgraded else "upgrade")
-
-
-def _upgrade(conn: Connection) -> None:
-    """First use: copy a database that has subscribers aside, then add the tables.
-
-    Under a lock file beside the database, so that a second process upgrading at the same
-    moment waits, then finds the tables there (and never copies an upgraded database over
-    the pre-upgrade copy).
-    """
-    path = database_file(conn)
-    guard = (
-        run_lock(path.with_name(path.name + ".upgrade.lock"), wait=True, timeout=120)
-        if path is not None
-        else nullcontext()
-    )
-    with guard:
-        if installed(conn):
-            return
-        if conn.execute("SELECT 1 FROM subscribers LIMIT 1").fetchone():
-            backup_copy(conn, BACKUP_SUFFIX)
-        ensure_current(conn, COMPONENT, MIGRATIONS)
+    adopt(conn, defaults, how="default" if installed(conn) else "upgrade")
 
 
 def installed(conn: Connection) -> bool:
-    """Whether this database has subscriptions (a [newsletters] publication used it)."""
-    row = conn.execute("SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)).fetchone()
-    return row is not None
+    """Whether a [newsletters] publication used this database: it has subscription rows
+    (read-only callers may find a database from before the tables existed)."""
+    if not has_table(conn, "subscriptions"):
+        return False
+    return conn.execute("SELECT 1 FROM subscriptions LIMIT 1").fetchone() is not None
 
 
 def adopt(conn: Connection, defaults: Sequence[str], *, how: str) -> int:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import Problem
-from ..store.database import Connection, ensure_schema, has_table
+from ..store.database import Connection, has_table
+from ..store.schema import ensure_current
 from ..text.words import plural
 from .subscriber_table import (
     InvalidAddress,
@@ -29,32 +30,6 @@ from .subscriber_table import (
     get_subscriber,
     normalize_email,
     utcnow,
-)
-
-COMPONENT = "bounces"
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE bounce_events (
-        id INTEGER PRIMARY KEY,
-        email TEXT NOT NULL COLLATE NOCASE,
-        kind TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'complaint', 'reset')),
-        status TEXT NOT NULL DEFAULT '',
-        detail TEXT NOT NULL DEFAULT '',
-        source TEXT NOT NULL DEFAULT '',
-        reference TEXT NOT NULL,
-        occasion TEXT NOT NULL DEFAULT '',
-        happened TEXT NOT NULL,
-        recorded TEXT NOT NULL,
-        UNIQUE (reference, email, kind)
-    );
-    CREATE INDEX bounce_events_email ON bounce_events (email, id);
-    CREATE TABLE suppressions (
-        email TEXT PRIMARY KEY COLLATE NOCASE,
-        kind TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        created TEXT NOT NULL
-    )
-    """,
 )
 
 Kind = Literal["hard", "soft", "complaint"]
@@ -100,11 +75,7 @@ class BounceReport:
 
 def ensure_bounces_schema(conn: Connection) -> None:
     """Create or upgrade the bounce tables."""
-    row = conn.execute(
-        "SELECT version FROM schema_versions WHERE component = ?", (COMPONENT,)
-    ).fetchone()
-    if row is None or row[0] != len(MIGRATIONS):
-        ensure_schema(conn, COMPONENT, MIGRATIONS)
+    ensure_current(conn)
 
 
 def _has_suppressions(conn: Connection) -> bool:

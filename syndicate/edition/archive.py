@@ -36,7 +36,8 @@ from ..errors import Problem, StateError, SyndicateError
 from ..exporters._feedgen import GENERATOR, GENERATOR_URI, rss_bytes
 from ..files import WriteReport, write_artifacts
 from ..model import Artifact
-from ..store.database import Connection, connect, ensure_schema, has_table
+from ..store.database import Connection, connect, has_table
+from ..store.schema import ensure_current
 from ..text.templates import render_template, template_environment
 from .archive_notes import Notes, content_notes, with_corrections
 from .archive_page import FOLDER, folder_of, page_html, web_html
@@ -51,20 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("syndicate.archive")
 
-COMPONENT = "archive"
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE edition_archive (
-        edition_id TEXT PRIMARY KEY,
-        subject TEXT NOT NULL,
-        created TEXT NOT NULL,
-        sent_at TEXT NOT NULL,
-        html TEXT NOT NULL,
-        articles TEXT NOT NULL,
-        stored TEXT NOT NULL
-    )
-    """,
-)
 INDEX_TEMPLATE = "archive.html.j2"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -109,7 +96,7 @@ def snapshot(config: Config, rendered: RenderedEdition, *, sent_at: datetime) ->
 
 def store(conn: Connection, entry: ArchivedEdition) -> bool:
     """Keep the entry (the first one stored for an edition wins); True if it was new."""
-    ensure_schema(conn, COMPONENT, MIGRATIONS)
+    ensure_current(conn)
     articles = json.dumps(
         [{"title": a.title, "url": a.url, "summary": a.summary} for a in entry.articles],
         ensure_ascii=False,

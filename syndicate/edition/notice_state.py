@@ -11,27 +11,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..store.database import Connection, ensure_schema
-
-COMPONENT = "corrections"
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE correction_notices (
-        send_key TEXT PRIMARY KEY,
-        article_id TEXT NOT NULL,
-        correction TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('asked', 'sending', 'sent')),
-        created TEXT NOT NULL,
-        sent_at TEXT,
-        UNIQUE (article_id, correction)
-    )
-    """,
-)
+from ..store.database import Connection
+from ..store.schema import ensure_current
 
 
 def ensure_notices_table(conn: Connection) -> None:
     """Create or upgrade the notices table."""
-    ensure_schema(conn, COMPONENT, MIGRATIONS)
+    ensure_current(conn)
 
 
 def status_of(conn: Connection, article_id: str, correction: str) -> str | None:

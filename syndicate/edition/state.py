@@ -17,28 +17,9 @@ from ..config import Config
 from ..content.articles import load_articles, render_article, select_published
 from ..errors import StateError, UsageError
 from ..model import Article, Edition, newest_first
-from ..store.database import Connection, Row, connect, ensure_schema
+from ..store.database import Connection, Row, connect
+from ..store.schema import ensure_current
 from .render import render_subject
-
-COMPONENT = "editions"
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE editions (
-        id TEXT PRIMARY KEY,
-        created TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('draft', 'sending', 'sent')),
-        subject TEXT NOT NULL,
-        sent_at TEXT
-    );
-    CREATE TABLE edition_articles (
-        edition_id TEXT NOT NULL REFERENCES editions(id) ON DELETE CASCADE,
-        position INTEGER NOT NULL,
-        article_id TEXT NOT NULL,
-        PRIMARY KEY (edition_id, position)
-    );
-    CREATE INDEX edition_articles_article ON edition_articles(article_id)
-    """,
-)
 
 Status = Literal["draft", "sending", "sent"]
 # Editions whose articles never go out again under the default rule. "sending" counts: some
@@ -60,7 +41,7 @@ class EditionRecord:
 
 def ensure_editions_schema(conn: Connection) -> None:
     """Create or upgrade the editions tables; every function here expects them."""
-    ensure_schema(conn, COMPONENT, MIGRATIONS)
+    ensure_current(conn)
 
 
 def open_state(config: Config) -> Connection:

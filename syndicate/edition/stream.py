@@ -18,31 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..delivery.subscriber_table import ensure_current, utcnow
-from ..store.database import Connection
-
-COMPONENT = "newsletter_stream"
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE newsletter_stream (
-        newsletter TEXT NOT NULL,
-        article_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        added TEXT NOT NULL,
-        PRIMARY KEY (newsletter, article_id)
-    );
-    CREATE INDEX newsletter_stream_seq ON newsletter_stream (newsletter, seq);
-    CREATE TABLE newsletter_editions (
-        edition_id TEXT PRIMARY KEY REFERENCES editions(id) ON DELETE CASCADE,
-        newsletter TEXT NOT NULL,
-        cadence TEXT NOT NULL DEFAULT '',
-        floor INTEGER NOT NULL,
-        upto INTEGER NOT NULL,
-        segment TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX newsletter_editions_newsletter ON newsletter_editions (newsletter, cadence)
-    """,
-)
+from ..delivery.subscriber_table import utcnow
+from ..store.database import Connection, has_table
+from ..store.schema import ensure_current
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,13 +36,21 @@ class Placement:
 
 def ensure_stream(conn: Connection) -> None:
     """Create or upgrade the tables (the editions tables must exist first)."""
-    ensure_current(conn, COMPONENT, MIGRATIONS)
+    ensure_current(conn)
 
 
 def installed(conn: Connection) -> bool:
-    """Whether this database has newsletter placements (a [newsletters] publication used it)."""
-    row = conn.execute("SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)).fetchone()
-    return row is not None
+    """Whether a [newsletters] publication used this database: its stream or placements have
+    rows (read-only callers may find a database from before the tables existed)."""
+    if not has_table(conn, "newsletter_stream"):
+        return False
+    return (
+        conn.execute(
+            "SELECT 1 WHERE EXISTS (SELECT 1 FROM newsletter_stream)"
+            " OR EXISTS (SELECT 1 FROM newsletter_editions)"
+        ).fetchone()
+        is not None
+    )
 
 
 def extend(
@@ -211,9 +197,7 @@ def unfinished(conn: Connection) -> list[str]:
 def is_placed(conn: Connection, edition_id: str) -> bool:
     """Whether an edition belongs to one of several newsletters (False on a database that
     never had them): the one-newsletter code must not resume such an edition for everyone."""
-    if not conn.execute(
-        "SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)
-    ).fetchone():
+    if not installed(conn):
         return False
     row = conn.execute(
         "SELECT 1 FROM newsletter_editions WHERE edition_id = ?", (edition_id,)
@@ -224,9 +208,7 @@ def is_placed(conn: Connection, edition_id: str) -> bool:
 def edition_ids_of(conn: Connection, newsletter: str) -> set[str] | None:
     """The ids of one newsletter's editions; None on a database that never had several
     newsletters (for reports filtering by newsletter)."""
-    if not conn.execute(
-        "SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)
-    ).fetchone():
+    if not installed(conn):
         return None
     rows = conn.execute(
         "SELECT edition_id FROM newsletter_editions WHERE newsletter = ?", (newsletter,)

@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..store.database import Connection, ensure_schema
+from ..store.database import Connection
+from ..store.schema import ensure_current
 from . import websub
 from .deploy import deploy_needed, run_deploy
 
@@ -27,16 +28,6 @@ if TYPE_CHECKING:
     from .run import PublishReport
 
 FEED_NAMES = frozenset({"rss.xml", "atom.xml", "feed.json"})
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE announced_files (
-        path TEXT PRIMARY KEY,
-        size INTEGER NOT NULL,
-        mtime_ns INTEGER NOT NULL
-    )
-    """,
-)
-
 Stamp = tuple[int, int]  # (size, mtime_ns)
 
 
@@ -79,7 +70,7 @@ def changed_feeds(
     conn: Connection, listing: Listing, extra_feeds: Iterable[str] = ()
 ) -> list[str]:
     """Feed files that are new or changed since they were last queued for a ping."""
-    ensure_schema(conn, "announce", MIGRATIONS)
+    ensure_current(conn)
     known: dict[str, Stamp] = {
         row[0]: (row[1], row[2])
         for row in conn.execute("SELECT path, size, mtime_ns FROM announced_files")
@@ -94,7 +85,7 @@ def changed_feeds(
 
 def remember(conn: Connection, listing: Listing, paths: Iterable[str]) -> None:
     """Record ``paths`` as announced at their current stamp; forget files that are gone."""
-    ensure_schema(conn, "announce", MIGRATIONS)
+    ensure_current(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany(

@@ -18,18 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..config import Config
-from ..store.database import Connection, ensure_schema
+from ..store.database import Connection
+from ..store.schema import ensure_current
 
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE deploy_state (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        signature TEXT NOT NULL DEFAULT '',
-        last_success TEXT,
-        last_error TEXT NOT NULL DEFAULT ''
-    )
-    """,
-)
 OUTPUT_TAIL = 300
 
 
@@ -42,7 +33,7 @@ class DeployOutcome:
 
 
 def _ensure(conn: Connection) -> None:
-    ensure_schema(conn, "deploy", MIGRATIONS)
+    ensure_current(conn)
 
 
 def deploy_needed(conn: Connection, signature: str) -> bool:

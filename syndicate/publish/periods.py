@@ -12,26 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from ..store.database import Connection, Row, ensure_schema
-
-COMPONENT = "publish"
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE publish_periods (
-        period TEXT PRIMARY KEY,
-        due_at TEXT NOT NULL,
-        planned_at TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('sending', 'sent', 'empty', 'skipped')),
-        edition_id TEXT,
-        articles INTEGER NOT NULL DEFAULT 0,
-        updated TEXT NOT NULL
-    );
-    CREATE INDEX publish_periods_due ON publish_periods (due_at)
-    """,
-    """
-    CREATE TABLE publish_marks (name TEXT PRIMARY KEY, value TEXT NOT NULL)
-    """,
-)
+from ..store.database import Connection, Row
+from ..store.schema import ensure_current
 
 State = Literal["sending", "sent", "empty", "skipped"]
 ON_NEW_PREFIX = "on-new@"
@@ -62,7 +44,7 @@ class Period:
 
 def ensure_periods(conn: Connection) -> None:
     """Create or upgrade the table; every function here expects it."""
-    ensure_schema(conn, COMPONENT, MIGRATIONS)
+    ensure_current(conn)
 
 
 def period_key(due_at: datetime, *, on_new: bool = False) -> str:

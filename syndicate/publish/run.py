@@ -288,10 +288,6 @@ def _snapshot(db: Path | str) -> Iterator[Connection]:
     memory.row_factory = sqlite3.Row
     memory.execute("PRAGMA foreign_keys=ON")
     try:
-        memory.execute(
-            "CREATE TABLE IF NOT EXISTS schema_versions ("
-            " component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-        )
         if db.exists():
             wal = db.with_name(db.name + "-wal")
             mode = "mode=ro" if wal.exists() else "immutable=1"

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
-from ..store.database import Connection, ensure_schema
+from ..store.database import Connection
+from ..store.schema import ensure_current
 
 log = logging.getLogger("syndicate.websub")
 
@@ -29,19 +30,6 @@ TIMEOUT_SECONDS = 10.0
 ATTEMPTS = 3
 BACKOFF_SECONDS = 0.5
 USER_AGENT = "syndicate-websub/1"
-
-MIGRATIONS = (
-    """
-    CREATE TABLE websub_pending (
-        hub TEXT NOT NULL,
-        url TEXT NOT NULL,
-        queued_at TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT NOT NULL DEFAULT '',
-        PRIMARY KEY (hub, url)
-    )
-    """,
-)
 
 Sleep = Callable[[float], None]
 
@@ -64,7 +52,7 @@ class PingError(Exception):
 
 def queue(conn: Connection, hub: str, urls: Iterable[str], now: datetime) -> int:
     """Remember that ``urls`` must be announced to ``hub``; already-queued URLs stay once."""
-    ensure_schema(conn, "websub", MIGRATIONS)
+    ensure_current(conn)
     rows = [(hub, url, now.isoformat()) for url in urls]
     with conn:
         conn.executemany(
@@ -77,7 +65,7 @@ def queue(conn: Connection, hub: str, urls: Iterable[str], now: datetime) -> int
 
 def pending(conn: Connection, hub: str) -> list[str]:
     """URLs still to announce to ``hub``, oldest first."""
-    ensure_schema(conn, "websub", MIGRATIONS)
+    ensure_current(conn)
     cursor = conn.execute(
         "SELECT url FROM websub_pending WHERE hub = ? ORDER BY queued_at, url", (hub,)
     )

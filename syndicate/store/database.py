@@ -5,9 +5,8 @@ server shared by several hosts (``store.postgres``). SQLite's ``sqlite3.Connecti
 ``Connection`` shape natively, and ``PgConnection`` gives a psycopg connection the same one, so
 state code is written and type-checked once for both.
 
-Each component owns its tables and their migrations (``ensure_schema``), versioned in one
-``schema_versions`` table, so components evolve independently and a database made by an
-older syndicate is upgraded in place on first use.
+The schema is one, versioned by Alembic (``store.migrations``); ``store.schema`` checks it
+when the state is first used (SQLite: upgraded in place; PostgreSQL: ``syndicate db upgrade``).
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import StateError
 from . import postgres
-from .sqlite import SCHEMA_VERSIONS, connect_sqlite
+from .sqlite import connect_sqlite
 
 
 class Cursor(Protocol):
@@ -69,7 +67,7 @@ def connect(target: Path | str) -> Connection:
     URL, a connection from this process's PostgreSQL pool (``store.postgres``)."""
     if isinstance(target, str):
         if postgres.is_url(target):
-            return postgres.connect(target, prepare=_prepare_postgres)
+            return postgres.connect(target)
         target = Path(target)
     return connect_sqlite(target)
 
@@ -84,18 +82,6 @@ def connect_readonly(target: Path | str) -> Connection:
     return conn
 
 
-def _prepare_postgres(conn: Connection) -> None:
-    """First use of a PostgreSQL store by this process: what every component expects there."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS citext")
-        conn.execute(SCHEMA_VERSIONS)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def has_table(conn: Connection, name: str) -> bool:
     """Whether the state database has table ``name`` (reads that must not create tables)."""
     if is_postgres(conn):
@@ -108,46 +94,3 @@ def has_table(conn: Connection, name: str) -> bool:
 def is_postgres(conn: Connection) -> bool:
     """Whether ``conn`` is the PostgreSQL state store (for the few statements that differ)."""
     return isinstance(conn, postgres.PgConnection)
-
-
-def ensure_schema(conn: Connection, component: str, migrations: Sequence[str]) -> None:
-    """Apply the component's migrations not yet applied; migration N brings it to version N.
-
-    Runs inside one IMMEDIATE transaction (on PostgreSQL: under the writer advisory lock) so
-    two processes starting at once cannot both migrate. A database newer than this code is
-    refused rather than misread.
-    """
-    if is_postgres(conn):
-        key = (getattr(conn, "url", ""), component, len(migrations))
-        if key in _current:
-            return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        row = conn.execute(
-            "SELECT version FROM schema_versions WHERE component = ?", (component,)
-        ).fetchone()
-        current = row[0] if row else 0
-        if current > len(migrations):
-            raise StateError(
-                f"state database has {component} schema v{current}, newer than this syndicate "
-                f"(v{len(migrations)}); upgrade syndicate"
-            )
-        for version in range(current + 1, len(migrations) + 1):
-            for statement in migrations[version - 1].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-        conn.execute(
-            "INSERT INTO schema_versions (component, version) VALUES (?, ?)"
-            " ON CONFLICT(component) DO UPDATE SET version = excluded.version",
-            (component, len(migrations)),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    if isinstance(conn, postgres.PgConnection) and not conn.sandboxed:
-        _current.add(key)  # (a sandbox's tables vanish with it: check again next time)
-
-
-# (url, component, version) already checked in this process: a PostgreSQL round trip saved.
-_current: set[tuple[str, str, int]] = set()

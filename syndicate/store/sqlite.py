@@ -8,10 +8,6 @@ from pathlib import Path
 from ..errors import db_error
 
 BUSY_TIMEOUT_SECONDS = 30.0
-SCHEMA_VERSIONS = (
-    "CREATE TABLE IF NOT EXISTS schema_versions ("
-    " component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-)
 
 
 def connect_sqlite(path: Path) -> sqlite3.Connection:
@@ -23,7 +19,6 @@ def connect_sqlite(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute(SCHEMA_VERSIONS)
     except sqlite3.Error as exc:
         conn.close()
         # Garbage bytes, a full disk, a read-only mount: one line naming the file.

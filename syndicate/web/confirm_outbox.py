@@ -58,34 +58,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("syndicate.web")
 
-COMPONENT = "confirm_outbox"
-MIGRATIONS = (
-    """
-    CREATE TABLE confirm_outbox (
-        id INTEGER PRIMARY KEY,
-        email TEXT NOT NULL,
-        address_key TEXT NOT NULL,
-        name TEXT NOT NULL DEFAULT '',
-        requested REAL NOT NULL,
-        state TEXT NOT NULL DEFAULT 'queued',
-        nonce TEXT UNIQUE,
-        expires INTEGER,
-        basis TEXT NOT NULL DEFAULT '',
-        used REAL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_try REAL NOT NULL DEFAULT 0,
-        outcome TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX confirm_outbox_due ON confirm_outbox (state, next_try);
-    CREATE INDEX confirm_outbox_key ON confirm_outbox (address_key, requested);
-    CREATE INDEX confirm_outbox_email ON confirm_outbox (email)
-    """,
-    # [newsletters]: the ids ticked on the form (separated by spaces; "" = the defaults).
-    """
-    ALTER TABLE confirm_outbox ADD COLUMN newsletters TEXT NOT NULL DEFAULT ''
-    """,
-)
-
 # At most this many confirmation emails per mailbox (``address_key``) per rate window, from
 # however many client IPs, processes and restarts: no one can mail-bomb an inbox with us.
 ADDRESS_LIMIT = 3
@@ -110,7 +82,7 @@ def address_key(normalized: str) -> str:
 
 def ensure_outbox(conn: Connection) -> None:
     """Create or upgrade the outbox table (cheap once current)."""
-    ensure_current(conn, COMPONENT, MIGRATIONS)
+    ensure_current(conn)
 
 
 def enqueue(

@@ -1,0 +1,28 @@
+"""Alembic's environment for the state database, driven by ``store.migrations.runner``.
+
+The runner hands over an open SQLAlchemy connection (``config.attributes["connection"]``), or,
+for ``syndicate db upgrade --sql`` (offline), the dialect's name and where to print. No
+alembic.ini, no URL in a file: the state target comes from syndicate's own config.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from alembic import context
+
+config = context.config
+
+if context.is_offline_mode():
+    context.configure(
+        dialect_name=config.attributes["dialect"],
+        literal_binds=True,
+        transactional_ddl=True,
+        output_buffer=config.attributes.get("output", sys.stdout),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    context.configure(connection=config.attributes["connection"], transactional_ddl=True)
+    with context.begin_transaction():
+        context.run_migrations()
