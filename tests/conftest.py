@@ -49,11 +49,29 @@ def state_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         yield backend
         return
     server = request.getfixturevalue("pg_server")
-    monkeypatch.setenv(DATABASE_URL_ENV, server.url_for_test())
+    url = server.url_for_test()
+    upgrade_schema(url)
+    monkeypatch.setenv(DATABASE_URL_ENV, url)
     yield backend
     from syndicate.store.postgres import close_pools
 
     close_pools()
+
+
+def upgrade_schema(url: str) -> None:
+    """What `syndicate db upgrade` does to a new PostgreSQL schema, the quick way: the baseline
+    applied by syndicate's own code (tests/test_db.py checks that Alembic makes the same)."""
+    from syndicate.store.database import connect
+    from syndicate.store.migrations import BASELINE, HEAD, runner
+    from syndicate.store.schema import apply_baseline
+
+    conn = connect(url)
+    try:
+        apply_baseline(conn)
+    finally:
+        conn.close()
+    if HEAD != BASELINE:  # later revisions: through Alembic, as `syndicate db upgrade` runs them
+        runner.upgrade(url)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -44,6 +44,9 @@ COMMANDS: dict[str, Lazy] = {
     "build": Lazy(
         "build", "Run every enabled feed exporter; default out = [feeds] out (feeds/)."
     ),
+    "db": Lazy(
+        "db", "The state database: schema revisions (upgrade, current) and moving to PostgreSQL."
+    ),
     "digest": Lazy(
         "publishing",
         "Plain-text digest of [--since, --until) (default: the last 7 days) to stdout or FILE.",

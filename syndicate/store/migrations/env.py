@@ -11,6 +11,8 @@ import sys
 
 from alembic import context
 
+from syndicate.store.postgres import WRITER_LOCK_KEY
+
 config = context.config
 
 if context.is_offline_mode():
@@ -23,6 +25,11 @@ if context.is_offline_mode():
     with context.begin_transaction():
         context.run_migrations()
 else:
-    context.configure(connection=config.attributes["connection"], transactional_ddl=True)
+    connection = config.attributes["connection"]
+    context.configure(connection=connection, transactional_ddl=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # The writer lock (what BEGIN IMMEDIATE takes there): hosts upgrading at once wait
+            # for the first, then find the revision applied; senders wait for the new schema.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
         context.run_migrations()

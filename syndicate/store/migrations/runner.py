@@ -28,7 +28,6 @@ def make_config(*, output: TextIO | None = None) -> Config:
     config = Config(stdout=output) if output is not None else Config()
     config.set_main_option("script_location", str(HERE))
     config.set_main_option("file_template", FILE_TEMPLATE)
-    config.set_main_option("version_locations", str(HERE / "versions"))
     return config
 
 
