@@ -62,15 +62,16 @@ def upgrade_schema(url: str) -> None:
     """What `syndicate db upgrade` does to a new PostgreSQL schema, the quick way: the baseline
     applied by syndicate's own code (tests/test_db.py checks that Alembic makes the same)."""
     from syndicate.store.database import connect
-    from syndicate.store.migrations import BASELINE, HEAD, runner
-    from syndicate.store.schema import apply_baseline
+    from syndicate.store.migrations import runner
+    from syndicate.store.schema import apply_baseline, apply_quick
 
     conn = connect(url)
     try:
         apply_baseline(conn)
+        quick = apply_quick(conn)  # later statement-only revisions, as SQLite start-up does
     finally:
         conn.close()
-    if HEAD != BASELINE:  # later revisions: through Alembic, as `syndicate db upgrade` runs them
+    if not quick:  # a revision that needs Alembic
         runner.upgrade(url)
 
 

@@ -305,3 +305,103 @@ def test_db_copy_moves_a_sqlite_state_and_every_command_reads_the_same(
     ids = [row[0] for row in conn.execute("SELECT id FROM subscribers ORDER BY id")]
     conn.close()
     assert len(ids) == len(set(ids)) == 4
+
+
+LATER = """
+import json, sys
+from pathlib import Path
+from syndicate.store.database import connect
+from syndicate.store import schema
+from syndicate.store.migrations import HEAD, runner
+db, url = Path(sys.argv[1]), sys.argv[2]
+out = {"head": HEAD}
+conn = connect(db)
+schema.ensure_current(conn)
+out["sqlite"] = schema.revision(conn)
+out["rows"] = [list(r) for r in conn.execute("SELECT email, lease_owner FROM deliveries")]
+out["alembic loaded"] = "alembic" in sys.modules or "sqlalchemy" in sys.modules
+conn.close()
+pg = connect(url)
+try:
+    schema.ensure_current(pg)
+except Exception as exc:
+    out["behind"] = str(exc)
+pg.close()
+runner.upgrade(url)
+pg = connect(url)
+schema._checked.clear()
+schema.ensure_current(pg)
+out["pg"] = schema.revision(pg)
+out["pg rows"] = [list(r) for r in pg.execute("SELECT email, lease_owner FROM deliveries")]
+pg.close()
+print(json.dumps(out))
+"""
+
+
+def test_a_revision_made_by_the_recipe_upgrades_sqlite_at_start_up_and_postgresql_on_request(
+    tmp_path: Path, pg_server: Any
+) -> None:
+    """docs/architecture.md's recipe, followed in a copy of the package: a statement-only
+    revision 0002 on top of the baseline. An SQLite file at 0001 upgrades itself on first use
+    without loading Alembic; a PostgreSQL store at 0001 is behind until Alembic upgrades it;
+    the rows stay, and both get the same columns."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    import syndicate
+
+    code = tmp_path / "code"
+    shutil.copytree(
+        Path(syndicate.__file__).parent,
+        code / "syndicate",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    db, url = tmp_path / "s.db", pg_server.url_for_test()
+    for target in (db, url):
+        conn = connect(target)
+        apply_baseline(conn)
+        conn.execute(
+            "INSERT INTO deliveries (edition, email, message_id, queued_at, updated)"
+            " VALUES ('e', 'a@example.com', 'm', 'q', 'u')"
+        )
+        conn.close()
+    env = {"PYTHONPATH": str(code), "PATH": "/usr/bin:/bin"}
+    made = subprocess.run(
+        [sys.executable, "-m", "syndicate.store.migrations.runner", "add", "leases"],
+        env=env, capture_output=True, text=True, check=True, cwd=tmp_path,
+    )
+    revision_file = code / "syndicate" / "store" / "migrations" / "versions" / "r0002_add_leases.py"
+    assert str(revision_file) in made.stdout
+    text = revision_file.read_text(encoding="utf-8")
+    assert 'down_revision = "0001"' in text
+    revision_file.write_text(
+        text.replace(
+            "STATEMENTS: tuple[str, ...] = (\n)",
+            "STATEMENTS: tuple[str, ...] = (\n"
+            "    \"ALTER TABLE deliveries ADD COLUMN lease_owner TEXT NOT NULL DEFAULT ''\",\n"
+            '    "CREATE TABLE leases (name TEXT PRIMARY KEY, until_at REAL NOT NULL)",\n)',
+        ),
+        encoding="utf-8",
+    )
+    init = code / "syndicate" / "store" / "migrations" / "__init__.py"
+    init.write_text(
+        init.read_text(encoding="utf-8").replace('("0001",)', '("0001", "0002")'),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", LATER, str(db), url],
+        env=env, capture_output=True, text=True, check=False, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["head"] == out["sqlite"] == out["pg"] == "0002"
+    assert out["rows"] == out["pg rows"] == [["a@example.com", ""]]
+    assert out["alembic loaded"] is False
+    assert out["behind"] == (
+        "state database schema is at revision 0001, this syndicate needs 0002: "
+        "run `syndicate db upgrade`"
+    )
+    assert pg_columns(url)["leases"] == [("name", "text"), ("until_at", "double precision")]
+    assert names(sqlite_columns(db)) == names(pg_columns(url))

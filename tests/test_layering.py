@@ -91,6 +91,10 @@ DYNAMIC_IMPORTS: dict[str, str] = {
         "PEP 562 __getattr__: `from syndicate import Publication` loads the library API on "
         "first use, so `import syndicate` (paid by every CLI start) loads none of the core"
     ),
+    "syndicate.store.migrations.revisions": (
+        "the schema's revision files are named by id (rNNNN_slug.py), as Alembic finds them; "
+        "statement-only ones are applied at SQLite start-up without loading Alembic"
+    ),
     "syndicate.cli.group": (
         "click's lazy subcommands: a command's module (syndicate.cli.*) is imported when the "
         "command runs, and `--help` lists the summaries in COMMANDS (as pip does)"

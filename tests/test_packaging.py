@@ -22,6 +22,14 @@ def test_wheel_contains_templates_and_scaffold(tmp_path: Path) -> None:
     templates = [p for p in (REPO / "templates").rglob("*") if p.is_file() and p.name != ".gitkeep"]
     for template in templates:
         assert f"syndicate/templates/{template.relative_to(REPO / 'templates')}" in names
+    # The schema's Alembic environment, found by path at run time (no alembic.ini).
+    for migration in (
+        "env.py",
+        "script.py.mako",
+        "versions/r0001_baseline.py",
+        "legacy.py",
+    ):
+        assert f"syndicate/store/migrations/{migration}" in names
     for starter in ("config.toml", "content/welcome.md", "content/how-we-work.md"):
         assert f"syndicate/scaffold/{starter}" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -7,7 +7,8 @@ without loading Alembic or SQLAlchemy, then:
 - SQLite (the embedded default): upgrades in place, as syndicate always has: nobody running
   one machine has to run a command after an update. The baseline is applied here directly
   (``legacy.apply``: what revision 0001 runs under Alembic), so a new database is made in a
-  few milliseconds; a later revision is applied by Alembic (``migrations.runner``).
+  few milliseconds; so are later revisions that only run statements (``bridge.Statements``),
+  and any other through Alembic (``migrations.runner``).
 - PostgreSQL (shared by several hosts): never migrates by itself. A database behind the code,
   or empty, is a one-line error asking for ``syndicate db upgrade``; one newer than the code
   is refused. A process checks each URL once.
@@ -24,6 +25,7 @@ from . import postgres
 from .database import Connection, has_table, is_postgres
 from .lock import run_lock
 from .migrations import BASELINE, HEAD, REVISIONS, legacy, runner
+from .migrations.revisions import quick_steps
 from .sqlite import backup_copy, database_file
 
 VERSION_TABLE = "alembic_version"
@@ -113,7 +115,7 @@ def upgrade_sqlite(conn: Connection) -> str:
             apply_baseline(conn)
             found = BASELINE
         refuse_newer(found)
-        if found != HEAD:
+        if found != HEAD and not apply_quick(conn):
             if path is None:
                 raise StateError(f"cannot upgrade an in-memory state database from {found}")
             runner.upgrade(path)
@@ -139,6 +141,31 @@ def apply_baseline(conn: Connection) -> bool:
             return False
         legacy.apply(conn, postgres=is_postgres(conn))
         stamp(conn, BASELINE)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return True
+
+
+def apply_quick(conn: Connection) -> bool:
+    """The revisions after the database's, without Alembic, if every one only runs its
+    statements (``bridge.Statements``; the SQL is the same Alembic would run). In one
+    IMMEDIATE transaction: a second process waits, then finds them applied. False when one
+    of them needs Alembic (nothing done then)."""
+    found = revision(conn)
+    if found is None or found == HEAD:
+        return found == HEAD
+    steps = quick_steps(found)
+    if steps is None:
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if revision(conn) == found:
+            for _, statements in steps:
+                for statement in statements:
+                    conn.execute(statement)
+            stamp(conn, HEAD)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -42,6 +42,20 @@ def run(statements: Iterable[str]) -> None:
         target.execute(statement)
 
 
+class Statements:
+    """A revision's ``upgrade`` that only runs its statements (``upgrade = Statements(...)``,
+    as the template writes it). Marked so, a revision may also be applied without Alembic
+    where that is cheaper (``revisions.quick_steps``: SQLite start-up, the tests' schemas);
+    a revision that needs more writes its own ``def upgrade()`` and always goes through
+    Alembic."""
+
+    def __init__(self, statements: tuple[str, ...]) -> None:
+        self.statements = statements
+
+    def __call__(self) -> None:
+        run(self.statements)
+
+
 class Bound:
     """Alembic's connection with the ``Connection.execute`` shape (what ``legacy.apply``
     needs): statements translated for PostgreSQL, parameters passed to the driver."""

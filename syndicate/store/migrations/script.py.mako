@@ -7,21 +7,21 @@ Created: ${create_date}
 
 from __future__ import annotations
 
-from syndicate.store.migrations.bridge import run
+from syndicate.store.migrations.bridge import Statements
 
-revision = ${repr(up_revision)}
-down_revision = ${repr(down_revision)}
+revision = "${up_revision}"
+down_revision = "${down_revision}"
 branch_labels = None
 depends_on = None
 
-# Portable SQL in the state code's dialect (``?`` placeholders, INTEGER, TEXT ... COLLATE
-# NOCASE only where the table already uses it): translated for PostgreSQL by ``run``.
+# SQL as the state code writes it (SQLite's type names, portable syntax: docs/architecture.md,
+# "Adding a migration"), translated for PostgreSQL as the running code's statements are.
 STATEMENTS: tuple[str, ...] = (
 )
 
-
-def upgrade() -> None:
-    run(STATEMENTS)
+# Only the statements: SQLite start-up may apply them without loading Alembic. For more (data
+# moved in Python, SQLite's copy-and-rename), replace this with a `def upgrade() -> None:`.
+upgrade = Statements(STATEMENTS)
 
 
 def downgrade() -> None:
