@@ -4,7 +4,9 @@ Each case runs as cron runs it, a new interpreter each time, alternating between
 trees so that a busy machine slows both alike; the figure is user + sys CPU (median of
 ``--runs``), which moves less with load than wall time. Cases: ``syndicate --help`` (no
 state), a no-op ``build`` (feeds up to date; no state opened), and ``subscribers list`` on an
-existing SQLite state (opens it: the start-up check, one query). Also reports whether Alembic
+existing SQLite state (opens it: the start-up check, one query), and the first ``subscribers
+add`` of a new publication (makes the state: every table now, only the subscribers tables on
+the peer). Also reports whether Alembic
 or SQLAlchemy got imported (they must not be, when the schema is current), and how long
 making a new SQLite state takes in-process (``ensure_current`` on an empty file).
 
@@ -84,18 +86,24 @@ def main() -> None:
             cpu_of(tree, roots[name], "build")
         results: dict[tuple[str, str], list[float]] = {}
         heavy: dict[tuple[str, str], str] = {}
-        for _ in range(options.runs):
+        fresh_case = "first subscribers add (new state)"
+        for run in range(options.runs):
             for case, args in cases.items():
                 for name, tree in trees.items():
                     seconds, loaded = cpu_of(tree, roots[name], *args)
                     results.setdefault((case, name), []).append(seconds)
                     heavy[(case, name)] = loaded
-        print(f"{'case':<18}{'this tree':>11}{'peer':>9}{'ratio':>8}  heavy modules (this tree)")
-        for case in cases:
+            for name, tree in trees.items():  # a new state each time: made by the first command
+                root = publication(Path(tmp) / f"new_{run}_{name.replace(' ', '_')}")
+                seconds, loaded = cpu_of(tree, root, "subscribers", "add", "a@example.com")
+                results.setdefault((fresh_case, name), []).append(seconds)
+                heavy[(fresh_case, name)] = loaded
+        print(f"{'case':<36}{'this tree':>11}{'peer':>9}{'ratio':>8}  heavy modules (this tree)")
+        for case in [*cases, fresh_case]:
             mine = statistics.median(results[(case, "this tree")])
             peer = statistics.median(results[(case, "peer")])
             print(
-                f"{case:<18}{mine * 1000:>9.0f}ms{peer * 1000:>7.0f}ms{mine / peer:>8.2f}"
+                f"{case:<36}{mine * 1000:>9.0f}ms{peer * 1000:>7.0f}ms{mine / peer:>8.2f}"
                 f"  {heavy[(case, 'this tree')]}"
             )
         sys.path.insert(0, str(HERE))
