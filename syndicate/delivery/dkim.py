@@ -248,12 +248,15 @@ class DkimSigner:
         name_length = len(_SIGNATURE)
         unsigned = dkim.fold(fields + b"0" * 60, namelen=name_length, linesep=b"\r\n")
         unsigned = dkim.RE_BTAG.sub(_tag_only, unsigned)
+        # Only the signed headers are canonicalised: dropping the others keeps the order and
+        # every copy of a signed one, so hash_headers selects the same fields.
+        signed = set(include)
         relaxed = dkim.canonicalization.Relaxed
         hasher = hashlib.sha256()
         dkim.hash_headers(
             hasher,
             relaxed,
-            relaxed.canonicalize_headers(headers),
+            relaxed.canonicalize_headers([h for h in headers if h[0].lower() in signed]),
             include,
             (_SIGNATURE, b" " + unsigned),
             None,
