@@ -35,6 +35,8 @@ from syndicate.delivery.dkim import (
     dns_record,
     generate_key,
     load_key,
+    relaxed_value,
+    signed_fields,
     split_message,
 )
 from tests.test_dkim import dns_table, newsletter_bytes
@@ -182,6 +184,23 @@ def test_body_canonicalisation_is_dkimpys(body: bytes) -> None:
     _, lines = dkim.rfc822_parse(b"From: x@news.test\r\n\r\n" + body)
     assert canonical_body(body) == Relaxed.canonicalize_body(lines)
     assert split_message(b"From: x@news.test\n\n" + body)[1] == body
+
+
+_names = st.sampled_from([b"From", b"to", b"Subject", b"X-A", b"cc"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(_names, st.binary(max_size=40)), max_size=8),
+    st.lists(st.sampled_from([b"from", b"to", b"subject", b"cc", b"list-id"]), max_size=8),
+)
+def test_header_selection_and_canonicalisation_are_dkimpys(
+    fields: list[tuple[bytes, bytes]], names: list[bytes]
+) -> None:
+    headers = [[name, value] for name, value in fields]
+    expected = dkim.select_headers(Relaxed.canonicalize_headers(headers), names)
+    chosen = signed_fields(headers, tuple(names))
+    assert [(n.lower(), relaxed_value(v) + b"\r\n") for n, v in chosen] == expected
 
 
 # --- tampering --------------------------------------------------------------------------------

@@ -243,29 +243,49 @@ class DkimSigner:
         when = int(time.time()) if timestamp is None else timestamp
         fields = b"%s; t=%d; h=%s; bh=%s; b=" % (self._tags, when, b" : ".join(include), body_hash)
         # What dkim.DKIM.gen_header does: fold with a placeholder b= so that b= starts a line
-        # of its own, hash the headers and this header with b= emptied, then fold again with
-        # the signature in place.
+        # of its own, hash the signed headers and this header with b= emptied, then fold
+        # again with the signature in place. dkimpy folds and parses the header block (cheap);
+        # the canonicalisation and hashing of the signed headers are done here with
+        # precompiled patterns (dkimpy's cost ~100 µs a message, a third of the RSA).
         name_length = len(_SIGNATURE)
         unsigned = dkim.fold(fields + b"0" * 60, namelen=name_length, linesep=b"\r\n")
         unsigned = dkim.RE_BTAG.sub(_tag_only, unsigned)
-        # Only the signed headers are canonicalised: dropping the others keeps the order and
-        # every copy of a signed one, so hash_headers selects the same fields.
-        signed = set(include)
-        relaxed = dkim.canonicalization.Relaxed
         hasher = hashlib.sha256()
-        dkim.hash_headers(
-            hasher,
-            relaxed,
-            relaxed.canonicalize_headers([h for h in headers if h[0].lower() in signed]),
-            include,
-            (_SIGNATURE, b" " + unsigned),
-            None,
-        )
+        for name, value in signed_fields(headers, include):
+            hasher.update(b"%s:%s\r\n" % (name.lower(), relaxed_value(value)))
+        # the DKIM-Signature itself, last and without its line end (RFC 6376 3.7)
+        hasher.update(b"dkim-signature:" + relaxed_value(b" " + unsigned))
         openssl = _openssl()
         signature = self._key.sign(hasher.digest(), openssl.padding, openssl.prehashed)
         value = fields + base64.b64encode(signature) + linesep
         folded: bytes = dkim.fold(value, namelen=name_length, linesep=linesep)
         return _SIGNATURE + b": " + folded + message
+
+
+def signed_fields(headers: list[list[bytes]], names: tuple[bytes, ...]) -> list[list[bytes]]:
+    """The header fields ``names`` (lower case) select, as dkimpy's ``select_headers``: each
+    name takes the lowest not yet taken copy of that header; a name with none left takes none
+    (that is what signs an absent header)."""
+    chosen = []
+    last: dict[bytes, int] = {}
+    for name in names:
+        i = last.get(name, len(headers))
+        while i > 0:
+            i -= 1
+            if headers[i][0].lower() == name:
+                chosen.append(headers[i])
+                break
+        last[name] = i
+    return chosen
+
+
+def relaxed_value(value: bytes) -> bytes:
+    """A header value canonicalised relaxed (RFC 6376 3.4.2), as dkimpy's ``Relaxed`` does:
+    unfolded, runs of blanks squeezed to one space, whitespace at both ends stripped."""
+    value = value.replace(b"\r\n", b"").replace(b"\n", b"")
+    if b"\t" in value or b"  " in value:
+        value = _BLANK_RUNS.sub(b" ", value)
+    return value.strip()
 
 
 def _tag_only(match: re.Match[bytes]) -> bytes:
