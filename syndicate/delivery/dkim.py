@@ -6,14 +6,16 @@ header list omits ``List-Unsubscribe-Post``, so we name every signed header ours
 signature is made over the final per-recipient bytes, right before the transport hand-off,
 since any later change to a signed header or the body would break it.
 
-Signing is on the send's hot path, once per recipient, so the work is split by cost:
-dkimpy (pure Python) parses the header block, canonicalises and hashes the few signed headers
-and folds the DKIM-Signature exactly as ``dkim.sign`` does, which is cheap; the body is
-canonicalised here with regular expressions that only touch what relaxed canonicalisation
-changes (dkimpy rewrites every space of the body); and the RSA operation, which costs dkimpy
-~7 ms at 2048 bits in Python integers, goes through OpenSSL (``cryptography``) with the key
-parsed once per process. PKCS#1 v1.5 is deterministic, so the result is byte-for-byte the
-header ``dkim.sign`` makes for the same message and ``t=`` (tests/test_dkim.py checks it).
+Signing is on the send's hot path, once per recipient, so the work is split by cost. dkimpy
+(pure Python) spent ~7 ms a message at 2048 bits on the RSA operation in Python integers and
+~1.5 ms rewriting every space of a 40 KB body. Now: dkimpy parses the header block and folds
+the DKIM-Signature exactly as ``dkim.sign`` does (cheap, and the folding is what receivers
+see); the body and the signed headers are canonicalised here with precompiled patterns that
+only touch what relaxed canonicalisation changes; and OpenSSL (``cryptography``) signs the
+digest, with the key parsed once per process. PKCS#1 v1.5 is deterministic, so the result is
+byte-for-byte the header ``dkim.sign`` makes for the same message and ``t=``
+(tests/test_dkim_openssl.py checks it, and that ``dkim.verify`` accepts it). Ed25519 is not
+offered: ``[email.dkim]`` has only ever made RSA keys.
 """
 
 from __future__ import annotations
