@@ -312,3 +312,8 @@ def test_header_names_are_the_required_ones_plus_those_present() -> None:
     names = signer(1024).header_names(newsletter_bytes())
     assert names[: len(REQUIRED_HEADERS)] == list(REQUIRED_HEADERS)
     assert "Reply-To" not in names and "List-Id" in names and "MIME-Version" in names
+
+
+def test_a_non_ascii_domain_is_refused_with_the_idna_hint() -> None:
+    with pytest.raises(DkimError, match="xn--"):
+        DkimSigner(selector="s", domain="bücher.test", private_key=key_pair(1024)[0])

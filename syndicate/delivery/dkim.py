@@ -192,7 +192,14 @@ class DkimSigner:
             key = load_key(self.private_key)
         except ValueError as exc:
             raise DkimError(f"DKIM key is not a PEM RSA private key: {exc}") from None
-        domain = self.domain.encode("ascii")
+        try:
+            domain = self.domain.encode("ascii")
+            selector = self.selector.encode("ascii")
+        except UnicodeEncodeError:
+            raise DkimError(
+                f"[email.dkim] selector {self.selector!r} / domain {self.domain!r}: DKIM needs "
+                "ASCII; write an internationalised domain in its xn-- (IDNA) form"
+            ) from None
         # the tags before t=, in dkimpy's order: v a c d i q s
         tags = b"; ".join(
             b"=".join(tag)
@@ -203,7 +210,7 @@ class DkimSigner:
                 (b"d", domain),
                 (b"i", b"@" + domain),
                 (b"q", b"dns/txt"),
-                (b"s", self.selector.encode("ascii")),
+                (b"s", selector),
             )
         )
         object.__setattr__(self, "_key", key)
