@@ -73,7 +73,11 @@ def dump(root: Path) -> dict[str, list[tuple[object, ...]]]:
     conn = connect(config_of(root).state_target)
     try:
         names = sorted(table_names(conn))
-        return {name: sorted(conn.execute(f"SELECT * FROM {name}"), key=repr) for name in names}
+        # (as tuples: a sqlite3.Row's repr is its address, no order to sort by)
+        return {
+            name: sorted((tuple(r) for r in conn.execute(f"SELECT * FROM {name}")), key=repr)
+            for name in names
+        }
     finally:
         conn.close()
 
