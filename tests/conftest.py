@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import textwrap
 from collections.abc import Callable, Iterator
@@ -71,20 +72,36 @@ def state_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
 
 def upgrade_schema(url: str) -> None:
-    """What `syndicate db upgrade` does to a new PostgreSQL schema, the quick way: the baseline
-    applied by syndicate's own code (tests/test_db.py checks that Alembic makes the same)."""
+    """What `syndicate db upgrade` does to a new PostgreSQL schema, the quick way: the
+    baseline's statements (``legacy.fresh_script``, translated as the running code translates)
+    sent in one round trip, about 2.5x quicker than one statement at a time; then any later
+    statement-only revisions as SQLite start-up applies them. tests/test_db.py checks that
+    Alembic makes the same tables and columns."""
     from syndicate.store.database import connect
     from syndicate.store.migrations import runner
-    from syndicate.store.schema import apply_baseline, apply_quick
+    from syndicate.store.postgres import PgConnection
+    from syndicate.store.schema import apply_quick
 
     conn = connect(url)
     try:
-        apply_baseline(conn)
-        quick = apply_quick(conn)  # later statement-only revisions, as SQLite start-up does
+        assert isinstance(conn, PgConnection)
+        conn.raw.execute(_baseline_script())
+        quick = apply_quick(conn)
     finally:
         conn.close()
     if not quick:  # a revision that needs Alembic
         runner.upgrade(url)
+
+
+@functools.cache
+def _baseline_script() -> bytes:
+    from syndicate.store.migrations import BASELINE, legacy
+    from syndicate.store.postgres import translate
+    from syndicate.store.schema import VERSION_TABLE_DDL
+
+    statements = [translate(s) for s in legacy.fresh_script(postgres=True)]
+    statements += [VERSION_TABLE_DDL, f"INSERT INTO alembic_version VALUES ('{BASELINE}')"]
+    return ("BEGIN;\n" + ";\n".join(statements) + ";\nCOMMIT").encode()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

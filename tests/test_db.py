@@ -12,7 +12,7 @@ import pytest
 from syndicate.store.database import connect
 from syndicate.store.migrations import BASELINE, HEAD, REVISIONS, legacy, runner
 from syndicate.store.schema import apply_baseline, ensure_current, revision, stamp
-from tests.conftest import DATABASE_URL_ENV, Publication, Run, article
+from tests.conftest import DATABASE_URL_ENV, Publication, Run, article, upgrade_schema
 from tests.sending import NOW, SECRET, smtp_pub
 from tests.smtp_server import SmtpSink
 
@@ -201,13 +201,19 @@ def test_postgresql_is_never_migrated_by_itself_and_db_upgrade_makes_the_sqlite_
     assert run(root, "subscribers", "add", "Ann@Example.com").exit_code == 0
     assert run(root, "subscribers", "list").output.startswith("Ann@example.com\t")
 
-    # The same tables and columns as SQLite's, and as the quick path the tests use.
+    # The same tables and columns as SQLite's, and as the quick paths: apply_baseline and the
+    # tests' one-round-trip script (conftest.upgrade_schema).
     assert names(pg_columns(url)) == names(sqlite_columns(fresh_sqlite(root.parent)))
     quick = pg_server.url_for_test()
     conn = connect(quick)
     assert apply_baseline(conn)
     conn.close()
     assert pg_columns(quick) == pg_columns(url)
+    scripted = pg_server.url_for_test()
+    upgrade_schema(scripted)
+    assert pg_columns(scripted) == pg_columns(url)
+    monkeypatch.setenv(DATABASE_URL_ENV, scripted)
+    assert run(root, "db", "current").output.endswith("(current)\n")
 
 
 def test_a_postgresql_schema_newer_than_the_code_is_refused(
