@@ -183,7 +183,7 @@ def test_postgresql_is_never_migrated_by_itself_and_db_upgrade_makes_the_sqlite_
     monkeypatch.setenv(DATABASE_URL_ENV, url)
 
     result = run(root, "subscribers", "list")
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"error: state database schema is at revision none (an empty database), this syndicate "
         f"needs {HEAD}: run `syndicate db upgrade`"

@@ -98,9 +98,9 @@ def upgrade_sqlite(conn: Connection) -> str:
     A database that had subscribers but no newsletters is first copied aside
     (``<db>.before-newsletters.bak``), under a lock file beside it so that processes starting
     at once wait for one upgrade and one true copy. Then the baseline in one IMMEDIATE
-    transaction (``legacy.apply`` respects each component's recorded version), and any later
-    revision through Alembic (each in one BEGIN IMMEDIATE transaction, so a second process
-    waits and then finds it applied)."""
+    transaction (``legacy.apply`` respects each component's recorded version), and the later
+    revisions: statement-only ones in one more (``apply_quick``), else through Alembic (each
+    in one BEGIN IMMEDIATE transaction too). A second process waits, then finds them applied."""
     path = database_file(conn)
     was = revision(conn)
     guard: AbstractContextManager[object] = nullcontext()
