@@ -44,6 +44,9 @@ COMMANDS: dict[str, Lazy] = {
     "build": Lazy(
         "build", "Run every enabled feed exporter; default out = [feeds] out (feeds/)."
     ),
+    "db": Lazy(
+        "db", "State database maintenance: prune the send ledger ([state] keep_ledger_days)."
+    ),
     "digest": Lazy(
         "publishing",
         "Plain-text digest of [--since, --until) (default: the last 7 days) to stdout or FILE.",
