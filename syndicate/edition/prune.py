@@ -110,7 +110,7 @@ def prune_ledger(
             ordinal=ordinal,
         )
         if folded is not None:
-            log.info("folded %s", folded.describe())
+            log.debug("folded %s", folded.describe())
             result.folded.append(folded)
     return result
 

@@ -201,11 +201,9 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
 def _prune(config: Config, conn: Connection, now: datetime, report: PublishReport) -> None:
     """The send ledger's retention (``[state] keep_ledger_days``), at most once a day."""
     pruned = prune_if_due(conn, keep_days=config.model.state.keep_ledger_days, now=now)
-    if pruned is not None:
-        log.info("%s", pruned.summary())
-        if pruned.folded or pruned.held:
-            for line in pruned.lines():
-                report.act(line)
+    if pruned is not None and (pruned.folded or pruned.held):
+        for line in pruned.lines():
+            report.act(line)  # shown with --verbose; a day with nothing to fold stays silent
 
 
 def _corrections(
