@@ -10,7 +10,8 @@ Points: ``locked`` (lock taken), ``build:N`` (N-th article rendered), ``staged:N
 (N-th feed staged in a temp file, while build workers still serialise others; ``build`` too), ``built`` (feeds written),
 ``announced`` (deploy and pings done), ``planned`` (period recorded), ``rendered`` (edition
 rendered), ``send:N`` (N-th message handed to the transport, before the ledger records it: the
-worst moment for duplicates; also in ``email --correction SLUG --send``), ``sent`` (send run finished, before the period is closed).
+worst moment for duplicates; also in ``email --correction SLUG --send``), ``sent`` (send run finished, before the period is closed), ``prune:N`` (the N-th edition's
+ledger rows folded into totals, before that transaction commits).
 """
 
 from __future__ import annotations

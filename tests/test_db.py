@@ -11,7 +11,7 @@ import pytest
 
 from syndicate.store.database import connect
 from syndicate.store.migrations import BASELINE, HEAD, REVISIONS, legacy, runner
-from syndicate.store.schema import apply_baseline, ensure_current, revision, stamp
+from syndicate.store.schema import apply_baseline, apply_quick, ensure_current, revision, stamp
 from tests.conftest import DATABASE_URL_ENV, Publication, Run, article, upgrade_schema
 from tests.sending import NOW, SECRET, smtp_pub
 from tests.smtp_server import SmtpSink
@@ -206,7 +206,7 @@ def test_postgresql_is_never_migrated_by_itself_and_db_upgrade_makes_the_sqlite_
     assert names(pg_columns(url)) == names(sqlite_columns(fresh_sqlite(root.parent)))
     quick = pg_server.url_for_test()
     conn = connect(quick)
-    assert apply_baseline(conn)
+    assert apply_baseline(conn) and apply_quick(conn)
     conn.close()
     assert pg_columns(quick) == pg_columns(url)
     scripted = pg_server.url_for_test()
@@ -357,7 +357,9 @@ def test_a_revision_made_by_the_recipe_upgrades_sqlite_at_start_up_and_postgresq
     import sys
 
     import syndicate
+    from syndicate.store.migrations import HEAD, REVISIONS
 
+    following = f"{len(REVISIONS) + 1:04d}"  # the id the recipe gives the next revision
     code = tmp_path / "code"
     shutil.copytree(
         Path(syndicate.__file__).parent,
@@ -378,10 +380,10 @@ def test_a_revision_made_by_the_recipe_upgrades_sqlite_at_start_up_and_postgresq
         [sys.executable, "-m", "syndicate.store.migrations.runner", "add", "leases"],
         env=env, capture_output=True, text=True, check=True, cwd=tmp_path,
     )
-    revision_file = code / "syndicate" / "store" / "migrations" / "versions" / "r0002_add_leases.py"
+    revision_file = code / "syndicate" / "store" / "migrations" / "versions" / f"r{following}_add_leases.py"
     assert str(revision_file) in made.stdout
     text = revision_file.read_text(encoding="utf-8")
-    assert 'down_revision = "0001"' in text
+    assert f'down_revision = "{HEAD}"' in text
     revision_file.write_text(
         text.replace(
             "STATEMENTS: tuple[str, ...] = (\n)",
@@ -393,7 +395,9 @@ def test_a_revision_made_by_the_recipe_upgrades_sqlite_at_start_up_and_postgresq
     )
     init = code / "syndicate" / "store" / "migrations" / "__init__.py"
     init.write_text(
-        init.read_text(encoding="utf-8").replace('("0001",)', '("0001", "0002")'),
+        init.read_text(encoding="utf-8").replace(
+            _tuple_literal(REVISIONS), _tuple_literal((*REVISIONS, following))
+        ),
         encoding="utf-8",
     )
     done = subprocess.run(
@@ -402,12 +406,18 @@ def test_a_revision_made_by_the_recipe_upgrades_sqlite_at_start_up_and_postgresq
     )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert out["head"] == out["sqlite"] == out["pg"] == "0002"
+    assert out["head"] == out["sqlite"] == out["pg"] == following
     assert out["rows"] == out["pg rows"] == [["a@example.com", ""]]
     assert out["alembic loaded"] is False
     assert out["behind"] == (
-        "state database schema is at revision 0001, this syndicate needs 0002: "
+        f"state database schema is at revision 0001, this syndicate needs {following}: "
         "run `syndicate db upgrade`"
     )
     assert pg_columns(url)["leases"] == [("name", "text"), ("until_at", "double precision")]
     assert names(sqlite_columns(db)) == names(pg_columns(url))
+
+
+def _tuple_literal(ids: tuple[str, ...]) -> str:
+    """``REVISIONS`` as migrations/__init__.py spells it (double quotes, black's commas)."""
+    inner = ", ".join(f'"{rev}"' for rev in ids)
+    return f"({inner},)" if len(ids) == 1 else f"({inner})"

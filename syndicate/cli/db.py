@@ -1,5 +1,5 @@
-"""The `db` commands: the state database's schema (upgrade, current) and moving an embedded
-SQLite state to PostgreSQL (copy)."""
+"""The `db` commands: the state database's schema (upgrade, current), moving an embedded
+SQLite state to PostgreSQL (copy), and pruning the send ledger (prune)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,23 @@ from pathlib import Path
 
 import click
 
+from ..config.sections import MIN_KEEP_LEDGER_DAYS
+from ..content.when import now_utc
+from ..edition.prune import mark_pruned, prune_ledger
+from ..edition.state import open_state
 from ..errors import StateError, UsageError
 from ..store import postgres
 from ..store.database import connect, connect_readonly
 from ..store.migrations import HEAD, REVISIONS, runner
 from ..store.schema import describe, refuse_newer, revision, upgrade_sqlite
 from ..store.transfer import copy_state
-from .publication import load
+from .group import Group, quiet
+from .publication import load, parse_now
 
 
-@click.group()
+@click.group(cls=Group)
 def db() -> None:
-    """The state database: schema revisions (upgrade, current) and moving to PostgreSQL."""
+    """The state database: schema revisions (upgrade, current), moving to PostgreSQL, pruning."""
 
 
 @db.command()
@@ -125,3 +130,42 @@ def copy(ctx: click.Context, url: str, yes: bool) -> None:
         f"copied {total} rows in {len(counts)} tables to {shown}: every count matches; "
         f"set [state] url (or $SYNDICATE_DATABASE_URL) to use it"
     )
+
+
+@db.command("prune")
+@click.option(
+    "--keep-days",
+    type=click.IntRange(min=MIN_KEEP_LEDGER_DAYS),
+    metavar="N",
+    help="Keep per-recipient rows of sends finished in the last N days "
+    "(default: [state] keep_ledger_days).",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be folded; change nothing.")
+@click.option("--now", "now_text", metavar="ISO", help="Pretend the time is ISO.")
+@click.pass_context
+def prune(ctx: click.Context, keep_days: int | None, dry_run: bool, now_text: str | None) -> None:
+    """Fold the send ledger's rows of finished sends older than [state] keep_ledger_days into
+    per-edition totals: reports keep their numbers; per-address rows are dropped.
+
+    Safe to run at any time (an edition is folded whole or not at all). With
+    keep_ledger_days = 0 and no --keep-days, nothing is pruned.
+    """
+    config = load(ctx)
+    days = keep_days if keep_days is not None else config.model.state.keep_ledger_days
+    if days == 0:
+        click.echo(
+            "[state] keep_ledger_days = 0 keeps the ledger for ever: nothing pruned "
+            "(give --keep-days N to prune once)"
+        )
+        return
+    now = parse_now(now_text, ctx) or now_utc()
+    conn = open_state(config)
+    try:
+        result = prune_ledger(conn, keep_days=days, now=now, dry_run=dry_run)
+        if not dry_run:
+            mark_pruned(conn, now)
+    finally:
+        conn.close()
+    lines = result.lines()
+    for line in lines if not quiet(ctx) else lines[:-1]:
+        click.echo(line)

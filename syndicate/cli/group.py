@@ -45,7 +45,8 @@ COMMANDS: dict[str, Lazy] = {
         "build", "Run every enabled feed exporter; default out = [feeds] out (feeds/)."
     ),
     "db": Lazy(
-        "db", "The state database: schema revisions (upgrade, current) and moving to PostgreSQL."
+        "db",
+        "The state database: schema revisions (upgrade, current), moving to PostgreSQL, pruning.",
     ),
     "digest": Lazy(
         "publishing",

@@ -128,12 +128,23 @@ class CorrectionsConfig(Section):
     feed: bool = False
 
 
+MIN_KEEP_LEDGER_DAYS = 30  # late bounces and complaints arrive within days, not weeks
+
+
 class StateConfig(Section):
     """[state]: where shared state lives. ``db`` is the embedded SQLite file (and the folder of
-    the local lock and cache files); ``url`` a PostgreSQL server shared by several hosts."""
+    the local lock and cache files); ``url`` a PostgreSQL server shared by several hosts.
+    ``keep_ledger_days``: how long the send ledger keeps its per-recipient rows before they
+    are folded into per-edition totals (0 keeps them for ever)."""
 
     db: str = "state/syndicate.db"
     url: str = ""
+    keep_ledger_days: int = 400
+
+    @field_validator("keep_ledger_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return check_keep_days(value)
 
     @field_validator("url")
     @classmethod
@@ -151,6 +162,17 @@ class StateConfig(Section):
                 "shown)"
             )
         return value
+
+
+def check_keep_days(value: int) -> int:
+    """0 (keep every ledger row for ever) or at least ``MIN_KEEP_LEDGER_DAYS``."""
+    if value != 0 and not MIN_KEEP_LEDGER_DAYS <= value <= 100_000:
+        raise ValueError(
+            f"expected 0 (keep the send ledger for ever) or a number of days from "
+            f"{MIN_KEEP_LEDGER_DAYS} to 100000 (bounces and complaints about an edition must "
+            f"still find it)"
+        )
+    return value
 
 
 class PublishConfig(Section):

@@ -34,6 +34,8 @@ from ..errors import db_error
 from ..store.database import Connection, connect
 from ..store.sqlite import BUSY_TIMEOUT_SECONDS
 from ..text.words import plural
+from .retention import first_queued as pruned_first_queued
+from .retention import totals as pruned_totals
 from .subscribers import Status, ensure_current, utcnow
 from .subscriptions import ACTIVE_SUBSCRIPTION_SQL
 from .suppressions import record_refusal
@@ -225,24 +227,27 @@ def due(conn: Connection, edition: str) -> list[Pending]:
 
 
 def summary(conn: Connection, edition: str) -> LedgerSummary:
-    """How many of an edition's rows are in each state."""
+    """How many of an edition's rows are in each state, rows folded by retention included
+    (``retention.py``): a pruned edition counts as it did before."""
     ensure_ledger(conn)
     rows = conn.execute(
         "SELECT state, COUNT(*) FROM deliveries WHERE edition = ? GROUP BY state", (edition,)
     )
-    return LedgerSummary(edition, {row[0]: row[1] for row in rows})
+    counts: dict[str, int] = {row[0]: row[1] for row in rows}
+    for state, total in pruned_totals(conn, edition).items():
+        counts[state] = counts.get(state, 0) + total
+    return LedgerSummary(edition, counts)
 
 
 def editions(conn: Connection) -> list[LedgerSummary]:
-    """A summary for every edition the ledger knows, oldest first."""
+    """A summary for every edition the ledger knows (pruned ones too), oldest first."""
     ensure_ledger(conn)
-    names = [
-        row[0]
-        for row in conn.execute(
-            "SELECT edition FROM deliveries GROUP BY edition ORDER BY MIN(queued_at), edition"
-        )
-    ]
-    return [summary(conn, name) for name in names]
+    began = pruned_first_queued(conn)
+    for name, first in conn.execute(
+        "SELECT edition, MIN(queued_at) FROM deliveries GROUP BY edition"
+    ):
+        began[name] = min(first, began.get(name, first))
+    return [summary(conn, name) for name in sorted(began, key=lambda e: (began[e], e))]
 
 
 def rows(

@@ -26,7 +26,7 @@ from ..errors import DeliveryError, TemplateError
 from ..store.database import Connection
 from ..text.words import plural
 from . import ledger as ledger_db
-from . import subscriptions
+from . import retention, subscriptions
 from .dkim import signer_for
 from .engine import Engine, Job, Progress, Tally
 from .ledger import LedgerSummary, RowState, message_id
@@ -294,7 +294,9 @@ def deliver(
     domain = settings.message.domain
     # A newsletter's edition got its recipients when it was planned (edition.newsletters);
     # late subscribers are owed its articles in their next edition, not this one.
-    if recipients is not None:
+    if retention.pruned(conn, edition_id) is not None:
+        added = 0  # finished long ago and folded into totals: nobody is added again
+    elif recipients is not None:
         added = ledger_db.enqueue_addresses(conn, edition_id, domain, recipients)
     elif newsletter:
         added = 0
@@ -421,6 +423,8 @@ def send_test(
 def recipients_due(conn: Connection, edition_id: str) -> int:
     """How many recipients a send of this edition would try now."""
     ledger_db.ensure_ledger(conn)
+    if retention.pruned(conn, edition_id) is not None:
+        return 0  # folded into totals: a rerun sends nothing
     row = conn.execute(
         "SELECT (SELECT COUNT(*) FROM subscribers s WHERE s.status = 'active' AND NOT EXISTS"
         "  (SELECT 1 FROM deliveries d WHERE d.edition = ? AND d.email = s.email))"

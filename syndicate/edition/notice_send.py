@@ -6,6 +6,10 @@ active: not later subscribers, not those who have since unsubscribed, bounced, c
 were suppressed. The send is ``delivery.send.deliver`` with those addresses, under the notice's
 own ledger key, so it is resumable and exactly-once like an edition, and a rerun sends nothing.
 
+An edition pruned from the ledger (``[state] keep_ledger_days``) kept digests of the addresses
+that had a delivered copy (``delivery.retention``): its readers are the active subscribers
+whose address matches one, so a notice about an old article still reaches them.
+
 The notices' own record (``notice_state``, the store component ``corrections``) keeps each
 notice's key for life and whether it was sent.
 """
@@ -19,6 +23,7 @@ from datetime import datetime
 from ..config import Config
 from ..crashpoints import crash_transport
 from ..delivery import ledger as ledger_db
+from ..delivery import retention
 from ..delivery.engine import Progress
 from ..delivery.send import SendReport, deliver
 from ..delivery.settings import DeliverySettings
@@ -111,6 +116,12 @@ def readers(conn: Connection, notice: Notice) -> dict[str, str]:
     found: dict[str, str] = {}
     for edition_id, _ in notice.carried_in:
         placed = stream.placement(conn, edition_id) if stream.installed(conn) else None
+        kept = retention.recipients_of(conn, edition_id)
+        if kept is not None:  # pruned: the ledger kept digests of who had a delivered copy
+            for address in _active_readers(conn, placed.newsletter if placed else ""):
+                if retention.digest(address) in kept:
+                    found.setdefault(address.lower(), placed.newsletter if placed else "")
+            continue
         if placed is None:
             rows = conn.execute(
                 "SELECT email FROM deliveries WHERE edition = ? AND state = 'sent'"
@@ -130,6 +141,21 @@ def readers(conn: Connection, notice: Notice) -> dict[str, str]:
     return found
 
 
+def _active_readers(conn: Connection, newsletter: str) -> list[str]:
+    """Active subscribers (of ``newsletter``, if given), oldest first: a pruned edition's
+    readers are found among them by digest."""
+    if not newsletter:
+        rows = conn.execute("SELECT email FROM subscribers WHERE status = 'active' ORDER BY id")
+    else:
+        rows = conn.execute(
+            "SELECT y.email FROM subscribers y WHERE y.status = 'active' AND EXISTS"
+            " (SELECT 1 FROM subscriptions x WHERE x.subscriber_id = y.id"
+            " AND x.newsletter = ? AND x.status = 'active') ORDER BY y.id",
+            (newsletter,),
+        )
+    return [str(row[0]) for row in rows]
+
+
 def notice_status(conn: Connection, notice: Notice) -> str | None:
     """``asked``, ``sending`` or ``sent``; None for a notice never recorded."""
     ensure_notices_schema(conn)
@@ -147,6 +173,8 @@ def record_notice(conn: Connection, notice: Notice, status: str) -> None:
 def due_count(conn: Connection, notice: Notice) -> int:
     """How many readers a send of this notice would try now."""
     ensure_notices_schema(conn)
+    if retention.pruned(conn, notice.key) is not None:
+        return 0  # sent long ago and folded into totals: a rerun sends nothing
     have = {row.email.lower() for row in ledger_db.rows(conn, notice.key)}
     waiting = sum(
         1

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..delivery import ledger as ledger_db
+from ..delivery import retention
 from ..delivery.clicks import register_links
 from ..delivery.engine import Progress
 from ..delivery.ledger import RowState
@@ -209,4 +210,13 @@ def status_lines(conn: Connection, edition_id: str) -> list[str]:
             extra = f" retry after {row.retry_at}" if row.retry_at and label == "deferred" else ""
             reason = f": {row.reason}" if row.reason else ""
             lines.append(f"  {label} {row.email} {row.message_id}{extra}{reason}")
+    kept = retention.pruned(conn, edition_id)
+    if kept is not None:
+        lines.append(
+            f"  pruned {kept.pruned_at[:10]} ([state] keep_ledger_days): per-address rows "
+            f"folded into these totals; sent {kept.first_queued[:10]} to {kept.last_updated[:10]}"
+        )
+        named = {str(key): label for key, label in labels.items()}
+        for kind, reason, count in kept.reasons:
+            lines.append(f"  {named.get(kind, kind)} x{count}: {reason}")
     return lines

@@ -26,6 +26,7 @@ from ..build.pipeline import BuildResult
 from ..config import Config
 from ..content.when import now_utc
 from ..crashpoints import crash_point
+from ..edition.prune import prune_if_due
 from ..errors import SyndicateError
 from ..store.database import Connection, connect
 from ..store.lock import LockBusy, lock_path
@@ -192,8 +193,17 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
             # A finished send publishes the edition's archive page and the editions feed.
             announce(config, conn, now, report, extra_feeds=feeds)
         _corrections(config, conn, now, report, result)
+        _prune(config, conn, now, report)
     finally:
         conn.close()
+
+
+def _prune(config: Config, conn: Connection, now: datetime, report: PublishReport) -> None:
+    """The send ledger's retention (``[state] keep_ledger_days``), at most once a day."""
+    pruned = prune_if_due(conn, keep_days=config.model.state.keep_ledger_days, now=now)
+    if pruned is not None and (pruned.folded or pruned.held):
+        for line in pruned.lines():
+            report.act(line)  # shown with --verbose; a day with nothing to fold stays silent
 
 
 def _corrections(

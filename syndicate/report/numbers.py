@@ -14,17 +14,21 @@ Sources, and how each number is attributed to an edition:
 * duration and rate: the send-run log (each run's own clock).
 
 Addresses are counted, not events: a reader whose mailbox bounced twice for one edition
-counts once.
+counts once. The attribution rules live in ``delivery.attribution``.
+
+An edition pruned from the ledger (``[state] keep_ledger_days``, ``delivery.retention``)
+reports the same numbers as before: its outcomes from the folded totals, its bounces and
+complaints from the events pinned to it when it was pruned, its unsubscribes as counted then.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from ..delivery import ledger as ledger_db
+from ..delivery import retention
+from ..delivery.attribution import bounces_by_edition, unsubscribes_by_edition, utc
 from ..delivery.clicks import edition_links
 from ..delivery.ledger import RowState
 from ..delivery.sendruns import edition_runs
@@ -183,24 +187,17 @@ def gather(
         upto = names.index(edition) + 1
         chosen = names[max(0, upto - last) if last else 0 : upto]
     elif since is not None:
-        chosen = [name for name in names if _utc(_first_queued(conn, name)) >= since]
+        chosen = [name for name in names if utc(_first_queued(conn, name)) >= since]
     else:
         chosen = names[-last:] if last else names
-    bounces = _bounces_by_edition(conn)
-    leavers = _unsubscribes_by_edition(conn)
-    numbers = [_numbers(conn, name, bounces, leavers) for name in chosen]
+    ids = _edition_ids(conn)
+    bounces = bounces_by_edition(conn, ids)
+    leavers = unsubscribes_by_edition(conn, ids)
+    frozen = retention.unsubscribes(conn)
+    numbers = [_numbers(conn, name, bounces, leavers, frozen) for name in chosen]
     growth = _growth(conn, names, numbers)
     detail = tuple(n for n in numbers if n.edition == edition) if edition else tuple(numbers[-1:])
     return Report(editions=tuple(numbers), detail=detail, growth=growth)
-
-
-def _utc(stamp: str) -> datetime:
-    """A stored ISO time as an aware datetime (naive ones are UTC; garbage sorts first)."""
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _edition_names(conn: Connection, newsletter: str | None) -> list[str]:
@@ -220,11 +217,14 @@ def _edition_names(conn: Connection, newsletter: str | None) -> list[str]:
 
 
 def _first_queued(conn: Connection, edition: str) -> str:
-    """When the edition's first recipient was queued (the send began), ISO; "" if never."""
+    """When the edition's first recipient was queued (the send began), ISO; "" if never.
+    A pruned edition kept the time (``delivery.retention``)."""
     row = conn.execute(
         "SELECT MIN(queued_at) FROM deliveries WHERE edition = ?", (edition,)
     ).fetchone()
-    return str(row[0] or "")
+    kept = retention.pruned(conn, edition)
+    times = [str(t) for t in (row[0], kept.first_queued if kept else None) if t]
+    return min(times, default="")
 
 
 def _numbers(
@@ -232,6 +232,7 @@ def _numbers(
     edition: str,
     bounces: dict[str, dict[str, set[str]]],
     leavers: dict[str, set[str]],
+    frozen: dict[str, int],
 ) -> EditionNumbers:
     counts = ledger_db.summary(conn, edition)
     record = get_edition(conn, edition)
@@ -253,7 +254,8 @@ def _numbers(
         hard_bounces=len(kinds.get("hard", set())),
         soft_bounces=len(kinds.get("soft", set())),
         complaints=len(kinds.get("complaint", set())),
-        unsubscribes=len(leavers.get(edition, set())),
+        # a pruned edition's leavers were counted when it was pruned (delivery.retention)
+        unsubscribes=len(leavers.get(edition, set())) + frozen.get(edition, 0),
         links=tuple(
             LinkClicks(url=link.url, clicks=link.clicks) for link in edition_links(conn, edition)
         ),
@@ -266,83 +268,6 @@ def _numbers(
 def _edition_ids(conn: Connection) -> set[str]:
     """The ids of every edition (the ledger also holds other sends' rows)."""
     return {str(row[0]) for row in conn.execute("SELECT id FROM editions")}
-
-
-def _copies_of(conn: Connection, emails: set[str]) -> dict[str, list[tuple[str, str]]]:
-    """Per address (lower-cased) of ``emails``: (time, edition) of every edition delivered to
-    it, oldest first. One pass over the ledger, keeping only the addresses asked about."""
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    if not emails:
-        return found
-    editions = _edition_ids(conn)
-    rows = conn.execute(
-        "SELECT lower(email), updated, edition FROM deliveries WHERE state = 'sent'"
-    )
-    for email, updated, edition in rows:
-        if email in emails and edition in editions:
-            found[email].append((str(updated), str(edition)))
-    for copies in found.values():
-        copies.sort(key=lambda copy: (_utc(copy[0]), copy[1]))
-    return found
-
-
-def _newest_before(copies: Sequence[tuple[str, str]], moment: str) -> str | None:
-    """The edition of the newest copy delivered at or before ``moment`` (else the oldest)."""
-    if not copies:
-        return None
-    before = [edition for when, edition in copies if _utc(when) <= _utc(moment)]
-    return before[-1] if before else copies[0][1]
-
-
-def _bounces_by_edition(conn: Connection) -> dict[str, dict[str, set[str]]]:
-    """edition -> kind -> the addresses that bounced or complained about it."""
-    events = conn.execute(
-        "SELECT lower(email), kind, source, reference, occasion, happened FROM bounce_events"
-        " WHERE kind IN ('hard', 'soft', 'complaint')"
-    ).fetchall()
-    quoted = {str(event[4]).strip() for event in events if event[4]}
-    by_id: dict[str, str] = {}
-    if quoted:  # one pass over the ledger for the Message-IDs the notifications quote
-        for message_id, provider_id, edition in conn.execute(
-            "SELECT message_id, provider_id, edition FROM deliveries"
-        ):
-            for known in (str(message_id), str(provider_id)):
-                if known in quoted:
-                    by_id[known] = str(edition)
-    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    unplaced = []
-    for email, kind, source, reference, occasion, happened in events:
-        edition = by_id.get(str(occasion).strip()) if occasion else None
-        if edition is None and source == "smtp":
-            # A refusal during the send: its reference is smtp:<edition>:<address>.
-            edition = str(reference).split(":", 1)[-1].rsplit(":", 1)[0]
-        if edition is None:
-            unplaced.append((email, str(kind), str(happened)))
-        else:
-            found[edition][str(kind)].add(email)
-    copies = _copies_of(conn, {email for email, _, _ in unplaced})
-    for email, kind, happened in unplaced:
-        edition = _newest_before(copies.get(email, []), happened)
-        if edition is not None:
-            found[edition][kind].add(email)
-    return found
-
-
-def _unsubscribes_by_edition(conn: Connection) -> dict[str, set[str]]:
-    """edition -> the readers who unsubscribed after it reached them (and before the next)."""
-    leavers = {
-        str(email): str(updated)
-        for email, updated in conn.execute(
-            "SELECT lower(email), updated FROM subscribers WHERE status = 'unsubscribed'"
-        )
-    }
-    copies = _copies_of(conn, set(leavers))
-    found: dict[str, set[str]] = defaultdict(set)
-    for email, updated in leavers.items():
-        before = [e for when, e in copies.get(email, []) if _utc(when) <= _utc(updated)]
-        if before:
-            found[before[-1]].add(email)
-    return found
 
 
 def _growth(

@@ -51,6 +51,7 @@ class Statements:
 
     def __init__(self, statements: tuple[str, ...]) -> None:
         self.statements = statements
+        self.__name__ = "upgrade"  # Alembic names the step it runs by its function's name
 
     def __call__(self) -> None:
         run(self.statements)
