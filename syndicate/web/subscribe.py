@@ -92,7 +92,8 @@ def _start_outbox(app: App) -> None:
     conn = app.db()
     ensure_outbox(conn)
     ensure_limits(conn)
-    _state(app).outbox.start()
+    if app.config.model.subscribe.send_confirmations:
+        _state(app).outbox.start()
 
 
 def _stop_outbox(app: App) -> None:
