@@ -14,7 +14,7 @@ from lxml import html as lxml_html
 from syndicate.config import Config, load_config
 from syndicate.delivery.subscribers import add_subscriber
 from syndicate.edition.archive_page import web_html
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, article
 
 SECRET = "archive-html-secret-0123456789"
@@ -33,7 +33,7 @@ def pub(make_pub: Publication, monkeypatch: pytest.MonkeyPatch) -> Config:
         email="full_content = true\n",
     )
     config = load_config(root / "config.toml")
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     add_subscriber(conn, "reader@example.com")
     conn.close()
     return config

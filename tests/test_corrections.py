@@ -16,7 +16,7 @@ import feedparser
 import pytest
 
 from syndicate.delivery.subscribers import add_subscriber, unsubscribe
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, Run, article
 from tests.sending import (
     NOW,
@@ -30,6 +30,8 @@ from tests.sending import (
 )
 from tests.smtp_server import SmtpSink
 from tests.w3c_validator import Validator, locate
+
+pytestmark = pytest.mark.both_backends
 
 LATER = "2026-11-28T10:00:00+01:00"
 CORRECTED_AT = "2026-11-21T09:30:00+01:00"
@@ -94,7 +96,7 @@ def test_the_readers_who_got_it_get_one_notice_each(
     page_before = (feeds / "newsletter" / edition_id / "index.html").read_text()
     index_before = (feeds / "newsletter" / "index.html").read_bytes()
 
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     unsubscribe(conn, emails[1], how="test")
     add_subscriber(conn, address(3), name="Late Reader", source="test")
     conn.close()

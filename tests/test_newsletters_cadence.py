@@ -21,7 +21,7 @@ from syndicate.edition.newsletter_send import state_connection
 from syndicate.edition.render import render_edition
 from syndicate.edition.sending import send_edition
 from syndicate.publish.run import publish
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, article
 from tests.newsletters_fixture import NEWSLETTERS, SECRET, config_of, delivered, smtp_email
 from tests.smtp_server import smtp_server
@@ -47,7 +47,7 @@ def climate_week(make_pub: Publication, port: int) -> Path:
 def set_cadence(root: Path, email: str, cadence: str) -> None:
     """What the preferences page does when the reader picks another cadence."""
     config = config_of(root)
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     try:
         choices.ensure(config, conn)
         found = get_subscriber(conn, email)

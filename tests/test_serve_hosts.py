@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from syndicate.config import load_config
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication
 from tests.smtp_server import SmtpSink
 from tests.test_web_serve import request, serving

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from syndicate.web.limits import SharedLimit
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from syndicate.config import Config
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from syndicate.web.app import access_logged, make_app
 from syndicate.web.confirm_outbox import untried_count
 
@@ -49,7 +49,7 @@ def outbox_drained(config: Config, timeout: float = 15.0) -> None:
     """Wait until no confirmation waits in the outbox (the sender thread has mailed them)."""
     deadline = time.monotonic() + timeout
     while True:
-        conn = connect(config.state_db)
+        conn = connect(config.state_target)
         try:
             left = untried_count(conn)
         finally:

@@ -31,6 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..errors import db_error
+from ..store.database import Connection, connect
 from ..store.sqlite import BUSY_TIMEOUT_SECONDS
 from ..text.words import plural
 from .subscribers import Status, ensure_current, ensure_subscribers, utcnow
@@ -128,7 +129,7 @@ class LedgerSummary:
         return f"{self.edition}: {plural(self.total, 'recipient')}: " + (", ".join(parts) or "none")
 
 
-def ensure_ledger(conn: sqlite3.Connection) -> None:
+def ensure_ledger(conn: Connection) -> None:
     """Create or upgrade the ledger table (and the subscribers table it reads from)."""
     ensure_subscribers(conn)
     ensure_current(conn, "ledger", MIGRATIONS)
@@ -157,7 +158,7 @@ def message_ids(edition: str, domain: str) -> Callable[[str], str]:
     return make
 
 
-def enqueue(conn: sqlite3.Connection, edition: str, domain: str) -> int:
+def enqueue(conn: Connection, edition: str, domain: str) -> int:
     """Add a queued row for every active subscriber not yet in this edition's ledger.
 
     Returns the number of rows added. Rows already present keep their state, so calling this
@@ -181,7 +182,7 @@ def enqueue(conn: sqlite3.Connection, edition: str, domain: str) -> int:
 
 
 def enqueue_rows(
-    conn: sqlite3.Connection, edition: str, domain: str, recipients: list[tuple[int, str]]
+    conn: Connection, edition: str, domain: str, recipients: list[tuple[int, str]]
 ) -> None:
     """Queued rows for exactly these (subscriber id, email) recipients, inside the caller's
     transaction: a newsletter's edition is planned per group of readers, not for everyone."""
@@ -196,7 +197,7 @@ def enqueue_rows(
 
 
 def enqueue_addresses(
-    conn: sqlite3.Connection, edition: str, domain: str, addresses: Iterable[str]
+    conn: Connection, edition: str, domain: str, addresses: Iterable[str]
 ) -> int:
     """Like ``enqueue``, for a send to chosen readers only (a correction notice): a queued
     row for each of ``addresses`` that is an active subscriber not yet in this ledger key.
@@ -227,7 +228,7 @@ def enqueue_addresses(
     return len(fresh)
 
 
-def due(conn: sqlite3.Connection, edition: str) -> list[Pending]:
+def due(conn: Connection, edition: str) -> list[Pending]:
     """Rows to send in this run: queued and deferred ones, in subscription order."""
     ensure_ledger(conn)
     rows = conn.execute(
@@ -245,7 +246,7 @@ def due(conn: sqlite3.Connection, edition: str) -> list[Pending]:
     ]
 
 
-def summary(conn: sqlite3.Connection, edition: str) -> LedgerSummary:
+def summary(conn: Connection, edition: str) -> LedgerSummary:
     """How many of an edition's rows are in each state."""
     ensure_ledger(conn)
     rows = conn.execute(
@@ -254,7 +255,7 @@ def summary(conn: sqlite3.Connection, edition: str) -> LedgerSummary:
     return LedgerSummary(edition, {row[0]: row[1] for row in rows})
 
 
-def editions(conn: sqlite3.Connection) -> list[LedgerSummary]:
+def editions(conn: Connection) -> list[LedgerSummary]:
     """A summary for every edition the ledger knows, oldest first."""
     ensure_ledger(conn)
     names = [
@@ -267,7 +268,7 @@ def editions(conn: sqlite3.Connection) -> list[LedgerSummary]:
 
 
 def rows(
-    conn: sqlite3.Connection, edition: str, state: RowState | None = None
+    conn: Connection, edition: str, state: RowState | None = None
 ) -> Iterator[Delivery]:
     """An edition's rows, optionally only those in one state."""
     ensure_ledger(conn)
@@ -290,7 +291,7 @@ def rows(
         )
 
 
-def requeue_uncertain(conn: sqlite3.Connection, edition: str) -> int:
+def requeue_uncertain(conn: Connection, edition: str) -> int:
     """Put rows left in ``sending`` back in the queue: the operator chose at-least-once."""
     ensure_ledger(conn)
     cursor = conn.execute(
@@ -301,7 +302,7 @@ def requeue_uncertain(conn: sqlite3.Connection, edition: str) -> int:
     return cursor.rowcount
 
 
-def skip_uncertain(conn: sqlite3.Connection, edition: str) -> int:
+def skip_uncertain(conn: Connection, edition: str) -> int:
     """Count rows left in ``sending`` as done without resending: the operator chose
     at-most-once for them (most were probably delivered)."""
     ensure_ledger(conn)
@@ -314,8 +315,10 @@ def skip_uncertain(conn: sqlite3.Connection, edition: str) -> int:
     return cursor.rowcount
 
 
-def open_ledger(path: Path) -> sqlite3.Connection:
+def open_ledger(path: Path | str) -> Connection:
     """A connection that worker threads may share (callers serialise use with a lock)."""
+    if not isinstance(path, Path):
+        return connect(path)  # PostgreSQL: psycopg connections may be shared by threads
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )
@@ -334,7 +337,7 @@ class Ledger:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         edition: str,
         newsletter: str = "",
         newsletters: Mapping[str, str] | None = None,

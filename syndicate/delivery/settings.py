@@ -136,7 +136,7 @@ class DeliverySettings:
     transport: TransportSettings
     dkim: DkimSettings
     policy: RetryPolicy
-    state_db: Path
+    state_db: Path | str  # the SQLite file, or the PostgreSQL URL ([state] url)
 
     @classmethod
     def from_config(cls, config: Config) -> DeliverySettings:
@@ -151,7 +151,7 @@ class DeliverySettings:
                 max_attempts=sending.max_attempts,
                 max_errors=sending.max_errors,
             ),
-            state_db=config.state_db,
+            state_db=config.state_target,
         )
 
 

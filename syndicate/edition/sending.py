@@ -8,7 +8,6 @@ it: the CLI, ``publish`` and the library API all call it.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -28,6 +27,7 @@ from ..delivery.transports import Transport
 from ..delivery.transports.make import make_transport
 from ..errors import DeliveryError, UsageError
 from ..model import Edition
+from ..store.database import Connection
 from ..store.lock import LockBusy, run_lock
 from .archive import archive_sent
 from .render import render_edition
@@ -50,7 +50,7 @@ def send_lock_path(state_db: Path) -> Path:
 
 def send_edition(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     edition: Edition,
     rendered: RenderedEdition,
     *,
@@ -101,7 +101,7 @@ def send_edition(
 
 
 def _tracked(
-    config: Config, conn: sqlite3.Connection, rendered: RenderedEdition, secret: bytes
+    config: Config, conn: Connection, rendered: RenderedEdition, secret: bytes
 ) -> RenderedEdition:
     """The edition as it goes out: with ``[tracking] clicks`` its HTML links pass through the
     click redirector (registered first, so no reader meets a link that 404s); else as is.
@@ -139,7 +139,7 @@ class Chosen:
 
 def select_edition(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     now: datetime,
     since: datetime | None = None,
@@ -167,7 +167,7 @@ def select_edition(
     )
 
 
-def find_resumable(config: Config, conn: sqlite3.Connection) -> Edition | None:
+def find_resumable(config: Config, conn: Connection) -> Edition | None:
     """The oldest edition left ``sending`` (a run that stopped or crashed), rebuilt from
     content/, or None. ``--send`` and ``publish`` finish it before planning a new one."""
     ensure_editions_schema(conn)
@@ -177,7 +177,7 @@ def find_resumable(config: Config, conn: sqlite3.Connection) -> Edition | None:
     return load_edition(config, sending[-1])
 
 
-def status_lines(conn: sqlite3.Connection, edition_id: str) -> list[str]:
+def status_lines(conn: Connection, edition_id: str) -> list[str]:
     """``--status EDITION``: the edition's state, its ledger counts, and every row that is
     not simply sent (failed, deferred, uncertain, skipped, queued) with its reason.
     ``latest`` names the edition most recently queued."""

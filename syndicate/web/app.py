@@ -30,6 +30,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -40,6 +41,7 @@ from ..config import Config, load_config
 from ..delivery.subscribers import ensure_subscribers, stored_exactly, unsubscribe
 from ..delivery.tokens import BadToken, load_secret, verify_token
 from ..errors import SyndicateError
+from ..store.database import Connection
 from .connections import ThreadConnections
 
 log = logging.getLogger("syndicate.web")
@@ -181,16 +183,17 @@ class App:
                 self._config = load_config()
             return self._config
 
-    def db(self) -> sqlite3.Connection:
-        """This thread's connection to the state database (kept open; never close it)."""
+    def db(self) -> AbstractContextManager[Connection]:
+        """``with app.db() as conn:`` a state-database connection for a request's work
+        (SQLite: this thread's, kept open; PostgreSQL: borrowed from the pool)."""
         connections = self._connections
         if connections is None:
-            path = self.config.state_db  # outside the lock: ``config`` takes it
+            target = self.config.state_target  # outside the lock: ``config`` takes it
             with self._lock:
                 if self._connections is None:
-                    self._connections = ThreadConnections(path)
+                    self._connections = ThreadConnections(target)
                 connections = self._connections
-        return connections.get()
+        return connections.use()
 
     def start(self) -> None:
         """Run the router's startup hooks (once; ``serve`` calls it before the first request)."""
@@ -301,7 +304,8 @@ def _check_token(app: App, request: Request) -> tuple[str, Response | None]:
 
 def address_stored(app: App, address: str) -> bool:
     """Whether ``address`` is stored exactly so (for links signed before case mattered)."""
-    return stored_exactly(app.db(), address)
+    with app.db() as conn:
+        return stored_exactly(conn, address)
 
 
 @router.route("/unsubscribe", "GET")
@@ -329,9 +333,9 @@ def unsubscribe_now(app: App, request: Request) -> Response:
     if refused is not None:
         return refused
     one_click = request.value("List-Unsubscribe") == "One-Click"
-    conn = app.db()
-    ensure_subscribers(conn)
-    unsubscribe(conn, address, how="one-click" if one_click else "web")
+    with app.db() as conn:
+        ensure_subscribers(conn)
+        unsubscribe(conn, address, how="one-click" if one_click else "web")
     log.info("unsubscribed %s (%s)", address, "one-click" if one_click else "web")
     title = app.config.publication.title
     body = (

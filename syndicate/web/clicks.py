@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from ..delivery.clicks import count_click, ensure_clicks_schema, link_target
 from ..delivery.tokens import link_signature_matches, load_secret
+from ..store.database import connect
 from .app import App, Request, Response, page, router
 
 log = logging.getLogger("syndicate.web")
@@ -55,14 +56,19 @@ def follow_link(app: App, request: Request) -> Response:
         return _not_found()
     edition, link_id, signature = parts
     secret = load_secret()
-    conn = app.db()
-    ensure_clicks_schema(conn)
-    target = link_target(conn, edition, link_id)
-    if target is None or not link_signature_matches(secret, edition, link_id, target, signature):
-        log.info("refused click link for edition %r", edition[:80])
-        return _not_found()
-    if request.method == "GET":
-        count_click(conn, edition, link_id)
+    conn = connect(app.config.state_target)
+    try:
+        ensure_clicks_schema(conn)
+        target = link_target(conn, edition, link_id)
+        if target is None or not link_signature_matches(
+            secret, edition, link_id, target, signature
+        ):
+            log.info("refused click link for edition %r", edition[:80])
+            return _not_found()
+        if request.method == "GET":
+            count_click(conn, edition, link_id)
+    finally:
+        conn.close()
     location = quote(target, safe=_HEADER_SAFE)
     return Response(
         HTTPStatus.FOUND,

@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..delivery import choices, subscriptions
@@ -42,7 +43,7 @@ from ..delivery.subscribers import (
 from ..delivery.tokens import load_secret
 from ..delivery.transports import PermanentFailure, TransportDown, TransportFailure
 from ..errors import SyndicateError
-from ..store.sqlite import connect
+from ..store.database import Connection, connect
 from .optin import (
     ConfirmationSender,
     ConfirmToken,
@@ -108,13 +109,13 @@ def address_key(normalized: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def ensure_outbox(conn: sqlite3.Connection) -> None:
+def ensure_outbox(conn: Connection) -> None:
     """Create or upgrade the outbox table (cheap once current)."""
     ensure_current(conn, COMPONENT, MIGRATIONS)
 
 
 def enqueue(
-    conn: sqlite3.Connection,
+    conn: Connection,
     address: str,
     *,
     name: str,
@@ -152,7 +153,7 @@ class _Row:
     newsletters: str = ""
 
 
-def _claim(conn: sqlite3.Connection, now: float) -> _Row | None:
+def _claim(conn: Connection, now: float) -> _Row | None:
     """Take the oldest due row for ``LEASE`` seconds (atomic: one process gets it)."""
     row = conn.execute(
         "UPDATE confirm_outbox SET next_try = ?, attempts = attempts + 1 WHERE id = ("
@@ -165,7 +166,7 @@ def _claim(conn: sqlite3.Connection, now: float) -> _Row | None:
     return _Row(*row) if row is not None else None
 
 
-def _finish(conn: sqlite3.Connection, row_id: int, state: str, outcome: str) -> None:
+def _finish(conn: Connection, row_id: int, state: str, outcome: str) -> None:
     conn.execute(
         "UPDATE confirm_outbox SET state = ?, outcome = ? WHERE id = ?", (state, outcome, row_id)
     )
@@ -176,14 +177,14 @@ def drain(
     *,
     secret: bytes,
     clock: Callable[[], float] = time.time,
-    conn: sqlite3.Connection | None = None,
+    conn: Connection | None = None,
 ) -> int:
     """Process every due request; returns how many were looked at. Never raises for one row.
 
     ``conn``: the state database connection to use (the sender thread keeps one); by default
     one is opened and closed. Every email of one drain goes over one transport session."""
     own = conn is None
-    db = connect(config.state_db) if conn is None else conn
+    db = connect(config.state_target) if conn is None else conn
     sender = ConfirmationSender(config)
     try:
         ensure_subscribers(db)
@@ -207,7 +208,7 @@ def drain(
 
 def _process(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     row: _Row,
     sender: ConfirmationSender,
     *,
@@ -246,9 +247,7 @@ def _process(
     _finish(conn, row.id, "sent", "sent")
 
 
-def _prepare(
-    config: Config, conn: sqlite3.Connection, row: _Row, *, now: float
-) -> tuple[str, int] | None:
+def _prepare(config: Config, conn: Connection, row: _Row, *, now: float) -> tuple[str, int] | None:
     """(nonce, expiry) of the link to mail, or None when nothing is to be sent (row done)."""
     settings = config.model.subscribe
     conn.execute("BEGIN IMMEDIATE")
@@ -290,7 +289,7 @@ def _prepare(
     return nonce, expires
 
 
-def _wants_more(conn: sqlite3.Connection, current: Subscriber | None, row: _Row) -> bool:
+def _wants_more(conn: Connection, current: Subscriber | None, row: _Row) -> bool:
     """An active subscriber asking (on the form) for a newsletter they do not have yet."""
     if current is None or current.status is not Status.ACTIVE:
         return False
@@ -314,7 +313,7 @@ def _skip_reason(
     return None
 
 
-def spend(conn: sqlite3.Connection, nonce: str, address: str, now: datetime) -> str | None:
+def spend(conn: Connection, nonce: str, address: str, now: datetime) -> str | None:
     """Use the link with ``nonce``: its basis if it was unused, else None.
 
     Every other unused link of the address is spent with it, so an older link cannot move
@@ -334,7 +333,7 @@ def spend(conn: sqlite3.Connection, nonce: str, address: str, now: datetime) -> 
 
 
 def confirm_subscription(
-    conn: sqlite3.Connection, token: str, *, secret: bytes, now: datetime
+    conn: Connection, token: str, *, secret: bytes, now: datetime
 ) -> tuple[str, Outcome | None]:
     """Activate the subscriber a genuine, unused token names; returns (address, outcome).
 
@@ -358,7 +357,7 @@ def confirm_subscription(
 
 
 def _confirm(
-    conn: sqlite3.Connection,
+    conn: Connection,
     found: ConfirmToken,
     current: Subscriber | None,
     recorded: str | None,
@@ -384,7 +383,7 @@ def _confirm(
     return Outcome.SENT
 
 
-def untried_count(conn: sqlite3.Connection) -> int:
+def untried_count(conn: Connection) -> int:
     """How many requests have not come to the end of a first attempt (waiting for a retry
     does not count): tests wait for it to reach 0."""
     ensure_outbox(conn)
@@ -421,11 +420,13 @@ class OutboxWorker:
     def _run(self) -> None:
         # The thread keeps its connection: opening and closing one per drain would checkpoint
         # the WAL each time (closing the last connection does), for every subscribe.
-        conn: sqlite3.Connection | None = None
+        # (PostgreSQL: its pool keeps connections; each drain borrows one.)
+        keep = isinstance(self.config.state_target, Path)
+        conn: Connection | None = None
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                conn = conn or connect(self.config.state_db)
+                conn = conn or (connect(self.config.state_target) if keep else None)
                 drain(self.config, secret=load_secret(), conn=conn)
             except (SyndicateError, sqlite3.Error, OSError) as exc:
                 log.error("confirmation outbox: %s", exc)

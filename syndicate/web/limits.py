@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 
 from ..delivery.subscribers import ensure_current
 from ..delivery.tokens import load_secret
+from ..store.database import Connection
 
 COMPONENT = "web_limits"
 MIGRATIONS = (
@@ -49,7 +49,7 @@ MIGRATIONS = (
 PRUNE_EVERY = 60.0  # seconds between deletions of expired rows, per process and scope
 
 
-def ensure_limits(conn: sqlite3.Connection) -> None:
+def ensure_limits(conn: Connection) -> None:
     """Create or upgrade the ``web_limits`` table (cheap once current)."""
     ensure_current(conn, COMPONENT, MIGRATIONS)
 
@@ -80,7 +80,7 @@ class SharedLimit:
         self._ready = False
         self._last_prune = float("-inf")
 
-    def allow(self, conn: sqlite3.Connection, key: str) -> bool:
+    def allow(self, conn: Connection, key: str) -> bool:
         """Count one event for ``key``; False when it is over the limit (not counted then)."""
         if not self._ready:
             ensure_limits(conn)
@@ -105,7 +105,7 @@ class SharedLimit:
             return False
         return True
 
-    def _count(self, conn: sqlite3.Connection, stored: str, since: int) -> int:
+    def _count(self, conn: Connection, stored: str, since: int) -> int:
         """The key's events in the window, counted up to ``limit + 1`` (all ``allow`` needs:
         a key with a high limit costs no more to check than one with a low one)."""
         row = conn.execute(
@@ -115,7 +115,7 @@ class SharedLimit:
         ).fetchone()
         return int(row[0])
 
-    def _prune(self, conn: sqlite3.Connection, now: float, since: int) -> None:
+    def _prune(self, conn: Connection, now: float, since: int) -> None:
         """Delete this scope's rows that no window can count any more (now and then)."""
         with self._lock:
             if now - self._last_prune < min(PRUNE_EVERY, self.window):

@@ -32,6 +32,7 @@ from ..delivery.subscribers import (
 )
 from ..delivery.tokens import BadToken, load_secret, newsletter_purpose, verify_token
 from ..errors import UsageError
+from ..store.database import connect
 from ..text.templates import render_template, template_environment
 from .app import App, Request, Response, address_stored, page, router
 from .optin import allowed_origins
@@ -112,7 +113,7 @@ def _reader(app: App, request: Request) -> tuple[str, str, Response | None]:
 
 
 def _open(app: App) -> Any:
-    conn = app.db()
+    conn = connect(app.config.state_target)
     choices.ensure(app.config, conn)
     return conn
 
@@ -162,10 +163,13 @@ def preferences_page(app: App, request: Request) -> Response:
     if refused is not None:
         return refused
     conn = _open(app)
-    subscriber = get_subscriber(conn, address)
-    if subscriber is None:
-        return _gone(app)
-    rows = _rows(app, conn, subscriber)
+    try:
+        subscriber = get_subscriber(conn, address)
+        if subscriber is None:
+            return _gone(app)
+        rows = _rows(app, conn, subscriber)
+    finally:
+        conn.close()
     notice = ""
     if newsletter not in {row["id"] for row in rows}:
         notice = f"The newsletter this link came from ({newsletter}) is no longer published."
@@ -201,46 +205,49 @@ def preferences_save(app: App, request: Request) -> Response:
             return origin
     token = request.value("token")
     conn = _open(app)
-    subscriber = get_subscriber(conn, address)
-    if subscriber is None:
-        return _gone(app)
-    if one_click:
-        subs.unsubscribe_from(conn, subscriber.id, newsletter, how="one-click")
-        log.info("unsubscribed %s from %s (one-click)", address, newsletter)
-        return _render(
-            app,
-            "left-one",
-            "Unsubscribed",
-            HTTPStatus.OK,
-            email=address,
-            token=token,
-            newsletter=newsletter,
-            left=_title_of(app, newsletter),
-        )
-    if request.form.get("action", [""])[0] == "everything":
-        subs.unsubscribe_everything(conn, subscriber.id, how="preferences")
-        unsubscribe(conn, address, how="preferences")
-        log.info("unsubscribed %s from everything (preferences)", address)
-        return _render(app, "left-all", "You are unsubscribed", HTTPStatus.OK, email=address)
-    chosen = {
-        name: request.form.get(f"cadence-{name}", [""])[0]
-        for name in dict.fromkeys(request.form.get("choose", []))
-    }
     try:
-        choices.set_preferences(app.config, conn, subscriber, chosen, how="preferences")
-    except UsageError as exc:
-        return _error(
-            app,
-            HTTPStatus.BAD_REQUEST,
-            "Not saved",
-            f"Nothing was changed: {exc}. Please reload the page and try again.",
-        )
-    if chosen and subscriber.status is Status.UNSUBSCRIBED:
-        # Choosing a newsletter again on their own page is renewed consent.
-        set_status(conn, address, Status.ACTIVE, reason="resubscribed on the preferences page")
-    saved = [row for row in _rows(app, conn, subscriber) if row["id"] in chosen]
-    for row in saved:
-        row["cadence"] = chosen[row["id"]] if row["cadences"] else ""
+        subscriber = get_subscriber(conn, address)
+        if subscriber is None:
+            return _gone(app)
+        if one_click:
+            subs.unsubscribe_from(conn, subscriber.id, newsletter, how="one-click")
+            log.info("unsubscribed %s from %s (one-click)", address, newsletter)
+            return _render(
+                app,
+                "left-one",
+                "Unsubscribed",
+                HTTPStatus.OK,
+                email=address,
+                token=token,
+                newsletter=newsletter,
+                left=_title_of(app, newsletter),
+            )
+        if request.form.get("action", [""])[0] == "everything":
+            subs.unsubscribe_everything(conn, subscriber.id, how="preferences")
+            unsubscribe(conn, address, how="preferences")
+            log.info("unsubscribed %s from everything (preferences)", address)
+            return _render(app, "left-all", "You are unsubscribed", HTTPStatus.OK, email=address)
+        chosen = {
+            name: request.form.get(f"cadence-{name}", [""])[0]
+            for name in dict.fromkeys(request.form.get("choose", []))
+        }
+        try:
+            choices.set_preferences(app.config, conn, subscriber, chosen, how="preferences")
+        except UsageError as exc:
+            return _error(
+                app,
+                HTTPStatus.BAD_REQUEST,
+                "Not saved",
+                f"Nothing was changed: {exc}. Please reload the page and try again.",
+            )
+        if chosen and subscriber.status is Status.UNSUBSCRIBED:
+            # Choosing a newsletter again on their own page is renewed consent.
+            set_status(conn, address, Status.ACTIVE, reason="resubscribed on the preferences page")
+        saved = [row for row in _rows(app, conn, subscriber) if row["id"] in chosen]
+        for row in saved:
+            row["cadence"] = chosen[row["id"]] if row["cadences"] else ""
+    finally:
+        conn.close()
     log.info("saved preferences of %s: %s", address, " ".join(chosen) or "none")
     return _render(
         app,

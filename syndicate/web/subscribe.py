@@ -89,9 +89,9 @@ def _state(app: App) -> _AppState:
 
 def _start_outbox(app: App) -> None:
     # Create the database (and switch it to WAL) before two threads race to do it.
-    conn = app.db()
-    ensure_outbox(conn)
-    ensure_limits(conn)
+    with app.db() as conn:
+        ensure_outbox(conn)
+        ensure_limits(conn)
     if app.config.model.subscribe.send_confirmations:
         _state(app).outbox.start()
 
@@ -210,7 +210,9 @@ def subscribe(app: App, request: Request) -> Response:
     refused = _origin_refused(app, request)
     if refused is not None:
         return refused
-    if not _state(app).by_ip.allow(app.db(), _client(app, request)):
+    with app.db() as conn:
+        allowed = _state(app).by_ip.allow(conn, _client(app, request))
+    if not allowed:
         return _render(
             app,
             "error",
@@ -250,10 +252,10 @@ def subscribe(app: App, request: Request) -> Response:
             newsletters=_newsletter_rows(app, known),
         )
     load_secret()  # no secret, no links: say so now (500), not only in the sender's log
-    conn = app.db()
-    if not _state(app).by_address.allow(conn, address_key(address)):
-        return done
-    enqueue(conn, address, name=name, now=time.time(), newsletters=ticked)
+    with app.db() as conn:
+        if not _state(app).by_address.allow(conn, address_key(address)):
+            return done
+        enqueue(conn, address, name=name, now=time.time(), newsletters=ticked)
     _state(app).outbox.wake()
     return done
 
@@ -306,9 +308,10 @@ def confirm(app: App, request: Request) -> Response:
         return refused
     token = request.form.get("token", [""])[0]
     try:
-        address, outcome = confirm_subscription(
-            app.db(), token, secret=load_secret(), now=datetime.now(UTC)
-        )
+        with app.db() as conn:
+            address, outcome = confirm_subscription(
+                conn, token, secret=load_secret(), now=datetime.now(UTC)
+            )
     except BadToken as exc:
         return _token_problem(app, exc)
     if outcome is Outcome.SUPPRESSED:
