@@ -86,6 +86,9 @@ class SubscribeConfig(Section):
     rate_window: int = Field(default=3600, ge=1)  # seconds
     # Reverse proxies (addresses or networks) whose X-Forwarded-For names the real client.
     trusted_proxies: list[str] = []
+    # false: this server only queues confirmations; another one (sharing the state database,
+    # with this setting true) mails them. For web hosts that cannot reach the mail relay.
+    send_confirmations: bool = True
 
     @field_validator("trusted_proxies")
     @classmethod

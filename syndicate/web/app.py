@@ -13,6 +13,12 @@ $SYNDICATE_CONFIG (default ./config.toml) on its first request; ``make_app(confi
 one for a given config. Routes live in a tiny ``Router`` so new pages are one decorator away;
 ``Router.startup`` hooks run once, on an app's first request (the confirmation outbox's
 sender thread starts so, in every server process).
+
+Nothing a request needs is built per request: the config is loaded once, templates are
+compiled once per process (Jinja2 keeps them in the app's environment), and every thread
+keeps its state-database connection (``App.db``). What several processes or hosts must agree
+on (rate limits, the outbox) lives in the state database, so any number of workers behind a
+load balancer act as one.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from __future__ import annotations
 import html
 import logging
 import re
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -33,7 +41,8 @@ from ..config import Config, load_config
 from ..delivery.subscribers import ensure_subscribers, stored_exactly, unsubscribe
 from ..delivery.tokens import BadToken, load_secret, verify_token
 from ..errors import SyndicateError
-from ..store.database import connect
+from ..store.database import Connection
+from .connections import ThreadConnections
 
 log = logging.getLogger("syndicate.web")
 
@@ -164,6 +173,7 @@ class App:
         self._lock = threading.Lock()
         self.router = routes
         self._started = False
+        self._connections: ThreadConnections | None = None
 
     @property
     def config(self) -> Config:
@@ -172,6 +182,18 @@ class App:
             if self._config is None:
                 self._config = load_config()
             return self._config
+
+    def db(self) -> AbstractContextManager[Connection]:
+        """``with app.db() as conn:`` a state-database connection for a request's work
+        (SQLite: this thread's, kept open; PostgreSQL: borrowed from the pool)."""
+        connections = self._connections
+        if connections is None:
+            target = self.config.state_target  # outside the lock: ``config`` takes it
+            with self._lock:
+                if self._connections is None:
+                    self._connections = ThreadConnections(target)
+                connections = self._connections
+        return connections.use()
 
     def start(self) -> None:
         """Run the router's startup hooks (once; ``serve`` calls it before the first request)."""
@@ -197,6 +219,10 @@ class App:
             if not self._started:
                 self.start()
             response = self._respond(environ, method, path)
+        except sqlite3.Error:
+            if self._connections is not None:
+                self._connections.discard()  # a broken connection is not kept for the next one
+            raise
         except SyndicateError as exc:
             # A server-side problem (no SYNDICATE_SECRET, bad config): say so in the log,
             # never to the reader.
@@ -278,11 +304,8 @@ def _check_token(app: App, request: Request) -> tuple[str, Response | None]:
 
 def address_stored(app: App, address: str) -> bool:
     """Whether ``address`` is stored exactly so (for links signed before case mattered)."""
-    conn = connect(app.config.state_target)
-    try:
+    with app.db() as conn:
         return stored_exactly(conn, address)
-    finally:
-        conn.close()
 
 
 @router.route("/unsubscribe", "GET")
@@ -310,12 +333,9 @@ def unsubscribe_now(app: App, request: Request) -> Response:
     if refused is not None:
         return refused
     one_click = request.value("List-Unsubscribe") == "One-Click"
-    conn = connect(app.config.state_target)
-    try:
+    with app.db() as conn:
         ensure_subscribers(conn)
         unsubscribe(conn, address, how="one-click" if one_click else "web")
-    finally:
-        conn.close()
     log.info("unsubscribed %s (%s)", address, "one-click" if one_click else "web")
     title = app.config.publication.title
     body = (

@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..delivery import choices, subscriptions
@@ -44,12 +45,12 @@ from ..delivery.transports import PermanentFailure, TransportDown, TransportFail
 from ..errors import SyndicateError
 from ..store.database import Connection, connect
 from .optin import (
+    ConfirmationSender,
     ConfirmToken,
     Outcome,
     basis,
     build_confirmation,
     make_confirm_token,
-    send_confirmation,
     verify_confirm_token,
 )
 
@@ -143,29 +144,48 @@ def _finish(conn: Connection, row_id: int, state: str, outcome: str) -> None:
     )
 
 
-def drain(config: Config, *, secret: bytes, clock: Callable[[], float] = time.time) -> int:
-    """Process every due request; returns how many were looked at. Never raises for one row."""
-    conn = connect(config.state_target)
+def drain(
+    config: Config,
+    *,
+    secret: bytes,
+    clock: Callable[[], float] = time.time,
+    conn: Connection | None = None,
+) -> int:
+    """Process every due request; returns how many were looked at. Never raises for one row.
+
+    ``conn``: the state database connection to use (the sender thread keeps one); by default
+    one is opened and closed. Every email of one drain goes over one transport session."""
+    own = conn is None
+    db = connect(config.state_target) if conn is None else conn
+    sender = ConfirmationSender(config)
     try:
-        ensure_subscribers(conn)
-        ensure_outbox(conn)
+        ensure_subscribers(db)
+        ensure_outbox(db)
         if config.model.newsletters:
-            choices.ensure(config, conn)
+            choices.ensure(config, db)
         done = 0
-        while (row := _claim(conn, clock())) is not None:
+        while (row := _claim(db, clock())) is not None:
             done += 1
             try:
-                _process(config, conn, row, secret=secret, now=clock())
+                _process(config, db, row, sender, secret=secret, now=clock())
             except (SyndicateError, ValueError) as exc:
                 log.error("confirmation email to %s not sent: %s", row.email, exc)
-                _finish(conn, row.id, "failed", str(exc))
+                _finish(db, row.id, "failed", str(exc))
         return done
     finally:
-        conn.close()
+        sender.close()
+        if own:
+            db.close()
 
 
 def _process(
-    config: Config, conn: Connection, row: _Row, *, secret: bytes, now: float
+    config: Config,
+    conn: Connection,
+    row: _Row,
+    sender: ConfirmationSender,
+    *,
+    secret: bytes,
+    now: float,
 ) -> None:
     """Decide what a request leads to, then mail its link (or schedule a retry)."""
     prepared = _prepare(config, conn, row, now=now)
@@ -178,7 +198,7 @@ def _process(
     )
     confirmation = build_confirmation(config, row.email, token=token, now=moment)
     try:
-        send_confirmation(config, confirmation)
+        sender.send(confirmation)
     except PermanentFailure as exc:
         log.warning("confirmation email to %s refused: %s", row.email, exc)
         _finish(conn, row.id, "failed", f"refused: {exc}")
@@ -199,9 +219,7 @@ def _process(
     _finish(conn, row.id, "sent", "sent")
 
 
-def _prepare(
-    config: Config, conn: Connection, row: _Row, *, now: float
-) -> tuple[str, int] | None:
+def _prepare(config: Config, conn: Connection, row: _Row, *, now: float) -> tuple[str, int] | None:
     """(nonce, expiry) of the link to mail, or None when nothing is to be sent (row done)."""
     settings = config.model.subscribe
     conn.execute("BEGIN IMMEDIATE")
@@ -372,10 +390,21 @@ class OutboxWorker:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        # The thread keeps its connection: opening and closing one per drain would checkpoint
+        # the WAL each time (closing the last connection does), for every subscribe.
+        # (PostgreSQL: its pool keeps connections; each drain borrows one.)
+        keep = isinstance(self.config.state_target, Path)
+        conn: Connection | None = None
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                drain(self.config, secret=load_secret())
+                conn = conn or (connect(self.config.state_target) if keep else None)
+                drain(self.config, secret=load_secret(), conn=conn)
             except (SyndicateError, sqlite3.Error, OSError) as exc:
                 log.error("confirmation outbox: %s", exc)
+                if conn is not None and isinstance(exc, sqlite3.Error):
+                    conn.close()
+                    conn = None
             self._wake.wait(POLL)
+        if conn is not None:
+            conn.close()

@@ -20,15 +20,13 @@ that decides lives here, with no HTTP in sight, so it is testable and reusable.
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -40,11 +38,19 @@ from ..delivery.subscribers import (
     normalize_email,
 )
 from ..delivery.tokens import BadToken, make_token, verify_token
-from ..delivery.transports import unledgered
+from ..delivery.transports import (
+    ConnectionLost,
+    Session,
+    TransportDown,
+    UncertainDelivery,
+    unledgered,
+)
 from ..delivery.transports.make import make_transport
 from ..text.templates import render_template, template_environment
 
 if TYPE_CHECKING:
+    import jinja2
+
     from ..config import Config
 
 CONFIRM = "confirm"
@@ -190,12 +196,8 @@ def confirmation_message(config: Config, address: str, url: str, *, now: datetim
         "confirm_url": url,
         "hours": config.model.subscribe.confirm_hours,
     }
-    text = render_template(
-        template_environment(config, autoescape=False), CONFIRM_TEXT_TEMPLATE, **context
-    )
-    html = render_template(
-        template_environment(config, autoescape=True), CONFIRM_HTML_TEMPLATE, **context
-    )
+    text = render_template(_environment(config, False), CONFIRM_TEXT_TEMPLATE, **context)
+    html = render_template(_environment(config, True), CONFIRM_HTML_TEMPLATE, **context)
     msg = EmailMessage(policy=POLICY)
     letterhead = MessageSettings.from_config(config)
     msg["From"] = letterhead.sender
@@ -213,60 +215,51 @@ def confirmation_message(config: Config, address: str, url: str, *, now: datetim
     return msg
 
 
+def _environment(config: Config, autoescape: bool) -> jinja2.Environment:
+    """The publication's template environment, made once per process (Jinja2 then compiles
+    each template once and keeps it; it still notices an edited override file)."""
+    return _environment_for(config.templates_dir, autoescape)
+
+
+@lru_cache(maxsize=16)
+def _environment_for(folder: Path, autoescape: bool) -> jinja2.Environment:
+    return template_environment(folder, autoescape=autoescape)
+
+
+class ConfirmationSender:
+    """Hands confirmation emails to the configured transport, over one session for a batch:
+    one SMTP connection (EHLO, STARTTLS, AUTH once) for every confirmation of a drain."""
+
+    def __init__(self, config: Config) -> None:
+        self._transport = make_transport(TransportSettings.from_config(config))
+        self._session: Session | None = None
+
+    def send(self, confirmation: Confirmation) -> str:
+        """Send one; returns the provider's id. Raises the transport's failure exceptions
+        (``TransportFailure``, ``TransportDown``); after one that may have left the connection
+        in doubt, the next send starts a new session."""
+        if self._session is None:
+            self._session = self._transport.open()
+        try:
+            self._session.prepare()  # connects once; a no-op while the connection is up
+            return self._session.send(
+                confirmation.sender, confirmation.recipient, confirmation.message, claim=unledgered
+            )
+        except (ConnectionLost, UncertainDelivery, TransportDown):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """End the session (QUIT); a later ``send`` opens a new one."""
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+
 def send_confirmation(config: Config, confirmation: Confirmation) -> str:
-    """Hand the confirmation email to the configured transport; returns the provider's id.
-
-    Raises the transport's failure exceptions (``TransportFailure``, ``TransportDown``).
-    """
-    session = make_transport(TransportSettings.from_config(config)).open()
+    """Send one confirmation email over a session of its own; returns the provider's id."""
+    sender = ConfirmationSender(config)
     try:
-        session.prepare()
-        return session.send(
-            confirmation.sender, confirmation.recipient, confirmation.message, claim=unledgered
-        )
+        return sender.send(confirmation)
     finally:
-        session.close()
-
-
-# --- rate limiting ---------------------------------------------------------------------------
-
-
-class RateLimiter:
-    """At most ``limit`` events per key in any ``window`` seconds; in memory, thread-safe.
-
-    Per process: behind several workers each keeps its own count, which still bounds abuse
-    to ``limit x workers``. Keys are dropped once their window has passed, so memory stays
-    proportional to recent visitors.
-    """
-
-    def __init__(
-        self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._last_sweep = 0.0
-
-    def allow(self, key: str) -> bool:
-        """Count one event for ``key``; False when it is over the limit (not counted then)."""
-        now = self._clock()
-        with self._lock:
-            if now - self._last_sweep > self.window:
-                self._sweep(now)
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            return True
-
-    def _sweep(self, now: float) -> None:
-        self._last_sweep = now
-        stale = [
-            key for key, hits in self._hits.items() if not hits or hits[-1] <= now - self.window
-        ]
-        for key in stale:
-            del self._hits[key]
+        sender.close()

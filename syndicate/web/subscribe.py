@@ -7,7 +7,9 @@ opt-in). Registered on ``syndicate.web``'s router when that module is imported.
   whose sender thread stores a pending subscriber and mails the link. Every accepted address
   gets the same page, status and work on the request path (one insert), so neither the answer
   nor its timing says who is subscribed, and a relay that is down or refuses a recipient
-  shows nowhere. Rate-limited per client IP and per mailbox.
+  shows nowhere; no mail is ever sent while the reader waits. Rate-limited per client IP and
+  per mailbox, in the state database (``limits.py``), so every worker process and host shares
+  one count.
 * ``GET /confirm?token=T`` changes nothing (mail scanners fetch links); it shows a button.
   ``POST /confirm`` with the token in the body activates the subscriber.
 
@@ -33,7 +35,6 @@ from ..config import configured_newsletters
 from ..delivery.settings import subscribe_url
 from ..delivery.subscribers import InvalidAddress, normalize_email
 from ..delivery.tokens import BadToken, load_secret
-from ..store.database import connect
 from ..text.templates import render_template, template_environment
 from .app import App, Request, Response, page, router
 from .confirm_outbox import (
@@ -44,9 +45,9 @@ from .confirm_outbox import (
     enqueue,
     ensure_outbox,
 )
+from .limits import SharedLimit, ensure_limits
 from .optin import (
     Outcome,
-    RateLimiter,
     TokenExpired,
     allowed_origins,
     safe_redirect,
@@ -60,13 +61,15 @@ TEMPLATE = "web/subscribe.html.j2"
 
 
 class _AppState:
-    """Per-app state: the rate limiters, the Jinja2 environment and the outbox's sender."""
+    """Per-app state (one per process): the rate limits, the Jinja2 environment (templates
+    compiled once, on first use) and the outbox's sender thread."""
 
     def __init__(self, app: App) -> None:
         settings = app.config.model.subscribe
-        self.by_ip = RateLimiter(settings.rate_limit, settings.rate_window)
-        # A second, tighter limit per mailbox (the outbox keeps a durable one too).
-        self.by_address = RateLimiter(ADDRESS_LIMIT, settings.rate_window)
+        self.by_ip = SharedLimit("ip", settings.rate_limit, settings.rate_window)
+        # A second, tighter limit per mailbox: no more requests than confirmations the outbox
+        # would mail anyway (it applies the same limit to what it sends).
+        self.by_address = SharedLimit("mailbox", ADDRESS_LIMIT, settings.rate_window)
         self.proxies = [ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies]
         self.env = template_environment(app.config, autoescape=True)
         self.outbox = OutboxWorker(app.config)
@@ -86,12 +89,11 @@ def _state(app: App) -> _AppState:
 
 def _start_outbox(app: App) -> None:
     # Create the database (and switch it to WAL) before two threads race to do it.
-    conn = connect(app.config.state_target)
-    try:
+    with app.db() as conn:
         ensure_outbox(conn)
-    finally:
-        conn.close()
-    _state(app).outbox.start()
+        ensure_limits(conn)
+    if app.config.model.subscribe.send_confirmations:
+        _state(app).outbox.start()
 
 
 def _stop_outbox(app: App) -> None:
@@ -208,7 +210,9 @@ def subscribe(app: App, request: Request) -> Response:
     refused = _origin_refused(app, request)
     if refused is not None:
         return refused
-    if not _state(app).by_ip.allow(_client(app, request)):
+    with app.db() as conn:
+        allowed = _state(app).by_ip.allow(conn, _client(app, request))
+    if not allowed:
         return _render(
             app,
             "error",
@@ -248,13 +252,10 @@ def subscribe(app: App, request: Request) -> Response:
             newsletters=_newsletter_rows(app, known),
         )
     load_secret()  # no secret, no links: say so now (500), not only in the sender's log
-    if not _state(app).by_address.allow(address_key(address)):
-        return done
-    conn = connect(app.config.state_target)
-    try:
+    with app.db() as conn:
+        if not _state(app).by_address.allow(conn, address_key(address)):
+            return done
         enqueue(conn, address, name=name, now=time.time(), newsletters=ticked)
-    finally:
-        conn.close()
     _state(app).outbox.wake()
     return done
 
@@ -306,15 +307,13 @@ def confirm(app: App, request: Request) -> Response:
     if refused is not None:
         return refused
     token = request.form.get("token", [""])[0]
-    conn = connect(app.config.state_target)
     try:
-        address, outcome = confirm_subscription(
-            conn, token, secret=load_secret(), now=datetime.now(UTC)
-        )
+        with app.db() as conn:
+            address, outcome = confirm_subscription(
+                conn, token, secret=load_secret(), now=datetime.now(UTC)
+            )
     except BadToken as exc:
         return _token_problem(app, exc)
-    finally:
-        conn.close()
     if outcome is Outcome.SUPPRESSED:
         return _render(
             app,
