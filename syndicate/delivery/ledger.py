@@ -33,6 +33,7 @@ from pathlib import Path
 from ..errors import db_error
 from ..store.sqlite import BUSY_TIMEOUT_SECONDS
 from ..text.words import plural
+from . import claims
 from .subscribers import Status, ensure_current, ensure_subscribers, utcnow
 from .subscriptions import ACTIVE_SUBSCRIPTION_SQL
 from .suppressions import ensure_bounces_schema, record_refusal
@@ -69,6 +70,23 @@ MIGRATIONS = (
     );
     CREATE INDEX deliveries_state ON deliveries (edition, state)
     """,
+    # 2: many senders per edition (``claims``): who holds a row, until when; who took part.
+    """
+    ALTER TABLE deliveries ADD COLUMN worker TEXT NOT NULL DEFAULT '';
+    ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
+    CREATE TABLE send_workers (
+        edition TEXT NOT NULL,
+        worker TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid BIGINT NOT NULL,
+        started TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        lease_until TEXT NOT NULL,
+        claimed BIGINT NOT NULL DEFAULT 0,
+        finished TEXT,
+        PRIMARY KEY (edition, worker)
+    )
+    """,
 )
 
 
@@ -95,6 +113,7 @@ class Delivery:
     reason: str
     provider_id: str
     updated: str
+    worker: str = ""  # the send run that claimed it last (``claims``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +306,7 @@ def rows(
             reason=row["reason"],
             provider_id=row["provider_id"],
             updated=row["updated"],
+            worker=row["worker"],
         )
 
 
@@ -295,8 +315,9 @@ def requeue_uncertain(conn: sqlite3.Connection, edition: str) -> int:
     ensure_ledger(conn)
     cursor = conn.execute(
         "UPDATE deliveries SET state = 'queued', reason = 'resent after uncertain outcome',"
-        " updated = ? WHERE edition = ? AND state = 'sending'",
-        (utcnow(), edition),
+        " lease_until = NULL, updated = ? WHERE edition = ? AND state = 'sending'"
+        " AND worker NOT IN (" + claims.LIVE_WORKERS_SQL + ")",
+        (utcnow(), edition, edition, claims.stamp()),
     )
     return cursor.rowcount
 
@@ -308,10 +329,36 @@ def skip_uncertain(conn: sqlite3.Connection, edition: str) -> int:
     cursor = conn.execute(
         "UPDATE deliveries SET state = 'skipped',"
         " reason = 'outcome unknown; not resent (operator chose --skip-uncertain)',"
-        " updated = ? WHERE edition = ? AND state = 'sending'",
-        (utcnow(), edition),
+        " updated = ? WHERE edition = ? AND state = 'sending'"
+        " AND worker NOT IN (" + claims.LIVE_WORKERS_SQL + ")",
+        (utcnow(), edition, edition, claims.stamp()),
     )
     return cursor.rowcount
+
+
+def reap_dead_senders(conn: sqlite3.Connection, edition: str) -> int:
+    """``claims.reap`` in its own transaction: this host's dead senders' leases end now."""
+    ensure_ledger(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        count = claims.reap(conn, edition)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return count
+
+
+def uncertain_count(conn: sqlite3.Connection, edition: str) -> int:
+    """Rows left ``sending`` by a run that is over (finished, or its lease expired): the
+    uncertain ones. A live worker's ``sending`` rows are simply in flight."""
+    ensure_ledger(conn)
+    row = conn.execute(
+        "SELECT COUNT(*) FROM deliveries WHERE edition = ? AND state = 'sending'"
+        " AND worker NOT IN (" + claims.LIVE_WORKERS_SQL + ")",
+        (edition, edition, claims.stamp()),
+    ).fetchone()
+    return int(row[0])
 
 
 def open_ledger(path: Path) -> sqlite3.Connection:
@@ -330,7 +377,14 @@ def open_ledger(path: Path) -> sqlite3.Connection:
 
 
 class Ledger:
-    """The per-message writes of a send run, safe to call from several worker threads."""
+    """The writes of one send run (one *worker*), safe to call from several worker threads.
+
+    Batches: ``claim_batch`` takes rows for this worker in one commit; the outcome of a
+    message is not committed on its own but queued in memory (``_outcomes``) and written in
+    the same transaction as the next ``claim`` (the ``sending`` mark that must precede the
+    next hand-off), the next batch claim, a lease renewal, or ``flush``; whichever comes
+    first. The module docstring says why that keeps every recipient to one copy.
+    """
 
     def __init__(
         self,
@@ -338,26 +392,148 @@ class Ledger:
         edition: str,
         newsletter: str = "",
         newsletters: Mapping[str, str] | None = None,
+        *,
+        worker: str = "",
+        lease: float = 60.0,
     ) -> None:
         """``newsletter``: the edition belongs to it, and a row is sent only while its
         subscriber still has that newsletter (a change made mid-send is honoured).
         ``newsletters``: the same per address (lower-case), for a send whose readers came
         from several newsletters (a correction notice); an address not in it uses
-        ``newsletter``."""
+        ``newsletter``. ``worker`` names this run in the ledger (default: a new
+        ``host:pid:random``); ``lease`` is how long its claims hold without renewal."""
         self._conn = conn
         self._edition = edition
         self._newsletter = newsletter
         self._newsletters = newsletters or {}
         self._lock = threading.Lock()
+        self._outcomes: list[tuple[str, tuple[object, ...]]] = []
+        self.worker = worker or claims.new_worker_id()
+        self.lease = lease
+        self._registered = False
 
-    def _update(self, sql: str, params: tuple[object, ...]) -> int:
+    # --- the transaction every write goes through ----------------------------------------
+
+    def _write(self, sql: str = "", params: tuple[object, ...] = ()) -> int:
+        """Run ``sql`` (if any) after the queued outcomes, all in one commit; its rowcount.
+
+        Called with ``self._lock`` held. With no outcome queued a single statement commits
+        on its own (SQLite's implicit transaction), saving the BEGIN/COMMIT round trips."""
+        conn = self._conn
+        if not self._outcomes:
+            return conn.execute(sql, params).rowcount if sql else 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for queued, args in self._outcomes:
+                conn.execute(queued, args)
+            count = conn.execute(sql, params).rowcount if sql else 0
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._outcomes.clear()
+        return count
+
+    def _outcome(self, sql: str, params: tuple[object, ...]) -> None:
+        """Queue an outcome for the next commit (see the class docstring)."""
         with self._lock:
-            return self._conn.execute(sql, params).rowcount
+            self._outcomes.append((sql, params))
+
+    def flush(self) -> None:
+        """Commit the queued outcomes now (a worker with nothing to send next calls this)."""
+        with self._lock:
+            self._write()
+
+    # --- claims and leases (``claims``) --------------------------------------------------
+
+    def claim_batch(self, size: int) -> list[Pending]:
+        """Claim up to ``size`` free rows for this worker in one commit (with any queued
+        outcomes); the rows with their subscribers' names, in subscription order."""
+        conn = self._conn
+        with self._lock:
+            claims.begin(conn)
+            try:
+                for queued, args in self._outcomes:
+                    conn.execute(queued, args)
+                if not self._registered:
+                    claims.register(conn, self._edition, self.worker, self.lease)
+                claims.reap(conn, self._edition)
+                taken = claims.claim_batch(
+                    conn, self._edition, self.worker, size=size, lease=self.lease
+                )
+                names = _names(conn, [row.email for row in taken])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._outcomes.clear()
+            self._registered = True
+        return [
+            Pending(
+                email=row.email,
+                name=names.get(row.email.lower(), ""),
+                message_id=row.message_id,
+                attempts=row.attempts,
+            )
+            for row in taken
+        ]
+
+    def renew(self) -> None:
+        """Extend this worker's lease and its rows' (the heartbeat), with queued outcomes."""
+        conn = self._conn
+        with self._lock:
+            if not self._registered:
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for queued, args in self._outcomes:
+                    conn.execute(queued, args)
+                claims.renew(conn, self._edition, self.worker, self.lease)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._outcomes.clear()
+
+    def let_go(self, email: str) -> None:
+        """This run will not try ``email`` again: its claim ends now, so another worker (or
+        the next run) may take it."""
+        self._outcome(
+            "UPDATE deliveries SET lease_until = NULL WHERE edition = ? AND email = ?"
+            " AND worker = ? AND state = 'queued'",
+            (self._edition, email, self.worker),
+        )
+
+    def busy_elsewhere(self) -> int:
+        """Rows other live workers hold or have in flight (``claims.busy_elsewhere``)."""
+        with self._lock:
+            self._write()
+            return claims.busy_elsewhere(self._conn, self._edition, self.worker)
+
+    def finish(self) -> None:
+        """The run is over: commit what is queued, free the rows it still holds."""
+        conn = self._conn
+        with self._lock:
+            if not self._registered:
+                self._write()
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for queued, args in self._outcomes:
+                    conn.execute(queued, args)
+                claims.release(conn, self._edition, self.worker)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._outcomes.clear()
+
+    # --- one message ---------------------------------------------------------------------
 
     def claim(self, email: str) -> bool | None:
-        """Mark a row ``sending`` before its hand-off.
+        """Mark a row ``sending`` before its hand-off, committed with the queued outcomes.
 
-        True: claimed, go ahead. False: the row is no longer due (another run has it).
+        True: go ahead. False: the row is no longer due (another worker or run has it).
         None: the subscriber is no longer active; the row was marked ``skipped``.
         """
         now = utcnow()
@@ -367,15 +543,16 @@ class Ledger:
         if newsletter:
             subscribed, extra = " AND " + ACTIVE_SUBSCRIPTION_SQL, (email, newsletter)
         with self._lock:
-            # The common case in one statement (one commit): still active, still due.
-            cursor = self._conn.execute(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated = ?"
-                " WHERE edition = ? AND email = ? AND state IN ('queued', 'deferred')"
+            # The common case in one statement: still active, still due. Not ``worker = ?``:
+            # whoever moves the row out of queued/deferred first sends it, and nobody else.
+            marked = self._write(
+                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated = ?,"
+                " worker = ? WHERE edition = ? AND email = ? AND state IN ('queued', 'deferred')"
                 " AND EXISTS (SELECT 1 FROM subscribers WHERE email = ? AND status = ?)"
                 + subscribed,
-                (now, self._edition, email, email, str(Status.ACTIVE), *extra),
+                (now, self.worker, self._edition, email, email, str(Status.ACTIVE), *extra),
             )
-            if cursor.rowcount == 1:
+            if marked == 1:
                 return True
             row = self._conn.execute(
                 "SELECT status FROM subscribers WHERE email = ?", (email,)
@@ -392,15 +569,15 @@ class Ledger:
             if row is not None and row[0] == Status.ACTIVE and left:
                 why = f"unsubscribed from {newsletter}"
             skipped = self._conn.execute(
-                "UPDATE deliveries SET state = 'skipped', reason = ?, updated = ?"
+                "UPDATE deliveries SET state = 'skipped', reason = ?, updated = ?, worker = ?"
                 " WHERE edition = ? AND email = ? AND state IN ('queued', 'deferred')",
-                (why, now, self._edition, email),
+                (why, now, self.worker, self._edition, email),
             ).rowcount
             return None if skipped else False
 
     def sent(self, email: str, provider_id: str) -> None:
-        """The transport accepted the message."""
-        self._update(
+        """The transport accepted the message (committed with the next write)."""
+        self._outcome(
             "UPDATE deliveries SET state = 'sent', reason = '', retry_at = NULL,"
             " provider_id = ?, updated = ? WHERE edition = ? AND email = ?",
             (provider_id[:500], utcnow(), self._edition, email),
@@ -408,7 +585,7 @@ class Ledger:
 
     def failed(self, email: str, reason: str) -> None:
         """Refused for good; ``reason`` is the server's reply."""
-        self._update(
+        self._outcome(
             "UPDATE deliveries SET state = 'failed', reason = ?, retry_at = NULL, updated = ?"
             " WHERE edition = ? AND email = ?",
             (reason[:1000], utcnow(), self._edition, email),
@@ -420,6 +597,8 @@ class Ledger:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                for queued, args in self._outcomes:
+                    self._conn.execute(queued, args)
                 self._conn.execute(
                     "UPDATE deliveries SET state = 'failed', reason = ?, retry_at = NULL,"
                     " updated = ? WHERE edition = ? AND email = ?",
@@ -434,12 +613,13 @@ class Ledger:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            self._outcomes.clear()
 
     def deferred(self, email: str, reason: str, delay: float) -> None:
         """Refused for now; retry after ``delay`` seconds (this run or the next)."""
         now = datetime.now(UTC)
         retry_at = (now + timedelta(seconds=delay)).isoformat(timespec="seconds")
-        self._update(
+        self._outcome(
             "UPDATE deliveries SET state = 'deferred', reason = ?, retry_at = ?, updated = ?"
             " WHERE edition = ? AND email = ?",
             (reason[:1000], retry_at, now.isoformat(timespec="seconds"), self._edition, email),
@@ -447,15 +627,30 @@ class Ledger:
 
     def release(self, email: str) -> None:
         """Nothing was handed over (connection lost before DATA): back to the queue."""
-        self._update(
-            "UPDATE deliveries SET state = 'queued', attempts = MAX(attempts - 1, 0),"
-            " updated = ? WHERE edition = ? AND email = ? AND state = 'sending'",
+        self._outcome(
+            "UPDATE deliveries SET state = 'queued', attempts = CASE WHEN attempts > 0"
+            " THEN attempts - 1 ELSE 0 END, updated = ?"
+            " WHERE edition = ? AND email = ? AND state = 'sending'",
             (utcnow(), self._edition, email),
         )
 
     def uncertain(self, email: str, reason: str) -> None:
         """The outcome is unknown: the row stays ``sending`` with the reason recorded."""
-        self._update(
+        self._outcome(
             "UPDATE deliveries SET reason = ?, updated = ? WHERE edition = ? AND email = ?",
             (f"outcome unknown: {reason}"[:1000], utcnow(), self._edition, email),
         )
+
+
+def _names(conn: sqlite3.Connection, emails: list[str]) -> dict[str, str]:
+    """Subscribers' names by lower-case address, for a claimed batch (personalisation)."""
+    names: dict[str, str] = {}
+    for start in range(0, len(emails), 500):
+        chunk = emails[start : start + 500]
+        for row in conn.execute(
+            "SELECT email, name FROM subscribers"
+            f" WHERE email IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            names[row[0].lower()] = row[1] or ""
+    return names

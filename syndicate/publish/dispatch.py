@@ -26,7 +26,7 @@ from ..delivery.subscribers import Status, count_by_status, ensure_subscribers
 from ..delivery.tokens import load_secret
 from ..delivery.transports.make import make_transport
 from ..edition.render import render_edition
-from ..edition.sending import send_edition, send_lock_path
+from ..edition.sending import send_edition
 from ..edition.state import (
     ensure_editions_schema,
     get_edition,
@@ -37,7 +37,6 @@ from ..edition.state import (
 )
 from ..edition.stream import is_placed
 from ..model import Article, Edition
-from ..store.lock import LockBusy, run_lock
 from ..text.words import plural
 from . import periods
 from .schedule import Schedule, local_label
@@ -212,12 +211,8 @@ class Editions:
                 f"edition {edition.id}: would resume sending ({plural(waiting, 'recipient')} pending)"
             )
             return
-        holder = _sender_elsewhere(self.config)
-        if holder is not None:
-            # An editor's `email --send` is at work: leave the edition to it, start nothing new.
-            self.report.waiting += 1
-            self.report.act(f"edition {edition.id}: another process is sending it ({holder})")
-            return
+        # Another process sending it (an editor's `email --send`, publish on another host)
+        # is no reason to wait: the senders share the edition's recipients (delivery.claims).
         if rendered is None:
             rendered = self._render(edition)
         crash_point("rendered")
@@ -279,11 +274,3 @@ class Editions:
     def _label(self, period: periods.Period) -> str:
         return local_label(period.due_at, self.config.publication.timezone)
 
-
-def _sender_elsewhere(config: Config) -> str | None:
-    """Who holds the send lock, if another process is sending right now; else None."""
-    try:
-        with run_lock(send_lock_path(config.state_db)):
-            return None
-    except LockBusy as busy:
-        return busy.holder or "holder unknown"

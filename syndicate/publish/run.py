@@ -27,7 +27,8 @@ from ..config import Config
 from ..content.when import now_utc
 from ..crashpoints import crash_point
 from ..errors import SyndicateError
-from ..store.lock import LockBusy, lock_path, run_lock
+from ..store.lease import Lease, schedule_lease
+from ..store.lock import LockBusy
 from ..store.sqlite import connect
 from ..text.words import plural
 from .announce import announce, preview
@@ -97,10 +98,9 @@ def publish(
     if dry_run:
         _dry_run(config, moment, report)
         return report
-    path = lock_path(config.state_db)
     limit = config.model.publish.lock_timeout
     try:
-        with _run_lock(path, wait=wait, timeout=limit):
+        with _run_lock(schedule_lease(config.state_db), wait=wait, timeout=limit):
             crash_point("locked")
             _run(config, moment, report)
     except LockBusy as busy:
@@ -111,18 +111,19 @@ def publish(
 
 
 @contextmanager
-def _run_lock(path: Path, *, wait: bool, timeout: float) -> Iterator[None]:
-    """The run lock (waiting at most ``timeout`` seconds with ``wait``); LockBusy if taken.
+def _run_lock(lease: Lease, *, wait: bool, timeout: float) -> Iterator[None]:
+    """The run lock, publish's schedule lease (waiting at most ``timeout`` seconds with
+    ``wait``); LockBusy if taken. Senders of an edition do not hold it (``delivery.claims``).
 
     When the lock file names a process that is gone, a run that has just taken the lock may
     not have written its own pid yet: wait a moment for it before calling the lock stuck."""
     stack = ExitStack()
     try:
-        stack.enter_context(run_lock(path, wait=wait, timeout=timeout if wait else None))
+        stack.enter_context(lease.hold(wait=wait, timeout=timeout if wait else None))
     except LockBusy as busy:
         if busy.holder_alive:
             raise
-        stack.enter_context(run_lock(path, wait=True, timeout=RECHECK_SECONDS))
+        stack.enter_context(lease.hold(wait=True, timeout=RECHECK_SECONDS))
     with stack:
         yield
 
