@@ -91,7 +91,6 @@ def test_a_sigkilled_sender_is_taken_over_and_nobody_gets_two_copies(
         # Not reaped yet: to the others it looks alive (a zombie), so only its lease expiring
         # frees its claimed rows; this tests the lease, not the same-host pid check.
         held = {r.email for r in ledger_rows(root, RowState.QUEUED) if pid_of_or(r) == victim.pid}
-        print("held", len(held))
         for process in survivors:
             out, err = process.communicate(timeout=60)
             assert process.returncode in (0, 3), (out, err)

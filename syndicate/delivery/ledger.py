@@ -9,14 +9,48 @@ Row states::
                          └── (process died) ── stays "sending": uncertain
     queued/deferred ──> skipped(reason)                (no longer active when its turn came)
 
-A row is moved to ``sending`` and committed *before* the message is handed to the transport,
-and to its outcome *after*. A crash between the two leaves the row in ``sending``: the message
-may or may not have gone out, and by default it is not sent again (at-most-once for those few;
-``requeue_uncertain`` chooses otherwise). Every other row is either finished or has never been
-handed over, which is what makes a rerun safe.
+Several send runs (*workers*, ``claims``) may work on one edition. A worker first claims a
+batch of ``queued`` rows in one commit (``worker``, ``lease_until``; the rows stay ``queued``).
+Per message it then commits the ``sending`` mark, as late as possible (for SMTP once MAIL,
+RCPT and DATA were accepted, just before the body), and only then hands the message over. The
+outcome of a message (``sent``, ``failed`` ...) is not committed on its own: it rides with
+the worker's next commit: the next message's ``sending`` mark, the next batch claim, a lease
+renewal, or the flush a worker does whenever it has nothing to send at once. One commit per
+message instead of two, and a batch's claim in one more.
+
+Why nobody gets two copies, wherever a SIGKILL strikes:
+
+1. A message is handed over only after *its own* row's ``queued``/``deferred`` -> ``sending``
+   update was committed, and that update is conditional on the row being ``queued`` or
+   ``deferred``. SQLite runs writers one at a time (``BEGIN IMMEDIATE``; PostgreSQL: row
+   locks), so of any number of workers racing for a row exactly one sees the condition true.
+   Claims and leases decide only who *tries* first; the conditional mark decides who sends, so
+   an expired lease taken over while its old holder still runs costs a ``NotClaimed``, never
+   a second copy.
+2. No path moves a ``sending`` row back to ``queued`` except ``release`` (the transport says
+   nothing was handed over: the connection broke before the body's final dot) and the
+   operator's ``--resend-uncertain``; a takeover never does. ``--resend-uncertain`` and
+   ``--skip-uncertain`` touch only rows whose worker is not alive (finished, or lease expired),
+   so rows in flight elsewhere are safe from them too.
+3. Hence a crash leaves, per connection, at most one row that may have gone out without its
+   outcome on record: the message in flight (marked, body sent, reply not yet recorded), or
+   the message before it (replied, its outcome waiting for the next commit). Never both: the
+   next mark commits the previous outcome in the same transaction, before the next body goes
+   out. Such a row stays ``sending``: *uncertain*, reported, not resent by default.
+4. Everything else is either final (committed) or was never handed over (``queued``,
+   ``deferred``, claimed or not): a rerun or a surviving worker may send it, once, by 1.
+   A killed worker's claimed rows become claimable when its lease expires (at once when a
+   worker on the same host sees its pid gone); its deferred rows when it is no longer alive.
+
+What a SIGKILL leaves, by moment: while claiming (before COMMIT): nothing, the transaction
+rolls back; holding claimed rows: they stay ``queued`` with the dead worker's lease, taken
+over after it expires; during a message's envelope: that row untouched (``queued``), the
+previous message's outcome lost, so that one row is uncertain; between the mark and the
+reply: that row uncertain; after the reply, before the next commit: that row uncertain.
 
 The database is in WAL mode with ``synchronous=NORMAL``: commits survive the sending process
-being killed; a power cut may lose the last few commits (see README, "Sending").
+being killed; a power cut may lose the last few commits (see README, "Sending"), which could
+send those few messages again.
 """
 
 from __future__ import annotations

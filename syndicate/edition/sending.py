@@ -101,12 +101,16 @@ def send_edition(
                 # The view-in-browser page, at once: also while some recipients are pending.
                 archive_sent(config, conn, rendered)
     except LeaseBusy as exc:
-        raise DeliveryError(
-            f"another syndicate process holds the edition lease "
-            f"({exc.holder or 'see ' + str(exc.path)}) for longer than "
-            f"{LEASE_WAIT_SECONDS:g} s (a correction notice being sent?); try again later"
-        ) from None
+        raise DeliveryError(_busy(exc)) from None
     return report
+
+
+def _busy(exc: LeaseBusy) -> str:
+    return (
+        f"another syndicate process holds the edition lease "
+        f"({exc.holder or 'see ' + str(exc.path)}) for longer than "
+        f"{LEASE_WAIT_SECONDS:g} s (a correction notice being sent?); try again later"
+    )
 
 
 def _tracked(
@@ -156,15 +160,22 @@ def select_edition(
 ) -> Chosen | None:
     """An unfinished edition if there is one (it is resumed), else the next planned one;
     None when there is nothing to send. Renders it once (MJML runs here, not per message)."""
-    edition = find_resumable(config, conn)
-    resumed = edition is not None
-    if edition is not None and (since is not None or slugs):
-        raise UsageError(
-            f"edition {edition.id} is still being sent; finish it first with "
-            "`syndicate email --send` (without --since/--article)"
-        )
-    if edition is None:
-        edition = plan_edition(config, conn, now=now, since=since, slugs=slugs)
+    # Under the edition lease, which ``send_edition`` holds to mark an edition ``sending``:
+    # a sender started alongside another either sees that edition recorded (and joins it)
+    # or plans before it is, the same edition; never a second edition of the same articles.
+    try:
+        with edition_lease(config.state_db).hold(wait=True, timeout=LEASE_WAIT_SECONDS):
+            edition = find_resumable(config, conn)
+            resumed = edition is not None
+            if edition is not None and (since is not None or slugs):
+                raise UsageError(
+                    f"edition {edition.id} is still being sent; finish it first with "
+                    "`syndicate email --send` (without --since/--article)"
+                )
+            if edition is None:
+                edition = plan_edition(config, conn, now=now, since=since, slugs=slugs)
+    except LeaseBusy as exc:
+        raise DeliveryError(_busy(exc)) from None
     if edition is None:
         return None
     rendered = render_edition(config, edition)

@@ -1,0 +1,276 @@
+"""Sending near the wire, and many senders: ``python bench/bench_senders.py``.
+
+One run reports, against the same aiosmtpd sinks (``--sinks`` processes on one 127.0.0.1
+port, SO_REUSEPORT, counting messages; from ``bench_smtp``):
+
+* floor: a plain smtplib loop sending one pre-built copy of the edition to every recipient
+  over one connection (``floor, signed``: the same loop signing each copy with the same DKIM
+  key first, so the RSA cost is in the floor too);
+* syndicate, one worker on one connection, in-process ``send_edition``: unsigned, and
+  DKIM-signed (2048-bit key, whatever signer ``delivery.dkim`` has);
+* ``--processes 1,4``: that many ``syndicate email --send`` processes (one connection each)
+  started together on one edition, wall time from start to the last exit (start-up included);
+* ``--large N``: queue N subscribers and send them with DKIM on through ``--large-processes``
+  sender processes; wall time, peak RSS of a sender, database size.
+
+Every run starts from a fresh state database and checks the sinks got exactly one message per
+recipient. Rounds are interleaved; best of ``--repeat``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_smtp import NOW, SECRET, add_subscribers, edition_for, free_port, sink  # noqa: E402
+
+CLI_NOW = NOW.isoformat()
+
+
+def publication(root: Path, port: int, *, dkim: Path | None, batch: int = 100) -> Path:
+    """The demo publication's settings, sending to the sink over one connection."""
+    root.mkdir(parents=True)
+    signing = f'[email.dkim]\nselector = "bench"\nkey_file = "{dkim}"\n' if dkim is not None else ""
+    (root / "config.toml").write_text(
+        f"""
+[publication]
+title = "The Example Dispatch"
+base_url = "https://example.org"
+timezone = "Europe/Berlin"
+author = {{ name = "Chief Editor", email = "editor@example.org" }}
+postal_address = "The Example Dispatch, Musterstraße 1, 10115 Berlin, Germany"
+
+[content]
+dir = "{REPO / "content"}"
+
+[email]
+from = "The Example Dispatch <news@example.org>"
+transport = "smtp"
+unsubscribe_url = "https://example.org/unsubscribe"
+unsubscribe_mailto = "unsubscribe@example.org"
+
+[email.smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+connections = 1
+
+[email.sending]
+claim_batch = {batch}
+
+{signing}
+[state]
+db = "state/syndicate.db"
+""",
+        encoding="utf-8",
+    )
+    return root / "config.toml"
+
+
+def dkim_key(root: Path) -> Path:
+    """A 2048-bit RSA key for signing, as ``syndicate dkim`` would write it."""
+    from syndicate.delivery.dkim import generate_key
+
+    private, _ = generate_key(2048)
+    path = root / "dkim.pem"
+    path.write_bytes(private)
+    path.chmod(0o600)
+    return path
+
+
+def floor(config: Any, port: int, count: int, *, sign: bool) -> float:
+    """Seconds for the plain smtplib loop (signing each copy first with ``sign``)."""
+    from syndicate.delivery.dkim import signer_for
+    from syndicate.delivery.send import Job, message_builder
+    from syndicate.delivery.settings import DeliverySettings
+
+    conn, _, rendered = edition_for(config)
+    conn.close()
+    settings = DeliverySettings.from_config(config)
+    unsigned = settings.__class__(
+        message=settings.message,
+        transport=settings.transport,
+        dkim=settings.dkim.__class__(key_file=None, selector="", domain=""),
+        policy=settings.policy,
+        state_db=settings.state_db,
+    )
+    build = message_builder(unsigned, rendered, SECRET.encode(), date=NOW)
+    message = build(Job("reader@example.com", "Reader", "<x@example.org>", 0))
+    signer = signer_for(settings.dkim) if sign else None
+    smtp = smtplib.SMTP("127.0.0.1", port)
+    start = time.perf_counter()
+    for n in range(count):
+        wire = signer.sign(message) if signer is not None else message
+        smtp.sendmail("news@example.org", [f"reader{n:06d}@example.com"], wire)
+    seconds = time.perf_counter() - start
+    smtp.quit()
+    return seconds
+
+
+def in_process(config: Any) -> tuple[float, Any]:
+    """One worker, one connection: ``send_edition`` in this process."""
+    from syndicate.edition.sending import send_edition
+
+    conn, edition, rendered = edition_for(config)
+    start = time.perf_counter()
+    report = send_edition(config, conn, edition, rendered)
+    seconds = time.perf_counter() - start
+    conn.close()
+    return seconds, report
+
+
+def processes(config_path: Path, count: int) -> tuple[float, int]:
+    """``count`` sender processes on one edition; (wall seconds, peak RSS KB of one)."""
+    env = {**os.environ, "SYNDICATE_SECRET": SECRET}
+    command = [sys.executable, "-c", "from syndicate.cli import main; main()"]
+    command += ["--config", str(config_path)]
+    start = time.perf_counter()
+    running = [
+        subprocess.Popen(
+            [*command, "email", "--send", "--yes", "--now", CLI_NOW],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+    for process in running:
+        out, err = process.communicate()
+        assert process.returncode == 0, (out, err)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, peak
+
+
+def fresh(root: Path, port: int, recipients: int, *, dkim: Path | None) -> Any:
+    """A publication with ``recipients`` active subscribers and its edition planned."""
+    from syndicate.config import load_config
+
+    config = load_config(publication(root, port, dkim=dkim))
+    add_subscribers(config, recipients)
+    return config
+
+
+def db_size(config: Any) -> int:
+    """Bytes of the state database with its WAL."""
+    base = Path(config.state_db)
+    return sum(p.stat().st_size for p in base.parent.glob(base.name + "*") if p.is_file())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=3000)
+    parser.add_argument("--signed-recipients", type=int, default=600)
+    parser.add_argument("--processes", default="1,4", help="comma-separated sender counts")
+    parser.add_argument("--sinks", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--large", type=int, default=0, help="also a DKIM send to N recipients")
+    parser.add_argument("--large-processes", type=int, default=4)
+    parser.add_argument("--skip-main", action="store_true", help="only the --large run")
+    args = parser.parse_args()
+    os.environ["SYNDICATE_SECRET"] = SECRET
+
+    context = mp.get_context("spawn")
+    counter = context.Value("q", 0)
+    stop = context.Event()
+    port = free_port()
+    servers = []
+    for _ in range(args.sinks):
+        ready = context.Event()
+        server = context.Process(target=sink, args=(port, counter, ready, stop), daemon=True)
+        server.start()
+        if not ready.wait(90):
+            raise SystemExit("an aiosmtpd sink did not start")
+        servers.append(server)
+    best: dict[str, tuple[float, int]] = {}
+
+    def keep(label: str, seconds: float, count: int) -> None:
+        if label not in best or seconds < best[label][0]:
+            best[label] = (seconds, count)
+
+    def expect(before: int, count: int) -> None:
+        time.sleep(0.2)
+        assert counter.value - before == count, (counter.value - before, count)
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            key = dkim_key(Path(tmp))
+            n, s = args.recipients, args.signed_recipients
+            for attempt in range(0 if args.skip_main else args.repeat):
+                base = Path(tmp) / str(attempt)
+                for label, signed, count in (
+                    ("floor: smtplib loop", False, n),
+                    ("floor, signed: smtplib loop + DKIM sign", True, s),
+                ):
+                    config = fresh(base / f"floor-{signed}", port, 1, dkim=key)
+                    before = counter.value
+                    keep(label, floor(config, port, count, sign=signed), count)
+                    expect(before, count)
+                for label, dkim, count in (
+                    ("syndicate, 1 worker, 1 conn.", None, n),
+                    ("syndicate, 1 worker, 1 conn., signed", key, s),
+                ):
+                    config = fresh(base / f"one-{dkim is not None}", port, count, dkim=dkim)
+                    before = counter.value
+                    seconds, report = in_process(config)
+                    assert report.sent == count and report.complete, report.summary()
+                    expect(before, count)
+                    keep(label, seconds, count)
+                for many in (int(c) for c in args.processes.split(",")):
+                    config = fresh(base / f"p{many}", port, n, dkim=None)
+                    before = counter.value
+                    seconds, _ = processes(config.path, many)
+                    expect(before, n)
+                    keep(f"syndicate, {many} process(es) x 1 conn.", seconds, n)
+            if args.large:
+                config = fresh(Path(tmp) / "large", port, args.large, dkim=key)
+                before = counter.value
+                seconds, peak = processes(config.path, args.large_processes)
+                expect(before, args.large)
+                print(
+                    f"large edition: {args.large} recipients, DKIM 2048-bit, "
+                    f"{args.large_processes} sender processes: {seconds:.1f} s "
+                    f"({args.large / seconds:.0f} msgs/s), peak RSS of a sender "
+                    f"{peak / 1024:.0f} MB, database {db_size(config) / 1e6:.0f} MB"
+                )
+    finally:
+        stop.set()
+        for server in servers:
+            server.join(10)
+    if not best:
+        return
+    print(
+        f"{args.recipients} recipients ({args.signed_recipients} signed), {args.sinks} sink "
+        f"process(es), {os.cpu_count()} CPUs, best of {args.repeat}"
+    )
+    print(f"{'sender':<44} {'seconds':>8} {'msgs/s':>8} {'ratio':>8}")
+    rate = {label: count / seconds for label, (seconds, count) in best.items()}
+    floors = {
+        "": rate["floor: smtplib loop"],
+        "signed": rate["floor, signed: smtplib loop + DKIM sign"],
+    }
+    one = rate.get("syndicate, 1 process(es) x 1 conn.")
+    for label, (seconds, _count) in best.items():
+        if label.startswith("syndicate, ") and "process" in label and one:
+            ratio = f"{rate[label] / one:.2f}x"
+        else:
+            ratio = f"{rate[label] / floors['signed' if 'signed' in label else '']:.0%}"
+        print(f"{label:<44} {seconds:>8.2f} {rate[label]:>8.0f} {ratio:>8}")
+
+
+if __name__ == "__main__":
+    main()
