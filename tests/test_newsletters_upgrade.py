@@ -133,9 +133,9 @@ def test_upgrade_keeps_everything_and_subscribes_to_the_defaults(
     for mail in inbox.messages:
         text = mail.message.get_body(("plain",)).get_content()
         assert "Second story" in text and "First story" not in text
-    assert (
-        rows(db, "SELECT * FROM deliveries WHERE edition = '2026-11-03' ORDER BY email") == ledger
-    )
+    # The ledger's later migrations only add columns (senders' claims): the old ones stay.
+    after = rows(db, "SELECT * FROM deliveries WHERE edition = '2026-11-03' ORDER BY email")
+    assert [row[: len(ledger[0])] for row in after] == ledger
 
 
 def test_two_processes_upgrading_at_once_make_one_true_backup(
