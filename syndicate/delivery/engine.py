@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 from ..errors import DeliveryError
 from ..text.words import plural
-from .ledger import Ledger, Pending
+from .ledger import Pending
+from .ledger_run import Ledger
 from .transports import (
     ConnectionLost,
     NotClaimed,

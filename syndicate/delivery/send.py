@@ -30,6 +30,7 @@ from . import subscriptions
 from .dkim import signer_for
 from .engine import Engine, Job, Progress, Tally
 from .ledger import LedgerSummary, RowState, message_id
+from .ledger_run import Ledger, open_ledger
 from .message import Recipient
 from .personalize import Personalizer
 from .sendruns import SendRun, record_run
@@ -323,9 +324,9 @@ def deliver(
             attributes=readers,
             newsletters=newsletters,
         )
-        shared = ledger_db.open_ledger(settings.state_db)
+        shared = open_ledger(settings.state_db)
         try:
-            ledger = ledger_db.Ledger(
+            ledger = Ledger(
                 shared, edition_id, newsletter, newsletters, lease=settings.policy.lease
             )
             engine = Engine(

@@ -28,7 +28,7 @@ from ..delivery.tracking import track_clicks
 from ..delivery.transports import Transport
 from ..delivery.transports.make import make_transport
 from ..errors import DeliveryError, UsageError
-from ..model import Edition
+from ..model import Article, Edition
 from ..store.lease import LeaseBusy, edition_lease
 from .archive import archive_sent
 from .render import render_edition
@@ -103,6 +103,19 @@ def send_edition(
     except LeaseBusy as exc:
         raise DeliveryError(_busy(exc)) from None
     return report
+
+
+def plan_leased(
+    config: Config, conn: sqlite3.Connection, *, now: datetime, articles: Sequence[Article]
+) -> Edition | None:
+    """``plan_edition`` under the edition lease (``publish``): a sender starting at the same
+    moment sees the edition it may record either wholly or not at all, so the two plan the
+    same edition and never an edition and a second one with the same articles."""
+    try:
+        with edition_lease(config.state_db).hold(wait=True, timeout=LEASE_WAIT_SECONDS):
+            return plan_edition(config, conn, now=now, articles=articles)
+    except LeaseBusy as exc:
+        raise DeliveryError(_busy(exc)) from None
 
 
 def _busy(exc: LeaseBusy) -> str:

@@ -26,14 +26,13 @@ from ..delivery.subscribers import Status, count_by_status, ensure_subscribers
 from ..delivery.tokens import load_secret
 from ..delivery.transports.make import make_transport
 from ..edition.render import render_edition
-from ..edition.sending import send_edition
+from ..edition.sending import plan_leased, send_edition
 from ..edition.state import (
     ensure_editions_schema,
     get_edition,
     list_editions,
     load_edition,
     mark_sent,
-    plan_edition,
 )
 from ..edition.stream import is_placed
 from ..model import Article, Edition
@@ -101,7 +100,7 @@ class Editions:
                 edition = load_edition(self.config, record, articles=self.articles)
             else:
                 # Killed before the edition was stored: plan it again exactly as it was planned.
-                replanned = plan_edition(
+                replanned = plan_leased(
                     self.config, self.conn, now=period.planned_at, articles=self.articles
                 )
                 if replanned is None:
@@ -134,7 +133,7 @@ class Editions:
         seen = str(self.published)
         if on_new and self._unchanged_since_last_check(seen):
             return
-        edition = plan_edition(self.config, self.conn, now=self.now, articles=self.articles)
+        edition = plan_leased(self.config, self.conn, now=self.now, articles=self.articles)
         count = len(edition.articles) if edition is not None else 0
         if on_new and self.published is not None and not self.report.dry_run:
             periods.set_mark(self.conn, ON_NEW_MARK, seen)
