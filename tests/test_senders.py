@@ -123,3 +123,49 @@ def pid_of_or(row: object) -> int:
     """The pid of a row's worker, or 0 for a row nobody claimed yet."""
     worker = getattr(row, "worker", "")
     return pid_of(worker) if worker else 0
+
+
+def test_a_sender_on_another_host_that_went_silent_is_taken_over_after_its_lease(
+    make_pub: Publication, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker on another host (its pid means nothing here) claimed rows and stopped
+    renewing: `email --send` waits for its lease to run out, then sends them itself."""
+    from datetime import datetime
+
+    from syndicate.delivery import claims
+    from syndicate.delivery.ledger import enqueue
+    from syndicate.edition.sending import select_edition
+    from syndicate.edition.state import mark_sending
+    from syndicate.store.sqlite import connect
+    from tests.sending import config_of
+
+    monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+    with SmtpSink() as sink:
+        root = smtp_pub(make_pub, sink.port, connections=1, sending=LEASE)
+        emails = add_many(root, 40)
+        config = config_of(root)
+        conn = connect(config.state_db)
+        chosen = select_edition(config, conn, now=datetime.fromisoformat(NOW))
+        assert chosen is not None
+        edition = chosen.edition.id
+        mark_sending(conn, chosen.edition)
+        enqueue(conn, edition, "news.test")
+        elsewhere = "otherhost:4242:abcdef"
+        claims.begin(conn)
+        claims.register(conn, edition, elsewhere, 1.5)
+        held = claims.claim_batch(conn, edition, elsewhere, size=10, lease=1.5)
+        conn.execute("COMMIT")
+        conn.close()
+        assert len(held) == 10
+
+        started = time.monotonic()
+        result = run(root, *SEND)
+        waited = time.monotonic() - started
+        assert result.exit_code == 0, result.output
+        assert sorted(sink.handler.per_recipient().items()) == [(e, 1) for e in emails]
+        status = run(root, "email", "--status", edition)
+    assert waited >= 1.0, "the other host's rows were taken only after its lease"
+    rows = {row.email: row for row in ledger_rows(root)}
+    assert all(rows[c.email].worker != elsewhere for c in held)
+    assert f"worker {elsewhere} on otherhost: claimed 10, sent 0, failed 0" in status.stdout
+    assert "lease expired" in status.stdout

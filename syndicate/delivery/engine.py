@@ -1,10 +1,15 @@
 """The send engine: worker threads, one transport session each, every hand-off in the ledger.
 
+Rows come from the ledger in batches (``Ledger.claim_batch``; other send runs may claim
+other batches of the same edition); when none is free while other live runs still hold some,
+the engine waits for them to finish or for their leases to expire, then takes over.
+
 Per recipient: build the message, connect if needed, start the hand-over, claim the ledger row
 (``sending``, committed) at the last moment before the message itself goes out (for SMTP,
-after MAIL, RCPT and DATA were accepted), then record the outcome (committed). Building,
-connecting and the envelope's round trips all happen before the claim, so a crash leaves a
-row "uncertain" only while a message body was really in flight.
+after MAIL, RCPT and DATA were accepted), then record the outcome, which is committed with the
+next write (see ``ledger``). Building, connecting and the envelope's round trips all happen
+before the claim, so a crash leaves a row "uncertain" only while its body was in flight or
+its outcome not yet written.
 
 Faults: a 4xx defers the row and retries it in this run after ``retry_delay`` (doubling) up to
 ``retries`` times, then leaves it for the next run; after ``max_attempts`` across runs it fails.
