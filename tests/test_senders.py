@@ -17,11 +17,14 @@ import pytest
 from syndicate.delivery.ledger import RowState
 from tests.conftest import Publication, Run
 from tests.sending import NOW, SECRET, add_many, ledger_rows, smtp_pub
-from tests.smtp_server import SmtpSink
+from tests.smtp_server import Faults, SmtpSink
 
 CLI = "from syndicate.cli import main; main()"
 SEND = ("email", "--send", "--yes", "--now", NOW)
 LEASE = "lease = 1\nclaim_batch = 25\n"  # short leases keep the takeover test fast
+# A few ms per message (per connection, not for the sink as a whole): a sender that starts
+# late on a busy machine still finds work, so "each sender sent some" is not a race.
+PACE = 0.003
 
 
 def start_send(root: Path) -> subprocess.Popen[bytes]:
@@ -50,7 +53,7 @@ def test_three_senders_split_one_edition_and_send_each_message_once(
     make_pub: Publication, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
-    with SmtpSink() as sink:
+    with SmtpSink(Faults(rcpt_delay=PACE)) as sink:
         root = smtp_pub(make_pub, sink.port, connections=1, sending=LEASE)
         emails = add_many(root, 600)
         processes = senders(root, 3)
@@ -74,7 +77,7 @@ def test_a_sigkilled_sender_is_taken_over_and_nobody_gets_two_copies(
     make_pub: Publication, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
-    with SmtpSink() as sink:
+    with SmtpSink(Faults(rcpt_delay=PACE)) as sink:
         root = smtp_pub(make_pub, sink.port, connections=1, sending=LEASE)
         emails = add_many(root, 900)
         processes = senders(root, 3)
