@@ -77,7 +77,7 @@ def bench_dkim(count: int) -> list[tuple[str, float, str]]:
 
 def bench_bounces(count: int) -> list[tuple[str, float, str]]:
     from syndicate.delivery.bounces import process_paths
-    from syndicate.store.sqlite import connect
+    from syndicate.store.database import connect
 
     templates = [p.read_bytes() for p in sorted(FIXTURES.glob("*.eml"))]
     with tempfile.TemporaryDirectory() as scratch:
@@ -110,7 +110,7 @@ def bench_archive(editions: int) -> list[tuple[str, float, str]]:
         write_archive,
     )
     from syndicate.edition.state import ensure_editions_schema
-    from syndicate.store.sqlite import connect
+    from syndicate.store.database import connect
 
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)

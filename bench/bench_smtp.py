@@ -140,7 +140,7 @@ db = "state/syndicate.db"
 
 def add_subscribers(config: Any, count: int) -> None:
     from syndicate.delivery.subscribers import ensure_subscribers, utcnow
-    from syndicate.store.sqlite import connect
+    from syndicate.store.database import connect
 
     conn = connect(config.state_db)
     ensure_subscribers(conn)

@@ -14,7 +14,6 @@ it. ``from syndicate import Publication`` loads it lazily (``syndicate/__init__.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -58,7 +57,7 @@ from .model import Article
 from .publish.run import PublishReport, publish
 from .publish.site import build
 from .report.numbers import Report, gather
-from .store.sqlite import connect
+from .store.database import Connection, connect
 
 __all__ = [
     "BuildResult",
@@ -390,9 +389,9 @@ class Publication:
     # -- helpers ------------------------------------------------------------------------
 
     @contextmanager
-    def _subscribers(self) -> Iterator[sqlite3.Connection]:
+    def _subscribers(self) -> Iterator[Connection]:
         """The state database with the subscribers table, closed when the block ends."""
-        conn = connect(self._config.state_db)
+        conn = connect(self._config.state_target)
         try:
             ensure_subscribers(conn)
             if self._config.model.newsletters:

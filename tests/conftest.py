@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,52 @@ from click.testing import CliRunner, Result
 from syndicate.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
+DATABASE_URL_ENV = "SYNDICATE_DATABASE_URL"
+
+
+def state_of(root: Path) -> Path | str:
+    """What holds the state of the publication in ``root``: its SQLite file, or the PostgreSQL
+    URL the test runs against (``both_backends`` tests); pass it to ``store.database.connect``."""
+    return os.environ.get(DATABASE_URL_ENV) or root / "state" / "syndicate.db"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """One real PostgreSQL server for this test process (see tests/pg_server.py)."""
+    from tests.pg_server import PostgresServer, binaries
+
+    if binaries() is None:
+        pytest.skip("no PostgreSQL server here (Debian's postgresql package; .ci/run installs it)")
+    server = PostgresServer()
+    yield server
+    from syndicate.store.postgres import close_pools
+
+    close_pools()
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def state_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """"sqlite", or "postgresql" for the second run of a ``both_backends`` test: then the state
+    store is a fresh schema on the test server, given to every command (and subprocess) through
+    $SYNDICATE_DATABASE_URL."""
+    backend = getattr(request, "param", "sqlite")
+    if backend != "postgresql":
+        monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+        yield backend
+        return
+    server = request.getfixturevalue("pg_server")
+    monkeypatch.setenv(DATABASE_URL_ENV, server.url_for_test())
+    yield backend
+    from syndicate.store.postgres import close_pools
+
+    close_pools()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("state_backend", ["sqlite", "postgresql"], indirect=True)
+
 
 BASE_CONFIG = """\
 [publication]

@@ -20,7 +20,7 @@ from syndicate.delivery.subscribers import add_subscriber
 from syndicate.edition.render import render_edition
 from syndicate.edition.sending import send_edition
 from syndicate.edition.state import open_state, plan_edition
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import BASE_CONFIG, article
 
 NOW = "2026-11-20T12:00:00+00:00"  # the build's --now: the future-dated article is after it

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from syndicate.config import Config, load_config
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, article
 
 SECRET = "newsletter-tests-secret-0123456789"
@@ -82,7 +82,7 @@ def config_of(root: Path) -> Config:
 
 def delivered(root: Path) -> dict[tuple[str, str], list[str]]:
     """(email, newsletter) -> article ids in every ledger row sent, in send order."""
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     try:
         return _delivered(conn)
     finally:
@@ -109,7 +109,7 @@ def article_id(root: Path, slug: str) -> str:
 
 def ledger_messages(root: Path) -> dict[str, list[str]]:
     """email -> the editions the ledger says were sent to it."""
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     try:
         found: dict[str, list[str]] = defaultdict(list)
         for row in conn.execute("SELECT email, edition FROM deliveries WHERE state = 'sent'"):

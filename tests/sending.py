@@ -10,7 +10,7 @@ from syndicate.config import Config, load_config
 from syndicate.delivery import ledger
 from syndicate.delivery.subscribers import add_subscriber, ensure_subscribers
 from syndicate.delivery.tokens import verify_token
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, article
 
 SECRET = "delivery-tests-secret-0123456789"
@@ -73,7 +73,7 @@ def address(n: int) -> str:
 
 def add_many(root: Path, count: int, *, start: int = 0) -> list[str]:
     """``count`` active subscribers, added in one transaction; returns their addresses."""
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     ensure_subscribers(conn)
     emails = [address(n) for n in range(start, start + count)]
     conn.execute("BEGIN")
@@ -86,7 +86,7 @@ def add_many(root: Path, count: int, *, start: int = 0) -> list[str]:
 
 def ledger_rows(root: Path, state: ledger.RowState | None = None) -> list[ledger.Delivery]:
     """Every ledger row (of every edition), optionally only one state."""
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     try:
         return [
             row

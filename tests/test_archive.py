@@ -13,7 +13,7 @@ import pytest
 from syndicate.config import Config, load_config
 from syndicate.delivery.subscribers import add_subscriber
 from syndicate.delivery.tokens import make_token
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, Run, article, tree_bytes
 
 SECRET = "archive-test-secret-0123456789"

@@ -14,7 +14,7 @@ from lxml import html as lxml_html
 from syndicate.config import Config, load_config
 from syndicate.delivery.subscribers import add_subscriber
 from syndicate.edition.archive_page import web_html
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, article
 
 SECRET = "archive-html-secret-0123456789"

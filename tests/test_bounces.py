@@ -18,7 +18,7 @@ from syndicate.delivery.subscribers import (
     import_csv,
 )
 from syndicate.delivery.suppressions import is_suppressed
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, Run, article
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from syndicate.delivery.clicks import edition_links
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, Run, article
 from tests.sending import NOW, SECRET, add_many, config_of, smtp_pub
 from tests.smtp_server import SmtpSink

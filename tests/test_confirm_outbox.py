@@ -13,7 +13,7 @@ import pytest
 
 from syndicate.config import Config, load_config
 from syndicate.delivery.subscribers import Status
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from syndicate.web.confirm_outbox import FIRST_RETRY, drain, enqueue, untried_count
 from tests.conftest import Publication
 from tests.smtp_server import SmtpSink, free_port

@@ -16,7 +16,7 @@ import feedparser
 import pytest
 
 from syndicate.delivery.subscribers import add_subscriber, unsubscribe
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, Run, article
 from tests.sending import (
     NOW,

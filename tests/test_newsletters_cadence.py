@@ -21,7 +21,7 @@ from syndicate.edition.newsletter_send import state_connection
 from syndicate.edition.render import render_edition
 from syndicate.edition.sending import send_edition
 from syndicate.publish.run import publish
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, article
 from tests.newsletters_fixture import NEWSLETTERS, SECRET, config_of, delivered, smtp_email
 from tests.smtp_server import smtp_server

@@ -13,7 +13,7 @@ import pytest
 from syndicate.delivery import ledger as ledger_db
 from syndicate.delivery import subscriptions
 from syndicate.delivery.ledger_run import Ledger
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, Run
 from tests.newsletters_fixture import SECRET, config_of, make_newsletters_pub
 from tests.smtp_server import smtp_server

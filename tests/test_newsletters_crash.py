@@ -13,11 +13,14 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from conftest import state_of
 
 from syndicate.delivery.ledger import RowState, rows
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, Run
 from tests.newsletters_fixture import NEWSLETTERS, SECRET, two_weeks
+
+pytestmark = pytest.mark.both_backends
 
 CLI = [sys.executable, "-c", "from syndicate.cli import main; main()"]
 NOW = "2026-11-13T09:00:00+01:00"  # daily (07:00) and climate weekly (08:00) are due
@@ -78,7 +81,7 @@ def test_a_killed_run_is_finished_without_second_copies(
     assert max(got.values()) == 1, got
     editions = {edition for _, edition in got}
     assert editions == {"daily-2026-11-13", "climate-weekly-2026-11-13"}, editions
-    conn = connect(root / "state" / "syndicate.db")
+    conn = connect(state_of(root))
     try:
         uncertain = {
             (row.email, edition)

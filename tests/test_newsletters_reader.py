@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from syndicate.delivery import subscriptions
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from syndicate.text.templates import attributes_read, template_environment
 from tests.conftest import REPO, Publication, Run, article
 from tests.newsletters_fixture import SECRET, config_of, make_newsletters_pub

@@ -12,7 +12,7 @@ import pytest
 from syndicate.delivery import subscriptions as subs
 from syndicate.delivery.subscribers import Status, get_subscriber, remove_subscriber, set_status
 from syndicate.delivery.tokens import preferences_url
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests import nu_checker
 from tests.chromium import measure, needs_chromium
 from tests.conftest import Publication, Run

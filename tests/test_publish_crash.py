@@ -19,14 +19,16 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import Publication, Run, article
+from conftest import Publication, Run, article, state_of
 
 from syndicate.delivery.ledger import RowState, rows
 from syndicate.delivery.subscribers import add_subscriber
 from syndicate.edition.state import list_editions
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.sending import add_many
 from tests.smtp_server import SmtpSink
+
+pytestmark = pytest.mark.both_backends
 
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
 READERS = tuple(f"reader{n:02d}@example.com" for n in range(12))
@@ -46,7 +48,7 @@ def make_due_publication(make_pub: Publication, name: str = "pub") -> Path:
         extra='[schedule]\nemail = "weekly"\nday = "monday"\ntime = "08:00"\n',
         name=name,
     )
-    conn = connect(root / "state" / "syndicate.db")
+    conn = connect(state_of(root))
     for reader in READERS:
         add_subscriber(conn, reader)
     conn.close()
@@ -105,7 +107,7 @@ def assert_feeds_valid_and_complete(root: Path) -> None:
 def assert_one_edition_at_most_once_each(
     root: Path, recovery: subprocess.CompletedProcess[str]
 ) -> None:
-    conn = connect(root / "state" / "syndicate.db")
+    conn = connect(state_of(root))
     try:
         editions = list_editions(conn)
         assert [e.id for e in editions] == ["2026-11-09"], editions
@@ -174,7 +176,7 @@ def test_sigkill_at_a_named_point_then_a_normal_run(make_pub: Publication, point
     assert_one_edition_at_most_once_each(root, recovery)
     if point.startswith("send:"):
         # handed over, then killed before the ledger knew: flagged, never sent again
-        conn = connect(root / "state" / "syndicate.db")
+        conn = connect(state_of(root))
         flagged = list(rows(conn, "2026-11-09", RowState.SENDING))
         conn.close()
         assert len(flagged) == 1 and deliveries(root)[flagged[0].email] == 1
@@ -228,7 +230,7 @@ def test_sigterm_mid_send_stops_cleanly_and_the_next_run_finishes(
         assert "not delivered yet; the next run resumes" in err
         stopped_at = sink.handler.count()
         assert stopped_at < len(readers), "the stop came too late to test anything"
-        conn = connect(root / "state" / "syndicate.db")
+        conn = connect(state_of(root))
         assert list(rows(conn, "2026-11-09", RowState.SENDING)) == []  # none uncertain
         conn.close()
         final = run(root, "publish", "--now", NOW)

@@ -23,7 +23,7 @@ from syndicate.delivery.settings import MessageSettings
 from syndicate.edition import render as render_module
 from syndicate.edition.render import render_edition
 from syndicate.edition.state import open_state, plan_edition
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import BASE_CONFIG, REPO, Publication, Run, article
 from tests.newsletters_fixture import SECRET, make_newsletters_pub
 from tests.newsletters_fixture import config_of as newsletters_config

@@ -23,7 +23,7 @@ from click.testing import CliRunner, Result
 from syndicate.cli import cli
 from syndicate.delivery import ledger
 from syndicate.delivery.ledger import RowState
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests import nu_checker
 from tests.chromium import measure, needs_chromium
 from tests.conftest import BASE_CONFIG, article

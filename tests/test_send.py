@@ -16,7 +16,7 @@ from syndicate.delivery.subscribers import Status, get_subscriber
 from syndicate.edition.render import render_edition
 from syndicate.edition.sending import send_edition
 from syndicate.edition.state import get_edition, open_state, plan_edition
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, Run
 from tests.sending import (
     NOW,
@@ -29,6 +29,8 @@ from tests.sending import (
     smtp_pub,
 )
 from tests.smtp_server import Faults, SmtpSink
+
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture(autouse=True)
@@ -137,7 +139,7 @@ def test_550_511_fails_the_row_and_marks_the_subscriber_bounced(
         assert bad not in sink.handler.per_recipient()
     [failed] = ledger_rows(root, RowState.FAILED)
     assert failed.email == bad and failed.reason.startswith("550 5.1.1")
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     sub = get_subscriber(conn, bad)
     assert sub is not None and sub.status is Status.BOUNCED and "5.1.1" in sub.reason
 

@@ -17,6 +17,8 @@ from tests.conftest import Publication, Run
 from tests.sending import NOW, SECRET, add_many, ledger_rows, smtp_pub
 from tests.smtp_server import Faults, SmtpSink
 
+pytestmark = pytest.mark.both_backends
+
 CLI = "from syndicate.cli import main; main()"
 SEND = ("email", "--send", "--yes", "--now", NOW)
 

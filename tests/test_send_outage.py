@@ -12,6 +12,8 @@ from tests.conftest import Publication, Run
 from tests.sending import NOW, SECRET, add_many, ledger_rows, smtp_pub
 from tests.smtp_server import Faults, SmtpSink, free_port
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture(autouse=True)
 def secret(monkeypatch: pytest.MonkeyPatch) -> None:

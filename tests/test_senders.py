@@ -19,6 +19,8 @@ from tests.conftest import Publication, Run
 from tests.sending import NOW, SECRET, add_many, ledger_rows, smtp_pub
 from tests.smtp_server import Faults, SmtpSink
 
+pytestmark = pytest.mark.both_backends
+
 CLI = "from syndicate.cli import main; main()"
 SEND = ("email", "--send", "--yes", "--now", NOW)
 LEASE = "lease = 1\nclaim_batch = 25\n"  # short leases keep the takeover test fast
@@ -139,7 +141,7 @@ def test_a_sender_on_another_host_that_went_silent_is_taken_over_after_its_lease
     from syndicate.delivery.ledger import enqueue
     from syndicate.edition.sending import select_edition
     from syndicate.edition.state import mark_sending
-    from syndicate.store.sqlite import connect
+    from syndicate.store.database import connect
     from tests.sending import config_of
 
     monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
@@ -147,7 +149,7 @@ def test_a_sender_on_another_host_that_went_silent_is_taken_over_after_its_lease
         root = smtp_pub(make_pub, sink.port, connections=1, sending=LEASE)
         emails = add_many(root, 40)
         config = config_of(root)
-        conn = connect(config.state_db)
+        conn = connect(config.state_target)
         chosen = select_edition(config, conn, now=datetime.fromisoformat(NOW))
         assert chosen is not None
         edition = chosen.edition.id

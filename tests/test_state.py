@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from syndicate.errors import StateError
-from syndicate.store.sqlite import connect, ensure_schema
+from syndicate.store.database import connect, ensure_schema
 
 
 def test_migrations_apply_in_order_and_only_once(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from syndicate.delivery.subscribers import add_subscriber
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, Run, article
 
 CLI = f'"{sys.executable}" -c "from syndicate.cli import main; main()"'

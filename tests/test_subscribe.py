@@ -14,7 +14,7 @@ import pytest
 
 from syndicate.config import Config, load_config
 from syndicate.delivery.subscribers import Status, add_subscriber, get_subscriber
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from syndicate.web.confirm_outbox import enqueue
 from syndicate.web.optin import basis, make_confirm_token, safe_redirect
 from tests.conftest import Publication, article

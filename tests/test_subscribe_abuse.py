@@ -19,7 +19,7 @@ from syndicate.delivery.subscribers import (
     normalize_email,
     unsubscribe,
 )
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication
 from tests.smtp_server import Faults, SmtpSink
 from tests.test_subscribe import SECRET, confirm_link, status_of

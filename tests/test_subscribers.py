@@ -22,7 +22,7 @@ from syndicate.delivery.subscribers import (
     set_status,
     unsubscribe,
 )
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, Run
 
 

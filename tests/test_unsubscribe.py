@@ -19,7 +19,7 @@ from syndicate.delivery.tokens import (
     unsubscribe_url,
     verify_token,
 )
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication, Run
 from tests.sending import (
     LATER,

@@ -24,7 +24,7 @@ import pytest
 from syndicate.config import load_config
 from syndicate.delivery.subscribers import Status, get_subscriber
 from syndicate.delivery.tokens import make_token
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from tests.conftest import Publication
 from tests.sending import SECRET, add_many
 from tests.smtp_server import SmtpSink, free_port

@@ -11,7 +11,7 @@ import pytest
 from conftest import Hub, Publication, Run, article
 
 from syndicate.publish import websub
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 FEEDS = 'websub_hub = "{hub}"'

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from syndicate.config import Config
-from syndicate.store.sqlite import connect
+from syndicate.store.database import connect
 from syndicate.web.app import access_logged, make_app
 from syndicate.web.confirm_outbox import untried_count
 

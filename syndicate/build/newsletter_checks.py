@@ -12,6 +12,7 @@ from ..content.articles import select_published
 from ..delivery import subscriptions
 from ..errors import Problem
 from ..model import Article
+from ..store.database import connect_readonly
 from ..text.words import plural
 
 
@@ -49,9 +50,9 @@ def newsletter_warnings(config: Config, articles: Sequence[Article]) -> list[Pro
 
 def removed_subscriptions(config: Config) -> dict[str, int]:
     """Newsletter ids with active subscriptions but no config table (read-only look)."""
-    if not config.state_db.exists():
+    if not config.state_url and not config.state_db.exists():
         return {}
-    conn = sqlite3.connect(f"{config.state_db.absolute().as_uri()}?mode=ro", uri=True)
+    conn = connect_readonly(config.state_target)
     try:
         if not subscriptions.installed(conn):
             return {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -33,14 +33,11 @@ from ..delivery.subscribers import (
 )
 from ..delivery.tokens import load_secret, verify_token
 from ..errors import UsageError
-from ..store.sqlite import connect
+from ..store.database import Connection, connect
 from ..text.words import plural
 from ..web.app import serve as run_server
 from .group import Group, progress_bar, quiet, show_warnings
 from .publication import load
-
-if TYPE_CHECKING:
-    import sqlite3
 
 
 @click.group(cls=Group)
@@ -50,7 +47,7 @@ def subscribers() -> None:
 
 def _subscriber_db(ctx: click.Context) -> Any:
     config = load(ctx)
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     ensure_subscribers(conn)
     if choices.multi(config):
         choices.ensure(config, conn)  # upgrades a one-newsletter database (backup first)
@@ -69,7 +66,7 @@ def _needs_newsletters(ctx: click.Context, option: str) -> None:
 def _each_address(
     ctx: click.Context,
     addresses: tuple[str, ...],
-    change: Callable[[sqlite3.Connection, str], bool],
+    change: Callable[[Connection, str], bool],
     done: str,
 ) -> None:
     """Apply ``change`` to each address (False: not subscribed); say ``done ADDRESS`` for the
@@ -344,7 +341,7 @@ def subscribers_unsubscribe(
         if token:
             raise click.UsageError("--newsletter goes with EMAIL addresses")
 
-        def leave(conn: sqlite3.Connection, address: str) -> bool:
+        def leave(conn: Connection, address: str) -> bool:
             found = get_subscriber(conn, address)
             if found is not None:
                 subs.unsubscribe_from(conn, found.id, newsletter, how="cli")
@@ -389,7 +386,7 @@ def bounces() -> None:
 def bounces_process(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Read DSNs (Maildir, mbox, .eml) and SES notification JSON; suppress bad addresses."""
     config = load(ctx)
-    report = process_files(config.state_db, paths, soft_limit=config.model.bounces.soft_limit)
+    report = process_files(config.state_target, paths, soft_limit=config.model.bounces.soft_limit)
     show_warnings(report.problems)
     for address, reason in report.suppressed:
         click.echo(f"suppressed {address}: {reason}")
@@ -401,7 +398,7 @@ def bounces_process(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @click.pass_context
 def bounces_list(ctx: click.Context) -> None:
     """List suppressed addresses (tab-separated: email, kind, reason)."""
-    for address, kind, reason in suppressed_addresses(load(ctx).state_db):
+    for address, kind, reason in suppressed_addresses(load(ctx).state_target):
         click.echo(f"{address}\t{kind}\t{reason}")
 
 

@@ -3,12 +3,14 @@ file and the Publication built from it, with paths resolved against the config's
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
 
+from ..errors import UsageError
 from ..model import Publication
 from .mail import EmailConfig
 from .newsletters import NEWSLETTER_ID, NewsletterConfig
@@ -26,6 +28,9 @@ from .sections import (
     SubscribeConfig,
     TrackingConfig,
 )
+
+# The whole PostgreSQL URL, password included, for hosts that keep secrets in the environment.
+DATABASE_URL_ENV = "SYNDICATE_DATABASE_URL"
 
 
 class ConfigModel(Section):
@@ -94,7 +99,24 @@ class Config:
 
     @property
     def state_db(self) -> Path:
+        """The SQLite state file; with PostgreSQL, its folder still holds local locks and caches."""
         return self.resolve(self.model.state.db)
+
+    @property
+    def state_url(self) -> str:
+        """The PostgreSQL state store's URL ($SYNDICATE_DATABASE_URL, then [state] url), or ""."""
+        from_env = os.environ.get(DATABASE_URL_ENV, "")
+        if from_env and not from_env.startswith(("postgresql://", "postgres://")):
+            raise UsageError(
+                f"${DATABASE_URL_ENV} must be a postgresql:// URL (the value is not shown); "
+                "unset it to use [state] in config.toml"
+            )
+        return from_env or self.model.state.url
+
+    @property
+    def state_target(self) -> Path | str:
+        """What ``store.sqlite.connect`` opens: the PostgreSQL URL if one is set, else the file."""
+        return self.state_url or self.state_db
 
     @property
     def templates_dir(self) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -128,7 +129,28 @@ class CorrectionsConfig(Section):
 
 
 class StateConfig(Section):
+    """[state]: where shared state lives. ``db`` is the embedded SQLite file (and the folder of
+    the local lock and cache files); ``url`` a PostgreSQL server shared by several hosts."""
+
     db: str = "state/syndicate.db"
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if not value:
+            return value
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "expected a postgresql:// URL (or leave it out for the embedded SQLite file)"
+            )
+        if urlsplit(value).password is not None:
+            raise ValueError(
+                "the URL holds a password; keep it out of config.toml: set $PGPASSWORD, use "
+                "~/.pgpass, or give the whole URL in $SYNDICATE_DATABASE_URL (the value is not "
+                "shown)"
+            )
+        return value
 
 
 class PublishConfig(Section):

@@ -12,14 +12,13 @@ import email
 import hashlib
 import json
 import mailbox
-import sqlite3
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import Problem
-from ..store.sqlite import connect
+from ..store.database import Connection, connect
 from .bounce_reports import UnreadableMessage, dsn_events, ses_events
 from .suppressions import (
     BounceEvent,
@@ -161,7 +160,7 @@ def _message_events(path: Path, raw: bytes, report: BounceReport) -> list[Bounce
 
 
 def process_paths(
-    conn: sqlite3.Connection, paths: Iterable[Path], *, soft_limit: int
+    conn: Connection, paths: Iterable[Path], *, soft_limit: int
 ) -> BounceReport:
     """``syndicate bounces process``: read every notification, then record and suppress."""
     reading = BounceReport()
@@ -172,7 +171,7 @@ def process_paths(
     return result
 
 
-def process_files(state_db: Path, paths: Iterable[Path], *, soft_limit: int) -> BounceReport:
+def process_files(state_db: Path | str, paths: Iterable[Path], *, soft_limit: int) -> BounceReport:
     """Process notification files against the publication's state database."""
     conn = connect(state_db)
     try:
@@ -181,7 +180,7 @@ def process_files(state_db: Path, paths: Iterable[Path], *, soft_limit: int) -> 
         conn.close()
 
 
-def suppressed_addresses(state_db: Path) -> list[tuple[str, str, str]]:
+def suppressed_addresses(state_db: Path | str) -> list[tuple[str, str, str]]:
     """Every suppressed address of the publication, for ``syndicate bounces list``."""
     conn = connect(state_db)
     try:

@@ -8,12 +8,12 @@ default newsletters.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..config import Config, Newsletter, configured_newsletters, default_newsletter_ids
 from ..errors import UsageError
+from ..store.database import Connection
 from . import subscriptions as subs
 from .subscriber_table import Subscriber
 
@@ -28,7 +28,7 @@ def multi(config: Config) -> bool:
     return bool(config.model.newsletters)
 
 
-def ensure(config: Config, conn: sqlite3.Connection) -> None:
+def ensure(config: Config, conn: Connection) -> None:
     """The subscriptions tables, upgraded in place (backup first) for this config."""
     subs.ensure_subscriptions(conn, default_newsletter_ids(config))
 
@@ -67,7 +67,7 @@ def check_cadence(config: Config, newsletter: str, cadence: str, *, where: str =
 
 def choose(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     subscriber: Subscriber,
     ids: Sequence[str],
     *,
@@ -98,7 +98,7 @@ def choose(
 
 def set_preferences(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     subscriber: Subscriber,
     chosen: Mapping[str, str],
     *,
@@ -147,7 +147,7 @@ class NewsletterColumns:
         return None
 
     def apply(
-        self, conn: sqlite3.Connection, subscriber: Subscriber, cells: Mapping[str, str]
+        self, conn: Connection, subscriber: Subscriber, cells: Mapping[str, str]
     ) -> None:
         """Subscribe as the row says; store its extra columns as attributes."""
         choose(self.config, conn, subscriber, cells.get("newsletters", "").split(), how=self.how)

@@ -9,11 +9,10 @@ id, no IP address and no user agent: a count cannot be turned back into who read
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..store.sqlite import ensure_schema
+from ..store.database import Connection, ensure_schema
 
 COMPONENT = "clicks"
 MIGRATIONS: tuple[str, ...] = (
@@ -41,7 +40,7 @@ class TrackedLink:
     clicks: int = 0
 
 
-def ensure_clicks_schema(conn: sqlite3.Connection) -> None:
+def ensure_clicks_schema(conn: Connection) -> None:
     """Create or upgrade the click table (cheap once current)."""
     row = conn.execute(
         "SELECT version FROM schema_versions WHERE component = ?", (COMPONENT,)
@@ -50,7 +49,7 @@ def ensure_clicks_schema(conn: sqlite3.Connection) -> None:
         ensure_schema(conn, COMPONENT, MIGRATIONS)
 
 
-def register_links(conn: sqlite3.Connection, links: Iterable[TrackedLink]) -> None:
+def register_links(conn: Connection, links: Iterable[TrackedLink]) -> None:
     """Remember an edition's tracked links before it is sent; a resumed send adds nothing
     twice and never resets a count."""
     ensure_clicks_schema(conn)
@@ -67,7 +66,7 @@ def register_links(conn: sqlite3.Connection, links: Iterable[TrackedLink]) -> No
         raise
 
 
-def link_target(conn: sqlite3.Connection, edition: str, link_id: str) -> str | None:
+def link_target(conn: Connection, edition: str, link_id: str) -> str | None:
     """The URL a tracked link stands for, or None when the edition has no such link."""
     ensure_clicks_schema(conn)
     row = conn.execute(
@@ -76,7 +75,7 @@ def link_target(conn: sqlite3.Connection, edition: str, link_id: str) -> str | N
     return str(row[0]) if row else None
 
 
-def count_click(conn: sqlite3.Connection, edition: str, link_id: str) -> None:
+def count_click(conn: Connection, edition: str, link_id: str) -> None:
     """Add one to the link's counter: the only thing a click leaves behind."""
     conn.execute(
         "UPDATE tracked_links SET clicks = clicks + 1 WHERE edition = ? AND link_id = ?",
@@ -84,7 +83,7 @@ def count_click(conn: sqlite3.Connection, edition: str, link_id: str) -> None:
     )
 
 
-def edition_links(conn: sqlite3.Connection, edition: str) -> list[TrackedLink]:
+def edition_links(conn: Connection, edition: str) -> list[TrackedLink]:
     """An edition's tracked links in the order they appear in it, with their counts."""
     ensure_clicks_schema(conn)
     rows = conn.execute(

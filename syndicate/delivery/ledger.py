@@ -56,11 +56,11 @@ send those few messages again.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..store.database import Connection
 from ..text.words import plural
 from . import claims
 from .subscribers import Status, ensure_current, ensure_subscribers, utcnow
@@ -175,7 +175,7 @@ class LedgerSummary:
         return f"{self.edition}: {plural(self.total, 'recipient')}: " + (", ".join(parts) or "none")
 
 
-def ensure_ledger(conn: sqlite3.Connection) -> None:
+def ensure_ledger(conn: Connection) -> None:
     """Create or upgrade the ledger table (and the subscribers table it reads from)."""
     ensure_subscribers(conn)
     ensure_current(conn, "ledger", MIGRATIONS)
@@ -204,7 +204,7 @@ def message_ids(edition: str, domain: str) -> Callable[[str], str]:
     return make
 
 
-def enqueue(conn: sqlite3.Connection, edition: str, domain: str) -> int:
+def enqueue(conn: Connection, edition: str, domain: str) -> int:
     """Add a queued row for every active subscriber not yet in this edition's ledger.
 
     Returns the number of rows added. Rows already present keep their state, so calling this
@@ -228,7 +228,7 @@ def enqueue(conn: sqlite3.Connection, edition: str, domain: str) -> int:
 
 
 def enqueue_rows(
-    conn: sqlite3.Connection, edition: str, domain: str, recipients: list[tuple[int, str]]
+    conn: Connection, edition: str, domain: str, recipients: list[tuple[int, str]]
 ) -> None:
     """Queued rows for exactly these (subscriber id, email) recipients, inside the caller's
     transaction: a newsletter's edition is planned per group of readers, not for everyone."""
@@ -243,7 +243,7 @@ def enqueue_rows(
 
 
 def enqueue_addresses(
-    conn: sqlite3.Connection, edition: str, domain: str, addresses: Iterable[str]
+    conn: Connection, edition: str, domain: str, addresses: Iterable[str]
 ) -> int:
     """Like ``enqueue``, for a send to chosen readers only (a correction notice): a queued
     row for each of ``addresses`` that is an active subscriber not yet in this ledger key.
@@ -274,7 +274,7 @@ def enqueue_addresses(
     return len(fresh)
 
 
-def due(conn: sqlite3.Connection, edition: str) -> list[Pending]:
+def due(conn: Connection, edition: str) -> list[Pending]:
     """Rows to send in this run: queued and deferred ones, in subscription order."""
     ensure_ledger(conn)
     rows = conn.execute(
@@ -292,7 +292,7 @@ def due(conn: sqlite3.Connection, edition: str) -> list[Pending]:
     ]
 
 
-def summary(conn: sqlite3.Connection, edition: str) -> LedgerSummary:
+def summary(conn: Connection, edition: str) -> LedgerSummary:
     """How many of an edition's rows are in each state."""
     ensure_ledger(conn)
     rows = conn.execute(
@@ -301,7 +301,7 @@ def summary(conn: sqlite3.Connection, edition: str) -> LedgerSummary:
     return LedgerSummary(edition, {row[0]: row[1] for row in rows})
 
 
-def editions(conn: sqlite3.Connection) -> list[LedgerSummary]:
+def editions(conn: Connection) -> list[LedgerSummary]:
     """A summary for every edition the ledger knows, oldest first."""
     ensure_ledger(conn)
     names = [
@@ -314,7 +314,7 @@ def editions(conn: sqlite3.Connection) -> list[LedgerSummary]:
 
 
 def rows(
-    conn: sqlite3.Connection, edition: str, state: RowState | None = None
+    conn: Connection, edition: str, state: RowState | None = None
 ) -> Iterator[Delivery]:
     """An edition's rows, optionally only those in one state."""
     ensure_ledger(conn)
@@ -338,7 +338,7 @@ def rows(
         )
 
 
-def requeue_uncertain(conn: sqlite3.Connection, edition: str) -> int:
+def requeue_uncertain(conn: Connection, edition: str) -> int:
     """Put rows left in ``sending`` back in the queue: the operator chose at-least-once."""
     ensure_ledger(conn)
     cursor = conn.execute(
@@ -350,7 +350,7 @@ def requeue_uncertain(conn: sqlite3.Connection, edition: str) -> int:
     return cursor.rowcount
 
 
-def skip_uncertain(conn: sqlite3.Connection, edition: str) -> int:
+def skip_uncertain(conn: Connection, edition: str) -> int:
     """Count rows left in ``sending`` as done without resending: the operator chose
     at-most-once for them (most were probably delivered)."""
     ensure_ledger(conn)
@@ -364,7 +364,7 @@ def skip_uncertain(conn: sqlite3.Connection, edition: str) -> int:
     return cursor.rowcount
 
 
-def reap_dead_senders(conn: sqlite3.Connection, edition: str) -> int:
+def reap_dead_senders(conn: Connection, edition: str) -> int:
     """``claims.reap`` in its own transaction: this host's dead senders' leases end now."""
     ensure_ledger(conn)
     conn.execute("BEGIN IMMEDIATE")
@@ -377,7 +377,7 @@ def reap_dead_senders(conn: sqlite3.Connection, edition: str) -> int:
     return count
 
 
-def uncertain_count(conn: sqlite3.Connection, edition: str) -> int:
+def uncertain_count(conn: Connection, edition: str) -> int:
     """Rows left ``sending`` by a run that is over (finished, or its lease expired): the
     uncertain ones. A live worker's ``sending`` rows are simply in flight."""
     ensure_ledger(conn)

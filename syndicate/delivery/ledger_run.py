@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..errors import db_error
+from ..store.database import Connection, connect
 from ..store.sqlite import BUSY_TIMEOUT_SECONDS
 from . import claims
 from .ledger import Pending
@@ -22,8 +23,10 @@ from .subscriptions import ACTIVE_SUBSCRIPTION_SQL
 from .suppressions import record_refusal
 
 
-def open_ledger(path: Path) -> sqlite3.Connection:
+def open_ledger(path: Path | str) -> Connection:
     """A connection that worker threads may share (callers serialise use with a lock)."""
+    if not isinstance(path, Path):
+        return connect(path)  # PostgreSQL: psycopg connections may be shared by threads
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )
@@ -49,7 +52,7 @@ class Ledger:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         edition: str,
         newsletter: str = "",
         newsletters: Mapping[str, str] | None = None,
@@ -303,7 +306,7 @@ class Ledger:
         )
 
 
-def _names(conn: sqlite3.Connection, emails: list[str]) -> dict[str, str]:
+def _names(conn: Connection, emails: list[str]) -> dict[str, str]:
     """Subscribers' names by lower-case address, for a claimed batch (personalisation)."""
     names: dict[str, str] = {}
     for start in range(0, len(emails), 500):

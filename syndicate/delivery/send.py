@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..errors import DeliveryError, TemplateError
+from ..store.database import Connection
 from ..text.words import plural
 from . import ledger as ledger_db
 from . import subscriptions
@@ -248,7 +248,7 @@ def _filler(per_reader: ReaderTemplates | None, marker: str) -> ReaderFill | Non
         return None  # some reader's values break the template: each copy renders on its own
 
 
-def check_recipients(conn: sqlite3.Connection, edition_id: str) -> None:
+def check_recipients(conn: Connection, edition_id: str) -> None:
     """NoSubscribers when the edition has no ledger rows and nobody is active to add."""
     ledger_db.ensure_ledger(conn)
     if not ledger_db.summary(conn, edition_id).total and not _active_count(conn):
@@ -260,7 +260,7 @@ def check_recipients(conn: sqlite3.Connection, edition_id: str) -> None:
 
 def deliver(
     settings: DeliverySettings,
-    conn: sqlite3.Connection,
+    conn: Connection,
     rendered: RenderedEdition,
     *,
     secret: bytes,
@@ -357,7 +357,7 @@ def _run_of(report: SendReport, began: str) -> SendRun:
     )
 
 
-def _active_count(conn: sqlite3.Connection) -> int:
+def _active_count(conn: Connection) -> int:
     row = conn.execute("SELECT COUNT(*) FROM subscribers WHERE status = 'active'").fetchone()
     return int(row[0])
 
@@ -426,7 +426,7 @@ def send_test(
         session.close()
 
 
-def recipients_due(conn: sqlite3.Connection, edition_id: str) -> int:
+def recipients_due(conn: Connection, edition_id: str) -> int:
     """How many recipients a send of this edition would try now."""
     ledger_db.ensure_ledger(conn)
     row = conn.execute(

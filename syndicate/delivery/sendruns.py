@@ -8,10 +8,9 @@ The ledger keeps per-recipient outcomes with second-precision times; a run's own
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-from ..store.sqlite import ensure_schema
+from ..store.database import Connection, ensure_schema
 
 COMPONENT = "send_runs"
 MIGRATIONS: tuple[str, ...] = (
@@ -46,7 +45,7 @@ class SendRun:
     skipped: int
 
 
-def ensure_send_runs(conn: sqlite3.Connection) -> None:
+def ensure_send_runs(conn: Connection) -> None:
     """Create or upgrade the send-run table (cheap once current)."""
     row = conn.execute(
         "SELECT version FROM schema_versions WHERE component = ?", (COMPONENT,)
@@ -55,7 +54,7 @@ def ensure_send_runs(conn: sqlite3.Connection) -> None:
         ensure_schema(conn, COMPONENT, MIGRATIONS)
 
 
-def record_run(conn: sqlite3.Connection, run: SendRun) -> None:
+def record_run(conn: Connection, run: SendRun) -> None:
     """Append one finished run."""
     ensure_send_runs(conn)
     conn.execute(
@@ -74,7 +73,7 @@ def record_run(conn: sqlite3.Connection, run: SendRun) -> None:
     )
 
 
-def edition_runs(conn: sqlite3.Connection, edition: str) -> list[SendRun]:
+def edition_runs(conn: Connection, edition: str) -> list[SendRun]:
     """The runs of an edition's send, oldest first."""
     ensure_send_runs(conn)
     rows = conn.execute("SELECT * FROM send_runs WHERE edition = ? ORDER BY id", (edition,))

@@ -136,7 +136,7 @@ class DeliverySettings:
     transport: TransportSettings
     dkim: DkimSettings
     policy: RetryPolicy
-    state_db: Path
+    state_db: Path | str  # the SQLite file, or the PostgreSQL URL ([state] url)
 
     @classmethod
     def from_config(cls, config: Config) -> DeliverySettings:
@@ -153,7 +153,7 @@ class DeliverySettings:
                 lease=sending.lease,
                 batch=sending.claim_batch,
             ),
-            state_db=config.state_db,
+            state_db=config.state_target,
         )
 
 

@@ -8,13 +8,12 @@ look a subscriber up; adding a subscriber needs to ask whether the address is su
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from ..errors import UsageError
-from ..store.sqlite import ensure_schema
+from ..store.database import Connection, Row, ensure_schema
 
 
 class Status(StrEnum):
@@ -66,12 +65,12 @@ class InvalidAddress(UsageError):
     """An address email-validator refuses; the message says why."""
 
 
-def ensure_subscribers(conn: sqlite3.Connection) -> None:
+def ensure_subscribers(conn: Connection) -> None:
     """Create or upgrade the subscribers table (a cheap check once it is current)."""
     ensure_current(conn, "subscribers", MIGRATIONS)
 
 
-def ensure_current(conn: sqlite3.Connection, component: str, migrations: tuple[str, ...]) -> None:
+def ensure_current(conn: Connection, component: str, migrations: tuple[str, ...]) -> None:
     """``ensure_schema`` only when needed: safe to call inside a transaction once migrated."""
     row = conn.execute(
         "SELECT version FROM schema_versions WHERE component = ?", (component,)
@@ -117,7 +116,7 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def subscriber_from_row(row: sqlite3.Row) -> Subscriber:
+def subscriber_from_row(row: Row) -> Subscriber:
     return Subscriber(
         id=row["id"],
         email=row["email"],
@@ -130,7 +129,7 @@ def subscriber_from_row(row: sqlite3.Row) -> Subscriber:
     )
 
 
-def get_subscriber(conn: sqlite3.Connection, email: str) -> Subscriber | None:
+def get_subscriber(conn: Connection, email: str) -> Subscriber | None:
     """The subscriber with this address (any case), or None."""
     ensure_subscribers(conn)
     row = conn.execute(
@@ -139,7 +138,7 @@ def get_subscriber(conn: sqlite3.Connection, email: str) -> Subscriber | None:
     return subscriber_from_row(row) if row else None
 
 
-def stored_exactly(conn: sqlite3.Connection, email: str) -> bool:
+def stored_exactly(conn: Connection, email: str) -> bool:
     """True if ``email`` is stored byte for byte (case included): old tokens are checked so."""
     ensure_subscribers(conn)
     row = conn.execute(

@@ -9,7 +9,6 @@ deleted, so that an unsubscribed or bounced address is never re-added by a later
 from __future__ import annotations
 
 import csv
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Protocol
 
 from ..errors import Problem, UsageError
 from ..files import atomic_write
+from ..store.database import Connection
 from ..text.words import plural
 from .csvfile import CsvText, csv_records, read_csv, restore_cell, write_csv
 from .list_exports import SKIP, SUPPRESSING, ListExport, header_key, list_export
@@ -73,7 +73,7 @@ class RowColumns(Protocol):
     def check(self, cells: Mapping[str, str]) -> str | None: ...
 
     def apply(
-        self, conn: sqlite3.Connection, subscriber: Subscriber, cells: Mapping[str, str]
+        self, conn: Connection, subscriber: Subscriber, cells: Mapping[str, str]
     ) -> None: ...
 
 
@@ -108,7 +108,7 @@ class ImportReport:
 
 
 def add_subscriber(
-    conn: sqlite3.Connection,
+    conn: Connection,
     email: str,
     *,
     name: str = "",
@@ -150,7 +150,7 @@ def add_subscriber(
     return found, created
 
 
-def remove_subscriber(conn: sqlite3.Connection, email: str) -> bool:
+def remove_subscriber(conn: Connection, email: str) -> bool:
     """Delete an address and everything the store knows about it (erasure requests)."""
     ensure_subscribers(conn)
     cursor = conn.execute("DELETE FROM subscribers WHERE email = ?", (normalize_email(email),))
@@ -158,7 +158,7 @@ def remove_subscriber(conn: sqlite3.Connection, email: str) -> bool:
 
 
 def set_status(
-    conn: sqlite3.Connection, email: str, status: Status, *, reason: str = ""
+    conn: Connection, email: str, status: Status, *, reason: str = ""
 ) -> Subscriber | None:
     """Change an address's status and say why; None when the address is unknown."""
     ensure_subscribers(conn)
@@ -170,7 +170,7 @@ def set_status(
     return get_subscriber(conn, address)
 
 
-def unsubscribe(conn: sqlite3.Connection, email: str, *, how: str) -> Subscriber | None:
+def unsubscribe(conn: Connection, email: str, *, how: str) -> Subscriber | None:
     """Honour an unsubscribe at once; repeating it is harmless. ``how`` says which channel."""
     current = get_subscriber(conn, email)
     if current is None or current.status is Status.UNSUBSCRIBED:
@@ -179,7 +179,7 @@ def unsubscribe(conn: sqlite3.Connection, email: str, *, how: str) -> Subscriber
 
 
 def list_subscribers(
-    conn: sqlite3.Connection, status: Status | None = None
+    conn: Connection, status: Status | None = None
 ) -> Iterator[Subscriber]:
     """Subscribers in the order they were added, optionally only those with one status."""
     ensure_subscribers(conn)
@@ -193,7 +193,7 @@ def list_subscribers(
         yield subscriber_from_row(row)
 
 
-def count_by_status(conn: sqlite3.Connection) -> dict[str, int]:
+def count_by_status(conn: Connection) -> dict[str, int]:
     """How many subscribers have each status."""
     ensure_subscribers(conn)
     rows = conn.execute("SELECT status, COUNT(*) FROM subscribers GROUP BY status ORDER BY status")
@@ -201,7 +201,7 @@ def count_by_status(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def import_csv(
-    conn: sqlite3.Connection,
+    conn: Connection,
     path: Path,
     *,
     source: str | None = None,
@@ -390,7 +390,7 @@ def export_csv(
 
 
 def write_export(
-    conn: sqlite3.Connection,
+    conn: Connection,
     path: Path,
     status: Status | None = None,
     extra: Mapping[int, Mapping[str, str]] | None = None,

@@ -21,13 +21,13 @@ The first use on a database made before newsletters existed copies it aside
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ..errors import UsageError
+from ..store.database import Connection, Row
 from ..store.lock import run_lock
 from ..store.sqlite import backup_copy, database_file
 from .subscriber_table import Status, ensure_current, ensure_subscribers, utcnow
@@ -92,7 +92,7 @@ ACTIVE_SUBSCRIPTION_SQL = (
 )
 
 
-def ensure_subscriptions(conn: sqlite3.Connection, defaults: Sequence[str]) -> None:
+def ensure_subscriptions(conn: Connection, defaults: Sequence[str]) -> None:
     """Create or upgrade the tables; on a database that had subscribers before, first copy
     it aside. Then give every subscriber without any subscription the ``defaults``."""
     ensure_subscribers(conn)
@@ -102,7 +102,7 @@ def ensure_subscriptions(conn: sqlite3.Connection, defaults: Sequence[str]) -> N
     adopt(conn, defaults, how="default" if upgraded else "upgrade")
 
 
-def _upgrade(conn: sqlite3.Connection) -> None:
+def _upgrade(conn: Connection) -> None:
     """First use: copy a database that has subscribers aside, then add the tables.
 
     Under a lock file beside the database, so that a second process upgrading at the same
@@ -123,13 +123,13 @@ def _upgrade(conn: sqlite3.Connection) -> None:
         ensure_current(conn, COMPONENT, MIGRATIONS)
 
 
-def installed(conn: sqlite3.Connection) -> bool:
+def installed(conn: Connection) -> bool:
     """Whether this database has subscriptions (a [newsletters] publication used it)."""
     row = conn.execute("SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)).fetchone()
     return row is not None
 
 
-def adopt(conn: sqlite3.Connection, defaults: Sequence[str], *, how: str) -> int:
+def adopt(conn: Connection, defaults: Sequence[str], *, how: str) -> int:
     """Subscribe every subscriber who has no subscription row at all to ``defaults``.
 
     Such subscribers came from before ``[newsletters]`` existed (or were added by a
@@ -162,7 +162,7 @@ def adopt(conn: sqlite3.Connection, defaults: Sequence[str], *, how: str) -> int
     return len(ids)
 
 
-def _subscription(row: sqlite3.Row) -> Subscription:
+def _subscription(row: Row) -> Subscription:
     return Subscription(
         subscriber_id=row["subscriber_id"],
         newsletter=row["newsletter"],
@@ -175,7 +175,7 @@ def _subscription(row: sqlite3.Row) -> Subscription:
     )
 
 
-def subscriptions_of(conn: sqlite3.Connection, subscriber_id: int) -> list[Subscription]:
+def subscriptions_of(conn: Connection, subscriber_id: int) -> list[Subscription]:
     """A subscriber's rows, by newsletter id."""
     rows = conn.execute(
         "SELECT * FROM subscriptions WHERE subscriber_id = ? ORDER BY newsletter",
@@ -185,7 +185,7 @@ def subscriptions_of(conn: sqlite3.Connection, subscriber_id: int) -> list[Subsc
 
 
 def subscribe(
-    conn: sqlite3.Connection,
+    conn: Connection,
     subscriber_id: int,
     newsletter: str,
     *,
@@ -213,7 +213,7 @@ def subscribe(
 
 
 def unsubscribe_from(
-    conn: sqlite3.Connection, subscriber_id: int, newsletter: str, *, how: str
+    conn: Connection, subscriber_id: int, newsletter: str, *, how: str
 ) -> bool:
     """Leave one newsletter; True if a subscription was active (or pending) before."""
     cursor = conn.execute(
@@ -224,7 +224,7 @@ def unsubscribe_from(
     return cursor.rowcount > 0
 
 
-def unsubscribe_everything(conn: sqlite3.Connection, subscriber_id: int, *, how: str) -> None:
+def unsubscribe_everything(conn: Connection, subscriber_id: int, *, how: str) -> None:
     """Every subscription of a subscriber to ``unsubscribed`` (their status is the caller's)."""
     conn.execute(
         "UPDATE subscriptions SET status = 'unsubscribed', how = ?, updated = ?"
@@ -233,7 +233,7 @@ def unsubscribe_everything(conn: sqlite3.Connection, subscriber_id: int, *, how:
     )
 
 
-def activate_pending(conn: sqlite3.Connection, subscriber_id: int, *, how: str) -> int:
+def activate_pending(conn: Connection, subscriber_id: int, *, how: str) -> int:
     """Double opt-in confirmed: the pending subscriptions (the chosen set) become active."""
     cursor = conn.execute(
         "UPDATE subscriptions SET status = 'active', how = ?, updated = ?"
@@ -246,7 +246,7 @@ def activate_pending(conn: sqlite3.Connection, subscriber_id: int, *, how: str) 
 # --- segments and attributes ---------------------------------------------------------------
 
 
-def set_attributes(conn: sqlite3.Connection, subscriber_id: int, values: Mapping[str, str]) -> None:
+def set_attributes(conn: Connection, subscriber_id: int, values: Mapping[str, str]) -> None:
     """Store free attributes (an empty value removes one)."""
     for name, value in values.items():
         if value:
@@ -262,7 +262,7 @@ def set_attributes(conn: sqlite3.Connection, subscriber_id: int, values: Mapping
             )
 
 
-def attributes_of(conn: sqlite3.Connection, subscriber_id: int) -> dict[str, str]:
+def attributes_of(conn: Connection, subscriber_id: int) -> dict[str, str]:
     """A subscriber's free attributes, by name."""
     rows = conn.execute(
         "SELECT name, value FROM subscriber_attributes WHERE subscriber_id = ? ORDER BY name",
@@ -271,7 +271,7 @@ def attributes_of(conn: sqlite3.Connection, subscriber_id: int) -> dict[str, str
     return {row[0]: row[1] for row in rows}
 
 
-def all_attributes(conn: sqlite3.Connection) -> dict[int, dict[str, str]]:
+def all_attributes(conn: Connection) -> dict[int, dict[str, str]]:
     """Every subscriber's attributes (for exports), by subscriber id."""
     found: dict[int, dict[str, str]] = {}
     for row in conn.execute("SELECT subscriber_id, name, value FROM subscriber_attributes"):
@@ -279,7 +279,7 @@ def all_attributes(conn: sqlite3.Connection) -> dict[int, dict[str, str]]:
     return found
 
 
-def attributes_by_email(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
+def attributes_by_email(conn: Connection) -> dict[str, dict[str, str]]:
     """Every subscriber's attributes by address: what templates using ``reader`` read.
 
     Empty for a state database that has no attributes table yet.
@@ -296,7 +296,7 @@ def attributes_by_email(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
     return found
 
 
-def attribute_names(conn: sqlite3.Connection) -> list[str]:
+def attribute_names(conn: Connection) -> list[str]:
     """Every attribute name in use, sorted (the export's extra columns)."""
     return [
         r[0] for r in conn.execute("SELECT DISTINCT name FROM subscriber_attributes ORDER BY name")
@@ -338,7 +338,7 @@ def _receiving(cadences: Sequence[str]) -> str:
     )
 
 
-def place(conn: sqlite3.Connection, newsletter: str, cadences: Sequence[str], floor: int) -> int:
+def place(conn: Connection, newsletter: str, cadences: Sequence[str], floor: int) -> int:
     """Give unplaced subscriptions of these cadences their starting floor."""
     marks = ", ".join("?" for _ in cadences)
     cursor = conn.execute(
@@ -350,7 +350,7 @@ def place(conn: sqlite3.Connection, newsletter: str, cadences: Sequence[str], fl
 
 
 def floors(
-    conn: sqlite3.Connection,
+    conn: Connection,
     newsletter: str,
     cadences: Sequence[str],
     segment: Mapping[str, str] | None = None,
@@ -368,7 +368,7 @@ def floors(
 
 
 def recipients(
-    conn: sqlite3.Connection,
+    conn: Connection,
     newsletter: str,
     cadences: Sequence[str],
     floor: int,
@@ -388,7 +388,7 @@ def recipients(
 
 
 def advance(
-    conn: sqlite3.Connection,
+    conn: Connection,
     newsletter: str,
     cadences: Sequence[str],
     floor: int,
@@ -412,7 +412,7 @@ def advance(
 # --- reports -------------------------------------------------------------------------------
 
 
-def active_counts(conn: sqlite3.Connection) -> dict[str, int]:
+def active_counts(conn: Connection) -> dict[str, int]:
     """Receiving subscribers per newsletter id."""
     rows = conn.execute(
         "SELECT x.newsletter, COUNT(*) FROM subscriptions x JOIN subscribers s"
@@ -423,7 +423,7 @@ def active_counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {row[0]: row[1] for row in rows}
 
 
-def cadence_counts(conn: sqlite3.Connection, newsletter: str) -> dict[str, int]:
+def cadence_counts(conn: Connection, newsletter: str) -> dict[str, int]:
     """Receiving subscribers of one newsletter by cadence (``""``: the schedule's)."""
     rows = conn.execute(
         "SELECT x.cadence, COUNT(*) FROM subscriptions x JOIN subscribers s"
@@ -434,7 +434,7 @@ def cadence_counts(conn: sqlite3.Connection, newsletter: str) -> dict[str, int]:
     return {row[0]: row[1] for row in rows}
 
 
-def newsletter_ids_in_use(conn: sqlite3.Connection) -> dict[str, int]:
+def newsletter_ids_in_use(conn: Connection) -> dict[str, int]:
     """Every newsletter id with subscriptions (active or not), and how many are active."""
     rows = conn.execute(
         "SELECT newsletter, SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END)"
@@ -443,7 +443,7 @@ def newsletter_ids_in_use(conn: sqlite3.Connection) -> dict[str, int]:
     return {row[0]: int(row[1]) for row in rows}
 
 
-def subscriber_ids_for(conn: sqlite3.Connection, newsletter: str) -> set[int]:
+def subscriber_ids_for(conn: Connection, newsletter: str) -> set[int]:
     """Subscribers with an active or pending subscription to ``newsletter`` (for listing)."""
     rows = conn.execute(
         "SELECT subscriber_id FROM subscriptions WHERE newsletter = ? AND status != 'unsubscribed'",
@@ -452,7 +452,7 @@ def subscriber_ids_for(conn: sqlite3.Connection, newsletter: str) -> set[int]:
     return {row[0] for row in rows}
 
 
-def active_newsletters(conn: sqlite3.Connection) -> dict[int, list[str]]:
+def active_newsletters(conn: Connection) -> dict[int, list[str]]:
     """Each subscriber's active newsletter ids (for exports)."""
     found: dict[int, list[str]] = {}
     for row in conn.execute(
@@ -463,7 +463,7 @@ def active_newsletters(conn: sqlite3.Connection) -> dict[int, list[str]]:
     return found
 
 
-def subscription_labels(conn: sqlite3.Connection) -> dict[int, str]:
+def subscription_labels(conn: Connection) -> dict[int, str]:
     """Each subscriber's active newsletters as ``daily climate:weekly`` (for listings)."""
     found: dict[int, list[str]] = {}
     for row in conn.execute(
@@ -475,7 +475,7 @@ def subscription_labels(conn: sqlite3.Connection) -> dict[int, str]:
     return {sid: " ".join(labels) for sid, labels in found.items()}
 
 
-def export_columns(conn: sqlite3.Connection) -> dict[int, dict[str, str]]:
+def export_columns(conn: Connection) -> dict[int, dict[str, str]]:
     """The export's extra columns per subscriber id: ``newsletters`` (active ids, separated
     by spaces, as the import reads them) and every free attribute."""
     columns: dict[int, dict[str, str]] = {}

@@ -15,13 +15,12 @@ loading any mail parser.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import Problem
-from ..store.sqlite import ensure_schema
+from ..store.database import Connection, ensure_schema, has_table
 from ..text.words import plural
 from .subscriber_table import (
     InvalidAddress,
@@ -99,7 +98,7 @@ class BounceReport:
         )
 
 
-def ensure_bounces_schema(conn: sqlite3.Connection) -> None:
+def ensure_bounces_schema(conn: Connection) -> None:
     """Create or upgrade the bounce tables."""
     row = conn.execute(
         "SELECT version FROM schema_versions WHERE component = ?", (COMPONENT,)
@@ -108,15 +107,12 @@ def ensure_bounces_schema(conn: sqlite3.Connection) -> None:
         ensure_schema(conn, COMPONENT, MIGRATIONS)
 
 
-def _has_suppressions(conn: sqlite3.Connection) -> bool:
+def _has_suppressions(conn: Connection) -> bool:
     # A read must not migrate: callers (an import) may be inside a transaction already.
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'suppressions'"
-    ).fetchone()
-    return row is not None
+    return has_table(conn, "suppressions")
 
 
-def is_suppressed(conn: sqlite3.Connection, address: str) -> str | None:
+def is_suppressed(conn: Connection, address: str) -> str | None:
     """Why the address must not be mailed (e.g. ``hard bounce 5.1.1``), or None."""
     if not _has_suppressions(conn):
         return None
@@ -124,7 +120,7 @@ def is_suppressed(conn: sqlite3.Connection, address: str) -> str | None:
     return str(row[0]) if row else None
 
 
-def suppressed_status(conn: sqlite3.Connection, address: str) -> tuple[Status, str] | None:
+def suppressed_status(conn: Connection, address: str) -> tuple[Status, str] | None:
     """(status, reason) a suppressed address must keep (bounced/complained), or None."""
     if not _has_suppressions(conn):
         return None
@@ -134,7 +130,7 @@ def suppressed_status(conn: sqlite3.Connection, address: str) -> tuple[Status, s
     return (SUPPRESSED_STATUS[str(row[0])], str(row[1])) if row else None
 
 
-def lift_suppression(conn: sqlite3.Connection, address: str, *, why: str) -> bool:
+def lift_suppression(conn: Connection, address: str, *, why: str) -> bool:
     """Forget a suppression (an editor re-subscribes with the reader's renewed consent).
 
     A ``reset`` event restarts the soft-bounce count. True if there was one to lift.
@@ -152,7 +148,7 @@ def lift_suppression(conn: sqlite3.Connection, address: str, *, why: str) -> boo
     return cursor.rowcount > 0
 
 
-def list_suppressions(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+def list_suppressions(conn: Connection) -> list[tuple[str, str, str]]:
     """Every suppressed address as (email, kind, reason), oldest first."""
     if not _has_suppressions(conn):
         return []
@@ -160,7 +156,7 @@ def list_suppressions(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
     return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
 
 
-def soft_streak(conn: sqlite3.Connection, address: str) -> int:
+def soft_streak(conn: Connection, address: str) -> int:
     """Soft bounces in a row since the last hard bounce, complaint or reset.
 
     Where the bounced messages are in the send ledger (by Message-ID, or SES message id), "in
@@ -193,12 +189,9 @@ def soft_streak(conn: sqlite3.Connection, address: str) -> int:
     return streak
 
 
-def _sent_messages(conn: sqlite3.Connection, address: str) -> list[set[str]]:
+def _sent_messages(conn: Connection, address: str) -> list[set[str]]:
     """Per edition sent to ``address``, newest first: the ids a bounce may name it by."""
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'"
-    ).fetchone()
-    if exists is None:
+    if not has_table(conn, "deliveries"):
         return []
     rows = conn.execute(
         "SELECT message_id, provider_id FROM deliveries WHERE email = ? AND state = 'sent'"
@@ -208,7 +201,7 @@ def _sent_messages(conn: sqlite3.Connection, address: str) -> list[set[str]]:
     return [{str(r[0]), str(r[1])} - {""} for r in rows]
 
 
-def record_refusal(conn: sqlite3.Connection, address: str, reason: str, *, edition: str) -> None:
+def record_refusal(conn: Connection, address: str, reason: str, *, edition: str) -> None:
     """An SMTP 5.1.x refusal during a send: record it and suppress the address like a hard
     bounce. Runs inside the caller's transaction (the tables exist: ``ensure_ledger``)."""
     now = utcnow()
@@ -226,7 +219,7 @@ def record_refusal(conn: sqlite3.Connection, address: str, reason: str, *, editi
 
 
 def record_events(
-    conn: sqlite3.Connection, events: Iterable[BounceEvent], *, soft_limit: int
+    conn: Connection, events: Iterable[BounceEvent], *, soft_limit: int
 ) -> BounceReport:
     """Record each event once and suppress the addresses that must not be mailed again."""
     ensure_bounces_schema(conn)
@@ -244,7 +237,7 @@ def record_events(
 
 
 def _record_one(
-    conn: sqlite3.Connection, event: BounceEvent, soft_limit: int, report: BounceReport
+    conn: Connection, event: BounceEvent, soft_limit: int, report: BounceReport
 ) -> None:
     try:
         address = normalize_email(event.email)
@@ -283,7 +276,7 @@ def _record_one(
 
 
 def _suppress(
-    conn: sqlite3.Connection, address: str, kind: Kind, reason: str, report: BounceReport
+    conn: Connection, address: str, kind: Kind, reason: str, report: BounceReport
 ) -> None:
     existing = conn.execute("SELECT kind FROM suppressions WHERE email = ?", (address,)).fetchone()
     # A complaint outranks a bounce: keep the strongest reason on record.

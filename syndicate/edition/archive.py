@@ -36,7 +36,7 @@ from ..errors import Problem, StateError, SyndicateError
 from ..exporters._feedgen import GENERATOR, GENERATOR_URI, rss_bytes
 from ..files import WriteReport, write_artifacts
 from ..model import Artifact
-from ..store.sqlite import connect, ensure_schema
+from ..store.database import Connection, connect, ensure_schema, has_table
 from ..text.templates import render_template, template_environment
 from .archive_notes import Notes, content_notes, with_corrections
 from .archive_page import FOLDER, folder_of, page_html, web_html
@@ -107,7 +107,7 @@ def snapshot(config: Config, rendered: RenderedEdition, *, sent_at: datetime) ->
     )
 
 
-def store(conn: sqlite3.Connection, entry: ArchivedEdition) -> bool:
+def store(conn: Connection, entry: ArchivedEdition) -> bool:
     """Keep the entry (the first one stored for an edition wins); True if it was new."""
     ensure_schema(conn, COMPONENT, MIGRATIONS)
     articles = json.dumps(
@@ -117,7 +117,7 @@ def store(conn: sqlite3.Connection, entry: ArchivedEdition) -> bool:
     cursor = conn.execute(
         "INSERT OR IGNORE INTO edition_archive"
         " (edition_id, subject, created, sent_at, html, articles, stored)"
-        " VALUES (?, ?, ?, ?, ?, ?, datetime('now'))",
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             entry.id,
             entry.subject,
@@ -125,12 +125,13 @@ def store(conn: sqlite3.Connection, entry: ArchivedEdition) -> bool:
             entry.sent_at.isoformat(),
             entry.html,
             articles,
+            datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),  # as SQLite's datetime('now')
         ),
     )
     return cursor.rowcount == 1
 
 
-def archive_sent(config: Config, conn: sqlite3.Connection, rendered: RenderedEdition) -> None:
+def archive_sent(config: Config, conn: Connection, rendered: RenderedEdition) -> None:
     """The send run's hook, once the first copies of an edition are out: store its page and
     publish the archive into ``[feeds] out``, so the view-in-browser link works at once.
 
@@ -164,14 +165,14 @@ def sent_editions(config: Config) -> tuple[list[ArchivedEdition], list[Problem]]
     that does not exist yet means no edition was ever sent.
     """
     db = config.state_db
-    if not db.exists():
+    if not config.state_url and not db.exists():
         return [], []
-    conn = connect(db)
+    conn = connect(config.state_target)
     try:
-        if not _has_table(conn, "editions"):
+        if not has_table(conn, "editions"):
             return [], []
 
-        stored = _stored(conn) if _has_table(conn, "edition_archive") else {}
+        stored = _stored(conn) if has_table(conn, "edition_archive") else {}
         # Editions still being sent are listed once their page was stored (first copies out).
         records = list_editions(conn, status="sent") + [
             r for r in list_editions(conn, status="sending") if r.id in stored
@@ -282,9 +283,9 @@ def write_archive(
 
 def _newsletter_of(config: Config, edition_ids: Sequence[str]) -> dict[str, str]:
     """edition id -> newsletter id, for the editions of several newsletters."""
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     try:
-        if not _has_table(conn, "newsletter_editions"):
+        if not has_table(conn, "newsletter_editions"):
             return {}
         found = {}
         for edition_id in edition_ids:
@@ -308,14 +309,9 @@ def with_archive(config: Config, out: Path, result: BuildResult) -> BuildResult:
     return replace(result, report=merged, warnings=(*result.warnings, *problems))
 
 
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ).fetchone()
-    return row is not None
 
 
-def _stored(conn: sqlite3.Connection) -> dict[str, ArchivedEdition]:
+def _stored(conn: Connection) -> dict[str, ArchivedEdition]:
     found = {}
     for row in conn.execute("SELECT * FROM edition_archive"):
         found[row["edition_id"]] = ArchivedEdition(

@@ -7,7 +7,6 @@ first finishes the newsletter's edition left ``sending`` by an interrupted run.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from ..delivery.send import SendReport
 from ..delivery.settings import MessageSettings
 from ..errors import UsageError
 from ..model import Article, Edition
+from ..store.database import Connection
 from . import newsletters as planner
 from . import stream
 from .preview import DEFAULT_OUT, EditionPreview, NothingNew, Preview, write_preview
@@ -91,7 +91,7 @@ class Prepared:
 
 def prepare_send(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     name: str,
     *,
     now: datetime,
@@ -132,7 +132,7 @@ def prepare_send(
 
 def send_prepared(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     prepared: Prepared,
     *,
     segment: Mapping[str, str] | None = None,
@@ -163,7 +163,7 @@ def send_prepared(
     return reports
 
 
-def state_connection(config: Config) -> sqlite3.Connection:
+def state_connection(config: Config) -> Connection:
     """The state database with every newsletter table, for the CLI."""
     conn = open_state(config)
     planner.ensure_newsletters(config, conn)

@@ -19,7 +19,6 @@ once: the ledger rows and ``edition_articles`` show which edition carried it.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +39,7 @@ from ..delivery import subscriptions as subs
 from ..delivery.settings import MessageSettings
 from ..errors import StateError, UsageError
 from ..model import Article, Edition, newest_first
+from ..store.database import Connection
 from . import stream
 from .render import render_subject
 from .state import (
@@ -63,7 +63,7 @@ class Plan:
     recipients: int
 
 
-def ensure_newsletters(config: Config, conn: sqlite3.Connection) -> None:
+def ensure_newsletters(config: Config, conn: Connection) -> None:
     """Every table a newsletter publication needs, upgraded in place (backup first)."""
     ensure_editions_schema(conn)
     ledger_db.ensure_ledger(conn)
@@ -97,7 +97,7 @@ def cadence_schedule(newsletter: Newsletter, cadence: str) -> ScheduleConfig:
 
 def refresh(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     newsletter: Newsletter,
     articles: Sequence[Article],
     now: datetime,
@@ -132,7 +132,7 @@ def refresh(
 
 def plan(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     newsletter: Newsletter,
     cadence: str,
     articles: Sequence[Article],
@@ -176,7 +176,7 @@ def plan(
 
 def preview_plan(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     newsletter: Newsletter,
     articles: Sequence[Article],
     *,
@@ -210,7 +210,7 @@ def preview_plan(
 
 
 def _owed(
-    conn: sqlite3.Connection,
+    conn: Connection,
     newsletter: str,
     floor: int,
     published: Mapping[str, Article],
@@ -229,7 +229,7 @@ def _owed(
     return chosen, upto
 
 
-def edition_for(config: Config, conn: sqlite3.Connection, item: Plan, *, now: datetime) -> Edition:
+def edition_for(config: Config, conn: Connection, item: Plan, *, now: datetime) -> Edition:
     """The Edition (id, rendered articles, subject) for a plan; nothing is stored."""
     nconfig = newsletter_config(config, item.newsletter)
     prefix = f"{item.newsletter}-" + (f"{item.cadence}-" if item.cadence else "")
@@ -244,7 +244,7 @@ def edition_for(config: Config, conn: sqlite3.Connection, item: Plan, *, now: da
 
 def commit(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     item: Plan,
     edition: Edition,
     *,
@@ -291,7 +291,7 @@ def _segment_text(segment: Mapping[str, str] | None) -> str:
 
 
 def load_newsletter_edition(
-    config: Config, conn: sqlite3.Connection, edition_id: str, articles: Sequence[Article]
+    config: Config, conn: Connection, edition_id: str, articles: Sequence[Article]
 ) -> Edition:
     """A stored newsletter edition rebuilt from content/ (to resume its send)."""
     record = get_edition(conn, edition_id)
@@ -308,7 +308,7 @@ def load_newsletter_edition(
     )
 
 
-def removed_newsletters(config: Config, conn: sqlite3.Connection) -> dict[str, int]:
+def removed_newsletters(config: Config, conn: Connection) -> dict[str, int]:
     """Newsletter ids with subscriptions in the database but no ``[newsletters.<id>]``
     (a renamed or removed newsletter): id -> active subscriptions, for ``validate``."""
     known = {item.id for item in configured_newsletters(config)}

@@ -12,7 +12,6 @@ notice's key for life and whether it was sent.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -28,6 +27,7 @@ from ..delivery.transports import Transport
 from ..delivery.transports.make import make_transport
 from ..errors import DeliveryError, UsageError
 from ..model import Article, Correction
+from ..store.database import Connection
 from ..store.lock import LockBusy, run_lock
 from . import stream
 from .notice import Notice, notice_key, render_notice
@@ -36,7 +36,7 @@ from .sending import send_lock_path
 from .state import ensure_editions_schema
 
 
-def ensure_notices_schema(conn: sqlite3.Connection) -> None:
+def ensure_notices_schema(conn: Connection) -> None:
     """Create or upgrade the notices table and the editions and ledger tables it reads."""
     ensure_editions_schema(conn)
     ledger_db.ensure_ledger(conn)
@@ -60,7 +60,7 @@ def find_article(articles: Sequence[Article], slug: str) -> Article:
 
 
 def notice_for(
-    conn: sqlite3.Connection, article: Article, correction: Correction | None = None
+    conn: Connection, article: Article, correction: Correction | None = None
 ) -> Notice:
     """The notice of ``correction`` (default: the article's latest) with its lasting key and
     the editions that carried the article before it."""
@@ -87,7 +87,7 @@ def notice_for(
 
 
 def carried_in(
-    conn: sqlite3.Connection, article: Article, correction: Correction
+    conn: Connection, article: Article, correction: Correction
 ) -> tuple[tuple[str, datetime], ...]:
     """The editions (id, planned) that carried the article and were made before the
     correction, oldest first: later ones went out with the text already corrected."""
@@ -100,7 +100,7 @@ def carried_in(
     return tuple(sorted((e for e in found if e[1] < correction.date), key=lambda e: (e[1], e[0])))
 
 
-def readers(conn: sqlite3.Connection, notice: Notice) -> dict[str, str]:
+def readers(conn: Connection, notice: Notice) -> dict[str, str]:
     """Every address (lower-case) the ledger shows with a delivered copy of an edition that
     carried the article, with the newsletter of that edition ("" outside ``[newsletters]``).
 
@@ -130,7 +130,7 @@ def readers(conn: sqlite3.Connection, notice: Notice) -> dict[str, str]:
     return found
 
 
-def notice_status(conn: sqlite3.Connection, notice: Notice) -> str | None:
+def notice_status(conn: Connection, notice: Notice) -> str | None:
     """``asked``, ``sending`` or ``sent``; None for a notice never recorded."""
     ensure_notices_schema(conn)
     row = conn.execute(
@@ -139,12 +139,12 @@ def notice_status(conn: sqlite3.Connection, notice: Notice) -> str | None:
     return None if row is None else str(row[0])
 
 
-def record_notice(conn: sqlite3.Connection, notice: Notice, status: str) -> None:
+def record_notice(conn: Connection, notice: Notice, status: str) -> None:
     """Record (or move on) the notice; a sent notice stays sent."""
     record(conn, notice.key, notice.article.id, notice.correction.key, status)
 
 
-def due_count(conn: sqlite3.Connection, notice: Notice) -> int:
+def due_count(conn: Connection, notice: Notice) -> int:
     """How many readers a send of this notice would try now."""
     ensure_notices_schema(conn)
     have = {row.email.lower() for row in ledger_db.rows(conn, notice.key)}
@@ -162,7 +162,7 @@ def due_count(conn: sqlite3.Connection, notice: Notice) -> int:
 
 def send_notice(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     notice: Notice,
     *,
     resend_uncertain: bool = False,

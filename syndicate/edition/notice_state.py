@@ -9,10 +9,9 @@ query per corrected article and nothing else loaded, that there is nothing to do
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 
-from ..store.sqlite import ensure_schema
+from ..store.database import Connection, ensure_schema
 
 COMPONENT = "corrections"
 MIGRATIONS: tuple[str, ...] = (
@@ -30,12 +29,12 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def ensure_notices_table(conn: sqlite3.Connection) -> None:
+def ensure_notices_table(conn: Connection) -> None:
     """Create or upgrade the notices table."""
     ensure_schema(conn, COMPONENT, MIGRATIONS)
 
 
-def status_of(conn: sqlite3.Connection, article_id: str, correction: str) -> str | None:
+def status_of(conn: Connection, article_id: str, correction: str) -> str | None:
     """``asked``, ``sending`` or ``sent`` for the notice of (article, correction key); None
     when there is none yet."""
     row = conn.execute(
@@ -46,7 +45,7 @@ def status_of(conn: sqlite3.Connection, article_id: str, correction: str) -> str
 
 
 def record(
-    conn: sqlite3.Connection, key: str, article_id: str, correction: str, status: str
+    conn: Connection, key: str, article_id: str, correction: str, status: str
 ) -> None:
     """Record (or move on) a notice; a sent notice stays sent."""
     now = datetime.now(UTC).isoformat(timespec="seconds")

@@ -8,7 +8,6 @@ it: the CLI, ``publish`` and the library API all call it.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -29,6 +28,7 @@ from ..delivery.transports import Transport
 from ..delivery.transports.make import make_transport
 from ..errors import DeliveryError, UsageError
 from ..model import Article, Edition
+from ..store.database import Connection
 from ..store.lease import LeaseBusy, edition_lease
 from .archive import archive_sent
 from .render import render_edition
@@ -54,7 +54,7 @@ def send_lock_path(state_db: Path) -> Path:
 
 def send_edition(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     edition: Edition,
     rendered: RenderedEdition,
     *,
@@ -76,7 +76,7 @@ def send_edition(
     settings = DeliverySettings.from_config(config)
     secret = load_secret()
     chosen = transport or make_transport(settings.transport)
-    lease = edition_lease(config.state_db)
+    lease = edition_lease(config.state_target, config.state_db)
     try:
         with lease.hold(wait=True, timeout=LEASE_WAIT_SECONDS):
             ensure_editions_schema(conn)
@@ -106,13 +106,15 @@ def send_edition(
 
 
 def plan_leased(
-    config: Config, conn: sqlite3.Connection, *, now: datetime, articles: Sequence[Article]
+    config: Config, conn: Connection, *, now: datetime, articles: Sequence[Article]
 ) -> Edition | None:
     """``plan_edition`` under the edition lease (``publish``): a sender starting at the same
     moment sees the edition it may record either wholly or not at all, so the two plan the
     same edition and never an edition and a second one with the same articles."""
     try:
-        with edition_lease(config.state_db).hold(wait=True, timeout=LEASE_WAIT_SECONDS):
+        with edition_lease(config.state_target, config.state_db).hold(
+            wait=True, timeout=LEASE_WAIT_SECONDS
+        ):
             return plan_edition(config, conn, now=now, articles=articles)
     except LeaseBusy as exc:
         raise DeliveryError(_busy(exc)) from None
@@ -127,7 +129,7 @@ def _busy(exc: LeaseBusy) -> str:
 
 
 def _tracked(
-    config: Config, conn: sqlite3.Connection, rendered: RenderedEdition, secret: bytes
+    config: Config, conn: Connection, rendered: RenderedEdition, secret: bytes
 ) -> RenderedEdition:
     """The edition as it goes out: with ``[tracking] clicks`` its HTML links pass through the
     click redirector (registered first, so no reader meets a link that 404s); else as is.
@@ -165,7 +167,7 @@ class Chosen:
 
 def select_edition(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     now: datetime,
     since: datetime | None = None,
@@ -177,7 +179,9 @@ def select_edition(
     # a sender started alongside another either sees that edition recorded (and joins it)
     # or plans before it is, the same edition; never a second edition of the same articles.
     try:
-        with edition_lease(config.state_db).hold(wait=True, timeout=LEASE_WAIT_SECONDS):
+        with edition_lease(config.state_target, config.state_db).hold(
+            wait=True, timeout=LEASE_WAIT_SECONDS
+        ):
             edition = find_resumable(config, conn)
             resumed = edition is not None
             if edition is not None and (since is not None or slugs):
@@ -200,7 +204,7 @@ def select_edition(
     )
 
 
-def find_resumable(config: Config, conn: sqlite3.Connection) -> Edition | None:
+def find_resumable(config: Config, conn: Connection) -> Edition | None:
     """The oldest edition left ``sending`` (a run that stopped or crashed), rebuilt from
     content/, or None. ``--send`` and ``publish`` finish it before planning a new one."""
     ensure_editions_schema(conn)
@@ -210,7 +214,7 @@ def find_resumable(config: Config, conn: sqlite3.Connection) -> Edition | None:
     return load_edition(config, sending[-1])
 
 
-def status_lines(conn: sqlite3.Connection, edition_id: str) -> list[str]:
+def status_lines(conn: Connection, edition_id: str) -> list[str]:
     """``--status EDITION``: the edition's state, its ledger counts, and every row that is
     not simply sent (failed, deferred, uncertain, skipped, queued) with its reason.
     ``latest`` names the edition most recently queued."""

@@ -8,7 +8,6 @@ delivery side can mark an edition ``sending`` and then ``sent``.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,7 +17,7 @@ from ..config import Config
 from ..content.articles import load_articles, render_article, select_published
 from ..errors import StateError, UsageError
 from ..model import Article, Edition, newest_first
-from ..store.sqlite import connect, ensure_schema
+from ..store.database import Connection, Row, connect, ensure_schema
 from .render import render_subject
 
 COMPONENT = "editions"
@@ -59,21 +58,21 @@ class EditionRecord:
     sent_at: datetime | None = None
 
 
-def ensure_editions_schema(conn: sqlite3.Connection) -> None:
+def ensure_editions_schema(conn: Connection) -> None:
     """Create or upgrade the editions tables; every function here expects them."""
     ensure_schema(conn, COMPONENT, MIGRATIONS)
 
 
-def open_state(config: Config) -> sqlite3.Connection:
+def open_state(config: Config) -> Connection:
     """The publication's state database, opened (created on first use) with editions tables."""
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     ensure_editions_schema(conn)
     return conn
 
 
 def plan_edition(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     now: datetime,
     since: datetime | None = None,
@@ -143,7 +142,7 @@ def select_articles(
     return newest_first(list(chosen.values()))
 
 
-def delivered_article_ids(conn: sqlite3.Connection) -> set[str]:
+def delivered_article_ids(conn: Connection) -> set[str]:
     """Ids of articles in an edition that was sent or is being sent."""
     rows = conn.execute(
         "SELECT DISTINCT ea.article_id FROM edition_articles ea"
@@ -154,7 +153,7 @@ def delivered_article_ids(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def next_edition_id(conn: sqlite3.Connection, day: date, prefix: str = "") -> str:
+def next_edition_id(conn: Connection, day: date, prefix: str = "") -> str:
     """``YYYY-MM-DD``, or ``-2``, ``-3`` ... when that day already has a sending/sent edition.
 
     A draft's id is reused, so previewing twice on one day keeps the same id and files.
@@ -173,7 +172,7 @@ def next_edition_id(conn: sqlite3.Connection, day: date, prefix: str = "") -> st
         number += 1
 
 
-def record_edition(conn: sqlite3.Connection, edition: Edition, *, status: Status = "draft") -> None:
+def record_edition(conn: Connection, edition: Edition, *, status: Status = "draft") -> None:
     """Save (or replace) an edition with its article ids; a sending/sent one is never replaced.
 
     Recording a ``sending`` edition that is already ``sending`` keeps it (a resumed run).
@@ -196,7 +195,7 @@ def record_edition(conn: sqlite3.Connection, edition: Edition, *, status: Status
         raise
 
 
-def insert_edition(conn: sqlite3.Connection, edition: Edition, *, status: Status) -> None:
+def insert_edition(conn: Connection, edition: Edition, *, status: Status) -> None:
     """Insert an edition and its article ids, inside the caller's transaction."""
     conn.execute(
         "INSERT INTO editions (id, created, status, subject, sent_at) VALUES (?, ?, ?, ?, ?)",
@@ -214,12 +213,12 @@ def insert_edition(conn: sqlite3.Connection, edition: Edition, *, status: Status
     )
 
 
-def mark_sending(conn: sqlite3.Connection, edition: Edition) -> None:
+def mark_sending(conn: Connection, edition: Edition) -> None:
     """Record that sending has begun: from now on its articles are out of the default rule."""
     record_edition(conn, edition, status="sending")
 
 
-def mark_sent(conn: sqlite3.Connection, edition: Edition, *, at: datetime | None = None) -> None:
+def mark_sent(conn: Connection, edition: Edition, *, at: datetime | None = None) -> None:
     """Record the edition as sent (saving it first if it was never recorded)."""
     record = get_edition(conn, edition.id)
     if record is None or record.status == "draft":
@@ -230,13 +229,13 @@ def mark_sent(conn: sqlite3.Connection, edition: Edition, *, at: datetime | None
     )
 
 
-def get_edition(conn: sqlite3.Connection, edition_id: str) -> EditionRecord | None:
+def get_edition(conn: Connection, edition_id: str) -> EditionRecord | None:
     """The stored edition with this id, or None."""
     row = conn.execute("SELECT * FROM editions WHERE id = ?", (edition_id,)).fetchone()
     return _record(conn, row) if row is not None else None
 
 
-def list_editions(conn: sqlite3.Connection, *, status: Status | None = None) -> list[EditionRecord]:
+def list_editions(conn: Connection, *, status: Status | None = None) -> list[EditionRecord]:
     """Stored editions, newest id first, optionally only those with one status."""
     if status is None:
         rows = conn.execute("SELECT * FROM editions ORDER BY created DESC, id DESC").fetchall()
@@ -274,7 +273,7 @@ def load_edition(
     )
 
 
-def _record(conn: sqlite3.Connection, row: sqlite3.Row) -> EditionRecord:
+def _record(conn: Connection, row: Row) -> EditionRecord:
     ids = conn.execute(
         "SELECT article_id FROM edition_articles WHERE edition_id = ? ORDER BY position",
         (row["id"],),

@@ -15,11 +15,11 @@ the ledger read exactly as before.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..delivery.subscriber_table import ensure_current, utcnow
+from ..store.database import Connection
 
 COMPONENT = "newsletter_stream"
 MIGRATIONS: tuple[str, ...] = (
@@ -56,19 +56,19 @@ class Placement:
     upto: int
 
 
-def ensure_stream(conn: sqlite3.Connection) -> None:
+def ensure_stream(conn: Connection) -> None:
     """Create or upgrade the tables (the editions tables must exist first)."""
     ensure_current(conn, COMPONENT, MIGRATIONS)
 
 
-def installed(conn: sqlite3.Connection) -> bool:
+def installed(conn: Connection) -> bool:
     """Whether this database has newsletter placements (a [newsletters] publication used it)."""
     row = conn.execute("SELECT 1 FROM schema_versions WHERE component = ?", (COMPONENT,)).fetchone()
     return row is not None
 
 
 def extend(
-    conn: sqlite3.Connection,
+    conn: Connection,
     newsletter: str,
     article_ids: Sequence[str],
     *,
@@ -108,7 +108,7 @@ def extend(
     return added
 
 
-def started(conn: sqlite3.Connection, newsletter: str) -> bool:
+def started(conn: Connection, newsletter: str) -> bool:
     """Whether the newsletter's stream has been filled before."""
     row = conn.execute(
         "SELECT 1 FROM newsletter_stream WHERE newsletter = ? LIMIT 1", (newsletter,)
@@ -116,7 +116,7 @@ def started(conn: sqlite3.Connection, newsletter: str) -> bool:
     return row is not None
 
 
-def owed(conn: sqlite3.Connection, newsletter: str, floor: int) -> list[tuple[int, str]]:
+def owed(conn: Connection, newsletter: str, floor: int) -> list[tuple[int, str]]:
     """(seq, article id) of the stream after ``floor``, oldest first."""
     rows = conn.execute(
         "SELECT seq, article_id FROM newsletter_stream WHERE newsletter = ? AND seq > ?"
@@ -126,7 +126,7 @@ def owed(conn: sqlite3.Connection, newsletter: str, floor: int) -> list[tuple[in
     return [(row[0], row[1]) for row in rows]
 
 
-def top(conn: sqlite3.Connection, newsletter: str) -> int:
+def top(conn: Connection, newsletter: str) -> int:
     """The newest position in the stream (0 when empty)."""
     row = conn.execute(
         "SELECT COALESCE(MAX(seq), 0) FROM newsletter_stream WHERE newsletter = ?", (newsletter,)
@@ -134,7 +134,7 @@ def top(conn: sqlite3.Connection, newsletter: str) -> int:
     return int(row[0])
 
 
-def place_edition(conn: sqlite3.Connection, placement: Placement, segment: str = "") -> None:
+def place_edition(conn: Connection, placement: Placement, segment: str = "") -> None:
     """Record an edition's newsletter, cadence and stretch (inside the caller's transaction)."""
     conn.execute(
         "INSERT INTO newsletter_editions (edition_id, newsletter, cadence, floor, upto, segment)"
@@ -150,7 +150,7 @@ def place_edition(conn: sqlite3.Connection, placement: Placement, segment: str =
     )
 
 
-def placement(conn: sqlite3.Connection, edition_id: str) -> Placement | None:
+def placement(conn: Connection, edition_id: str) -> Placement | None:
     """The newsletter placement of an edition, or None for a one-newsletter edition."""
     row = conn.execute(
         "SELECT * FROM newsletter_editions WHERE edition_id = ?", (edition_id,)
@@ -166,7 +166,7 @@ def placement(conn: sqlite3.Connection, edition_id: str) -> Placement | None:
     )
 
 
-def watermark(conn: sqlite3.Connection, newsletter: str, cadences: Sequence[str]) -> int | None:
+def watermark(conn: Connection, newsletter: str, cadences: Sequence[str]) -> int | None:
     """How far the last whole-list edition of these cadences reached, or None if none yet:
     where a new subscriber of that cadence starts (they get what their peers get next)."""
     marks = ", ".join("?" for _ in cadences)
@@ -179,7 +179,7 @@ def watermark(conn: sqlite3.Connection, newsletter: str, cadences: Sequence[str]
     return None if row is None or row[0] is None else int(row[0])
 
 
-def last_sent(conn: sqlite3.Connection, newsletter: str) -> str | None:
+def last_sent(conn: Connection, newsletter: str) -> str | None:
     """When the newsletter's most recent edition was created (ISO), or None."""
     row = conn.execute(
         "SELECT MAX(e.created) FROM newsletter_editions n JOIN editions e ON e.id = n.edition_id"
@@ -189,7 +189,7 @@ def last_sent(conn: sqlite3.Connection, newsletter: str) -> str | None:
     return None if row is None else row[0]
 
 
-def legacy_delivered(conn: sqlite3.Connection) -> set[str]:
+def legacy_delivered(conn: Connection) -> set[str]:
     """Articles that went out in editions of the one-newsletter days (no placement)."""
     rows = conn.execute(
         "SELECT DISTINCT ea.article_id FROM edition_articles ea JOIN editions e"
@@ -199,7 +199,7 @@ def legacy_delivered(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def unfinished(conn: sqlite3.Connection) -> list[str]:
+def unfinished(conn: Connection) -> list[str]:
     """Newsletter editions left ``sending``, oldest first."""
     rows = conn.execute(
         "SELECT e.id FROM editions e JOIN newsletter_editions n ON n.edition_id = e.id"
@@ -208,7 +208,7 @@ def unfinished(conn: sqlite3.Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
-def is_placed(conn: sqlite3.Connection, edition_id: str) -> bool:
+def is_placed(conn: Connection, edition_id: str) -> bool:
     """Whether an edition belongs to one of several newsletters (False on a database that
     never had them): the one-newsletter code must not resume such an edition for everyone."""
     if not conn.execute(
@@ -221,7 +221,7 @@ def is_placed(conn: sqlite3.Connection, edition_id: str) -> bool:
     return row is not None
 
 
-def edition_ids_of(conn: sqlite3.Connection, newsletter: str) -> set[str] | None:
+def edition_ids_of(conn: Connection, newsletter: str) -> set[str] | None:
     """The ids of one newsletter's editions; None on a database that never had several
     newsletters (for reports filtering by newsletter)."""
     if not conn.execute(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..config import Config
-from ..store.sqlite import ensure_schema
+from ..store.database import Connection, ensure_schema
 from . import websub
 from .deploy import deploy_needed, run_deploy
 
@@ -77,7 +76,7 @@ def scan(out_dir: Path) -> Listing:
 
 
 def changed_feeds(
-    conn: sqlite3.Connection, listing: Listing, extra_feeds: Iterable[str] = ()
+    conn: Connection, listing: Listing, extra_feeds: Iterable[str] = ()
 ) -> list[str]:
     """Feed files that are new or changed since they were last queued for a ping."""
     ensure_schema(conn, "announce", MIGRATIONS)
@@ -93,7 +92,7 @@ def changed_feeds(
     )
 
 
-def remember(conn: sqlite3.Connection, listing: Listing, paths: Iterable[str]) -> None:
+def remember(conn: Connection, listing: Listing, paths: Iterable[str]) -> None:
     """Record ``paths`` as announced at their current stamp; forget files that are gone."""
     ensure_schema(conn, "announce", MIGRATIONS)
     conn.execute("BEGIN IMMEDIATE")
@@ -117,7 +116,7 @@ def remember(conn: sqlite3.Connection, listing: Listing, paths: Iterable[str]) -
 
 def announce(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     now: datetime,
     report: PublishReport,
     *,
@@ -158,7 +157,7 @@ def announce(
 
 def preview(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     report: PublishReport,
     would_write: Iterable[PurePosixPath],
     *,

@@ -10,7 +10,6 @@ with ``syndicate email --correction SLUG --send``.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,6 +21,7 @@ from ..edition.notice_send import due_count, notice_for, readers, record_notice,
 from ..edition.notice_state import ensure_notices_table, status_of
 from ..edition.sending import send_lock_path
 from ..model import Article, Correction
+from ..store.database import Connection
 from ..store.lock import LockBusy, run_lock
 from ..text.words import plural
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 def tell_readers(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     now: datetime,
     report: PublishReport,
     notes: Sequence[tuple[str, tuple[Correction, ...]]],
@@ -68,7 +68,7 @@ def tell_readers(
 
 def _handle(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     report: PublishReport,
     article: Article,
     correction: Correction,

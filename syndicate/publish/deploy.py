@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..config import Config
-from ..store.sqlite import ensure_schema
+from ..store.database import Connection, ensure_schema
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -42,11 +41,11 @@ class DeployOutcome:
     message: str
 
 
-def _ensure(conn: sqlite3.Connection) -> None:
+def _ensure(conn: Connection) -> None:
     ensure_schema(conn, "deploy", MIGRATIONS)
 
 
-def deploy_needed(conn: sqlite3.Connection, signature: str) -> bool:
+def deploy_needed(conn: Connection, signature: str) -> bool:
     """True when the folder (or the command) changed since the last successful deploy."""
     _ensure(conn)
     row = conn.execute("SELECT signature FROM deploy_state WHERE id = 1").fetchone()
@@ -54,7 +53,7 @@ def deploy_needed(conn: sqlite3.Connection, signature: str) -> bool:
 
 
 def run_deploy(
-    config: Config, conn: sqlite3.Connection, command: str, signature: str
+    config: Config, conn: Connection, command: str, signature: str
 ) -> DeployOutcome:
     """Run the deploy command in the publication folder; remember ``signature`` on success.
 
@@ -102,7 +101,7 @@ def run_deploy(
     return DeployOutcome(True, f"deploy: ran {command!r} in {seconds:.1f} s")
 
 
-def _failed(conn: sqlite3.Connection, message: str) -> DeployOutcome:
+def _failed(conn: Connection, message: str) -> DeployOutcome:
     conn.execute(
         "INSERT INTO deploy_state (id, last_error) VALUES (1, ?)"
         " ON CONFLICT(id) DO UPDATE SET last_error = excluded.last_error",

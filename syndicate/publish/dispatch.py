@@ -10,7 +10,6 @@ sees to it that no recipient gets one edition twice.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cached_property
@@ -36,6 +35,7 @@ from ..edition.state import (
 )
 from ..edition.stream import is_placed
 from ..model import Article, Edition
+from ..store.database import Connection
 from ..text.words import plural
 from . import periods
 from .schedule import Schedule, local_label
@@ -54,7 +54,7 @@ class Editions:
     def __init__(
         self,
         config: Config,
-        conn: sqlite3.Connection,
+        conn: Connection,
         now: datetime,
         report: PublishReport,
         *,

@@ -14,7 +14,6 @@ are stored; a crash in between re-plans the period and finds nothing owed.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,7 @@ from ..edition.render import render_edition
 from ..edition.state import ensure_editions_schema, list_editions, load_edition
 from ..edition.stream import is_placed, unfinished
 from ..model import Article
+from ..store.database import Connection
 from ..text.words import plural
 from . import periods
 from .dispatch import Editions
@@ -43,7 +43,7 @@ class NewsletterEditions:
     """One run's work for every configured newsletter."""
 
     def __init__(
-        self, config: Config, conn: sqlite3.Connection, now: datetime, report: PublishReport
+        self, config: Config, conn: Connection, now: datetime, report: PublishReport
     ) -> None:
         self.config = config
         self.conn = conn
@@ -152,7 +152,7 @@ class Overview:
     next_due: str
 
 
-def overview(config: Config, conn: sqlite3.Connection, now: datetime) -> list[Overview]:
+def overview(config: Config, conn: Connection, now: datetime) -> list[Overview]:
     """Every configured newsletter with its receiving subscribers and its next due time."""
     planner.ensure_newsletters(config, conn)
     counts = subscriptions.active_counts(conn)
@@ -192,7 +192,7 @@ def overview(config: Config, conn: sqlite3.Connection, now: datetime) -> list[Ov
     return lines
 
 
-def _by_cadence(conn: sqlite3.Connection, newsletter: Newsletter) -> dict[str, int]:
+def _by_cadence(conn: Connection, newsletter: Newsletter) -> dict[str, int]:
     """Receiving readers per cadence; those who chose none count under the default."""
     counts: dict[str, int] = {}
     for cadence, number in subscriptions.cadence_counts(conn, newsletter.id).items():

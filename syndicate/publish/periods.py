@@ -8,12 +8,11 @@ clock stepped back (NTP, --now back-fills) finds the later period already handle
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from ..store.sqlite import ensure_schema
+from ..store.database import Connection, Row, ensure_schema
 
 COMPONENT = "publish"
 MIGRATIONS: tuple[str, ...] = (
@@ -61,7 +60,7 @@ class Period:
         return self.state == "sending"
 
 
-def ensure_periods(conn: sqlite3.Connection) -> None:
+def ensure_periods(conn: Connection) -> None:
     """Create or upgrade the table; every function here expects it."""
     ensure_schema(conn, COMPONENT, MIGRATIONS)
 
@@ -72,7 +71,7 @@ def period_key(due_at: datetime, *, on_new: bool = False) -> str:
     return f"{ON_NEW_PREFIX}{stamp}" if on_new else stamp
 
 
-def covered(conn: sqlite3.Connection, due_at: datetime, prefix: str = "") -> Period | None:
+def covered(conn: Connection, due_at: datetime, prefix: str = "") -> Period | None:
     """The handled clock period at or after ``due_at``, if any: then that moment is not due.
 
     ``prefix`` (``newsletter_prefix``) looks at one newsletter cadence's periods only; without
@@ -93,13 +92,13 @@ def covered(conn: sqlite3.Connection, due_at: datetime, prefix: str = "") -> Per
     return _period(row) if row is not None else None
 
 
-def latest(conn: sqlite3.Connection) -> Period | None:
+def latest(conn: Connection) -> Period | None:
     """The most recently due handled period, for status messages."""
     row = conn.execute("SELECT * FROM publish_periods ORDER BY due_at DESC LIMIT 1").fetchone()
     return _period(row) if row is not None else None
 
 
-def unfinished(conn: sqlite3.Connection) -> list[Period]:
+def unfinished(conn: Connection) -> list[Period]:
     """Periods whose edition was started but not finished, oldest first."""
     rows = conn.execute(
         "SELECT * FROM publish_periods WHERE state = 'sending' ORDER BY due_at"
@@ -108,7 +107,7 @@ def unfinished(conn: sqlite3.Connection) -> list[Period]:
 
 
 def record(
-    conn: sqlite3.Connection,
+    conn: Connection,
     period: str,
     *,
     due_at: datetime,
@@ -135,7 +134,7 @@ def record(
 
 
 def finish(
-    conn: sqlite3.Connection, period: str, state: State, *, edition_id: str | None = None
+    conn: Connection, period: str, state: State, *, edition_id: str | None = None
 ) -> None:
     """Move an unfinished period to its outcome (sent, or empty when re-planning found none)."""
     conn.execute(
@@ -145,7 +144,7 @@ def finish(
     )
 
 
-def all_periods(conn: sqlite3.Connection) -> list[Period]:
+def all_periods(conn: Connection) -> list[Period]:
     """Every handled period, oldest first (for tests and status output)."""
     rows = conn.execute("SELECT * FROM publish_periods ORDER BY due_at, period").fetchall()
     return [_period(row) for row in rows]
@@ -156,7 +155,7 @@ def _text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _period(row: sqlite3.Row) -> Period:
+def _period(row: Row) -> Period:
     return Period(
         period=row["period"],
         due_at=datetime.fromisoformat(row["due_at"]),
@@ -167,13 +166,13 @@ def _period(row: sqlite3.Row) -> Period:
     )
 
 
-def get_mark(conn: sqlite3.Connection, name: str) -> str | None:
+def get_mark(conn: Connection, name: str) -> str | None:
     """A small remembered value (e.g. what the last on-new check saw), or None."""
     row = conn.execute("SELECT value FROM publish_marks WHERE name = ?", (name,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def set_mark(conn: sqlite3.Connection, name: str, value: str) -> None:
+def set_mark(conn: Connection, name: str, value: str) -> None:
     """Remember ``value`` under ``name`` for the next run."""
     conn.execute(
         "INSERT INTO publish_marks (name, value) VALUES (?, ?)"

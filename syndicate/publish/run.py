@@ -27,9 +27,10 @@ from ..config import Config
 from ..content.when import now_utc
 from ..crashpoints import crash_point
 from ..errors import SyndicateError
-from ..store.lease import Lease, schedule_lease
-from ..store.lock import LockBusy
-from ..store.sqlite import connect
+from ..store.database import Connection, connect
+from ..store.lock import LockBusy, lock_path
+from ..store.postgres import PgConnection
+from ..store.shared_lock import state_lock
 from ..text.words import plural
 from .announce import announce, preview
 from .corrections import tell_readers
@@ -98,9 +99,10 @@ def publish(
     if dry_run:
         _dry_run(config, moment, report)
         return report
+    path = lock_path(config.state_db)
     limit = config.model.publish.lock_timeout
     try:
-        with _run_lock(schedule_lease(config.state_db), wait=wait, timeout=limit):
+        with _run_lock(config.state_target, path, wait=wait, timeout=limit):
             crash_point("locked")
             _run(config, moment, report)
     except LockBusy as busy:
@@ -111,19 +113,18 @@ def publish(
 
 
 @contextmanager
-def _run_lock(lease: Lease, *, wait: bool, timeout: float) -> Iterator[None]:
-    """The run lock, publish's schedule lease (waiting at most ``timeout`` seconds with
-    ``wait``); LockBusy if taken. Senders of an edition do not hold it (``delivery.claims``).
+def _run_lock(target: Path | str, path: Path, *, wait: bool, timeout: float) -> Iterator[None]:
+    """The run lock (waiting at most ``timeout`` seconds with ``wait``); LockBusy if taken.
 
     When the lock file names a process that is gone, a run that has just taken the lock may
     not have written its own pid yet: wait a moment for it before calling the lock stuck."""
     stack = ExitStack()
     try:
-        stack.enter_context(lease.hold(wait=wait, timeout=timeout if wait else None))
+        stack.enter_context(state_lock(target, path, wait=wait, timeout=timeout if wait else None))
     except LockBusy as busy:
         if busy.holder_alive:
             raise
-        stack.enter_context(lease.hold(wait=True, timeout=RECHECK_SECONDS))
+        stack.enter_context(state_lock(target, path, wait=True, timeout=RECHECK_SECONDS))
     with stack:
         yield
 
@@ -172,7 +173,7 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
         report.act(_changed_line(result.report.written, "wrote"))
     crash_point("built")
     feeds = _feed_paths(result)
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     try:
         announce(config, conn, now, report, extra_feeds=feeds)
         crash_point("announced")
@@ -197,7 +198,7 @@ def _run(config: Config, now: datetime, report: PublishReport) -> None:
 
 def _corrections(
     config: Config,
-    conn: sqlite3.Connection,
+    conn: Connection,
     now: datetime,
     report: PublishReport,
     result: BuildResult,
@@ -244,7 +245,7 @@ def _dry_run(config: Config, now: datetime, report: PublishReport) -> None:
     report.notes.extend(str(problem) for problem in result.warnings)
     if written:
         report.act(_changed_line(written, "would write"))
-    with _snapshot(config.state_db) as conn:
+    with _snapshot(config.state_target) as conn:
         preview(config, conn, report, written, extra_feeds=_feed_paths(result))
 
         schedule = schedule_from_config(config)
@@ -268,12 +269,21 @@ def _differs(path: Path, made: Path) -> bool:
 
 
 @contextmanager
-def _snapshot(db: Path) -> Iterator[sqlite3.Connection]:
+def _snapshot(db: Path | str) -> Iterator[Connection]:
     """An in-memory copy of the state database: the dry run may write to it, nothing persists.
 
     A database without a ``-wal`` file is opened ``immutable`` so that not even the WAL index
-    (``-shm``) is created next to it.
+    (``-shm``) is created next to it. PostgreSQL: one transaction, rolled back at the end.
     """
+    if isinstance(db, str):
+        pg = connect(db)
+        try:
+            if isinstance(pg, PgConnection):
+                pg.sandbox()
+            yield pg
+        finally:
+            pg.close()
+        return
     memory = sqlite3.connect(":memory:", isolation_level=None)
     memory.row_factory = sqlite3.Row
     memory.execute("PRAGMA foreign_keys=ON")

@@ -32,7 +32,7 @@ def build(
     """The feeds (``build_feeds``), then the newsletter archive of sent editions next to them
     (``archive.with_archive``: reads the state database, never writes it)."""
     result = build_feeds(config, out=out, now=now, progress=progress, cache=cache, jobs=jobs)
-    if not config.state_db.exists():
+    if not config.state_url and not config.state_db.exists():
         return result  # no edition was ever made: no archive (as ``sent_editions`` finds too)
     # lazy: the archive brings the edition renderer and the delivery ledger (~25 modules),
     # which a feeds-only publication never needs; see the module docstring

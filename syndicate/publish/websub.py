@@ -10,7 +10,6 @@ run: every change is announced, none twice after success, and a no-op run pings 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
-from ..store.sqlite import ensure_schema
+from ..store.database import Connection, ensure_schema
 
 log = logging.getLogger("syndicate.websub")
 
@@ -63,7 +62,7 @@ class PingError(Exception):
         super().__init__(message)
 
 
-def queue(conn: sqlite3.Connection, hub: str, urls: Iterable[str], now: datetime) -> int:
+def queue(conn: Connection, hub: str, urls: Iterable[str], now: datetime) -> int:
     """Remember that ``urls`` must be announced to ``hub``; already-queued URLs stay once."""
     ensure_schema(conn, "websub", MIGRATIONS)
     rows = [(hub, url, now.isoformat()) for url in urls]
@@ -76,7 +75,7 @@ def queue(conn: sqlite3.Connection, hub: str, urls: Iterable[str], now: datetime
     return len(rows)
 
 
-def pending(conn: sqlite3.Connection, hub: str) -> list[str]:
+def pending(conn: Connection, hub: str) -> list[str]:
     """URLs still to announce to ``hub``, oldest first."""
     ensure_schema(conn, "websub", MIGRATIONS)
     cursor = conn.execute(
@@ -86,7 +85,7 @@ def pending(conn: sqlite3.Connection, hub: str) -> list[str]:
 
 
 def flush(
-    conn: sqlite3.Connection,
+    conn: Connection,
     hub: str,
     *,
     timeout: float = TIMEOUT_SECONDS,

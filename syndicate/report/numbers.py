@@ -19,7 +19,6 @@ counts once.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from ..delivery.suppressions import ensure_bounces_schema
 from ..edition.state import ensure_editions_schema, get_edition
 from ..edition.stream import edition_ids_of
 from ..errors import UsageError
+from ..store.database import Connection
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,7 +160,7 @@ def _ratio(part: int, whole: int) -> float:
 
 
 def gather(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     edition: str | None = None,
     since: datetime | None = None,
@@ -203,7 +203,7 @@ def _utc(stamp: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _edition_names(conn: sqlite3.Connection, newsletter: str | None) -> list[str]:
+def _edition_names(conn: Connection, newsletter: str | None) -> list[str]:
     """Editions the ledger knows, oldest first; only one newsletter's when asked. Other
     sends that use the ledger (correction notices) are not editions and are left out."""
     editions = _edition_ids(conn)
@@ -219,7 +219,7 @@ def _edition_names(conn: sqlite3.Connection, newsletter: str | None) -> list[str
     return [name for name in names if name in mine]
 
 
-def _first_queued(conn: sqlite3.Connection, edition: str) -> str:
+def _first_queued(conn: Connection, edition: str) -> str:
     """When the edition's first recipient was queued (the send began), ISO; "" if never."""
     row = conn.execute(
         "SELECT MIN(queued_at) FROM deliveries WHERE edition = ?", (edition,)
@@ -228,7 +228,7 @@ def _first_queued(conn: sqlite3.Connection, edition: str) -> str:
 
 
 def _numbers(
-    conn: sqlite3.Connection,
+    conn: Connection,
     edition: str,
     bounces: dict[str, dict[str, set[str]]],
     leavers: dict[str, set[str]],
@@ -263,12 +263,12 @@ def _numbers(
     )
 
 
-def _edition_ids(conn: sqlite3.Connection) -> set[str]:
+def _edition_ids(conn: Connection) -> set[str]:
     """The ids of every edition (the ledger also holds other sends' rows)."""
     return {str(row[0]) for row in conn.execute("SELECT id FROM editions")}
 
 
-def _copies_of(conn: sqlite3.Connection, emails: set[str]) -> dict[str, list[tuple[str, str]]]:
+def _copies_of(conn: Connection, emails: set[str]) -> dict[str, list[tuple[str, str]]]:
     """Per address (lower-cased) of ``emails``: (time, edition) of every edition delivered to
     it, oldest first. One pass over the ledger, keeping only the addresses asked about."""
     found: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -294,7 +294,7 @@ def _newest_before(copies: Sequence[tuple[str, str]], moment: str) -> str | None
     return before[-1] if before else copies[0][1]
 
 
-def _bounces_by_edition(conn: sqlite3.Connection) -> dict[str, dict[str, set[str]]]:
+def _bounces_by_edition(conn: Connection) -> dict[str, dict[str, set[str]]]:
     """edition -> kind -> the addresses that bounced or complained about it."""
     events = conn.execute(
         "SELECT lower(email), kind, source, reference, occasion, happened FROM bounce_events"
@@ -328,7 +328,7 @@ def _bounces_by_edition(conn: sqlite3.Connection) -> dict[str, dict[str, set[str
     return found
 
 
-def _unsubscribes_by_edition(conn: sqlite3.Connection) -> dict[str, set[str]]:
+def _unsubscribes_by_edition(conn: Connection) -> dict[str, set[str]]:
     """edition -> the readers who unsubscribed after it reached them (and before the next)."""
     leavers = {
         str(email): str(updated)
@@ -346,7 +346,7 @@ def _unsubscribes_by_edition(conn: sqlite3.Connection) -> dict[str, set[str]]:
 
 
 def _growth(
-    conn: sqlite3.Connection, names: list[str], numbers: list[EditionNumbers]
+    conn: Connection, names: list[str], numbers: list[EditionNumbers]
 ) -> tuple[int, ...]:
     """Recipients of each edition minus those of the edition before it (0 for the first)."""
     growth = []

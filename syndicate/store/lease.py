@@ -2,10 +2,12 @@
 
 Several senders may work on one edition at once (``delivery.claims``), but some decisions must
 still be taken by one process at a time: choosing and recording an edition, moving its state
-(``sending``, ``sent``), publish's schedule decisions. ``Lease`` is that promise in one small
-interface. Today it is a file lock next to the SQLite database (``FileLease``, the kernel
-drops it when its holder dies); a store shared by several hosts replaces it with a database
-lease with the same interface, chosen in ``edition_lease`` and ``schedule_lease``.
+(``sending``, ``sent``). ``Lease`` is that promise in one small interface, and
+``edition_lease`` picks its kind from where the state lives: a file lock next to a SQLite
+database (``store.lock``: the kernel drops it when its holder dies), or a PostgreSQL session
+advisory lock for a state shared by several hosts (``store.shared_lock``: the server drops it
+when the holder's connection ends). ``publish``'s run lock (its schedule decisions) is the
+same kind of lock, taken through ``shared_lock.state_lock`` directly.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
-from .lock import LockBusy, lock_path, run_lock
+from .lock import LockBusy
+from .shared_lock import state_lock
 
-__all__ = ["FileLease", "Lease", "LeaseBusy", "edition_lease", "schedule_lease"]
+__all__ = ["Lease", "LeaseBusy", "StateLease", "edition_lease"]
 
 LeaseBusy = LockBusy  # another holder has it; ``holder`` says who, as far as is known
 
@@ -31,26 +34,23 @@ class Lease(Protocol):
         ...
 
 
-class FileLease:
-    """A lease as an ``flock`` on a file (``store.lock``): one host, any number of processes."""
+class StateLease:
+    """A lease named by a lock file's path: that file's ``flock`` for a SQLite state, an
+    advisory lock of the same name when ``target`` is a PostgreSQL URL."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, target: Path | str, path: Path) -> None:
+        self.target = target
         self.path = path
 
     def hold(
         self, *, wait: bool = False, timeout: float | None = None
     ) -> AbstractContextManager[object]:
-        """The file lock for the block; LeaseBusy if taken (after ``timeout`` with ``wait``)."""
-        return run_lock(self.path, wait=wait, timeout=timeout)
+        """The lock for the block; LeaseBusy if taken (after ``timeout`` with ``wait``)."""
+        return state_lock(self.target, self.path, wait=wait, timeout=timeout)
 
 
-def edition_lease(state_db: Path) -> Lease:
-    """Held while an edition's state moves (``sending``, ``sent``) or a notice is sent;
-    never while an edition's messages go out, so several senders can share one edition."""
-    return FileLease(state_db.with_name(state_db.name + ".send.lock"))
-
-
-def schedule_lease(state_db: Path) -> Lease:
-    """Held for a whole ``publish`` run: its schedule decisions (is an edition due, which
-    one) are made by one run at a time, so two cron runs never both start an edition."""
-    return FileLease(lock_path(state_db))
+def edition_lease(target: Path | str, state_db: Path) -> Lease:
+    """Held while an edition is chosen or its state moves (``sending``, ``sent``), and while
+    a correction notice is sent; never while an edition's messages go out, so several
+    senders can share one edition. ``target``: the state's file or URL."""
+    return StateLease(target, state_db.with_name(state_db.name + ".send.lock"))

@@ -19,6 +19,7 @@ import errno
 import fcntl
 import os
 import re
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,8 +63,10 @@ class LockBusy(Exception):
     @property
     def pid(self) -> int | None:
         """The holder's pid, as its lock file says (None if it does not say)."""
-        match = re.match(r"pid (\d+)", self.holder)
-        return int(match.group(1)) if match else None
+        match = re.match(r"pid (\d+)(?: on (\S+))?", self.holder)
+        if match is None or (match.group(2) and match.group(2) != socket.gethostname()):
+            return None  # another host's process (a PostgreSQL lock): not ours to look up
+        return int(match.group(1))
 
     @property
     def holder_alive(self) -> bool:

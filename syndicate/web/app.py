@@ -33,7 +33,7 @@ from ..config import Config, load_config
 from ..delivery.subscribers import ensure_subscribers, stored_exactly, unsubscribe
 from ..delivery.tokens import BadToken, load_secret, verify_token
 from ..errors import SyndicateError
-from ..store.sqlite import connect
+from ..store.database import connect
 
 log = logging.getLogger("syndicate.web")
 
@@ -278,7 +278,7 @@ def _check_token(app: App, request: Request) -> tuple[str, Response | None]:
 
 def address_stored(app: App, address: str) -> bool:
     """Whether ``address`` is stored exactly so (for links signed before case mattered)."""
-    conn = connect(app.config.state_db)
+    conn = connect(app.config.state_target)
     try:
         return stored_exactly(conn, address)
     finally:
@@ -310,7 +310,7 @@ def unsubscribe_now(app: App, request: Request) -> Response:
     if refused is not None:
         return refused
     one_click = request.value("List-Unsubscribe") == "One-Click"
-    conn = connect(app.config.state_db)
+    conn = connect(app.config.state_target)
     try:
         ensure_subscribers(conn)
         unsubscribe(conn, address, how="one-click" if one_click else "web")

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from ..delivery.clicks import count_click, ensure_clicks_schema, link_target
 from ..delivery.tokens import link_signature_matches, load_secret
-from ..store.sqlite import connect
+from ..store.database import connect
 from .app import App, Request, Response, page, router
 
 log = logging.getLogger("syndicate.web")
@@ -56,7 +56,7 @@ def follow_link(app: App, request: Request) -> Response:
         return _not_found()
     edition, link_id, signature = parts
     secret = load_secret()
-    conn = connect(app.config.state_db)
+    conn = connect(app.config.state_target)
     try:
         ensure_clicks_schema(conn)
         target = link_target(conn, edition, link_id)

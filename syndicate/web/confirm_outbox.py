@@ -42,7 +42,7 @@ from ..delivery.subscribers import (
 from ..delivery.tokens import load_secret
 from ..delivery.transports import PermanentFailure, TransportDown, TransportFailure
 from ..errors import SyndicateError
-from ..store.sqlite import connect
+from ..store.database import Connection, connect
 from .optin import (
     ConfirmToken,
     Outcome,
@@ -108,13 +108,13 @@ def address_key(normalized: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def ensure_outbox(conn: sqlite3.Connection) -> None:
+def ensure_outbox(conn: Connection) -> None:
     """Create or upgrade the outbox table (cheap once current)."""
     ensure_current(conn, COMPONENT, MIGRATIONS)
 
 
 def enqueue(
-    conn: sqlite3.Connection,
+    conn: Connection,
     address: str,
     *,
     name: str,
@@ -152,7 +152,7 @@ class _Row:
     newsletters: str = ""
 
 
-def _claim(conn: sqlite3.Connection, now: float) -> _Row | None:
+def _claim(conn: Connection, now: float) -> _Row | None:
     """Take the oldest due row for ``LEASE`` seconds (atomic: one process gets it)."""
     row = conn.execute(
         "UPDATE confirm_outbox SET next_try = ?, attempts = attempts + 1 WHERE id = ("
@@ -165,7 +165,7 @@ def _claim(conn: sqlite3.Connection, now: float) -> _Row | None:
     return _Row(*row) if row is not None else None
 
 
-def _finish(conn: sqlite3.Connection, row_id: int, state: str, outcome: str) -> None:
+def _finish(conn: Connection, row_id: int, state: str, outcome: str) -> None:
     conn.execute(
         "UPDATE confirm_outbox SET state = ?, outcome = ? WHERE id = ?", (state, outcome, row_id)
     )
@@ -173,7 +173,7 @@ def _finish(conn: sqlite3.Connection, row_id: int, state: str, outcome: str) -> 
 
 def drain(config: Config, *, secret: bytes, clock: Callable[[], float] = time.time) -> int:
     """Process every due request; returns how many were looked at. Never raises for one row."""
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     try:
         ensure_subscribers(conn)
         ensure_outbox(conn)
@@ -193,7 +193,7 @@ def drain(config: Config, *, secret: bytes, clock: Callable[[], float] = time.ti
 
 
 def _process(
-    config: Config, conn: sqlite3.Connection, row: _Row, *, secret: bytes, now: float
+    config: Config, conn: Connection, row: _Row, *, secret: bytes, now: float
 ) -> None:
     """Decide what a request leads to, then mail its link (or schedule a retry)."""
     prepared = _prepare(config, conn, row, now=now)
@@ -228,7 +228,7 @@ def _process(
 
 
 def _prepare(
-    config: Config, conn: sqlite3.Connection, row: _Row, *, now: float
+    config: Config, conn: Connection, row: _Row, *, now: float
 ) -> tuple[str, int] | None:
     """(nonce, expiry) of the link to mail, or None when nothing is to be sent (row done)."""
     settings = config.model.subscribe
@@ -271,7 +271,7 @@ def _prepare(
     return nonce, expires
 
 
-def _wants_more(conn: sqlite3.Connection, current: Subscriber | None, row: _Row) -> bool:
+def _wants_more(conn: Connection, current: Subscriber | None, row: _Row) -> bool:
     """An active subscriber asking (on the form) for a newsletter they do not have yet."""
     if current is None or current.status is not Status.ACTIVE:
         return False
@@ -295,7 +295,7 @@ def _skip_reason(
     return None
 
 
-def spend(conn: sqlite3.Connection, nonce: str, address: str, now: datetime) -> str | None:
+def spend(conn: Connection, nonce: str, address: str, now: datetime) -> str | None:
     """Use the link with ``nonce``: its basis if it was unused, else None.
 
     Every other unused link of the address is spent with it, so an older link cannot move
@@ -315,7 +315,7 @@ def spend(conn: sqlite3.Connection, nonce: str, address: str, now: datetime) -> 
 
 
 def confirm_subscription(
-    conn: sqlite3.Connection, token: str, *, secret: bytes, now: datetime
+    conn: Connection, token: str, *, secret: bytes, now: datetime
 ) -> tuple[str, Outcome | None]:
     """Activate the subscriber a genuine, unused token names; returns (address, outcome).
 
@@ -339,7 +339,7 @@ def confirm_subscription(
 
 
 def _confirm(
-    conn: sqlite3.Connection,
+    conn: Connection,
     found: ConfirmToken,
     current: Subscriber | None,
     recorded: str | None,
@@ -365,7 +365,7 @@ def _confirm(
     return Outcome.SENT
 
 
-def untried_count(conn: sqlite3.Connection) -> int:
+def untried_count(conn: Connection) -> int:
     """How many requests have not come to the end of a first attempt (waiting for a retry
     does not count): tests wait for it to reach 0."""
     ensure_outbox(conn)

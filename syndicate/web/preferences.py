@@ -32,7 +32,7 @@ from ..delivery.subscribers import (
 )
 from ..delivery.tokens import BadToken, load_secret, newsletter_purpose, verify_token
 from ..errors import UsageError
-from ..store.sqlite import connect
+from ..store.database import connect
 from ..text.templates import render_template, template_environment
 from .app import App, Request, Response, address_stored, page, router
 from .optin import allowed_origins
@@ -113,7 +113,7 @@ def _reader(app: App, request: Request) -> tuple[str, str, Response | None]:
 
 
 def _open(app: App) -> Any:
-    conn = connect(app.config.state_db)
+    conn = connect(app.config.state_target)
     choices.ensure(app.config, conn)
     return conn
 

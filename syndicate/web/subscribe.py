@@ -33,7 +33,7 @@ from ..config import configured_newsletters
 from ..delivery.settings import subscribe_url
 from ..delivery.subscribers import InvalidAddress, normalize_email
 from ..delivery.tokens import BadToken, load_secret
-from ..store.sqlite import connect
+from ..store.database import connect
 from ..text.templates import render_template, template_environment
 from .app import App, Request, Response, page, router
 from .confirm_outbox import (
@@ -86,7 +86,7 @@ def _state(app: App) -> _AppState:
 
 def _start_outbox(app: App) -> None:
     # Create the database (and switch it to WAL) before two threads race to do it.
-    conn = connect(app.config.state_db)
+    conn = connect(app.config.state_target)
     try:
         ensure_outbox(conn)
     finally:
@@ -250,7 +250,7 @@ def subscribe(app: App, request: Request) -> Response:
     load_secret()  # no secret, no links: say so now (500), not only in the sender's log
     if not _state(app).by_address.allow(address_key(address)):
         return done
-    conn = connect(app.config.state_db)
+    conn = connect(app.config.state_target)
     try:
         enqueue(conn, address, name=name, now=time.time(), newsletters=ticked)
     finally:
@@ -306,7 +306,7 @@ def confirm(app: App, request: Request) -> Response:
     if refused is not None:
         return refused
     token = request.form.get("token", [""])[0]
-    conn = connect(app.config.state_db)
+    conn = connect(app.config.state_target)
     try:
         address, outcome = confirm_subscription(
             conn, token, secret=load_secret(), now=datetime.now(UTC)
