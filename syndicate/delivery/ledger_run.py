@@ -82,11 +82,14 @@ class Ledger:
         """Run ``sql`` (if any) after the queued outcomes, all in one commit; its rowcount.
 
         Called with ``self._lock`` held. With no outcome queued a single statement commits
-        on its own (SQLite's implicit transaction), saving the BEGIN/COMMIT round trips."""
+        on its own (SQLite's implicit transaction), saving the BEGIN/COMMIT round trips. On
+        PostgreSQL the transaction takes no global writer lock (``claims.begin``): row locks
+        make the conditional ``sending`` mark atomic, so senders do not queue behind each
+        other."""
         conn = self._conn
         if not self._outcomes:
             return conn.execute(sql, params).rowcount if sql else 0
-        conn.execute("BEGIN IMMEDIATE")
+        claims.begin(conn)
         try:
             for queued, args in self._outcomes:
                 conn.execute(queued, args)
@@ -148,7 +151,7 @@ class Ledger:
         with self._lock:
             if not self._registered:
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            claims.begin(conn)
             try:
                 for queued, args in self._outcomes:
                     conn.execute(queued, args)
@@ -181,7 +184,7 @@ class Ledger:
             if not self._registered:
                 self._write()
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            claims.begin(conn)
             try:
                 for queued, args in self._outcomes:
                     conn.execute(queued, args)
