@@ -23,6 +23,18 @@ def state_of(root: Path) -> Path | str:
     return os.environ.get(DATABASE_URL_ENV) or root / "state" / "syndicate.db"
 
 
+def table_names(conn: object) -> set[str]:
+    """The tables of a state database, on either back-end."""
+    from syndicate.store.database import is_postgres
+
+    sql = (
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        if is_postgres(conn)  # type: ignore[arg-type]
+        else "SELECT name FROM sqlite_master WHERE type = 'table'"
+    )
+    return {row[0] for row in conn.execute(sql)}  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[object]:
     """One real PostgreSQL server for this test process (see tests/pg_server.py)."""

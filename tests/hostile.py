@@ -99,7 +99,7 @@ def send(root: Path) -> None:
     os.environ["SYNDICATE_SECRET"] = "hostile-test-secret-0123456789"
     try:
         config = load_config(root / "config.toml")
-        conn = connect(config.state_db)
+        conn = connect(config.state_target)
         add_subscriber(conn, "reader.person@example.com", name="Reader ]]> <b>")
         conn.close()
         conn = open_state(config)

@@ -16,6 +16,8 @@ from syndicate.delivery.tokens import make_token
 from syndicate.store.database import connect
 from tests.conftest import Publication, Run, article, tree_bytes
 
+pytestmark = pytest.mark.both_backends
+
 SECRET = "archive-test-secret-0123456789"
 READER = "reader.person@example.com"
 
@@ -34,7 +36,7 @@ def pub(make_pub: Publication, monkeypatch: pytest.MonkeyPatch) -> Config:
         }
     )
     config = load_config(root / "config.toml")
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     add_subscriber(conn, READER, name="Reader Person")
     conn.close()
     return config

@@ -33,7 +33,7 @@ def pub(make_pub: Publication, monkeypatch: pytest.MonkeyPatch) -> Config:
         email="full_content = true\n",
     )
     config = load_config(root / "config.toml")
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     add_subscriber(conn, "reader@example.com")
     conn.close()
     return config

@@ -19,7 +19,9 @@ from syndicate.delivery.subscribers import (
 )
 from syndicate.delivery.suppressions import is_suppressed
 from syndicate.store.database import connect
-from tests.conftest import Publication, Run, article
+from tests.conftest import Publication, Run, article, state_of
+
+pytestmark = pytest.mark.both_backends
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
 DSN_FILES = sorted(FIXTURES.glob("*.eml"))
@@ -39,14 +41,14 @@ def maildir_of(root: Path, files: list[Path]) -> Path:
     return root
 
 
-def subscribe_all(db: Path) -> None:
+def subscribe_all(db: Path | str) -> None:
     conn = connect(db)
     for address in [*HARD, *COMPLAINED, *SOFT_ONCE, SOFT_THREE, UNTOUCHED]:
         add_subscriber(conn, address)
     conn.close()
 
 
-def statuses(db: Path) -> dict[str, Status]:
+def statuses(db: Path | str) -> dict[str, Status]:
     conn = connect(db)
     rows = conn.execute("SELECT email, status FROM subscribers").fetchall()
     conn.close()
@@ -63,7 +65,7 @@ def test_process_maildir_and_ses_json_updates_states(
     make_pub: Publication, run: Run, tmp_path: Path
 ) -> None:
     root = make_pub()
-    db = root / "state" / "syndicate.db"
+    db = state_of(root)
     subscribe_all(db)
     inbox = maildir_of(tmp_path / "bounces-maildir", DSN_FILES)
     ses_dir = tmp_path / "ses"
@@ -114,7 +116,7 @@ def test_mbox_and_single_files_and_soft_limit(make_pub: Publication, tmp_path: P
         box.add(path.read_bytes())
     box.flush()
     box.close()
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     add_subscriber(conn, SOFT_THREE)
     report = process_paths(conn, [mbox_path], soft_limit=4)
     assert report.messages == 3 and report.recorded == 3
@@ -174,7 +176,7 @@ def test_next_send_skips_suppressed_addresses(
     monkeypatch.setenv("SYNDICATE_SECRET", "bounce-test-secret-0123456789")
     root = make_pub({"news.md": article("News", summary="Something happened.")})
     config = load_config(root / "config.toml")
-    subscribe_all(config.state_db)
+    subscribe_all(config.state_target)
     inbox = maildir_of(tmp_path / "dsn", DSN_FILES)
     assert run(root, "bounces", "process", str(inbox), *map(str, SES_FILES)).exit_code == 0
 
@@ -289,7 +291,7 @@ def test_odd_files_are_warnings_and_the_rest_is_processed(
     make_pub: Publication, run: Run, tmp_path: Path
 ) -> None:
     root = make_pub()
-    db = root / "state" / "syndicate.db"
+    db = state_of(root)
     subscribe_all(db)
     folder = tmp_path / "inbox"
     folder.mkdir()

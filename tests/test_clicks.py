@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,10 +18,12 @@ import pytest
 
 from syndicate.delivery.clicks import edition_links
 from syndicate.store.database import connect
-from tests.conftest import Publication, Run, article
+from tests.conftest import Publication, Run, article, table_names
 from tests.sending import NOW, SECRET, add_many, config_of, smtp_pub
 from tests.smtp_server import SmtpSink
 from tests.web_server import http_request, waitress_server
+
+pytestmark = pytest.mark.both_backends
 
 PLAN = "https://city.test/plan?year=2026&draft=no#budget"
 MAP_AS_WRITTEN = "https://maps.test/river-park/Straße?z=14"
@@ -69,18 +70,16 @@ def parts(sink: SmtpSink) -> list[tuple[str, str]]:
 
 def dump(root: Path) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table of the state database."""
-    conn = sqlite3.connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     try:
-        names = [
-            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        ]
+        names = sorted(table_names(conn))
         return {name: sorted(conn.execute(f"SELECT * FROM {name}"), key=repr) for name in names}
     finally:
         conn.close()
 
 
 def counts(root: Path) -> dict[str, int]:
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     try:
         editions = [r[0] for r in conn.execute("SELECT DISTINCT edition FROM tracked_links")]
         return {link.url: link.clicks for e in editions for link in edition_links(conn, e)}

@@ -31,6 +31,8 @@ from tests.sending import (
 from tests.smtp_server import SmtpSink
 from tests.w3c_validator import Validator, locate
 
+pytestmark = pytest.mark.both_backends
+
 LATER = "2026-11-28T10:00:00+01:00"
 CORRECTED_AT = "2026-11-21T09:30:00+01:00"
 NOTE = "An earlier version gave the vote as 21 to 19. It was 12 to 10."
@@ -94,7 +96,7 @@ def test_the_readers_who_got_it_get_one_notice_each(
     page_before = (feeds / "newsletter" / edition_id / "index.html").read_text()
     index_before = (feeds / "newsletter" / "index.html").read_bytes()
 
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     unsubscribe(conn, emails[1], how="test")
     add_subscriber(conn, address(3), name="Late Reader", source="test")
     conn.close()

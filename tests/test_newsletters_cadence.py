@@ -47,7 +47,7 @@ def climate_week(make_pub: Publication, port: int) -> Path:
 def set_cadence(root: Path, email: str, cadence: str) -> None:
     """What the preferences page does when the reader picks another cadence."""
     config = config_of(root)
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     try:
         choices.ensure(config, conn)
         found = get_subscriber(conn, email)

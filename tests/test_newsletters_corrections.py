@@ -18,6 +18,8 @@ from tests.conftest import Publication, Run
 from tests.newsletters_fixture import SECRET, config_of, make_newsletters_pub
 from tests.smtp_server import smtp_server
 
+pytestmark = pytest.mark.both_backends
+
 NOW = "2026-11-13T09:00:00+01:00"  # Friday of the first week: days 0-4 are published
 LATER = "2026-11-16T09:00:00+01:00"
 NOTE = "An earlier version misnamed the river."
@@ -58,7 +60,7 @@ def test_a_notice_reaches_only_readers_still_on_a_newsletter_that_carried_it(
         carried = {m.recipients[0] for m in inbox.messages if "Story 00" in _text(m.message)}
         assert carried == {"both@example.com", "daily@example.com", "left@example.com"}
 
-        conn = connect(config_of(root).state_db)
+        conn = connect(config_of(root).state_target)
         try:
             row = conn.execute("SELECT id FROM subscribers WHERE email = 'left@example.com'")
             assert subscriptions.unsubscribe_from(conn, row.fetchone()[0], "climate", how="test")
@@ -112,7 +114,7 @@ def test_leaving_the_newsletter_mid_send_is_honoured_per_reader(
     root = make_newsletters_pub(make_pub, 2525)
     _subscribe(run, root, "a@example.com", "daily")
     _subscribe(run, root, "b@example.com", "climate")
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     try:
         key = "correction-probe"
         added = ledger_db.enqueue_addresses(

@@ -55,7 +55,7 @@ def test_each_reader_gets_their_own_attributes_escaped(make_pub: Publication, ru
         for address in readers:
             result = run(root, "subscribers", "add", address, "--newsletter", "climate")
             assert result.exit_code == 0, result.stderr
-        conn = connect(config_of(root).state_db)
+        conn = connect(config_of(root).state_target)
         try:
             for address, values in readers.items():
                 row = conn.execute("SELECT id FROM subscribers WHERE email = ?", (address,))
@@ -143,7 +143,7 @@ def test_click_tracking_covers_each_readers_copy(make_pub: Publication, run: Run
             assert (
                 run(root, "subscribers", "add", address, "--newsletter", "climate").exit_code == 0
             )
-        conn = connect(config_of(root).state_db)
+        conn = connect(config_of(root).state_target)
         try:
             row = conn.execute("SELECT id FROM subscribers WHERE email = 'berlin@example.com'")
             subscriptions.set_attributes(conn, row.fetchone()[0], {"city": "Berlin"})
@@ -175,7 +175,7 @@ def test_a_template_failing_on_one_readers_values_fails_only_their_row(
             assert (
                 run(root, "subscribers", "add", address, "--newsletter", "climate").exit_code == 0
             )
-        conn = connect(config_of(root).state_db)
+        conn = connect(config_of(root).state_target)
         try:
             row = conn.execute("SELECT id FROM subscribers WHERE email = 'pro@example.com'")
             subscriptions.set_attributes(conn, row.fetchone()[0], {"plan": "pro"})
@@ -186,7 +186,7 @@ def test_a_template_failing_on_one_readers_values_fails_only_their_row(
         assert "Traceback" not in result.stderr
         assert "failed 1" in result.output, result.output + result.stderr
     assert [m.recipients for m in inbox.messages] == [("plain@example.com",)]
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     try:
         state, reason = conn.execute(
             "SELECT state, reason FROM deliveries WHERE email = 'pro@example.com'"

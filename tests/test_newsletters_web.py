@@ -57,7 +57,7 @@ def link(email: str, newsletter: str) -> str:
 
 def choices_of(root: Path, email: str) -> dict[str, tuple[str, str]]:
     """newsletter -> (status, cadence) for one subscriber."""
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     try:
         found = get_subscriber(conn, email)
         assert found is not None
@@ -127,7 +127,7 @@ def test_unsubscribe_from_everything(root: Path) -> None:
         ("unsubscribed", "weekly"),
         ("unsubscribed", ""),
     }
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     found = get_subscriber(conn, "cat@example.com")
     conn.close()
     assert found is not None and found.status is Status.UNSUBSCRIBED
@@ -157,7 +157,7 @@ def test_bad_input_changes_nothing(root: Path) -> None:
 
 
 def test_a_link_for_a_deleted_subscriber_says_so(root: Path) -> None:
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     remove_subscriber(conn, "cat@example.com")
     conn.close()
     with web_server(config_of(root)) as port:
@@ -300,7 +300,7 @@ def test_the_subscribe_page_with_newsletters_fits_a_375px_screen(
 
 
 def test_a_bounced_reader_is_told_why_nothing_arrives(root: Path) -> None:
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     set_status(conn, "cat@example.com", Status.BOUNCED, reason="bounced: 550 5.1.1")
     conn.close()
     with web_server(config_of(root)) as port:

@@ -21,6 +21,8 @@ from tests.conftest import Publication, article
 from tests.smtp_server import SmtpSink, smtp_server
 from tests.web_server import http_request, outbox_drained, web_server
 
+pytestmark = pytest.mark.both_backends
+
 SECRET = "test-secret-0123456789-abcdefgh"
 
 
@@ -40,7 +42,7 @@ def request(
 
 
 def status_of(config: Config, address: str) -> Status | None:
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     try:
         found = get_subscriber(conn, address)
     finally:
@@ -99,7 +101,7 @@ def send_next_edition(config: Config, now: str) -> str:
 
 def issue_link(config: Config, address: str, *, expires: datetime) -> str:
     """A confirmation link as the outbox makes one, without mailing it."""
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     try:
         enqueue(conn, address, name="", now=time.time())
         found = get_subscriber(conn, address)
@@ -129,7 +131,7 @@ def test_subscribe_confirm_then_receive_next_edition(
     pub: Callable[..., Config], mail: SmtpSink
 ) -> None:
     config = pub()
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     add_subscriber(conn, "existing@example.com")
     conn.close()
     with web_server(config) as port:
@@ -174,7 +176,7 @@ def test_expired_and_tampered_tokens_are_refused(
     pub: Callable[..., Config], mail: SmtpSink
 ) -> None:
     config = pub()
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     add_subscriber(conn, "late@example.com", status=Status.PENDING)
     conn.close()
     past = datetime.now(UTC) - timedelta(hours=1)
@@ -264,7 +266,7 @@ def test_suppressed_and_active_addresses_get_no_confirmation(
     pub: Callable[..., Config], mail: SmtpSink
 ) -> None:
     config = pub()
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     add_subscriber(conn, "active@example.com")
     add_subscriber(conn, "bounced@example.com", status=Status.BOUNCED)
     conn.close()
@@ -324,7 +326,7 @@ def test_own_form_posts_same_origin_and_unsubscribed_reader_can_return(
     from syndicate.delivery.subscribers import unsubscribe
 
     config = pub()
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     add_subscriber(conn, "back@example.com")
     unsubscribe(conn, "back@example.com", how="web")
     conn.close()

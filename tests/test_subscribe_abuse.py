@@ -96,7 +96,7 @@ def test_encoded_word_addresses_are_refused_everywhere(
         assert status == 400
         assert '<form method="post"' in page and "encoded words" in page
     assert mail.messages == []
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)
     try:
         count = conn.execute("SELECT COUNT(*) FROM subscribers").fetchone()[0]
         assert count == 0
@@ -128,7 +128,7 @@ def test_a_confirm_link_cannot_undo_an_unsubscribe_and_works_once(
         status, page = post(port, "/confirm", {"token": token})
         assert status == 200 and "You are subscribed" in page
         assert status_of(config, "reader@example.com") is Status.ACTIVE
-        conn = connect(config.state_db)
+        conn = connect(config.state_target)
         unsubscribe(conn, "reader@example.com", how="web")
         conn.close()
         status, _ = post(port, "/confirm", {"token": token})
@@ -139,7 +139,7 @@ def test_a_confirm_link_cannot_undo_an_unsubscribe_and_works_once(
         assert post(port, "/subscribe", {"email": "second@example.com"})[0] == 200
         outbox_drained(config)
         early = confirm_link(mail, "second@example.com")
-        conn = connect(config.state_db)
+        conn = connect(config.state_target)
         add_subscriber(conn, "second@example.com", status=Status.ACTIVE, resubscribe=True)
         time.sleep(1.1)  # the store keeps seconds: the unsubscribe is a later change
         unsubscribe(conn, "second@example.com", how="web")
@@ -161,7 +161,7 @@ def test_new_and_active_addresses_look_the_same(make_pub: Publication, refuse: b
         faults.bounce = {f"new{n}@example.com" for n in range(40)}
     with SmtpSink(faults) as slow:
         config = make_config(make_pub, slow.port)
-        conn = connect(config.state_db)
+        conn = connect(config.state_target)
         for n in range(40):
             add_subscriber(conn, f"active{n}@example.com")
         conn.close()

@@ -35,6 +35,8 @@ from tests.sending import (
 from tests.smtp_server import SmtpSink
 from tests.web_server import http_request, web_server
 
+pytestmark = pytest.mark.both_backends
+
 KEY = SECRET.encode()
 CLI = "from syndicate.cli import main; main()"
 
@@ -47,7 +49,7 @@ def fetch(
 
 
 def status_of(root: Path, email: str) -> Status | None:
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     try:
         found = get_subscriber(conn, email)
         return found.status if found else None
@@ -240,7 +242,7 @@ def test_multipart_one_click_post_unsubscribes(make_pub: Publication) -> None:
             "multipart/form-data; boundary=b",
         )
     assert status == 200
-    conn = connect(config_of(root).state_db)
+    conn = connect(config_of(root).state_target)
     found = get_subscriber(conn, reader)
     conn.close()
     assert found is not None and found.status is Status.UNSUBSCRIBED

@@ -49,7 +49,7 @@ def outbox_drained(config: Config, timeout: float = 15.0) -> None:
     """Wait until no confirmation waits in the outbox (the sender thread has mailed them)."""
     deadline = time.monotonic() + timeout
     while True:
-        conn = connect(config.state_db)
+        conn = connect(config.state_target)
         try:
             left = untried_count(conn)
         finally:
