@@ -73,7 +73,11 @@ def dump(root: Path) -> dict[str, list[tuple[object, ...]]]:
     conn = connect(config_of(root).state_target)
     try:
         names = sorted(table_names(conn))
-        return {name: sorted(conn.execute(f"SELECT * FROM {name}"), key=repr) for name in names}
+        # Rows as tuples: a sqlite3.Row's repr is its address, which would sort them at random.
+        return {
+            name: sorted((tuple(row) for row in conn.execute(f"SELECT * FROM {name}")), key=repr)
+            for name in names
+        }
     finally:
         conn.close()
 
