@@ -6,8 +6,9 @@ messages. Against them:
 * ceiling: a bare smtplib loop sending one pre-built message (the demo edition, personalised
   once) to every recipient over one connection: no ledger, no personalisation, nothing else;
 * syndicate: ``send_edition`` for the same edition and as many active subscribers, through the
-  smtp transport with 1, 2 and 4 connections: personalisation, signed tokens, and two ledger
-  commits per message (before and after the hand-off) included.
+  smtp transport with 1, 2 and 4 connections: personalisation, signed tokens, and the ledger
+  (a commit per claimed batch, one per message: the mark before the hand-off, carrying the
+  previous message's outcome) included.
 
 ``--reader`` overrides the templates with copies that greet each reader by a ``city``
 attribute (``{{ reader.city }}``, 5 distinct cities over the subscribers); ``--reader

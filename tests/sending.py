@@ -44,6 +44,7 @@ def smtp_pub(
     extra: str = "",
     articles: dict[str, str | bytes] | None = None,
     email_keys: str = "",
+    sending: str = "",
 ) -> Path:
     """A publication sending through 127.0.0.1:port with fast in-run retries."""
     return make_pub(
@@ -57,6 +58,7 @@ def smtp_pub(
             f"connections = {connections}\nrate = {rate}\n"
             "[email.sending]\n"
             f"retry_delay = {retry_delay}\nretries = {retries}\nmax_errors = {max_errors}\n"
+            + sending
         ),
     )
 

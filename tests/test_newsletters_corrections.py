@@ -12,6 +12,7 @@ import pytest
 
 from syndicate.delivery import ledger as ledger_db
 from syndicate.delivery import subscriptions
+from syndicate.delivery.ledger_run import Ledger
 from syndicate.store.database import connect
 from tests.conftest import Publication, Run
 from tests.newsletters_fixture import SECRET, config_of, make_newsletters_pub
@@ -123,7 +124,7 @@ def test_leaving_the_newsletter_mid_send_is_honoured_per_reader(
         ids = dict(conn.execute("SELECT email, id FROM subscribers").fetchall())
         subscriptions.unsubscribe_from(conn, ids["b@example.com"], "climate", how="test")
         conn.commit()
-        ledger = ledger_db.Ledger(
+        ledger = Ledger(
             conn, key, "", {"a@example.com": "daily", "b@example.com": "climate"}
         )
         assert ledger.claim("a@example.com") is True

@@ -5,6 +5,7 @@ and doing it again changes nothing."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -17,7 +18,9 @@ from tests.conftest import Run
 from tests.smtp_server import smtp_server
 
 FIXTURE = Path(__file__).parent / "fixtures" / "newsletters"
-MAIN = Path("/work/main")
+# A checkout of syndicate from before [newsletters] (its CLI makes the old database afresh);
+# without it the committed database made that way stands in.
+MAIN = Path(os.environ.get("SYNDICATE_PRE_NEWSLETTERS_CHECKOUT", "/nonexistent"))
 SECRET = "fixture-secret-0123456789"
 
 NEWSLETTERS = """
@@ -51,7 +54,7 @@ def old_database(tmp_path: Path, source: str) -> Path:
         shutil.copy(FIXTURE / "state-before-newsletters.db", root / "state" / "syndicate.db")
     else:  # made right now by the main checkout's own CLI
         if not (MAIN / "syndicate").is_dir():
-            pytest.skip(f"no main checkout at {MAIN}")
+            pytest.skip("set $SYNDICATE_PRE_NEWSLETTERS_CHECKOUT to a pre-newsletters checkout")
         made = tmp_path / "made"
         shutil.copytree(FIXTURE, made)
         subprocess.run(
@@ -97,7 +100,9 @@ def test_upgrade_keeps_everything_and_subscribes_to_the_defaults(
     )
     # Every subscriber and ledger row kept; each subscriber on the default newsletter.
     assert rows(db, "SELECT id, email, status, created FROM subscribers ORDER BY id") == subscribers
-    assert rows(db, "SELECT * FROM deliveries ORDER BY edition, email") == ledger
+    # The ledger's original columns, unchanged (later revisions add columns after them).
+    upgraded = rows(db, "SELECT * FROM deliveries ORDER BY edition, email")
+    assert [row[: len(ledger[0])] for row in upgraded] == ledger
     assert rows(db, "SELECT * FROM editions") == editions
     assert rows(
         db, "SELECT subscriber_id, newsletter, status, how FROM subscriptions ORDER BY 1"
@@ -135,9 +140,9 @@ def test_upgrade_keeps_everything_and_subscribes_to_the_defaults(
     for mail in inbox.messages:
         text = mail.message.get_body(("plain",)).get_content()
         assert "Second story" in text and "First story" not in text
-    assert (
-        rows(db, "SELECT * FROM deliveries WHERE edition = '2026-11-03' ORDER BY email") == ledger
-    )
+    # The ledger's later migrations only add columns (senders' claims): the old ones stay.
+    after = rows(db, "SELECT * FROM deliveries WHERE edition = '2026-11-03' ORDER BY email")
+    assert [row[: len(ledger[0])] for row in after] == ledger
 
 
 def test_two_processes_upgrading_at_once_make_one_true_backup(

@@ -262,23 +262,3 @@ def test_a_sent_edition_archive_is_deployed_and_pinged_in_the_same_run(
     pings = len(hub.pings)
     again = run(root, "--verbose", "publish", "--now", "2026-11-09T09:05:00+01:00")
     assert again.stdout == "" and len(hub.pings) == pings
-
-
-def test_an_edition_being_sent_by_another_process_is_left_to_it(
-    make_pub: Publication, run: Run
-) -> None:
-    from syndicate.edition.sending import send_lock_path
-    from syndicate.store.lock import run_lock
-
-    root = make_pub({"a.md": article("Alpha")}, extra=WEEKLY)
-    subscribe(root, *READERS)
-    with run_lock(send_lock_path(root / "state" / "syndicate.db")):  # `email --send` at work
-        busy = run(root, "--verbose", "publish", "--now", "2026-11-09T09:00:00+01:00")
-    assert busy.exit_code == 0, busy.stderr
-    assert "edition 2026-11-09: another process is sending it (pid" in busy.stdout
-    assert not (root / "outbox").exists()
-    # the period is claimed; the next run resumes that same edition
-    done = run(root, "publish", "--now", "2026-11-09T09:01:00+01:00")
-    assert done.exit_code == 0, done.stderr
-    assert [e[0] for e in editions(root)] == ["2026-11-09"]
-    assert len(outbox(root)) == len(READERS)

@@ -112,7 +112,9 @@ def test_a_kill_while_the_server_answers_the_envelope_leaves_nobody_uncertain(
     make_pub: Publication, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ledger row is claimed only once MAIL, RCPT and DATA were accepted: a process killed
-    while a slow server ponders RCPT never handed a message over, and the rerun just sends."""
+    while a slow server ponders RCPT never handed that message over, and the rerun just sends.
+    The message before it was accepted, but its outcome rides with the next claim's commit
+    (one commit per message, not two): it may be left uncertain, and is not sent again."""
     monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
     with SmtpSink(Faults(rcpt_delay=0.3)) as sink:
         root = smtp_pub(make_pub, sink.port, connections=1)
@@ -124,9 +126,10 @@ def test_a_kill_while_the_server_answers_the_envelope_leaves_nobody_uncertain(
             time.sleep(0.005)
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=10)
-        assert ledger_rows(root, RowState.SENDING) == [], "no message body was in flight"
+        uncertain = {row.email for row in ledger_rows(root, RowState.SENDING)}
+        assert uncertain <= {emails[0]}, "the message in its envelope was never handed over"
 
         sink.handler.faults.rcpt_delay = 0
         rerun = run(root, *SEND)
-    assert rerun.exit_code == 0, rerun.output
+    assert rerun.exit_code == (3 if uncertain else 0), rerun.output
     assert sorted(sink.handler.per_recipient().items()) == [(e, 1) for e in emails]

@@ -54,6 +54,8 @@ class SendingConfig(Section):
     retry_delay: float = Field(default=10, ge=0)
     max_attempts: int = Field(default=10, ge=1)
     max_errors: int = Field(default=50, ge=1)
+    lease: float = Field(default=60, ge=0.5, le=3600)
+    claim_batch: int = Field(default=100, ge=1, le=10000)
 
 
 class DkimConfig(Section):

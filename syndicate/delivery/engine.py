@@ -1,10 +1,15 @@
 """The send engine: worker threads, one transport session each, every hand-off in the ledger.
 
+Rows come from the ledger in batches (``Ledger.claim_batch``; other send runs may claim
+other batches of the same edition); when none is free while other live runs still hold some,
+the engine waits for them to finish or for their leases to expire, then takes over.
+
 Per recipient: build the message, connect if needed, start the hand-over, claim the ledger row
 (``sending``, committed) at the last moment before the message itself goes out (for SMTP,
-after MAIL, RCPT and DATA were accepted), then record the outcome (committed). Building,
-connecting and the envelope's round trips all happen before the claim, so a crash leaves a
-row "uncertain" only while a message body was really in flight.
+after MAIL, RCPT and DATA were accepted), then record the outcome, which is committed with the
+next write (see ``ledger``). Building, connecting and the envelope's round trips all happen
+before the claim, so a crash leaves a row "uncertain" only while its body was in flight or
+its outcome not yet written.
 
 Faults: a 4xx defers the row and retries it in this run after ``retry_delay`` (doubling) up to
 ``retries`` times, then leaves it for the next run; after ``max_attempts`` across runs it fails.
@@ -29,7 +34,8 @@ from dataclasses import dataclass, field
 
 from ..errors import DeliveryError
 from ..text.words import plural
-from .ledger import Ledger, Pending
+from .ledger import Pending
+from .ledger_run import Ledger
 from .transports import (
     ConnectionLost,
     NotClaimed,
@@ -56,6 +62,8 @@ class RetryPolicy:
     retry_delay: float = 10.0
     max_attempts: int = 10
     max_errors: int = 50
+    lease: float = 60.0  # seconds a claim holds without renewal (``claims``)
+    batch: int = 100  # rows claimed per commit
 
 
 @dataclass(slots=True)
@@ -137,13 +145,37 @@ class Engine:
         self._fatal: BaseException | None = None
         self._reached = False  # has any session of this run connected?
         self._builder = ThreadPoolExecutor(1)
+        self._exhausted = False  # nothing left to claim, and no other worker holds rows
+        self._refilling = False
+        self._poll_at = 0.0  # when to look for rows again while others hold some
+        self._beat = threading.Event()
         self.tally = Tally()
 
-    def run(self, jobs: list[Job], progress: Progress | None = None) -> Tally:
-        """Send every job (and its in-run retries); returns when all are settled or stopped."""
-        self._queue.extend(jobs)
-        total = len(jobs)
-        count = max(1, min(self._transport.sessions, total))
+    def run(self, total: int, progress: Progress | None = None) -> Tally:
+        """Claim rows in batches and send them (with their in-run retries) until none is left
+        to claim and no other live worker holds any, or the run is stopped. ``total`` is the
+        number due at the start (for ``progress``); other workers may send some of them."""
+        count = max(1, min(self._transport.sessions, total or 1))
+        heartbeat = threading.Thread(
+            target=self._heartbeat, name="syndicate-lease", daemon=True
+        )
+        heartbeat.start()
+        try:
+            return self._run(count, total, progress)
+        finally:
+            self._beat.set()
+            heartbeat.join()
+            self._ledger.finish()
+
+    def _heartbeat(self) -> None:
+        """Renew this worker's lease (and commit queued outcomes) every third of it."""
+        while not self._beat.wait(self._policy.lease / 3):
+            try:
+                self._ledger.renew()
+            except Exception as exc:  # noqa: BLE001 - a busy database: try again next beat
+                log.debug("lease renewal failed: %s", exc)
+
+    def _run(self, count: int, total: int, progress: Progress | None) -> Tally:
         self._builder = ThreadPoolExecutor(min(count, 4), thread_name_prefix="syndicate-build")
         threads = [
             threading.Thread(target=self._worker, name=f"syndicate-send-{n}", daemon=True)
@@ -186,6 +218,9 @@ class Engine:
             self._cond.notify_all()
 
     def _next(self) -> Job | None:
+        """The next job: queued, a retry that is due, or a fresh batch claimed from the
+        ledger; None when the run is over. Waits (committing queued outcomes first) while
+        other threads' messages or other workers' claims may still bring work."""
         with self._cond:
             while True:
                 if self.tally.stopped:
@@ -193,16 +228,46 @@ class Engine:
                 if self._queue:
                     self._in_flight += 1
                     return self._queue.popleft()
-                if self._later:
-                    wait = self._later[0][0] - time.monotonic()
-                    if wait <= 0:
-                        self._in_flight += 1
-                        return heapq.heappop(self._later)[2]
-                    self._cond.wait(wait)
+                now = time.monotonic()
+                if self._later and self._later[0][0] <= now:
+                    self._in_flight += 1
+                    return heapq.heappop(self._later)[2]
+                if not self._exhausted and not self._refilling and now >= self._poll_at:
+                    self._refill()
                     continue
-                if self._in_flight == 0:
+                if (
+                    self._exhausted
+                    and not self._later
+                    and self._in_flight == 0
+                    and not self._refilling
+                ):
                     return None
-                self._cond.wait()
+                self._ledger.flush()  # nothing to send right now: no outcome waits for it
+                timeout = 0.5  # a refill or a finished message notifies sooner
+                if self._later:
+                    timeout = min(timeout, self._later[0][0] - now)
+                if not self._exhausted and not self._refilling:
+                    timeout = min(timeout, self._poll_at - now)
+                self._cond.wait(max(0.0, timeout))
+
+    def _refill(self) -> None:
+        """Claim the next batch (called holding ``_cond``; released while the ledger works)."""
+        self._refilling = True
+        self._cond.release()
+        try:
+            rows = self._ledger.claim_batch(self._policy.batch)
+            elsewhere = 0 if rows else self._ledger.busy_elsewhere()
+        finally:
+            self._cond.acquire()
+            self._refilling = False
+            self._cond.notify_all()
+        if rows:
+            self._queue.extend(Job.of(row) for row in rows)
+        elif elsewhere:
+            # Others hold rows: they send them, or die and their leases expire; look again.
+            self._poll_at = time.monotonic() + min(1.0, self._policy.lease / 4)
+        else:
+            self._exhausted = True
 
     def _finished(self, job: Job, retry_after: float | None = None) -> None:
         with self._cond:
@@ -402,6 +467,7 @@ class Engine:
             )
             return delay
         log.info("%s: left for the next run (server unreachable): %s", job.email, reason)
+        self._ledger.let_go(job.email)
         return None
 
     def _defer(self, job: Job, reason: str) -> float | None:

@@ -9,36 +9,63 @@ Row states::
                          └── (process died) ── stays "sending": uncertain
     queued/deferred ──> skipped(reason)                (no longer active when its turn came)
 
-A row is moved to ``sending`` and committed *before* the message is handed to the transport,
-and to its outcome *after*. A crash between the two leaves the row in ``sending``: the message
-may or may not have gone out, and by default it is not sent again (at-most-once for those few;
-``requeue_uncertain`` chooses otherwise). Every other row is either finished or has never been
-handed over, which is what makes a rerun safe.
+Several send runs (*workers*, ``claims``) may work on one edition. A worker first claims a
+batch of ``queued`` rows in one commit (``worker``, ``lease_until``; the rows stay ``queued``).
+Per message it then commits the ``sending`` mark, as late as possible (for SMTP once MAIL,
+RCPT and DATA were accepted, just before the body), and only then hands the message over. The
+outcome of a message (``sent``, ``failed`` ...) is not committed on its own: it rides with
+the worker's next commit: the next message's ``sending`` mark, the next batch claim, a lease
+renewal, or the flush a worker does whenever it has nothing to send at once. One commit per
+message instead of two, and a batch's claim in one more.
+
+Why nobody gets two copies, wherever a SIGKILL strikes:
+
+1. A message is handed over only after *its own* row's ``queued``/``deferred`` -> ``sending``
+   update was committed, and that update is conditional on the row being ``queued`` or
+   ``deferred``. SQLite runs writers one at a time (``BEGIN IMMEDIATE``; PostgreSQL: row
+   locks), so of any number of workers racing for a row exactly one sees the condition true.
+   Claims and leases decide only who *tries* first; the conditional mark decides who sends, so
+   an expired lease taken over while its old holder still runs costs a ``NotClaimed``, never
+   a second copy.
+2. No path moves a ``sending`` row back to ``queued`` except ``release`` (the transport says
+   nothing was handed over: the connection broke before the body's final dot) and the
+   operator's ``--resend-uncertain``; a takeover never does. ``--resend-uncertain`` and
+   ``--skip-uncertain`` touch only rows whose worker is not alive (finished, or lease expired),
+   so rows in flight elsewhere are safe from them too.
+3. Hence a crash leaves, per connection, at most one row that may have gone out without its
+   outcome on record: the message in flight (marked, body sent, reply not yet recorded), or
+   the message before it (replied, its outcome waiting for the next commit). Never both: the
+   next mark commits the previous outcome in the same transaction, before the next body goes
+   out. Such a row stays ``sending``: *uncertain*, reported, not resent by default.
+4. Everything else is either final (committed) or was never handed over (``queued``,
+   ``deferred``, claimed or not): a rerun or a surviving worker may send it, once, by 1.
+   A killed worker's claimed rows become claimable when its lease expires (at once when a
+   worker on the same host sees its pid gone); its deferred rows when it is no longer alive.
+
+What a SIGKILL leaves, by moment: while claiming (before COMMIT): nothing, the transaction
+rolls back; holding claimed rows: they stay ``queued`` with the dead worker's lease, taken
+over after it expires; during a message's envelope: that row untouched (``queued``), the
+previous message's outcome lost, so that one row is uncertain; between the mark and the
+reply: that row uncertain; after the reply, before the next commit: that row uncertain.
 
 The database is in WAL mode with ``synchronous=NORMAL``: commits survive the sending process
-being killed; a power cut may lose the last few commits (see README, "Sending").
+being killed; a power cut may lose the last few commits (see README, "Sending"), which could
+send those few messages again.
 """
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 
-from ..errors import db_error
-from ..store.database import Connection, connect
-from ..store.sqlite import BUSY_TIMEOUT_SECONDS
+from ..store.database import Connection
 from ..text.words import plural
+from . import claims
 from .retention import first_queued as pruned_first_queued
 from .retention import totals as pruned_totals
 from .subscribers import Status, ensure_current, utcnow
-from .subscriptions import ACTIVE_SUBSCRIPTION_SQL
-from .suppressions import record_refusal
 
 
 class RowState(StrEnum):
@@ -78,6 +105,7 @@ class Delivery:
     reason: str
     provider_id: str
     updated: str
+    worker: str = ""  # the send run that claimed it last (``claims``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +299,7 @@ def rows(
             reason=row["reason"],
             provider_id=row["provider_id"],
             updated=row["updated"],
+            worker=row["worker"],
         )
 
 
@@ -279,8 +308,9 @@ def requeue_uncertain(conn: Connection, edition: str) -> int:
     ensure_ledger(conn)
     cursor = conn.execute(
         "UPDATE deliveries SET state = 'queued', reason = 'resent after uncertain outcome',"
-        " updated = ? WHERE edition = ? AND state = 'sending'",
-        (utcnow(), edition),
+        " lease_until = NULL, updated = ? WHERE edition = ? AND state = 'sending'"
+        " AND worker NOT IN (" + claims.LIVE_WORKERS_SQL + ")",
+        (utcnow(), edition, edition, claims.stamp()),
     )
     return cursor.rowcount
 
@@ -292,156 +322,33 @@ def skip_uncertain(conn: Connection, edition: str) -> int:
     cursor = conn.execute(
         "UPDATE deliveries SET state = 'skipped',"
         " reason = 'outcome unknown; not resent (operator chose --skip-uncertain)',"
-        " updated = ? WHERE edition = ? AND state = 'sending'",
-        (utcnow(), edition),
+        " updated = ? WHERE edition = ? AND state = 'sending'"
+        " AND worker NOT IN (" + claims.LIVE_WORKERS_SQL + ")",
+        (utcnow(), edition, edition, claims.stamp()),
     )
     return cursor.rowcount
 
 
-def open_ledger(path: Path | str) -> Connection:
-    """A connection that worker threads may share (callers serialise use with a lock)."""
-    if not isinstance(path, Path):
-        return connect(path)  # PostgreSQL: psycopg connections may be shared by threads
-    conn = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-    )
+def reap_dead_senders(conn: Connection, edition: str) -> int:
+    """``claims.reap`` in its own transaction: this host's dead senders' leases end now."""
+    ensure_ledger(conn)
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-    except sqlite3.Error as exc:
-        conn.close()
-        raise db_error(exc, path) or exc from None
-    return conn
+        count = claims.reap(conn, edition)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return count
 
 
-class Ledger:
-    """The per-message writes of a send run, safe to call from several worker threads."""
-
-    def __init__(
-        self,
-        conn: Connection,
-        edition: str,
-        newsletter: str = "",
-        newsletters: Mapping[str, str] | None = None,
-    ) -> None:
-        """``newsletter``: the edition belongs to it, and a row is sent only while its
-        subscriber still has that newsletter (a change made mid-send is honoured).
-        ``newsletters``: the same per address (lower-case), for a send whose readers came
-        from several newsletters (a correction notice); an address not in it uses
-        ``newsletter``."""
-        self._conn = conn
-        self._edition = edition
-        self._newsletter = newsletter
-        self._newsletters = newsletters or {}
-        self._lock = threading.Lock()
-
-    def _update(self, sql: str, params: tuple[object, ...]) -> int:
-        with self._lock:
-            return self._conn.execute(sql, params).rowcount
-
-    def claim(self, email: str) -> bool | None:
-        """Mark a row ``sending`` before its hand-off.
-
-        True: claimed, go ahead. False: the row is no longer due (another run has it).
-        None: the subscriber is no longer active; the row was marked ``skipped``.
-        """
-        now = utcnow()
-        subscribed: str = ""
-        extra: tuple[str, ...] = ()
-        newsletter = self._newsletters.get(email.lower(), self._newsletter)
-        if newsletter:
-            subscribed, extra = " AND " + ACTIVE_SUBSCRIPTION_SQL, (email, newsletter)
-        with self._lock:
-            # The common case in one statement (one commit): still active, still due.
-            cursor = self._conn.execute(
-                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated = ?"
-                " WHERE edition = ? AND email = ? AND state IN ('queued', 'deferred')"
-                " AND EXISTS (SELECT 1 FROM subscribers WHERE email = ? AND status = ?)"
-                + subscribed,
-                (now, self._edition, email, email, str(Status.ACTIVE), *extra),
-            )
-            if cursor.rowcount == 1:
-                return True
-            row = self._conn.execute(
-                "SELECT status FROM subscribers WHERE email = ?", (email,)
-            ).fetchone()
-            left = (
-                bool(newsletter)
-                and not self._conn.execute(
-                    "SELECT " + ACTIVE_SUBSCRIPTION_SQL, (email, newsletter)
-                ).fetchone()[0]
-            )
-            if row is not None and row[0] == Status.ACTIVE and not left:
-                return False  # active, but the row is not due: another run has it
-            why = "no longer subscribed" if row is None else f"subscriber is {row[0]}"
-            if row is not None and row[0] == Status.ACTIVE and left:
-                why = f"unsubscribed from {newsletter}"
-            skipped = self._conn.execute(
-                "UPDATE deliveries SET state = 'skipped', reason = ?, updated = ?"
-                " WHERE edition = ? AND email = ? AND state IN ('queued', 'deferred')",
-                (why, now, self._edition, email),
-            ).rowcount
-            return None if skipped else False
-
-    def sent(self, email: str, provider_id: str) -> None:
-        """The transport accepted the message."""
-        self._update(
-            "UPDATE deliveries SET state = 'sent', reason = '', retry_at = NULL,"
-            " provider_id = ?, updated = ? WHERE edition = ? AND email = ?",
-            (provider_id[:500], utcnow(), self._edition, email),
-        )
-
-    def failed(self, email: str, reason: str) -> None:
-        """Refused for good; ``reason`` is the server's reply."""
-        self._update(
-            "UPDATE deliveries SET state = 'failed', reason = ?, retry_at = NULL, updated = ?"
-            " WHERE edition = ? AND email = ?",
-            (reason[:1000], utcnow(), self._edition, email),
-        )
-
-    def bounced(self, email: str, reason: str) -> None:
-        """Refused because the address does not exist: fail the row, mark the subscriber."""
-        now = utcnow()
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute(
-                    "UPDATE deliveries SET state = 'failed', reason = ?, retry_at = NULL,"
-                    " updated = ? WHERE edition = ? AND email = ?",
-                    (reason[:1000], now, self._edition, email),
-                )
-                self._conn.execute(
-                    "UPDATE subscribers SET status = ?, reason = ?, updated = ? WHERE email = ?",
-                    (str(Status.BOUNCED), f"bounced: {reason}"[:1000], now, email),
-                )
-                record_refusal(self._conn, email, reason, edition=self._edition)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-
-    def deferred(self, email: str, reason: str, delay: float) -> None:
-        """Refused for now; retry after ``delay`` seconds (this run or the next)."""
-        now = datetime.now(UTC)
-        retry_at = (now + timedelta(seconds=delay)).isoformat(timespec="seconds")
-        self._update(
-            "UPDATE deliveries SET state = 'deferred', reason = ?, retry_at = ?, updated = ?"
-            " WHERE edition = ? AND email = ?",
-            (reason[:1000], retry_at, now.isoformat(timespec="seconds"), self._edition, email),
-        )
-
-    def release(self, email: str) -> None:
-        """Nothing was handed over (connection lost before DATA): back to the queue."""
-        self._update(
-            "UPDATE deliveries SET state = 'queued', attempts = MAX(attempts - 1, 0),"
-            " updated = ? WHERE edition = ? AND email = ? AND state = 'sending'",
-            (utcnow(), self._edition, email),
-        )
-
-    def uncertain(self, email: str, reason: str) -> None:
-        """The outcome is unknown: the row stays ``sending`` with the reason recorded."""
-        self._update(
-            "UPDATE deliveries SET reason = ?, updated = ? WHERE edition = ? AND email = ?",
-            (f"outcome unknown: {reason}"[:1000], utcnow(), self._edition, email),
-        )
+def uncertain_count(conn: Connection, edition: str) -> int:
+    """Rows left ``sending`` by a run that is over (finished, or its lease expired): the
+    uncertain ones. A live worker's ``sending`` rows are simply in flight."""
+    ensure_ledger(conn)
+    row = conn.execute(
+        "SELECT COUNT(*) FROM deliveries WHERE edition = ? AND state = 'sending'"
+        " AND worker NOT IN (" + claims.LIVE_WORKERS_SQL + ")",
+        (edition, edition, claims.stamp()),
+    ).fetchone()
+    return int(row[0])

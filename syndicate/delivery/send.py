@@ -30,6 +30,7 @@ from . import retention, subscriptions
 from .dkim import signer_for
 from .engine import Engine, Job, Progress, Tally
 from .ledger import LedgerSummary, RowState, message_id
+from .ledger_run import Ledger, open_ledger
 from .message import Recipient
 from .personalize import Personalizer
 from .sendruns import SendRun, record_run
@@ -304,16 +305,18 @@ def deliver(
         added = ledger_db.enqueue(conn, edition_id, domain)
     if added and known:
         log.info("%s added to edition %s", plural(added, "new subscriber"), edition_id)
+    ledger_db.reap_dead_senders(conn, edition_id)
     if resend_uncertain:
         count = ledger_db.requeue_uncertain(conn, edition_id)
         log.info("resending %s", plural(count, "uncertain recipient"))
     elif skip_uncertain:
         count = ledger_db.skip_uncertain(conn, edition_id)
         log.info("counted %s as done", plural(count, "uncertain recipient"))
-    jobs = [Job.of(row) for row in ledger_db.due(conn, edition_id)]
+    before = ledger_db.summary(conn, edition_id)
+    due = before[RowState.QUEUED] + before[RowState.DEFERRED]
     tally = Tally()
     began = datetime.now(UTC).isoformat(timespec="seconds")
-    if jobs:
+    if due:
         readers = subscriptions.attributes_by_email(conn) if rendered.per_reader else None
         build = message_builder(
             settings,
@@ -323,21 +326,21 @@ def deliver(
             attributes=readers,
             newsletters=newsletters,
         )
-        shared = ledger_db.open_ledger(settings.state_db)
+        shared = open_ledger(settings.state_db)
         try:
-            engine = Engine(
-                chosen,
-                ledger_db.Ledger(shared, edition_id, newsletter, newsletters),
-                build,
-                settings.message.envelope_sender,
-                settings.policy,
+            ledger = Ledger(
+                shared, edition_id, newsletter, newsletters, lease=settings.policy.lease
             )
-            tally = engine.run(jobs, progress)
+            engine = Engine(
+                chosen, ledger, build, settings.message.envelope_sender, settings.policy
+            )
+            tally = engine.run(due, progress)
         finally:
             shared.close()
     after = ledger_db.summary(conn, edition_id)
-    report = _report(edition_id, chosen.name, tally, after, time.monotonic() - started)
-    if jobs:
+    uncertain = ledger_db.uncertain_count(conn, edition_id)
+    report = _report(edition_id, chosen.name, tally, after, time.monotonic() - started, uncertain)
+    if due:
         record_run(conn, _run_of(report, began))
     return report, after
 
@@ -362,7 +365,12 @@ def _active_count(conn: Connection) -> int:
 
 
 def _report(
-    edition_id: str, transport: str, tally: Tally, after: LedgerSummary, seconds: float
+    edition_id: str,
+    transport: str,
+    tally: Tally,
+    after: LedgerSummary,
+    seconds: float,
+    uncertain: int,
 ) -> SendReport:
     return SendReport(
         edition=edition_id,
@@ -371,7 +379,7 @@ def _report(
         deferred=after[RowState.DEFERRED],
         failed=tally.failed,
         skipped=tally.skipped,
-        uncertain=after[RowState.SENDING],
+        uncertain=uncertain,
         queued=after[RowState.QUEUED],
         bounced=tally.bounced,
         total=after.total,

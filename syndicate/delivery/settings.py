@@ -150,6 +150,8 @@ class DeliverySettings:
                 retry_delay=sending.retry_delay,
                 max_attempts=sending.max_attempts,
                 max_errors=sending.max_errors,
+                lease=sending.lease,
+                batch=sending.claim_batch,
             ),
             state_db=config.state_target,
         )

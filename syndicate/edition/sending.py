@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from ..config import Config
+from ..delivery import claims, retention
 from ..delivery import ledger as ledger_db
-from ..delivery import retention
 from ..delivery.clicks import register_links
 from ..delivery.engine import Progress
 from ..delivery.ledger import RowState
@@ -27,9 +27,9 @@ from ..delivery.tracking import track_clicks
 from ..delivery.transports import Transport
 from ..delivery.transports.make import make_transport
 from ..errors import DeliveryError, UsageError
-from ..model import Edition
+from ..model import Article, Edition
 from ..store.database import Connection
-from ..store.lock import LockBusy, run_lock
+from ..store.lease import LeaseBusy, edition_lease
 from .archive import archive_sent
 from .render import render_edition
 from .state import (
@@ -43,9 +43,12 @@ from .state import (
 )
 from .stream import is_placed
 
+LEASE_WAIT_SECONDS = 30.0  # others hold the edition lease for moments, not for a send
+
 
 def send_lock_path(state_db: Path) -> Path:
-    """``state/syndicate.db`` -> ``state/syndicate.db.send.lock`` (one sender at a time)."""
+    """``state/syndicate.db`` -> ``state/syndicate.db.send.lock``: the edition lease's file
+    (``store.lease.edition_lease``), which a correction notice's send still holds throughout."""
     return state_db.with_name(state_db.name + ".send.lock")
 
 
@@ -62,43 +65,67 @@ def send_edition(
 ) -> SendReport:
     """Send ``edition`` to every active subscriber who does not have it yet.
 
-    Safe to call again after any crash or stop: it resumes from the ledger. Marks the edition
-    ``sending`` first and ``sent`` only when every recipient is handled. Raises
-    NoSubscribers when there is nobody to send to, SecretMissing without $SYNDICATE_SECRET,
-    DeliveryError when another process is sending.
+    Safe to call again after any crash or stop: it resumes from the ledger, and any number
+    of processes (on any hosts sharing the state) may call it for the same edition at once:
+    they claim its recipients in batches (``delivery.claims``). Marks the edition ``sending``
+    first and ``sent`` only when every recipient is handled, under the edition lease. Raises
+    NoSubscribers when there is nobody to send to, SecretMissing without $SYNDICATE_SECRET.
     """
     if resend_uncertain and skip_uncertain:
         raise DeliveryError("choose one of resend_uncertain and skip_uncertain")
     settings = DeliverySettings.from_config(config)
     secret = load_secret()
     chosen = transport or make_transport(settings.transport)
+    lease = edition_lease(config.state_target, config.state_db)
     try:
-        with run_lock(send_lock_path(config.state_db)):
+        with lease.hold(wait=True, timeout=LEASE_WAIT_SECONDS):
             ensure_editions_schema(conn)
             check_recipients(conn, edition.id)
             mark_sending(conn, edition)
             outgoing = _tracked(config, conn, rendered, secret)
-            report, after = deliver(
-                settings,
-                conn,
-                outgoing,
-                secret=secret,
-                transport=chosen,
-                resend_uncertain=resend_uncertain,
-                skip_uncertain=skip_uncertain,
-                progress=progress,
-            )
+        # No lease while messages go out: other senders of this edition share the ledger.
+        report, after = deliver(
+            settings,
+            conn,
+            outgoing,
+            secret=secret,
+            transport=chosen,
+            resend_uncertain=resend_uncertain,
+            skip_uncertain=skip_uncertain,
+            progress=progress,
+        )
+        with lease.hold(wait=True, timeout=LEASE_WAIT_SECONDS):
             if after.complete:
                 mark_sent(conn, edition)
             if after[RowState.SENT]:
                 # The view-in-browser page, at once: also while some recipients are pending.
                 archive_sent(config, conn, rendered)
-    except LockBusy as exc:
-        raise DeliveryError(
-            f"another syndicate process is sending ({exc.holder or 'see ' + str(exc.path)}); "
-            "wait for it to finish"
-        ) from None
+    except LeaseBusy as exc:
+        raise DeliveryError(_busy(exc)) from None
     return report
+
+
+def plan_leased(
+    config: Config, conn: Connection, *, now: datetime, articles: Sequence[Article]
+) -> Edition | None:
+    """``plan_edition`` under the edition lease (``publish``): a sender starting at the same
+    moment sees the edition it may record either wholly or not at all, so the two plan the
+    same edition and never an edition and a second one with the same articles."""
+    try:
+        with edition_lease(config.state_target, config.state_db).hold(
+            wait=True, timeout=LEASE_WAIT_SECONDS
+        ):
+            return plan_edition(config, conn, now=now, articles=articles)
+    except LeaseBusy as exc:
+        raise DeliveryError(_busy(exc)) from None
+
+
+def _busy(exc: LeaseBusy) -> str:
+    return (
+        f"another syndicate process holds the edition lease "
+        f"({exc.holder or 'see ' + str(exc.path)}) for longer than "
+        f"{LEASE_WAIT_SECONDS:g} s (a correction notice being sent?); try again later"
+    )
 
 
 def _tracked(
@@ -148,15 +175,24 @@ def select_edition(
 ) -> Chosen | None:
     """An unfinished edition if there is one (it is resumed), else the next planned one;
     None when there is nothing to send. Renders it once (MJML runs here, not per message)."""
-    edition = find_resumable(config, conn)
-    resumed = edition is not None
-    if edition is not None and (since is not None or slugs):
-        raise UsageError(
-            f"edition {edition.id} is still being sent; finish it first with "
-            "`syndicate email --send` (without --since/--article)"
-        )
-    if edition is None:
-        edition = plan_edition(config, conn, now=now, since=since, slugs=slugs)
+    # Under the edition lease, which ``send_edition`` holds to mark an edition ``sending``:
+    # a sender started alongside another either sees that edition recorded (and joins it)
+    # or plans before it is, the same edition; never a second edition of the same articles.
+    try:
+        with edition_lease(config.state_target, config.state_db).hold(
+            wait=True, timeout=LEASE_WAIT_SECONDS
+        ):
+            edition = find_resumable(config, conn)
+            resumed = edition is not None
+            if edition is not None and (since is not None or slugs):
+                raise UsageError(
+                    f"edition {edition.id} is still being sent; finish it first with "
+                    "`syndicate email --send` (without --since/--article)"
+                )
+            if edition is None:
+                edition = plan_edition(config, conn, now=now, since=since, slugs=slugs)
+    except LeaseBusy as exc:
+        raise DeliveryError(_busy(exc)) from None
     if edition is None:
         return None
     rendered = render_edition(config, edition)
@@ -198,6 +234,15 @@ def status_lines(conn: Connection, edition_id: str) -> list[str]:
         when = f", sent {record.sent_at.isoformat(timespec='seconds')}" if record.sent_at else ""
         lines.append(f"edition {record.id}: {record.status}{when}; subject: {record.subject}")
     lines.append(counts.describe())
+    senders = claims.workers(conn, edition_id)
+    if senders:
+        lines.append(
+            f"senders: {len(senders)}; claimed {sum(w.claimed for w in senders)}, sent "
+            f"{sum(w.sent for w in senders)}, failed {sum(w.failed for w in senders)}, "
+            f"live {sum(w.lease == 'live' for w in senders)}"
+        )
+        lines.extend(worker.describe() for worker in senders)
+    live = claims.live_senders_of(conn, edition_id)
     labels = {
         RowState.SENDING: "uncertain",
         RowState.FAILED: "failed",
@@ -207,6 +252,8 @@ def status_lines(conn: Connection, edition_id: str) -> list[str]:
     }
     for state, label in labels.items():
         for row in ledger_db.rows(conn, edition_id, state):
+            if state == RowState.SENDING and row.worker in live:
+                continue  # in flight right now, not uncertain
             extra = f" retry after {row.retry_at}" if row.retry_at and label == "deferred" else ""
             reason = f": {row.reason}" if row.reason else ""
             lines.append(f"  {label} {row.email} {row.message_id}{extra}{reason}")

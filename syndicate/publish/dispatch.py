@@ -25,19 +25,17 @@ from ..delivery.subscribers import Status, count_by_status, ensure_subscribers
 from ..delivery.tokens import load_secret
 from ..delivery.transports.make import make_transport
 from ..edition.render import render_edition
-from ..edition.sending import send_edition, send_lock_path
+from ..edition.sending import plan_leased, send_edition
 from ..edition.state import (
     ensure_editions_schema,
     get_edition,
     list_editions,
     load_edition,
     mark_sent,
-    plan_edition,
 )
 from ..edition.stream import is_placed
 from ..model import Article, Edition
 from ..store.database import Connection
-from ..store.lock import LockBusy, run_lock
 from ..text.words import plural
 from . import periods
 from .schedule import Schedule, local_label
@@ -102,7 +100,7 @@ class Editions:
                 edition = load_edition(self.config, record, articles=self.articles)
             else:
                 # Killed before the edition was stored: plan it again exactly as it was planned.
-                replanned = plan_edition(
+                replanned = plan_leased(
                     self.config, self.conn, now=period.planned_at, articles=self.articles
                 )
                 if replanned is None:
@@ -135,7 +133,7 @@ class Editions:
         seen = str(self.published)
         if on_new and self._unchanged_since_last_check(seen):
             return
-        edition = plan_edition(self.config, self.conn, now=self.now, articles=self.articles)
+        edition = plan_leased(self.config, self.conn, now=self.now, articles=self.articles)
         count = len(edition.articles) if edition is not None else 0
         if on_new and self.published is not None and not self.report.dry_run:
             periods.set_mark(self.conn, ON_NEW_MARK, seen)
@@ -212,12 +210,8 @@ class Editions:
                 f"edition {edition.id}: would resume sending ({plural(waiting, 'recipient')} pending)"
             )
             return
-        holder = _sender_elsewhere(self.config)
-        if holder is not None:
-            # An editor's `email --send` is at work: leave the edition to it, start nothing new.
-            self.report.waiting += 1
-            self.report.act(f"edition {edition.id}: another process is sending it ({holder})")
-            return
+        # Another process sending it (an editor's `email --send`, publish on another host)
+        # is no reason to wait: the senders share the edition's recipients (delivery.claims).
         if rendered is None:
             rendered = self._render(edition)
         crash_point("rendered")
@@ -279,11 +273,3 @@ class Editions:
     def _label(self, period: periods.Period) -> str:
         return local_label(period.due_at, self.config.publication.timezone)
 
-
-def _sender_elsewhere(config: Config) -> str | None:
-    """Who holds the send lock, if another process is sending right now; else None."""
-    try:
-        with run_lock(send_lock_path(config.state_db)):
-            return None
-    except LockBusy as busy:
-        return busy.holder or "holder unknown"

@@ -1,0 +1,383 @@
+"""Sending near the wire, and many senders: ``python bench/bench_senders.py``.
+
+One run reports, against the same sinks (``--sinks`` processes on one 127.0.0.1 port,
+SO_REUSEPORT, counting messages): ``--sink fast`` (default) a minimal asyncio SMTP responder,
+``--sink aiosmtpd`` the aiosmtpd sink of ``bench_smtp`` (which costs more CPU per message than
+the sender, so it measures itself as much as the sender). Each row has its wall time, rate,
+ratio, and the sender's CPU microseconds per message (this process's for the in-process rows,
+the finished sender processes' for the others):
+
+* floor: a plain smtplib loop sending one pre-built copy of the edition to every recipient
+  over one connection (``floor, signed``: the same loop signing each copy with the same DKIM
+  key first, so the RSA cost is in the floor too);
+* syndicate, one worker on one connection, in-process ``send_edition``: unsigned, and
+  DKIM-signed (2048-bit key, whatever signer ``delivery.dkim`` has);
+* ``--processes 1,4``: that many ``syndicate email --send`` processes (one connection each)
+  started together on one edition, wall time from start to the last exit (start-up included);
+* ``--large N``: queue N subscribers and send them with DKIM on through ``--large-processes``
+  sender processes; wall time, peak RSS of a sender, database size.
+
+Every run starts from a fresh state database and checks the sinks got exactly one message per
+recipient. Rounds are interleaved; best of ``--repeat``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_smtp import NOW, SECRET, add_subscribers, edition_for, free_port, sink  # noqa: E402
+
+CLI_NOW = NOW.isoformat()
+
+
+class FastSink:
+    """A minimal SMTP responder (asyncio protocol): says yes to everything, counts messages.
+
+    aiosmtpd parses every line in Python and costs more CPU per message than the sender on
+    this machine, so with it the sink, not the sender, is what is measured; this one scans
+    DATA for the terminating dot with ``bytes.find`` and nothing else."""
+
+    def __init__(self, counter: Any) -> None:
+        self.counter = counter
+
+    def protocol(self) -> Any:
+        import asyncio
+
+        counter = self.counter
+
+        class Session(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                self.transport = transport
+                self.buffer = b""
+                self.data = False
+                self.rcpts = 0
+                transport.write(b"220 sink ESMTP\r\n")
+
+            def data_received(self, chunk: bytes) -> None:
+                self.buffer += chunk
+                while True:
+                    if self.data:
+                        end = self.buffer.find(b"\r\n.\r\n")
+                        if end < 0:
+                            self.buffer = self.buffer[-4:]
+                            return
+                        self.buffer = self.buffer[end + 5 :]
+                        self.data = False
+                        with counter.get_lock():
+                            counter.value += self.rcpts
+                        self.rcpts = 0
+                        self.transport.write(b"250 2.0.0 Ok: queued\r\n")
+                        continue
+                    line, found, rest = self.buffer.partition(b"\r\n")
+                    if not found:
+                        return
+                    self.buffer = rest
+                    verb = line[:4].upper()
+                    if verb == b"EHLO":
+                        self.transport.write(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                    elif verb == b"DATA":
+                        self.data = True
+                        self.buffer = b"\r\n" + self.buffer  # a message may be empty
+                        self.transport.write(b"354 go ahead\r\n")
+                    elif verb == b"QUIT":
+                        self.transport.write(b"221 bye\r\n")
+                        self.transport.close()
+                        return
+                    else:
+                        if verb == b"RCPT":
+                            self.rcpts += 1
+                        elif verb == b"RSET":
+                            self.rcpts = 0
+                        self.transport.write(b"250 2.0.0 Ok\r\n")
+
+        return Session
+
+
+def fast_sink(port: int, counter: Any, ready: Any, stop: Any) -> None:
+    """A ``FastSink`` process on ``port`` (SO_REUSEPORT: several share it)."""
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(
+        loop.create_server(FastSink(counter).protocol(), "127.0.0.1", port, reuse_port=True)
+    )
+    threading.Thread(target=lambda: (stop.wait(), loop.call_soon_threadsafe(loop.stop))).start()
+    ready.set()
+    loop.run_forever()
+    server.close()
+
+
+def publication(root: Path, port: int, *, dkim: Path | None, batch: int = 100) -> Path:
+    """The demo publication's settings, sending to the sink over one connection."""
+    root.mkdir(parents=True)
+    signing = f'[email.dkim]\nselector = "bench"\nkey_file = "{dkim}"\n' if dkim is not None else ""
+    (root / "config.toml").write_text(
+        f"""
+[publication]
+title = "The Example Dispatch"
+base_url = "https://example.org"
+timezone = "Europe/Berlin"
+author = {{ name = "Chief Editor", email = "editor@example.org" }}
+postal_address = "The Example Dispatch, Musterstraße 1, 10115 Berlin, Germany"
+
+[content]
+dir = "{REPO / "content"}"
+
+[email]
+from = "The Example Dispatch <news@example.org>"
+transport = "smtp"
+unsubscribe_url = "https://example.org/unsubscribe"
+unsubscribe_mailto = "unsubscribe@example.org"
+
+[email.smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+connections = 1
+
+[email.sending]
+claim_batch = {batch}
+
+{signing}
+[state]
+db = "state/syndicate.db"
+""",
+        encoding="utf-8",
+    )
+    return root / "config.toml"
+
+
+def dkim_key(root: Path) -> Path:
+    """A 2048-bit RSA key for signing, as ``syndicate dkim`` would write it."""
+    from syndicate.delivery.dkim import generate_key
+
+    private, _ = generate_key(2048)
+    path = root / "dkim.pem"
+    path.write_bytes(private)
+    path.chmod(0o600)
+    return path
+
+
+def floor(config: Any, port: int, count: int, *, sign: bool) -> float:
+    """Seconds for the plain smtplib loop (signing each copy first with ``sign``)."""
+    from syndicate.delivery.dkim import signer_for
+    from syndicate.delivery.send import Job, message_builder
+    from syndicate.delivery.settings import DeliverySettings
+
+    conn, _, rendered = edition_for(config)
+    conn.close()
+    settings = DeliverySettings.from_config(config)
+    unsigned = settings.__class__(
+        message=settings.message,
+        transport=settings.transport,
+        dkim=settings.dkim.__class__(key_file=None, selector="", domain=""),
+        policy=settings.policy,
+        state_db=settings.state_db,
+    )
+    build = message_builder(unsigned, rendered, SECRET.encode(), date=NOW)
+    message = build(Job("reader@example.com", "Reader", "<x@example.org>", 0))
+    signer = signer_for(settings.dkim) if sign else None
+    smtp = smtplib.SMTP("127.0.0.1", port)
+    start = time.perf_counter()
+    for n in range(count):
+        wire = signer.sign(message) if signer is not None else message
+        smtp.sendmail("news@example.org", [f"reader{n:06d}@example.com"], wire)
+    seconds = time.perf_counter() - start
+    smtp.quit()
+    return seconds
+
+
+def in_process(config: Any) -> tuple[float, Any]:
+    """One worker, one connection: ``send_edition`` in this process."""
+    from syndicate.edition.sending import send_edition
+
+    conn, edition, rendered = edition_for(config)
+    start = time.perf_counter()
+    report = send_edition(config, conn, edition, rendered)
+    seconds = time.perf_counter() - start
+    conn.close()
+    return seconds, report
+
+
+def processes(config_path: Path, count: int) -> tuple[float, int]:
+    """``count`` sender processes on one edition; (wall seconds, peak RSS KB of one)."""
+    env = {**os.environ, "SYNDICATE_SECRET": SECRET}
+    command = [sys.executable, "-c", "from syndicate.cli import main; main()"]
+    command += ["--config", str(config_path)]
+    start = time.perf_counter()
+    running = [
+        subprocess.Popen(
+            [*command, "email", "--send", "--yes", "--now", CLI_NOW],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+    for process in running:
+        out, err = process.communicate()
+        assert process.returncode == 0, (out, err)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, peak
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children (the sender processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def fresh(root: Path, port: int, recipients: int, *, dkim: Path | None) -> Any:
+    """A publication with ``recipients`` active subscribers and its edition planned."""
+    from syndicate.config import load_config
+
+    config = load_config(publication(root, port, dkim=dkim))
+    add_subscribers(config, recipients)
+    return config
+
+
+def db_size(config: Any) -> int:
+    """Bytes of the state database with its WAL."""
+    base = Path(config.state_db)
+    return sum(p.stat().st_size for p in base.parent.glob(base.name + "*") if p.is_file())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=3000)
+    parser.add_argument("--signed-recipients", type=int, default=600)
+    parser.add_argument("--processes", default="1,4", help="comma-separated sender counts")
+    parser.add_argument(
+        "--process-recipients", type=int, default=0, help="recipients of the process rows"
+    )
+    parser.add_argument("--sinks", type=int, default=2)
+    parser.add_argument(
+        "--sink", choices=("fast", "aiosmtpd"), default="fast", help="the SMTP sink's kind"
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--large", type=int, default=0, help="also a DKIM send to N recipients")
+    parser.add_argument("--large-processes", type=int, default=4)
+    parser.add_argument("--skip-main", action="store_true", help="only the --large run")
+    parser.add_argument("--verbose", action="store_true", help="print every round")
+    args = parser.parse_args()
+    os.environ["SYNDICATE_SECRET"] = SECRET
+
+    context = mp.get_context("spawn")
+    counter = context.Value("q", 0)
+    stop = context.Event()
+    port = free_port()
+    servers = []
+    for _ in range(args.sinks):
+        ready = context.Event()
+        target = fast_sink if args.sink == "fast" else sink
+        server = context.Process(target=target, args=(port, counter, ready, stop), daemon=True)
+        server.start()
+        if not ready.wait(90):
+            raise SystemExit("an aiosmtpd sink did not start")
+        servers.append(server)
+    best: dict[str, tuple[float, int, float]] = {}
+
+    def keep(label: str, seconds: float, count: int, cpu: float) -> None:
+        """The fastest run of a row, with the sender's CPU seconds in it."""
+        if args.verbose:
+            print(f"  {label}: {count / seconds:.0f} msgs/s, {cpu / count * 1e6:.0f} us/msg")
+        if label not in best or seconds < best[label][0]:
+            best[label] = (seconds, count, cpu)
+
+    def expect(before: int, count: int) -> None:
+        time.sleep(0.2)
+        assert counter.value - before == count, (counter.value - before, count)
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            key = dkim_key(Path(tmp))
+            n, s = args.recipients, args.signed_recipients
+            for attempt in range(0 if args.skip_main else args.repeat):
+                base = Path(tmp) / str(attempt)
+                for label, signed, count in (
+                    ("floor: smtplib loop", False, n),
+                    ("floor, signed: smtplib loop + DKIM sign", True, s),
+                ):
+                    config = fresh(base / f"floor-{signed}", port, 1, dkim=key)
+                    before = counter.value
+                    cpu = time.process_time()
+                    seconds = floor(config, port, count, sign=signed)
+                    keep(label, seconds, count, time.process_time() - cpu)
+                    expect(before, count)
+                for label, dkim, count in (
+                    ("syndicate, 1 worker, 1 conn.", None, n),
+                    ("syndicate, 1 worker, 1 conn., signed", key, s),
+                ):
+                    config = fresh(base / f"one-{dkim is not None}", port, count, dkim=dkim)
+                    before = counter.value
+                    cpu = time.process_time()
+                    seconds, report = in_process(config)
+                    used = time.process_time() - cpu
+                    assert report.sent == count and report.complete, report.summary()
+                    expect(before, count)
+                    keep(label, seconds, count, used)
+                m = args.process_recipients or n  # more: start-up (~0.6 s CPU each) amortised
+                for many in (int(c) for c in args.processes.split(",")):
+                    config = fresh(base / f"p{many}", port, m, dkim=None)
+                    before = counter.value
+                    cpu = children_cpu()
+                    seconds, _ = processes(config.path, many)
+                    used = children_cpu() - cpu
+                    expect(before, m)
+                    keep(f"syndicate, {many} process(es) x 1 conn.", seconds, m, used)
+            if args.large:
+                config = fresh(Path(tmp) / "large", port, args.large, dkim=key)
+                before = counter.value
+                seconds, peak = processes(config.path, args.large_processes)
+                expect(before, args.large)
+                print(
+                    f"large edition: {args.large} recipients, DKIM 2048-bit, "
+                    f"{args.large_processes} sender processes: {seconds:.1f} s "
+                    f"({args.large / seconds:.0f} msgs/s), peak RSS of a sender "
+                    f"{peak / 1024:.0f} MB, database {db_size(config) / 1e6:.0f} MB"
+                )
+    finally:
+        stop.set()
+        for server in servers:
+            server.join(10)
+    if not best:
+        return
+    print(
+        f"{args.recipients} recipients ({args.signed_recipients} signed), {args.sinks} "
+        f"{args.sink} sink process(es), {os.cpu_count()} CPUs, best of {args.repeat}"
+    )
+    print(f"{'sender':<44} {'seconds':>8} {'msgs/s':>8} {'ratio':>8} {'CPU us/msg':>11}")
+    rate = {label: count / seconds for label, (seconds, count, _) in best.items()}
+    floors = {
+        "": rate["floor: smtplib loop"],
+        "signed": rate["floor, signed: smtplib loop + DKIM sign"],
+    }
+    one = rate.get("syndicate, 1 process(es) x 1 conn.")
+    for label, (seconds, count, cpu) in best.items():
+        if label.startswith("syndicate, ") and "process" in label and one:
+            ratio = f"{rate[label] / one:.2f}x"
+        else:
+            ratio = f"{rate[label] / floors['signed' if 'signed' in label else '']:.0%}"
+        per = cpu / count * 1e6
+        print(f"{label:<44} {seconds:>8.2f} {rate[label]:>8.0f} {ratio:>8} {per:>11.0f}")
+
+
+if __name__ == "__main__":
+    main()
