@@ -236,24 +236,6 @@ def enqueue_addresses(
     return len(fresh)
 
 
-def due(conn: Connection, edition: str) -> list[Pending]:
-    """Rows to send in this run: queued and deferred ones, in subscription order."""
-    ensure_ledger(conn)
-    rows = conn.execute(
-        "SELECT d.email, COALESCE(s.name, '') AS name, d.message_id, d.attempts"
-        " FROM deliveries d LEFT JOIN subscribers s ON s.email = d.email"
-        " WHERE d.edition = ? AND d.state IN ('queued', 'deferred')"
-        " ORDER BY d.subscriber_id, d.email",
-        (edition,),
-    ).fetchall()
-    return [
-        Pending(
-            email=r["email"], name=r["name"], message_id=r["message_id"], attempts=r["attempts"]
-        )
-        for r in rows
-    ]
-
-
 def summary(conn: Connection, edition: str) -> LedgerSummary:
     """How many of an edition's rows are in each state, rows folded by retention included
     (``retention.py``): a pruned edition counts as it did before."""
