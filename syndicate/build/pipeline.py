@@ -53,6 +53,7 @@ from .manifest import Manifest
 from .result import BuildPhase as BuildPhase
 from .result import BuildResult as BuildResult
 from .result import Produced as Produced
+from .result import Settled
 from .workers import default_jobs, parse_all, render_all, render_job, stage_feeds
 
 Progress = Callable[[int, int], None]
@@ -402,6 +403,11 @@ class _Run:
             removed=tuple(removed),
             swept=self.swept,
             corrections=snapshot.corrections,
+            settled=Settled(
+                snapshot.lower,
+                snapshot.upper,
+                tuple((path, known[path].size, known[path].mtime_ns) for path in snapshot.paths),
+            ),
         )
 
     def _render(self, store: BuildCache | None, wanted: list[Source]) -> dict[str, Article]:

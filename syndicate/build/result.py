@@ -7,6 +7,7 @@ can be read without the build machinery; nothing here affects what a build write
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import PurePosixPath
 
 from ..errors import Problem
@@ -41,6 +42,17 @@ class BuildPhase:
 
 
 @dataclass(frozen=True, slots=True)
+class Settled:
+    """What a build that found nothing to do relied on, for the CLI's start-up stamp
+    (``build/noop.py``): the span of time in which the same articles are visible, and every
+    output file's relative path, size and mtime as the build cache recorded them."""
+
+    lower: datetime | None
+    upper: datetime | None
+    outputs: tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class BuildResult:
     """What a build did, for the one-line summary and for ``publish``.
 
@@ -61,6 +73,7 @@ class BuildResult:
     swept: int = 0  # temp files of killed runs removed
     phases: tuple[BuildPhase, ...] = ()  # where the time went (``build -v``, ``build --html``)
     corrections: Notes = ()  # every article's correction notes (for the newsletter archive)
+    settled: Settled | None = None  # set when the build found nothing to do (the snapshot held)
 
     @property
     def main_files(self) -> int:
@@ -76,20 +89,28 @@ class BuildResult:
         return self.paths or tuple(p.path for p in self.produced)
 
     def summary(self) -> str:
-        """``wrote 3 feeds + 42 taxonomy feeds for 120 articles in 0.8 s (2 changed, 43
-        unchanged, 3 removed)``, naming other files (a digest, a plugin's output) apart from
+        """The one-line summary (``summary_parts`` around this build's seconds)."""
+        before, after = self.summary_parts()
+        return f"{before}{self.seconds:.1f}{after}"
+
+    def summary_parts(self) -> tuple[str, str]:
+        """The summary before and after its seconds: ``wrote 3 feeds + 42 taxonomy feeds for
+        120 articles in 0.8 s (2 changed, 43 unchanged, 3 removed)``, naming other files (a digest, a plugin's output) apart from
         the feeds; ``removed`` (feeds the content no longer makes) only when there were any."""
         total = len(self._all_paths())
         others = total - self.main_files - self.taxonomy_files
         extra = f" + {others} other file{'s' if others != 1 else ''}" if others else ""
         removed = f", {len(self.removed)} removed" if self.removed else ""
-        return (
+        before = (
             f"wrote {plural(self.main_files, 'feed')} + "
             f"{plural(self.taxonomy_files, 'taxonomy feed')}{extra} for "
-            f"{plural(self.articles, 'article')} in {self.seconds:.1f} s "
-            f"({len(self.report.written)} changed, {len(self.report.unchanged)} unchanged"
+            f"{plural(self.articles, 'article')} in "
+        )
+        after = (
+            f" s ({len(self.report.written)} changed, {len(self.report.unchanged)} unchanged"
             f"{removed})"
         )
+        return before, after
 
 
 _TOP = PurePosixPath(".")

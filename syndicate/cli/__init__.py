@@ -2,18 +2,40 @@
 
 The root group and shared helpers are in `group`; each other module holds one area's commands,
 and the root group imports it when one of them runs (``group.COMMANDS``), so `syndicate --help`
-and `import syndicate.cli` load no command module and none of the core.
+and `import syndicate.cli` load no command module and none of the core. The console script
+(``main``) first lets ``fastpath`` answer a no-op ``build`` before even click is imported; the
+group itself is loaded on first use of ``cli``.
 
 May import: api, build, config, content, delivery, edition, errors, exporters, files, ingest, model, publish, report, scaffold, store, text, web.
 """
 
 from __future__ import annotations
 
-from .group import cli
+import importlib
+import sys
+from typing import TYPE_CHECKING, Any
+
+from .fastpath import answer_noop
+
+if TYPE_CHECKING:
+    from .group import cli as cli
 
 __all__ = ["cli", "main"]
 
 
+def __getattr__(name: str) -> Any:
+    """``cli``, the root group, imported on first access (PEP 562): see ``main``."""
+    if name == "cli":
+        # Deferred: click and the group cost ~50 ms that a no-op build answered by
+        # ``fastpath`` never needs.
+        return importlib.import_module(".group", __name__).cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def main() -> None:
-    """Console-script entry point."""
-    cli(obj={})
+    """Console-script entry point: a no-op ``build`` is answered from its stamp (see
+    ``fastpath``); everything else goes to click."""
+    code = answer_noop(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    __getattr__("cli")(obj={})

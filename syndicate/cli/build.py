@@ -11,9 +11,12 @@ from pathlib import Path
 
 import click
 
+from ..build import noop
+from ..build.stamping import remember_noop
+from ..config import find_config
 from ..publish.site import build as run_build
 from ..report.page import render_page, write_page
-from .group import progress_bar, quiet, show_warnings
+from .group import progress_bar, quiet, show_warnings, shown
 from .publication import load, parse_now
 
 log = logging.getLogger("syndicate")
@@ -43,7 +46,14 @@ def build(
     html_path: Path | None,
 ) -> None:
     """Run every enabled feed exporter; default out = [feeds] out (feeds/)."""
+    # The start-up stamp (build/noop.py) covers the plain form cron uses; its key is taken
+    # before the config is loaded, so an edit in between can only make it stale, never wrong.
+    plain = not no_cache and now_text is None and html_path is None
+    where = find_config(ctx.find_root().obj["config_path"])
+    key = noop.config_key(where, None if out is None else str(out)) if plain else None
     config = load(ctx)
+    noop.forget(config.state_db)  # whatever this run finds, the old stamp is not to be trusted
+    inputs = noop.content_inputs(key, config.content_dir) if key is not None else None
     with progress_bar(ctx, "rendering", unit="articles") as progress:
         result = run_build(
             config, out=out, now=parse_now(now_text, ctx), progress=progress, cache=not no_cache
@@ -53,6 +63,8 @@ def build(
         log.debug("wrote %s", path)
     if not quiet(ctx):
         click.echo(result.summary())
+    if inputs is not None:
+        remember_noop(config, out, inputs, result, [shown(w) for w in result.warnings])
     if html_path is not None:
         page = render_page(config, build_phases=result.phases, build_summary=result.summary())
         write_page(html_path, page)
