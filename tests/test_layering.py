@@ -95,6 +95,11 @@ DYNAMIC_IMPORTS: dict[str, str] = {
         "the schema's revision files are named by id (rNNNN_slug.py), as Alembic finds them; "
         "statement-only ones are applied at SQLite start-up without loading Alembic"
     ),
+    "syndicate.cli": (
+        "PEP 562 __getattr__ for `cli`: the console script's `main` first tries the no-op "
+        "build's stdlib-only check (cli/fastpath.py), so click and the root group load only "
+        "when it cannot answer"
+    ),
     "syndicate.cli.group": (
         "click's lazy subcommands: a command's module (syndicate.cli.*) is imported when the "
         "command runs, and `--help` lists the summaries in COMMANDS (as pip does)"

@@ -37,9 +37,8 @@ import sys
 import time
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from .. import __version__
 
@@ -57,8 +56,7 @@ _ABSENT = (-1, -1)
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True, slots=True)
-class Replay:
+class Replay(NamedTuple):
     """What a confirmed no-op prints: warnings (stderr), then the summary around its seconds."""
 
     warnings: tuple[str, ...]
@@ -66,8 +64,7 @@ class Replay:
     after_seconds: str
 
 
-@dataclass(frozen=True, slots=True)
-class Inputs:
+class Inputs(NamedTuple):
     """What a build is about to depend on, taken before it starts (see ``record``)."""
 
     key: bytes
@@ -199,7 +196,7 @@ def _key(config_path: Path, text: bytes, out: str | None) -> bytes:
         sys.version,
         sys.executable,
         str(config_path),
-        os.getcwd(),
+        str(Path.cwd()),
         os.environ.get("HOME", ""),
         out,
     )
@@ -248,7 +245,7 @@ def _tree_stats(folder: Path) -> list[Check]:
     stats: list[Check] = []
     for rel, path in _files(folder):
         try:
-            st = os.stat(path)
+            st = Path(path).stat()
         except OSError:
             stats.append((rel, *_ABSENT))
             continue
@@ -303,7 +300,7 @@ def _digest_entries(entries: Sequence[Check]) -> bytes:
 
 def _stat(path: Path) -> Check:
     try:
-        st = os.stat(path)
+        st = path.stat()
     except OSError:
         return (str(path), *_ABSENT)
     return (str(path), st.st_size, st.st_mtime_ns)
@@ -312,7 +309,7 @@ def _stat(path: Path) -> Check:
 def _stats_match(checks: Iterable[Check]) -> bool:
     for path, size, mtime in checks:
         try:
-            st = os.stat(path)
+            st = Path(path).stat()
         except OSError:
             if (size, mtime) != _ABSENT:
                 return False
@@ -322,8 +319,7 @@ def _stats_match(checks: Iterable[Check]) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class _Stamp:
+class _Stamp(NamedTuple):
     key: bytes
     content: bytes
     content_dir: str
@@ -353,7 +349,9 @@ def _load(path: Path) -> _Stamp | None:
                 (_typed(p, str), _typed(size, int), _typed(mtime, int)) for p, size, mtime in checks
             ),
             replay=Replay(
-                tuple(_typed(line, str) for line in warnings), _typed(before, str), _typed(after, str)
+                tuple(_typed(line, str) for line in warnings),
+                _typed(before, str),
+                _typed(after, str),
             ),
         )
     except (TypeError, ValueError):

@@ -37,10 +37,10 @@ def answer_noop(argv: list[str]) -> int | None:
     if replay is None:
         return None
     for line in replay.warnings:
-        print(line, file=sys.stderr)
+        sys.stderr.write(f"{line}\n")
     if not quiet:
         seconds = time.perf_counter() - started
-        print(f"{replay.before_seconds}{seconds:.1f}{replay.after_seconds}")
+        sys.stdout.write(f"{replay.before_seconds}{seconds:.1f}{replay.after_seconds}\n")
     return 0
 
 
