@@ -292,10 +292,9 @@ def _content(directory: Path) -> list[Check] | None:
 
 
 def _digest_entries(entries: Sequence[Check]) -> bytes:
-    digest = hashlib.blake2b(digest_size=20)
-    for rel, size, mtime in entries:
-        digest.update(f"{rel}\0{size}\0{mtime}\n".encode())
-    return digest.digest()
+    # marshal: one C call for the whole list (its format is fixed per Python version, which
+    # is in the key); hashing entry by entry cost a fifth of the check.
+    return hashlib.blake2b(marshal.dumps(list(entries)), digest_size=20).digest()
 
 
 def _stat(path: Path) -> Check:
