@@ -180,11 +180,13 @@ def test_a_change_that_keeps_the_mtime_but_not_the_size_falls_through(site: Path
     assert "Story five, longer title" in (site / "feeds" / "rss.xml").read_text()
 
 
-def test_a_hidden_or_non_article_file_in_content_also_falls_through(site: Path) -> None:
-    """The stamp's net is wider than the build's scan: it can miss a no-op, never a change."""
-    write(site, ".draft.md.swp", "scratch")
-    result = assert_falls_through(site)
-    assert "(0 changed, " in result.stdout
+def test_files_the_build_does_not_read_keep_the_stamp(site: Path) -> None:
+    """The stamp sees the content as the build's scan does (``content/walk.py``): an editor's
+    swap file, an underscore draft folder or an image changes no output."""
+    write(site, ".story-1.md.swp", "scratch")
+    write(site, "_drafts/idea.md", article("Idea"))
+    write(site, "photo.jpg", "not an article")
+    assert_fast(site)
 
 
 def test_editing_the_config_falls_through(site: Path) -> None:
@@ -254,21 +256,22 @@ def test_a_fresh_edit_is_racy_and_gets_no_stamp(site: Path) -> None:
     config = load_config(site / "config.toml")
     key = noop.config_key(site / "config.toml", None)
     assert key is not None
-    settled = noop.content_inputs(key, config.content_dir)
-    assert settled is not None and not settled.racy
-    (site / "content" / "2026-11-02-story-1.md").write_text(article("Just now"))
-    fresh = noop.content_inputs(key, config.content_dir)
-    assert fresh is not None and fresh.racy and fresh.content != settled.content
-    replay = noop.Replay((), "wrote ", " s")
-    assert not noop.record(
-        fresh,
+    long_ago = [("a.md", 10, time.time_ns() - 10 * noop.RACY_NS)]
+    just_now = [*long_ago, ("b.md", 10, time.time_ns())]
+    assert not noop.racy(long_ago) and noop.racy(just_now)
+    stamp = noop.stamp_file(config.state_db)
+    stamp.unlink()
+    written = noop.record(
+        key,
+        just_now,
         state_db=config.state_db,
         content_dir=config.content_dir,
         window=(None, None),
         outputs=(),
         watched=(),
-        replay=replay,
+        replay=noop.Replay((), "wrote ", " s"),
     )
+    assert not written and not stamp.exists()
 
 
 # --- the check itself, in this process (the stamp written by the in-process CLI) -----------

@@ -12,8 +12,8 @@ right after reading argv, with the standard library only:
   bytes of every template (the publication's and the built-in ones), and the stat of every
   ``sys.path`` folder (installing or removing a distribution, such as an exporter plugin,
   changes its folder);
-- a digest of the content folder: every file's path, size and mtime (hidden ones too, a
-  broader net than the build's scan, so the stamp can only miss a no-op, never a change);
+- a digest of the content files' paths, sizes and mtimes, as the build's own scan saw them
+  (``content/walk.py`` walks for both, so the two see the same files);
 - the window of time in which the same articles are visible (an embargo ending, a
   future-dated article becoming due, ends it);
 - the stat of every output file as the build cache recorded it after writing, of the output
@@ -22,7 +22,10 @@ right after reading argv, with the standard library only:
 - the lines the no-op printed, which are printed again (with this run's seconds).
 
 Anything unequal, unreadable or missing means "not sure": the normal build runs, and it
-removes the stamp first, so a stamp never outlives the state it was written for.
+removes the stamp first, so a stamp never outlives the state it was written for. Everything
+recorded was taken before or while the no-op ran (the key before the config was loaded, the
+stats by the build's scan, the outputs' as the cache recorded them), so a change made while it
+ran shows as a difference next time: a stamp can be stale, never wrong.
 
 Only the standard library is imported here (and ``syndicate.__version__``): that is the point.
 """
@@ -41,6 +44,7 @@ from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 from .. import __version__
+from ..content.walk import walk_content
 
 FORMAT = 1  # bump whenever the stamp's layout or meaning changes
 STAMP_NAME = "build-stamp"
@@ -64,14 +68,6 @@ class Replay(NamedTuple):
     after_seconds: str
 
 
-class Inputs(NamedTuple):
-    """What a build is about to depend on, taken before it starts (see ``record``)."""
-
-    key: bytes
-    content: bytes
-    racy: bool
-
-
 def stamp_file(state_db: Path) -> Path:
     """Where the stamp lives: beside the build cache, in the state database's folder."""
     return state_db.parent / STAMP_NAME
@@ -87,14 +83,18 @@ def config_key(config_path: Path, out: str | None) -> bytes | None:
     return _key(config_path.absolute(), text, out)
 
 
-def content_inputs(key: bytes, content_dir: Path) -> Inputs | None:
-    """The content folder's state, with the ``key`` taken before the config was loaded."""
-    started = time.time_ns()
-    entries = _content(content_dir)
-    if entries is None:
-        return None
-    racy = any(mtime >= started - RACY_NS for _, _, mtime in entries)
-    return Inputs(key, _digest_entries(entries), racy)
+def content_digest(entries: Sequence[Check]) -> bytes:
+    """The digest of the content files' (relative path, size, mtime_ns), in scan order.
+
+    One ``marshal`` call for the whole list (its format is fixed per Python version, which is
+    in the key): hashing entry by entry cost a fifth of the check."""
+    return hashlib.blake2b(marshal.dumps(list(entries)), digest_size=20).digest()
+
+
+def racy(entries: Sequence[Check]) -> bool:
+    """Whether a content file changed so recently that it may change again unseen."""
+    recent = time.time_ns() - RACY_NS
+    return any(mtime >= recent for _, _, mtime in entries)
 
 
 def check(config_path: Path, out: str | None, *, now_ns: int | None = None) -> Replay | None:
@@ -118,14 +118,19 @@ def check(config_path: Path, out: str | None, *, now_ns: int | None = None) -> R
         return None  # a publication moment was crossed: the selection may differ
     if not _stats_match(stamp.checks):
         return None
-    entries = _content(Path(stamp.content_dir))
-    if entries is None or _digest_entries(entries) != stamp.content:
+    try:
+        found = walk_content(stamp.content_dir)
+    except OSError:
+        return None
+    entries = [("/".join(parts), size, mtime) for parts, _, size, mtime, _ in found]
+    if content_digest(entries) != stamp.content:
         return None
     return stamp.replay
 
 
 def record(
-    inputs: Inputs,
+    key: bytes,
+    content: Sequence[Check],
     *,
     state_db: Path,
     content_dir: Path,
@@ -134,17 +139,18 @@ def record(
     watched: Iterable[Path],
     replay: Replay,
 ) -> bool:
-    """Write the stamp of a build that found nothing to do (its ``inputs`` taken before it
-    started); ``outputs`` as the build cache recorded them, ``watched`` the files and folders
-    whose stat must stay as it is now (or that must stay absent). False if not written."""
-    if inputs.racy:
+    """Write the stamp of a build that found nothing to do: ``key`` taken before it loaded the
+    config, ``content`` the stats its scan found, ``outputs`` as the build cache recorded them,
+    ``watched`` the files and folders whose stat must stay as it is now (or stay absent).
+    False if not written."""
+    if racy(content):
         return False
     lower, upper = window
     checks = [*outputs, *(_stat(path) for path in watched)]
     data = (
         FORMAT,
-        inputs.key,
-        inputs.content,
+        key,
+        content_digest(content),
         str(content_dir),
         -(2**62) if lower is None else lower,
         upper,
@@ -251,50 +257,6 @@ def _tree_stats(folder: Path) -> list[Check]:
             continue
         stats.append((rel, st.st_size, st.st_mtime_ns))
     return stats
-
-
-def _content(directory: Path) -> list[Check] | None:
-    """(relative path, size, mtime_ns) of every file below ``directory`` (following links, as
-    the build's scan does), sorted; None if the folder cannot be read.
-
-    Each folder is opened once and its files are stat-ed relative to it (``dir_fd``): the
-    kernel resolves one name, not the whole path, each time (~15% less than ``os.stat(path)``
-    or ``DirEntry.stat()``, which on Linux caches only the entry's type, not its size or mtime).
-    """
-    found: list[Check] = []
-
-    def walk(fd: int, prefix: str) -> None:
-        with os.scandir(fd) as entries:
-            for entry in entries:
-                name = entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
-                    try:
-                        walk(child, f"{prefix}{name}/")
-                    finally:
-                        os.close(child)
-                else:
-                    st = os.stat(name, dir_fd=fd)
-                    found.append((prefix + name, st.st_size, st.st_mtime_ns))
-
-    try:
-        top = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return None
-    try:
-        walk(top, "")
-    except OSError:
-        return None
-    finally:
-        os.close(top)
-    found.sort()
-    return found
-
-
-def _digest_entries(entries: Sequence[Check]) -> bytes:
-    # marshal: one C call for the whole list (its format is fixed per Python version, which
-    # is in the key); hashing entry by entry cost a fifth of the check.
-    return hashlib.blake2b(marshal.dumps(list(entries)), digest_size=20).digest()
 
 
 def _stat(path: Path) -> Check:

@@ -24,7 +24,15 @@ from pathlib import Path, PurePosixPath
 
 from ..config import Config
 from ..content.articles import render_article
-from ..content.sources import Source, display, iter_problems, load_sources, scan, with_rendering
+from ..content.sources import (
+    Source,
+    Stat,
+    display,
+    iter_problems,
+    load_sources,
+    scan,
+    with_rendering,
+)
 from ..content.when import now_utc
 from ..crashpoints import crash_point
 from ..errors import ContentError, Problem
@@ -210,7 +218,7 @@ class _Run:
         out_key = str(self.out_dir.resolve())
         scanned = scan_digest((s.rel, s.size, s.mtime_ns) for s in stats)
         if store is not None and all(isinstance(e, FeedExporter) for e in self.exporters):
-            unchanged = self._unchanged(store, out_key, scanned, started)
+            unchanged = self._unchanged(store, out_key, scanned, stats, started)
             if unchanged is not None:
                 return unchanged
         sources, source_rows, removed = load_sources(
@@ -367,7 +375,7 @@ class _Run:
         )
 
     def _unchanged(
-        self, store: BuildCache, out_key: str, scanned: str, started: float
+        self, store: BuildCache, out_key: str, scanned: str, stats: list[Stat], started: float
     ) -> BuildResult | None:
         """The result of a build that finds nothing to do, or None if something may differ:
         same content stats, no publication moment crossed, every output file as last written."""
@@ -406,6 +414,7 @@ class _Run:
             settled=Settled(
                 snapshot.lower,
                 snapshot.upper,
+                tuple((s.rel, s.size, s.mtime_ns) for s in stats),
                 tuple((path, known[path].size, known[path].mtime_ns) for path in snapshot.paths),
             )
             # A third-party exporter may change with its code (an editable install) where the

@@ -44,11 +44,13 @@ class BuildPhase:
 @dataclass(frozen=True, slots=True)
 class Settled:
     """What a build that found nothing to do relied on, for the CLI's start-up stamp
-    (``build/noop.py``): the span of time in which the same articles are visible, and every
-    output file's relative path, size and mtime as the build cache recorded them."""
+    (``build/noop.py``): the span of time in which the same articles are visible, every
+    content file's relative path, size and mtime as its scan found them, and every output
+    file's as the build cache recorded them."""
 
     lower: datetime | None
     upper: datetime | None
+    content: tuple[tuple[str, int, int], ...]
     outputs: tuple[tuple[str, int, int], ...]
 
 

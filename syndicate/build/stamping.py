@@ -23,12 +23,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def remember_noop(
     config: Config,
     out: Path | None,
-    inputs: noop.Inputs,
+    key: bytes,
     result: BuildResult,
     warnings: Sequence[str],
 ) -> bool:
     """Write the stamp if ``result`` is a build that changed nothing and that the next one can
-    replay (``warnings`` as the CLI printed them); True if written."""
+    replay (``key`` taken before the config was loaded, ``warnings`` as the CLI printed them);
+    True if written."""
     settled = result.settled
     if (
         settled is None
@@ -49,7 +50,8 @@ def remember_noop(
         config.state_db,  # absent now, and must stay so
     ]
     return noop.record(
-        inputs,
+        key,
+        settled.content,
         state_db=config.state_db,
         content_dir=config.content_dir,
         window=(_micros(settled.lower), _micros(settled.upper)),

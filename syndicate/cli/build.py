@@ -53,7 +53,6 @@ def build(
     key = noop.config_key(where, None if out is None else str(out)) if plain else None
     config = load(ctx)
     noop.forget(config.state_db)  # whatever this run finds, the old stamp is not to be trusted
-    inputs = noop.content_inputs(key, config.content_dir) if key is not None else None
     with progress_bar(ctx, "rendering", unit="articles") as progress:
         result = run_build(
             config, out=out, now=parse_now(now_text, ctx), progress=progress, cache=not no_cache
@@ -63,8 +62,8 @@ def build(
         log.debug("wrote %s", path)
     if not quiet(ctx):
         click.echo(result.summary())
-    if inputs is not None:
-        remember_noop(config, out, inputs, result, [shown(w) for w in result.warnings])
+    if key is not None:
+        remember_noop(config, out, key, result, [shown(w) for w in result.warnings])
     if html_path is not None:
         page = render_page(config, build_phases=result.phases, build_summary=result.summary())
         write_page(html_path, page)

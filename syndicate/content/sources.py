@@ -24,11 +24,10 @@ from ..errors import ContentError, Problem
 from ..model import Article, Author, Correction, Enclosure, Image, Publication
 from .articles import parse_article, too_large
 from .limits import MAX_FILE_BYTES, OUTSIDE_LINK, escapes
+from .walk import walk_content
 
 if TYPE_CHECKING:
     from ..build.cache import BuildCache
-
-CONTENT_SUFFIXES = (".md", ".markdown")
 
 Record = tuple[Any, ...]
 
@@ -68,35 +67,17 @@ class Source:
 
 def scan(directory: Path) -> list[Stat]:
     """Every content file under ``directory`` with its stat, in ``content_files`` order."""
-    found: list[tuple[tuple[str, ...], Stat]] = []
-    outside: list[Problem] = []
-
-    def walk(folder: str, parts: tuple[str, ...]) -> None:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                name = entry.name
-                if name.startswith((".", "_")):
-                    continue  # hidden and underscore folders/files are never articles
-                if entry.is_dir(follow_symlinks=False):
-                    walk(entry.path, (*parts, name))
-                elif name.lower().endswith(CONTENT_SUFFIXES) and entry.is_file():
-                    if entry.is_symlink() and (target := escapes(str(directory), entry.path)):
-                        outside.append(
-                            Problem(
-                                display(Path(entry.path)), None, OUTSIDE_LINK.format(target=target)
-                            )
-                        )
-                        continue
-                    st = entry.stat()
-                    rel = (*parts, name)
-                    found.append((rel, Stat("/".join(rel), entry.path, st.st_size, st.st_mtime_ns)))
-
-    if directory.is_dir():
-        walk(str(directory), ())
+    if not directory.is_dir():
+        return []
+    found = walk_content(str(directory))
+    outside = [
+        Problem(display(Path(path)), None, OUTSIDE_LINK.format(target=target))
+        for _, path, _, _, link in found
+        if link and (target := escapes(str(directory), path))
+    ]
     if outside:
         raise ContentError(outside)
-    found.sort(key=lambda item: item[0])
-    return [stat for _, stat in found]
+    return [Stat("/".join(parts), path, size, mtime) for parts, path, size, mtime, _ in found]
 
 
 def display(path: Path) -> Path:
