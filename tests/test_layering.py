@@ -96,9 +96,9 @@ DYNAMIC_IMPORTS: dict[str, str] = {
         "statement-only ones are applied at SQLite start-up without loading Alembic"
     ),
     "syndicate.cli": (
-        "PEP 562 __getattr__ for `cli`: the console script's `main` first tries the no-op "
-        "build's stdlib-only check (cli/fastpath.py), so click and the root group load only "
-        "when it cannot answer"
+        "PEP 562 __getattr__ for `cli`, and `main` loading cli/fastpath.py for a build only: "
+        "the no-op build's stdlib-only check runs before click and the root group load, and "
+        "other commands (`--help`) do not pay for it"
     ),
     "syndicate.cli.group": (
         "click's lazy subcommands: a command's module (syndicate.cli.*) is imported when the "
