@@ -146,3 +146,15 @@ def test_a_panic_in_the_rust_parser_falls_back(monkeypatch: pytest.MonkeyPatch) 
     assert markdown_fast.render(text) is None
     assert markdown_fast.paragraphs(text) is None
     assert render_markdown(text, summary=True) == _slow(text)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="[]!:`_*)x \n\u00a0|~", max_size=40))
+@example("]:::")
+@example(")*_*")
+@example("]_*_")
+def test_marks_in_finds_every_mark_one_scan_of_pairs_may_hide(text: str) -> None:
+    """``marks_in`` (one regex over the pairs) finds what an ``in`` per mark finds, pairs
+    that overlap a match (``]:::``, ``)*_``, ``*_*`` ...) included."""
+    expected = tuple(mark for mark in markdown_fast._UNSAFE_MARKS if mark in text)
+    assert markdown_fast.marks_in(text) == expected

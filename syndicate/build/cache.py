@@ -216,7 +216,9 @@ class BuildCache:
 
     @classmethod
     def _open(cls, path: Path, key: str) -> BuildCache:
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        # A cold build saves its inputs on a thread while this one serialises feeds (one user
+        # at a time: the build waits for that save before it touches the cache again).
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         try:
             # A rollback journal: a crash mid-write leaves the previous cache intact. Not WAL:
             # a cold build writes ~20 MB (records and rendered bodies) in one transaction, and

@@ -17,6 +17,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -272,17 +273,25 @@ class _Run:
             for feed, spec, _ in plan
         ]
 
+        saving: list[Future[None]] = []
+
         def save_inputs() -> None:
-            # Every body is rendered by now: store what this build learnt while the workers
-            # serialise (outputs follow once written; a crash in between costs a re-serialise).
+            # Every body is rendered by now: store what this build learnt while the feeds are
+            # serialised (outputs follow once written; a crash in between costs a
+            # re-serialise). On a thread: most of a cold build's save (~20 MB) is waiting for
+            # the disk, and this process serialises feeds meanwhile. It starts after the
+            # serialise workers are forked (``meanwhile``) and is waited for below.
             if store is not None and (source_rows or removed or self.rendered_rows):
-                store.save(
-                    sources=source_rows,
-                    removed=removed,
-                    rendered=self.rendered_rows,
-                    keep_rendered={by_id[i].key for i in in_feeds} | self.used_keys,
-                    out=out_key,
-                    outputs=(),
+                saving.append(
+                    background.submit(
+                        store.save,
+                        sources=source_rows,
+                        removed=removed,
+                        rendered=self.rendered_rows,
+                        keep_rendered={by_id[i].key for i in in_feeds} | self.used_keys,
+                        out=out_key,
+                        outputs=(),
+                    )
                 )
 
         # Each feed goes to a temp file as soon as a worker has serialised it (the worker
@@ -291,16 +300,20 @@ class _Run:
         made: list[tuple[Produced, str | None, Path, bool]] = []
         temps = temp_dir(self.out_dir)  # outside out_dir: nothing half-made is ever served
         with StagedWrites(temps) as staged:
-            staging = stage_feeds(pub, feeds, self.jobs, staging=temps, meanwhile=save_inputs)
-            with contextlib.closing(staging):
-                for (feed, spec, digest), (_, _, target), (temp, size) in zip(
-                    plan, feeds, staging, strict=True
-                ):
-                    if temp is not None:
-                        staged.adopt(temp, target)
-                    crash_point("staged", len(made) + 1)  # test hook: SIGKILL mid-serialise
-                    produced = Produced(spec.path(feed.filename), feed.media_type, size)
-                    made.append((produced, digest, target, temp is not None))
+            # The pool's exit waits for the save, also when serialising failed.
+            with ThreadPoolExecutor(1, thread_name_prefix="syndicate-cache") as background:
+                staging = stage_feeds(pub, feeds, self.jobs, staging=temps, meanwhile=save_inputs)
+                with contextlib.closing(staging):
+                    for (feed, spec, digest), (_, _, target), (temp, size) in zip(
+                        plan, feeds, staging, strict=True
+                    ):
+                        if temp is not None:
+                            staged.adopt(temp, target)
+                        crash_point("staged", len(made) + 1)  # test hook: SIGKILL mid-serialise
+                        produced = Produced(spec.path(feed.filename), feed.media_type, size)
+                        made.append((produced, digest, target, temp is not None))
+                for saved in saving:
+                    saved.result()  # its error, if any, is this build's (as before the thread)
             for other in others:
                 for artifact in other.export(pub, everyone):
                     paths.append(artifact.path)

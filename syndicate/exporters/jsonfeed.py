@@ -8,12 +8,14 @@ from typing import Any, ClassVar
 
 from ..content.corrections import with_notes_html, with_notes_text
 from ..model import Article, Author, Publication
+from .entries import EntryCache
 from .feedset import FeedSpec, PerFeedExporter, slugify
 from .settings import ExporterSettings
 
 FILENAME = "feed.json"
 MEDIA_TYPE = "application/feed+json"
 VERSION = "https://jsonfeed.org/version/1.1"
+INDENT = "  "  # json.dumps(indent=2)
 
 
 class JsonFeedSettings(ExporterSettings):
@@ -33,18 +35,39 @@ class JsonFeedExporter(PerFeedExporter):
 
     def __init__(self, settings: JsonFeedSettings | None = None) -> None:
         self.settings = settings or JsonFeedSettings()
+        # Each item's UTF-8 JSON text, written once and reused by every feed it is in.
+        self._items: EntryCache[bytes] = EntryCache()
 
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
-        """One feed's bytes."""
-        return _serialise(_feed(pub, spec), pretty=self.settings.pretty)
+        """One feed's bytes: the feed object with its items' texts (each written once) in
+        place, exactly as ``json.dumps`` writes the whole document."""
+        write = _pretty_item if self.settings.pretty else _compact_item
+        items = [self._items.get(pub, article, write) for article in spec.entries(pub)]
+        return _serialise(_feed(pub, spec), items, pretty=self.settings.pretty)
 
 
-def _serialise(document: dict[str, Any], *, pretty: bool = True) -> bytes:
+def _pretty_item(pub: Publication, article: Article) -> bytes:
+    text = json.dumps(_item(pub, article), ensure_ascii=False, indent=2)
+    # An item sits two levels deep (in "items", in the feed object); a JSON text holds no raw
+    # line end (strings escape theirs), so indenting every line after the first is exact.
+    return text.replace("\n", "\n" + INDENT * 2).encode("utf-8")
+
+
+def _compact_item(pub: Publication, article: Article) -> bytes:
+    return json.dumps(_item(pub, article), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _serialise(document: dict[str, Any], items: list[bytes], *, pretty: bool = True) -> bytes:
+    """The feed object with ``items`` (UTF-8 item texts) as its last member, "items"."""
     if pretty:
-        text = json.dumps(document, ensure_ascii=False, indent=2)
-    else:
-        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    return (text + "\n").encode("utf-8")
+        head = json.dumps(document, ensure_ascii=False, indent=2).removesuffix("\n}")
+        if not items:
+            return f'{head},\n{INDENT}"items": []\n}}\n'.encode()
+        inner = b"\n" + (INDENT * 2).encode()
+        opening = f'{head},\n{INDENT}"items": ['.encode() + inner
+        return b"".join((opening, (b"," + inner).join(items), f"\n{INDENT}]\n}}\n".encode()))
+    head = json.dumps(document, ensure_ascii=False, separators=(",", ":")).removesuffix("}")
+    return b"".join((f'{head},"items":['.encode(), b",".join(items), b"]}\n"))
 
 
 def _date(value: datetime) -> str:
@@ -59,6 +82,7 @@ def _author(author: Author) -> dict[str, str]:
 
 
 def _feed(pub: Publication, spec: FeedSpec) -> dict[str, Any]:
+    """The feed object without its items (they follow every other member)."""
     document: dict[str, Any] = {
         "version": VERSION,
         "title": spec.title,
@@ -73,7 +97,6 @@ def _feed(pub: Publication, spec: FeedSpec) -> dict[str, Any]:
         document["authors"] = [_author(pub.author)]
     if pub.feeds.websub_hub:
         document["hubs"] = [{"type": "WebSub", "url": pub.feeds.websub_hub}]
-    document["items"] = [_item(pub, article) for article in spec.entries(pub)]
     return document
 
 

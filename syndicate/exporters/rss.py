@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..model import Publication
 from ._feedgen import add_entry, new_feed, rss_bytes
+from .entries import EntryCache
 from .feedset import FeedSpec, PerFeedExporter
+from .spliced import RSS, feed_bytes
 
 FILENAME = "rss.xml"
 MEDIA_TYPE = "application/rss+xml"
@@ -17,9 +21,20 @@ class RssExporter(PerFeedExporter):
     filename = FILENAME
     media_type = MEDIA_TYPE
 
+    def __init__(self) -> None:
+        # Each item's bytes, made by feedgen once and reused by every feed it is in.
+        self._items: EntryCache[bytes] = EntryCache()
+
     def export_feed(self, pub: Publication, spec: FeedSpec) -> bytes:
         """One feed's bytes (feedgen and lxml are imported only when a feed is serialised)."""
-        fg = new_feed(pub, spec, spec.url(pub, FILENAME), MEDIA_TYPE)
-        for article in spec.entries(pub):
-            add_entry(fg, pub, article, atom=False)
-        return rss_bytes(fg)
+        url = spec.url(pub, FILENAME)
+        return feed_bytes(
+            new_feed(pub, spec, url, MEDIA_TYPE),
+            pub,
+            spec.entries(pub),
+            self._items,
+            form=RSS,
+            add_entry=lambda fg, article: add_entry(fg, pub, article, atom=False),
+            serialise=rss_bytes,
+            whole=partial(new_feed, pub, spec, url, MEDIA_TYPE),
+        )
