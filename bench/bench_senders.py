@@ -32,6 +32,7 @@ recipient. Rounds are interleaved; best of ``--repeat``.
 from __future__ import annotations
 
 import argparse
+import compileall
 import multiprocessing as mp
 import os
 import resource
@@ -379,6 +380,10 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="print every round")
     args = parser.parse_args()
     os.environ["SYNDICATE_SECRET"] = SECRET
+    # Sender processes start as from an installed wheel, whose bytecode pip compiles at
+    # install time: with $PYTHONDONTWRITEBYTECODE set (as on this machine) an editable
+    # checkout would otherwise compile every module of the package in every process.
+    compileall.compile_dir(REPO / "syndicate", quiet=1)
 
     context = mp.get_context("spawn")
     counter = context.Value("q", 0)
