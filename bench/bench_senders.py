@@ -22,8 +22,9 @@ starts (``tests/pg_server.py``: initdb + pg_ctl from Debian's ``postgresql`` pac
 ``postgres`` user when run as root) with the server's default durability (fsync,
 synchronous_commit, full_page_writes on); every round gets a fresh schema, brought up by
 ``syndicate db upgrade`` and handed to the publication through ``$SYNDICATE_DATABASE_URL``.
-Two more columns then say where the CPU went: the server's CPU per message (postmaster and
-backends), and how busy the whole machine was during the row (``/proc/stat``).
+Every row also says where the rest of the CPU went: the PostgreSQL server's per message
+(postmaster and backends; 0 on SQLite), the sinks', and how busy the whole machine was
+during the row (``/proc/stat``; other sessions' work included).
 
 Every run starts from a fresh state database and checks the sinks got exactly one message per
 recipient. Rounds are interleaved; best of ``--repeat``.
@@ -225,8 +226,9 @@ def in_process(config: Any) -> tuple[float, Any]:
     return seconds, report
 
 
-def processes(config_path: Path, count: int) -> tuple[float, int]:
-    """``count`` sender processes on one edition; (wall seconds, peak RSS KB of one)."""
+def processes(config_path: Path, count: int, *, verbose: bool = False) -> tuple[float, int]:
+    """``count`` sender processes on one edition; (wall seconds, peak RSS KB of one).
+    ``verbose``: print each one's summary line (what it sent, in how long)."""
     env = {**os.environ, "SYNDICATE_SECRET": SECRET}
     command = cli(config_path)
     start = time.perf_counter()
@@ -243,6 +245,8 @@ def processes(config_path: Path, count: int) -> tuple[float, int]:
     for process in running:
         out, err = process.communicate()
         assert process.returncode == 0, (out, err)
+        if verbose:
+            print("    " + out.decode().strip().splitlines()[-1])
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, peak
@@ -398,31 +402,37 @@ def main() -> None:
         if not ready.wait(90):
             raise SystemExit("an aiosmtpd sink did not start")
         servers.append(server)
-    best: dict[str, tuple[float, int, float, float, float]] = {}
+    best: dict[str, tuple[float, int, float, float, float, float]] = {}
     backend = Backend(args.backend)
 
+    def sinks_cpu() -> float:
+        tick = os.sysconf("SC_CLK_TCK")
+        return sum(sum(_stat(server.pid)[11:13]) for server in servers) / tick
+
     class Meter:
-        """The server's CPU and the machine's busy share over one row."""
+        """The server's and the sinks' CPU and the machine's busy share over one row."""
 
         def __init__(self) -> None:
             self.server = backend.cpu()
+            self.sinks = sinks_cpu()
             self.machine = machine_busy()
 
-        def read(self) -> tuple[float, float]:
+        def read(self) -> tuple[float, float, float]:
             busy, total = machine_busy()
             share = (busy - self.machine[0]) / max(1, total - self.machine[1])
-            return backend.cpu() - self.server, share
+            return backend.cpu() - self.server, sinks_cpu() - self.sinks, share
 
     def keep(
         label: str, seconds: float, count: int, cpu: float, meter: Meter | None = None
     ) -> None:
         """The fastest run of a row, with the sender's CPU seconds in it."""
-        server, busy = meter.read() if meter is not None else (0.0, 0.0)
+        server, sinks, busy = meter.read() if meter is not None else (0.0, 0.0, 0.0)
         if args.verbose:
-            extra = f", server {server / count * 1e6:.0f} us/msg, machine {busy:.0%} busy"
+            extra = f", server {server / count * 1e6:.0f} us/msg, sinks {sinks / count * 1e6:.0f}"
+            extra += f" us/msg, machine {busy:.0%} busy"
             print(f"  {label}: {count / seconds:.0f} msgs/s, {cpu / count * 1e6:.0f} us/msg{extra}")
         if label not in best or seconds < best[label][0]:
-            best[label] = (seconds, count, cpu, server, busy)
+            best[label] = (seconds, count, cpu, server, sinks, busy)
 
     def expect(before: int, count: int) -> None:
         time.sleep(0.2)
@@ -476,7 +486,7 @@ def main() -> None:
                     before = counter.value
                     meter = Meter()
                     cpu = children_cpu()
-                    seconds, _ = processes(config.path, many)
+                    seconds, _ = processes(config.path, many, verbose=args.verbose)
                     used = children_cpu() - cpu
                     keep(f"syndicate, {many} process(es) x 1 conn.", seconds, m, used, meter)
                     expect(before, m)
@@ -507,7 +517,7 @@ def main() -> None:
     )
     print(
         f"{'sender':<44} {'seconds':>8} {'msgs/s':>8} {'ratio':>8} {'CPU us/msg':>11}"
-        f" {'server us/msg':>13} {'machine busy':>12}"
+        f" {'server us/msg':>13} {'sinks us/msg':>12} {'machine busy':>12}"
     )
     rate = {label: count / seconds for label, (seconds, count, *_) in best.items()}
     floors = {
@@ -515,7 +525,7 @@ def main() -> None:
         "signed": rate["floor, signed: smtplib loop + DKIM sign"],
     }
     one = rate.get("syndicate, 1 process(es) x 1 conn.")
-    for label, (seconds, count, cpu, server, busy) in best.items():
+    for label, (seconds, count, cpu, server, sinks, busy) in best.items():
         if label.startswith("syndicate, ") and "process" in label and one:
             ratio = f"{rate[label] / one:.2f}x"
         else:
@@ -523,7 +533,7 @@ def main() -> None:
         per = cpu / count * 1e6
         print(
             f"{label:<44} {seconds:>8.2f} {rate[label]:>8.0f} {ratio:>8} {per:>11.0f}"
-            f" {server / count * 1e6:>13.0f} {busy:>12.0%}"
+            f" {server / count * 1e6:>13.0f} {sinks / count * 1e6:>12.0f} {busy:>12.0%}"
         )
 
 
