@@ -17,6 +17,15 @@ the finished sender processes' for the others):
 * ``--large N``: queue N subscribers and send them with DKIM on through ``--large-processes``
   sender processes; wall time, peak RSS of a sender, database size.
 
+``--backend postgresql`` runs the same rows against a real PostgreSQL server that this script
+starts (``tests/pg_server.py``: initdb + pg_ctl from Debian's ``postgresql`` package, as the
+``postgres`` user when run as root) with the server's default durability (fsync,
+synchronous_commit, full_page_writes on); every round gets a fresh schema, brought up by
+``syndicate db upgrade`` and handed to the publication through ``$SYNDICATE_DATABASE_URL``.
+Every row also says where the rest of the CPU went: the PostgreSQL server's per message
+(postmaster and backends; 0 on SQLite), the sinks', and how busy the whole machine was
+during the row (``/proc/stat``; other sessions' work included).
+
 Every run starts from a fresh state database and checks the sinks got exactly one message per
 recipient. Rounds are interleaved; best of ``--repeat``.
 """
@@ -24,6 +33,7 @@ recipient. Rounds are interleaved; best of ``--repeat``.
 from __future__ import annotations
 
 import argparse
+import compileall
 import multiprocessing as mp
 import os
 import resource
@@ -40,6 +50,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_smtp import NOW, SECRET, add_subscribers, edition_for, free_port, sink  # noqa: E402
+
+from syndicate.config.schema import DATABASE_URL_ENV  # noqa: E402
 
 CLI_NOW = NOW.isoformat()
 
@@ -214,11 +226,11 @@ def in_process(config: Any) -> tuple[float, Any]:
     return seconds, report
 
 
-def processes(config_path: Path, count: int) -> tuple[float, int]:
-    """``count`` sender processes on one edition; (wall seconds, peak RSS KB of one)."""
+def processes(config_path: Path, count: int, *, verbose: bool = False) -> tuple[float, int]:
+    """``count`` sender processes on one edition; (wall seconds, peak RSS KB of one).
+    ``verbose``: print each one's summary line (what it sent, in how long)."""
     env = {**os.environ, "SYNDICATE_SECRET": SECRET}
-    command = [sys.executable, "-c", "from syndicate.cli import main; main()"]
-    command += ["--config", str(config_path)]
+    command = cli(config_path)
     start = time.perf_counter()
     running = [
         subprocess.Popen(
@@ -233,6 +245,8 @@ def processes(config_path: Path, count: int) -> tuple[float, int]:
     for process in running:
         out, err = process.communicate()
         assert process.returncode == 0, (out, err)
+        if verbose:
+            print("    " + out.decode().strip().splitlines()[-1])
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, peak
@@ -244,17 +258,105 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def fresh(root: Path, port: int, recipients: int, *, dkim: Path | None) -> Any:
-    """A publication with ``recipients`` active subscribers and its edition planned."""
+class Backend:
+    """Where the rounds keep their state: a SQLite file each (default), or a fresh schema
+    each on one PostgreSQL server started here with its default durability settings."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.server: Any = None
+        if kind == "postgresql":
+            from tests.pg_server import PostgresServer
+
+            self.server = PostgresServer(durable=True)
+
+    def prepare(self, config_path: Path) -> None:
+        """A new state store for the publication at ``config_path`` (PostgreSQL: a new
+        schema, upgraded by ``syndicate db upgrade``, named in $SYNDICATE_DATABASE_URL)."""
+        if self.server is None:
+            os.environ.pop(DATABASE_URL_ENV, None)
+            return
+        from syndicate.store.postgres import close_pools
+
+        close_pools()  # the previous round's pools: their schema is done with
+        os.environ[DATABASE_URL_ENV] = self.server.url_for_test()
+        subprocess.run(
+            [*cli(config_path), "db", "upgrade"], check=True, capture_output=True, env=os.environ
+        )
+
+    def cpu(self) -> float:
+        """CPU seconds the server has used so far (postmaster, exited and live backends)."""
+        if self.server is None:
+            return 0.0
+        pid = int((self.server.data / "postmaster.pid").read_text().split()[0])
+        tick = os.sysconf("SC_CLK_TCK")
+        total = sum(_stat(pid)[11:15])  # utime, stime, cutime, cstime
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = _stat(int(entry.name))
+                except OSError:
+                    continue
+                if fields[1] == str(pid):
+                    total += int(fields[11]) + int(fields[12])
+        return total / tick
+
+    def stop(self) -> None:
+        if self.server is not None:
+            from syndicate.store.postgres import close_pools
+
+            close_pools()
+            self.server.stop()
+
+
+def _stat(pid: int) -> list[Any]:
+    """/proc/PID/stat after the command name: state, ppid, ... (utime is [11])."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields: list[Any] = text[text.rindex(")") + 2 :].split()
+    fields[11:15] = [int(value) for value in fields[11:15]]
+    return fields
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def cli(config_path: Path) -> list[str]:
+    """The ``syndicate`` command line for the publication at ``config_path``."""
+    return [sys.executable, "-c", "from syndicate.cli import main; main()", "--config", str(config_path)]
+
+
+def fresh(
+    root: Path, port: int, recipients: int, *, dkim: Path | None, backend: Backend, batch: int
+) -> Any:
+    """A publication with ``recipients`` active subscribers, on a fresh state store."""
     from syndicate.config import load_config
 
-    config = load_config(publication(root, port, dkim=dkim))
+    path = publication(root, port, dkim=dkim, batch=batch)
+    backend.prepare(path)
+    config = load_config(path)
     add_subscribers(config, recipients)
     return config
 
 
 def db_size(config: Any) -> int:
-    """Bytes of the state database with its WAL."""
+    """Bytes of the state database with its WAL (PostgreSQL: its schema's tables and indexes)."""
+    if config.state_url:
+        from syndicate.store.database import connect
+
+        conn = connect(config.state_url)
+        try:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+            ).fetchone()
+        finally:
+            conn.close()
+        return int(row[0])
     base = Path(config.state_db)
     return sum(p.stat().st_size for p in base.parent.glob(base.name + "*") if p.is_file())
 
@@ -275,9 +377,17 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=0, help="also a DKIM send to N recipients")
     parser.add_argument("--large-processes", type=int, default=4)
     parser.add_argument("--skip-main", action="store_true", help="only the --large run")
+    parser.add_argument(
+        "--backend", choices=("sqlite", "postgresql"), default="sqlite", help="the state store"
+    )
+    parser.add_argument("--batch", type=int, default=100, help="[email.sending] claim_batch")
     parser.add_argument("--verbose", action="store_true", help="print every round")
     args = parser.parse_args()
     os.environ["SYNDICATE_SECRET"] = SECRET
+    # Sender processes start as from an installed wheel, whose bytecode pip compiles at
+    # install time: with $PYTHONDONTWRITEBYTECODE set (as on this machine) an editable
+    # checkout would otherwise compile every module of the package in every process.
+    compileall.compile_dir(REPO / "syndicate", quiet=1)
 
     context = mp.get_context("spawn")
     counter = context.Value("q", 0)
@@ -292,14 +402,37 @@ def main() -> None:
         if not ready.wait(90):
             raise SystemExit("an aiosmtpd sink did not start")
         servers.append(server)
-    best: dict[str, tuple[float, int, float]] = {}
+    best: dict[str, tuple[float, int, float, float, float, float]] = {}
+    backend = Backend(args.backend)
 
-    def keep(label: str, seconds: float, count: int, cpu: float) -> None:
+    def sinks_cpu() -> float:
+        tick = os.sysconf("SC_CLK_TCK")
+        return sum(sum(_stat(server.pid)[11:13]) for server in servers) / tick
+
+    class Meter:
+        """The server's and the sinks' CPU and the machine's busy share over one row."""
+
+        def __init__(self) -> None:
+            self.server = backend.cpu()
+            self.sinks = sinks_cpu()
+            self.machine = machine_busy()
+
+        def read(self) -> tuple[float, float, float]:
+            busy, total = machine_busy()
+            share = (busy - self.machine[0]) / max(1, total - self.machine[1])
+            return backend.cpu() - self.server, sinks_cpu() - self.sinks, share
+
+    def keep(
+        label: str, seconds: float, count: int, cpu: float, meter: Meter | None = None
+    ) -> None:
         """The fastest run of a row, with the sender's CPU seconds in it."""
+        server, sinks, busy = meter.read() if meter is not None else (0.0, 0.0, 0.0)
         if args.verbose:
-            print(f"  {label}: {count / seconds:.0f} msgs/s, {cpu / count * 1e6:.0f} us/msg")
+            extra = f", server {server / count * 1e6:.0f} us/msg, sinks {sinks / count * 1e6:.0f}"
+            extra += f" us/msg, machine {busy:.0%} busy"
+            print(f"  {label}: {count / seconds:.0f} msgs/s, {cpu / count * 1e6:.0f} us/msg{extra}")
         if label not in best or seconds < best[label][0]:
-            best[label] = (seconds, count, cpu)
+            best[label] = (seconds, count, cpu, server, sinks, busy)
 
     def expect(before: int, count: int) -> None:
         time.sleep(0.2)
@@ -308,6 +441,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             key = dkim_key(Path(tmp))
+            batch = args.batch
             n, s = args.recipients, args.signed_recipients
             for attempt in range(0 if args.skip_main else args.repeat):
                 base = Path(tmp) / str(attempt)
@@ -315,35 +449,51 @@ def main() -> None:
                     ("floor: smtplib loop", False, n),
                     ("floor, signed: smtplib loop + DKIM sign", True, s),
                 ):
-                    config = fresh(base / f"floor-{signed}", port, 1, dkim=key)
+                    config = fresh(
+                        base / f"floor-{signed}", port, 1, dkim=key, backend=backend, batch=batch
+                    )
                     before = counter.value
+                    meter = Meter()
                     cpu = time.process_time()
                     seconds = floor(config, port, count, sign=signed)
-                    keep(label, seconds, count, time.process_time() - cpu)
+                    keep(label, seconds, count, time.process_time() - cpu, meter)
                     expect(before, count)
                 for label, dkim, count in (
                     ("syndicate, 1 worker, 1 conn.", None, n),
                     ("syndicate, 1 worker, 1 conn., signed", key, s),
                 ):
-                    config = fresh(base / f"one-{dkim is not None}", port, count, dkim=dkim)
+                    config = fresh(
+                        base / f"one-{dkim is not None}",
+                        port,
+                        count,
+                        dkim=dkim,
+                        backend=backend,
+                        batch=batch,
+                    )
                     before = counter.value
+                    meter = Meter()
                     cpu = time.process_time()
                     seconds, report = in_process(config)
                     used = time.process_time() - cpu
+                    keep(label, seconds, count, used, meter)
                     assert report.sent == count and report.complete, report.summary()
                     expect(before, count)
-                    keep(label, seconds, count, used)
                 m = args.process_recipients or n  # more: start-up (~0.6 s CPU each) amortised
                 for many in (int(c) for c in args.processes.split(",")):
-                    config = fresh(base / f"p{many}", port, m, dkim=None)
+                    config = fresh(
+                        base / f"p{many}", port, m, dkim=None, backend=backend, batch=batch
+                    )
                     before = counter.value
+                    meter = Meter()
                     cpu = children_cpu()
-                    seconds, _ = processes(config.path, many)
+                    seconds, _ = processes(config.path, many, verbose=args.verbose)
                     used = children_cpu() - cpu
+                    keep(f"syndicate, {many} process(es) x 1 conn.", seconds, m, used, meter)
                     expect(before, m)
-                    keep(f"syndicate, {many} process(es) x 1 conn.", seconds, m, used)
             if args.large:
-                config = fresh(Path(tmp) / "large", port, args.large, dkim=key)
+                config = fresh(
+                    Path(tmp) / "large", port, args.large, dkim=key, backend=backend, batch=batch
+                )
                 before = counter.value
                 seconds, peak = processes(config.path, args.large_processes)
                 expect(before, args.large)
@@ -357,26 +507,34 @@ def main() -> None:
         stop.set()
         for server in servers:
             server.join(10)
+        backend.stop()
     if not best:
         return
     print(
         f"{args.recipients} recipients ({args.signed_recipients} signed), {args.sinks} "
-        f"{args.sink} sink process(es), {os.cpu_count()} CPUs, best of {args.repeat}"
+        f"{args.sink} sink process(es), {os.cpu_count()} CPUs, best of {args.repeat}, "
+        f"state: {args.backend}, claim batch {batch}; load average {os.getloadavg()}"
     )
-    print(f"{'sender':<44} {'seconds':>8} {'msgs/s':>8} {'ratio':>8} {'CPU us/msg':>11}")
-    rate = {label: count / seconds for label, (seconds, count, _) in best.items()}
+    print(
+        f"{'sender':<44} {'seconds':>8} {'msgs/s':>8} {'ratio':>8} {'CPU us/msg':>11}"
+        f" {'server us/msg':>13} {'sinks us/msg':>12} {'machine busy':>12}"
+    )
+    rate = {label: count / seconds for label, (seconds, count, *_) in best.items()}
     floors = {
         "": rate["floor: smtplib loop"],
         "signed": rate["floor, signed: smtplib loop + DKIM sign"],
     }
     one = rate.get("syndicate, 1 process(es) x 1 conn.")
-    for label, (seconds, count, cpu) in best.items():
+    for label, (seconds, count, cpu, server, sinks, busy) in best.items():
         if label.startswith("syndicate, ") and "process" in label and one:
             ratio = f"{rate[label] / one:.2f}x"
         else:
             ratio = f"{rate[label] / floors['signed' if 'signed' in label else '']:.0%}"
         per = cpu / count * 1e6
-        print(f"{label:<44} {seconds:>8.2f} {rate[label]:>8.0f} {ratio:>8} {per:>11.0f}")
+        print(
+            f"{label:<44} {seconds:>8.2f} {rate[label]:>8.0f} {ratio:>8} {per:>11.0f}"
+            f" {server / count * 1e6:>13.0f} {sinks / count * 1e6:>12.0f} {busy:>12.0%}"
+        )
 
 
 if __name__ == "__main__":

@@ -142,7 +142,7 @@ def add_subscribers(config: Any, count: int) -> None:
     from syndicate.delivery.subscribers import ensure_subscribers, utcnow
     from syndicate.store.database import connect
 
-    conn = connect(config.state_db)
+    conn = connect(config.state_target)  # the SQLite file, or $SYNDICATE_DATABASE_URL
     ensure_subscribers(conn)
     now = utcnow()
     conn.execute("BEGIN")

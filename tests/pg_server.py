@@ -52,10 +52,18 @@ def _run_as() -> str | None:
     return None
 
 
-class PostgresServer:
-    """One throwaway server; ``stop()`` (or process exit) removes it."""
+# The tests trade durability for speed; a benchmark runs what an operator would (``durable``).
+FAST_SETTINGS = " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
-    def __init__(self) -> None:
+
+class PostgresServer:
+    """One throwaway server; ``stop()`` (or process exit) removes it.
+
+    ``durable=True`` keeps PostgreSQL's default durability (fsync, synchronous_commit and
+    full_page_writes on), as a production server runs: what bench/bench_senders.py measures.
+    """
+
+    def __init__(self, *, durable: bool = False) -> None:
         bindir = binaries()
         if bindir is None:
             raise RuntimeError("no PostgreSQL server binaries (install Debian's postgresql)")
@@ -83,7 +91,7 @@ class PostgresServer:
         )
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            " -c max_connections=200" + ("" if durable else FAST_SETTINGS)
         )
         self._check(
             [

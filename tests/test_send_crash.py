@@ -111,7 +111,7 @@ def test_sigterm_stops_cleanly_with_nothing_uncertain(
 def test_a_kill_while_the_server_answers_the_envelope_leaves_nobody_uncertain(
     make_pub: Publication, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The ledger row is claimed only once MAIL, RCPT and DATA were accepted: a process killed
+    """The ledger row is claimed only once MAIL and RCPT were accepted: a process killed
     while a slow server ponders RCPT never handed that message over, and the rerun just sends.
     The message before it was accepted, but its outcome rides with the next claim's commit
     (one commit per message, not two): it may be left uncertain, and is not sent again."""

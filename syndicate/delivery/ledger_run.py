@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..errors import db_error
-from ..store.database import Connection, connect
+from ..store.database import Connection, connect, is_postgres, keep_prepared
 from ..store.sqlite import BUSY_TIMEOUT_SECONDS
 from . import claims
 from .ledger import Pending
@@ -26,7 +26,9 @@ from .suppressions import record_refusal
 def open_ledger(path: Path | str) -> Connection:
     """A connection that worker threads may share (callers serialise use with a lock)."""
     if not isinstance(path, Path):
-        return connect(path)  # PostgreSQL: psycopg connections may be shared by threads
+        shared = connect(path)  # PostgreSQL: psycopg connections may be shared by threads
+        keep_prepared(shared)  # a run's few statements, thousands of times each
+        return shared
     conn = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )
@@ -72,23 +74,31 @@ class Ledger:
         self._newsletters = newsletters or {}
         self._lock = threading.Lock()
         self._outcomes: list[tuple[str, tuple[object, ...]]] = []
+        self._touched: list[str] = []  # the address of each queued outcome (``_combined``)
+        self._postgres = is_postgres(conn)
         self.worker = worker or claims.new_worker_id()
         self.lease = lease
         self._registered = False
 
     # --- the transaction every write goes through ----------------------------------------
 
-    def _write(self, sql: str = "", params: tuple[object, ...] = ()) -> int:
+    def _write(self, sql: str = "", params: tuple[object, ...] = (), email: str = "") -> int:
         """Run ``sql`` (if any) after the queued outcomes, all in one commit; its rowcount.
 
         Called with ``self._lock`` held. With no outcome queued a single statement commits
         on its own (SQLite's implicit transaction), saving the BEGIN/COMMIT round trips. On
         PostgreSQL the transaction takes no global writer lock (``claims.begin``): row locks
         make the conditional ``sending`` mark atomic, so senders do not queue behind each
-        other."""
+        other; and the outcomes ride in the same single statement as the mark where they
+        may (``_combined``): one round trip and one commit per message."""
         conn = self._conn
         if not self._outcomes:
             return conn.execute(sql, params).rowcount if sql else 0
+        combined = self._combined(sql, params, email) if self._postgres else None
+        if combined is not None:
+            count = conn.execute(*combined).rowcount
+            self._cleared()
+            return count if sql else 0
         claims.begin(conn)
         try:
             for queued, args in self._outcomes:
@@ -98,13 +108,44 @@ class Ledger:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._outcomes.clear()
+        self._cleared()
         return count
 
-    def _outcome(self, sql: str, params: tuple[object, ...]) -> None:
-        """Queue an outcome for the next commit (see the class docstring)."""
+    def _combined(
+        self, sql: str, params: tuple[object, ...], email: str
+    ) -> tuple[str, tuple[object, ...]] | None:
+        """The queued outcomes and ``sql`` as one PostgreSQL statement, or None.
+
+        Each outcome becomes a data-modifying CTE of the last statement: a single statement
+        is atomic on its own, so this commits exactly what BEGIN ... COMMIT around them would,
+        in one round trip (a statement in autocommit needs no BEGIN or COMMIT). The CTEs all
+        run on one snapshot, so this holds only while no two of them touch the same row:
+        otherwise (an in-run retry of an address whose deferral is still queued) None, and
+        the caller takes the transaction. Every statement keeps its own WHERE clause, so the
+        conditional ``sending`` mark is the same check as alone; its rowcount is the
+        statement's."""
+        touched = self._touched
+        if len(set(touched)) != len(touched) or (sql and email.lower() in touched):
+            return None
+        statements = [queued for queued, _ in self._outcomes]
+        values = [value for _, args in self._outcomes for value in args]
+        if sql:
+            statements.append(sql)
+            values.extend(params)
+        last = statements.pop()
+        ctes = ", ".join(f"o{n} AS ({queued})" for n, queued in enumerate(statements))
+        return (f"WITH {ctes} {last}" if ctes else last), tuple(values)
+
+    def _cleared(self) -> None:
+        """The queued outcomes are committed."""
+        self._outcomes.clear()
+        self._touched.clear()
+
+    def _outcome(self, sql: str, params: tuple[object, ...], email: str) -> None:
+        """Queue an outcome for ``email``'s row for the next commit (the class docstring)."""
         with self._lock:
             self._outcomes.append((sql, params))
+            self._touched.append(email.lower())
 
     def flush(self) -> None:
         """Commit the queued outcomes now (a worker with nothing to send next calls this)."""
@@ -133,7 +174,7 @@ class Ledger:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            self._outcomes.clear()
+            self._cleared()
             self._registered = True
         return [
             Pending(
@@ -160,7 +201,7 @@ class Ledger:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            self._outcomes.clear()
+            self._cleared()
 
     def let_go(self, email: str) -> None:
         """This run will not try ``email`` again: its claim ends now, so another worker (or
@@ -169,6 +210,7 @@ class Ledger:
             "UPDATE deliveries SET lease_until = NULL WHERE edition = ? AND email = ?"
             " AND worker = ? AND state = 'queued'",
             (self._edition, email, self.worker),
+            email,
         )
 
     def busy_elsewhere(self) -> int:
@@ -193,7 +235,7 @@ class Ledger:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            self._outcomes.clear()
+            self._cleared()
 
     # --- one message ---------------------------------------------------------------------
 
@@ -218,6 +260,7 @@ class Ledger:
                 " AND EXISTS (SELECT 1 FROM subscribers WHERE email = ? AND status = ?)"
                 + subscribed,
                 (now, self.worker, self._edition, email, email, str(Status.ACTIVE), *extra),
+                email,
             )
             if marked == 1:
                 return True
@@ -248,6 +291,7 @@ class Ledger:
             "UPDATE deliveries SET state = 'sent', reason = '', retry_at = NULL,"
             " provider_id = ?, updated = ? WHERE edition = ? AND email = ?",
             (provider_id[:500], utcnow(), self._edition, email),
+            email,
         )
 
     def failed(self, email: str, reason: str) -> None:
@@ -256,6 +300,7 @@ class Ledger:
             "UPDATE deliveries SET state = 'failed', reason = ?, retry_at = NULL, updated = ?"
             " WHERE edition = ? AND email = ?",
             (reason[:1000], utcnow(), self._edition, email),
+            email,
         )
 
     def bounced(self, email: str, reason: str) -> None:
@@ -280,7 +325,7 @@ class Ledger:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
-            self._outcomes.clear()
+            self._cleared()
 
     def deferred(self, email: str, reason: str, delay: float) -> None:
         """Refused for now; retry after ``delay`` seconds (this run or the next)."""
@@ -290,6 +335,7 @@ class Ledger:
             "UPDATE deliveries SET state = 'deferred', reason = ?, retry_at = ?, updated = ?"
             " WHERE edition = ? AND email = ?",
             (reason[:1000], retry_at, now.isoformat(timespec="seconds"), self._edition, email),
+            email,
         )
 
     def release(self, email: str) -> None:
@@ -299,6 +345,7 @@ class Ledger:
             " THEN attempts - 1 ELSE 0 END, updated = ?"
             " WHERE edition = ? AND email = ? AND state = 'sending'",
             (utcnow(), self._edition, email),
+            email,
         )
 
     def uncertain(self, email: str, reason: str) -> None:
@@ -306,6 +353,7 @@ class Ledger:
         self._outcome(
             "UPDATE deliveries SET reason = ?, updated = ? WHERE edition = ? AND email = ?",
             (f"outcome unknown: {reason}"[:1000], utcnow(), self._edition, email),
+            email,
         )
 
 

@@ -234,6 +234,14 @@ class PgConnection:
             return PgCursor(conn.execute(f"RELEASE SAVEPOINT s{depth}"))
         return None
 
+    def keep_prepared(self) -> None:
+        """Prepare this connection's statements on the server from their second run on
+        (``database.keep_prepared``). Off by default (the pool's ``prepare_threshold`` is
+        None): a connection pooler in transaction mode (PgBouncer before 1.21) cannot carry
+        prepared statements, and one-off statements gain nothing; ``close()`` turns it off
+        again before the connection goes back to the pool."""
+        self.raw.prepare_threshold = 1
+
     @property
     def raw(self) -> psycopg.Connection[Any]:
         """The psycopg connection itself, for the few places that need the driver."""
@@ -295,6 +303,7 @@ class PgConnection:
         if conn is not None:
             if self._sandbox is not None:
                 conn.execute("ROLLBACK")
+            conn.prepare_threshold = None
             self._pool.putconn(conn)
 
     def __enter__(self) -> PgConnection:

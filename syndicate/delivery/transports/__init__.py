@@ -20,7 +20,8 @@ NotClaimed          the ledger gave the row to nobody: not sent  unchanged
 ==================  ===========================================  ==================
 
 ``send`` calls its ``claim`` argument at the last moment before the message itself goes out
-(for SMTP: after MAIL, RCPT and DATA were accepted, before the body), which marks the ledger
+(for SMTP: after MAIL and RCPT were accepted and DATA was sent, its commit overlapping
+the server's answer; always before the body), which marks the ledger
 row "sending". Anything that goes wrong before it leaves the row as it was, so a crash during
 the envelope's round trips costs a retry, not an "uncertain" recipient.
 """

@@ -164,7 +164,8 @@ class SmtpSession:
     def send(self, sender: str, recipient: str, message: bytes, *, claim: Claim) -> str:
         """One SMTP transaction; returns the server's final reply (often its queue id).
 
-        ``claim`` runs once the server has accepted MAIL, RCPT and DATA: if it says no, the
+        ``claim`` runs once the server has accepted MAIL and RCPT and DATA is on its way (its
+        commit overlaps the server's answer), always before the body: if it says no, the
         connection is dropped before the body, so the server never gets a message."""
         smtp = self._smtp or self._connect()
         utf8 = not (sender.isascii() and recipient.isascii())
@@ -182,6 +183,13 @@ class SmtpSession:
             if code not in (250, 251):
                 raise self._refused(code, reply)
             smtp.putcmd("data")
+            # The claim's commit overlaps the server's answer to DATA. A refusal of DATA
+            # is recorded against the claimed row as any other refusal (the engine claims
+            # refused rows to record them); a row someone else has is never sent.
+            claimed = claim()
+            if not claimed:
+                self._drop()  # before the body, hanging up withdraws the message
+                raise NotClaimed("not claimed")
             code, reply = smtp.getreply()
             if code != 354:
                 raise self._refused(code, reply)
@@ -194,9 +202,6 @@ class SmtpSession:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
             raise ConnectionLost(f"connection lost before the message was sent: {exc}") from None
-        if not claim():
-            self._drop()  # after "354", only hanging up withdraws the message
-            raise NotClaimed("not claimed")
         try:
             smtp.send(payload)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
