@@ -91,6 +91,23 @@ def test_alembic_and_the_start_up_path_make_the_same_sqlite_schema(tmp_path: Pat
     check.close()
 
 
+def test_each_revision_after_the_baseline_can_be_taken_down_and_up_again(tmp_path: Path) -> None:
+    from alembic import command
+
+    runner.upgrade(tmp_path / "baseline.db", BASELINE)
+    runner.upgrade(tmp_path / "round.db")
+    engine = runner.engine_for(tmp_path / "round.db")
+    config = runner.make_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, BASELINE)
+    engine.dispose()
+    assert sqlite_columns(tmp_path / "round.db") == sqlite_columns(tmp_path / "baseline.db")
+    runner.upgrade(tmp_path / "round.db")
+    runner.upgrade(tmp_path / "head.db")
+    assert sqlite_columns(tmp_path / "round.db") == sqlite_columns(tmp_path / "head.db")
+
+
 def test_an_unknown_revision_is_refused_on_sqlite(tmp_path: Path, make_pub: Publication, run: Run) -> None:
     root = make_pub()
     assert run(root, "subscribers", "add", "a@example.com").exit_code == 0

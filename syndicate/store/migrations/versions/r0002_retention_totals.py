@@ -69,5 +69,15 @@ STATEMENTS: tuple[str, ...] = (
 upgrade = Statements(STATEMENTS)
 
 
-def downgrade() -> None:
-    raise NotImplementedError("restore the backup taken before `syndicate db upgrade`")
+# What upgrade added, removed in reverse order (`syndicate db downgrade` is not offered; Alembic
+# can run it, and a test takes each revision down and up again).
+downgrade = Statements(
+    (
+        "DROP TABLE retention_runs",
+        "DROP TABLE pruned_recipients",
+        "DROP TABLE pruned_bounce_events",
+        "DROP TABLE pruned_editions",
+        "DROP TABLE delivery_reasons",
+        "DROP TABLE delivery_totals",
+    )
+)

@@ -34,5 +34,6 @@ STATEMENTS: tuple[str, ...] = (
 upgrade = Statements(STATEMENTS)
 
 
-def downgrade() -> None:
-    raise NotImplementedError("restore the backup taken before `syndicate db upgrade`")
+# What upgrade added, removed in reverse order (`syndicate db downgrade` is not offered; Alembic
+# can run it, and a test takes each revision down and up again).
+downgrade = Statements(("DROP TABLE web_limits",))

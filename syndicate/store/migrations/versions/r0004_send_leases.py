@@ -41,5 +41,12 @@ STATEMENTS: tuple[str, ...] = (
 upgrade = Statements(STATEMENTS)
 
 
-def downgrade() -> None:
-    raise NotImplementedError("restore the backup taken before `syndicate db upgrade`")
+# What upgrade added, removed in reverse order (`syndicate db downgrade` is not offered; Alembic
+# can run it, and a test takes each revision down and up again).
+downgrade = Statements(
+    (
+        "DROP TABLE send_workers",
+        "ALTER TABLE deliveries DROP COLUMN lease_until",
+        "ALTER TABLE deliveries DROP COLUMN worker",
+    )
+)
