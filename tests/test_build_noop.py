@@ -21,6 +21,7 @@ from syndicate.build import noop
 from syndicate.cli import fastpath
 from syndicate.config import CONFIG_ENV, DEFAULT_CONFIG, StateConfig, load_config
 from tests.conftest import Publication, Run, article
+from tests.content_files import aged, write
 
 PROBE = (
     "import sys\n"
@@ -30,22 +31,6 @@ PROBE = (
     "finally:\n"
     "    sys.stderr.write(f\"\\nFAST={'click' not in sys.modules}\\n\")\n"
 )
-_clock = [time.time() - 7200]
-
-
-def aged(path: Path) -> None:
-    """An mtime well in the past (distinct each time): files written a moment ago are 'racy'
-    and neither the build cache's snapshot nor the stamp trusts them."""
-    _clock[0] += 1
-    os.utime(path, (_clock[0], _clock[0]))
-
-
-def write(root: Path, name: str, text: str) -> Path:
-    path = root / "content" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    aged(path)
-    return path
 
 
 class Outcome:

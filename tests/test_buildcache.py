@@ -23,24 +23,9 @@ from syndicate.errors import ContentError
 from syndicate.exporters.feedset import FeedSpec
 from syndicate.publish.site import build
 from tests.conftest import Publication, Run, article, tree_bytes
+from tests.content_files import aged, write
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
-_clock = [time.time() - 3600]
-
-
-def aged(path: Path) -> None:
-    """Give a file an mtime well in the past (and distinct from any other), as files edited
-    more than a moment ago have; freshly written files are 'racy' and always re-hashed."""
-    _clock[0] += 1
-    os.utime(path, (_clock[0], _clock[0]))
-
-
-def write(root: Path, name: str, text: str) -> Path:
-    path = root / "content" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    aged(path)
-    return path
 
 
 def corpus(make_pub: Publication) -> Path:
