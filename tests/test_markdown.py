@@ -205,3 +205,46 @@ def test_table_alignment_reaches_the_email_html() -> None:
     )
     # css-inline puts the stylesheet's "text-align: left" for td first; the cell's own wins.
     assert re.search(r'<td style="[^"]*text-align: right">2</td>', html), html
+
+
+URL_SHAPES = [
+    "/x",
+    "x.jpg",
+    "../up/",
+    "//cdn.test/a.png",
+    "?page=2",
+    "#part",
+    "https://elsewhere.test/a b",
+    "https:foo",
+    "/\\evil",
+    " /x",
+    "javascript:alert(1)",
+    "mailto:desk@x.test",
+]
+ATTRIBUTE_SHAPES = ['<a href="{}">a</a>', '<img src="{}" alt="i">', "<a HREF={}>b</a>"]
+ATTRIBUTE_SHAPES += ['<picture><source srcset="{}"><img src="/i.png"></picture>']
+ATTRIBUTE_SHAPES += ['<p>write href="{}" in text</p>']
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(ATTRIBUTE_SHAPES), st.sampled_from(URL_SHAPES)), max_size=4),
+    st.sampled_from(
+        [
+            "https://news.test/posts/one/",
+            "https://news.test/a/b.html?x=1#y",
+            "http://news.test:8080/p/",
+            "https://news.test/",
+        ]
+    ),
+)
+def test_cached_cleaners_resolve_links_as_the_articles_own_url_does(
+    parts: list[tuple[str, str]], base: str
+) -> None:
+    # sanitize() reuses one nh3 cleaner per site origin when every link resolves the same
+    # against it: the result must be what a cleaner made for the article's own URL gives.
+    import nh3
+
+    from syndicate.content.render import _options, sanitize
+
+    html = "".join(shape.format(url) for shape, url in parts)
+    assert sanitize(html, base) == nh3.clean(html, **_options(base))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
-from typing import TYPE_CHECKING, NamedTuple
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlsplit
 
 from . import markdown_fast
 from .markdown import parse, parser
@@ -117,22 +118,53 @@ def load() -> None:
     _nh3()
 
 
+def _options(base_url: str) -> dict[str, Any]:
+    """nh3's keyword arguments: our allow-lists, relative URLs resolved against ``base_url``."""
+    lib = _nh3()
+    return {
+        "tags": set(lib.tags),
+        "clean_content_tags": {"script", "style", "template", "noscript", "iframe", "object"},
+        # nh3 refuses "class" in attributes when allowed_classes governs it.
+        "attributes": {tag: set(attrs) for tag, attrs in lib.attributes.items()},
+        "allowed_classes": ALLOWED_CLASSES,
+        "url_schemes": URL_SCHEMES,
+        "filter_style_properties": FILTER_STYLE,
+        "url_relative": ("rewrite_with_base", base_url),
+        "link_rel": None,
+    }
+
+
+@lru_cache(maxsize=16)
+def _cleaner(origin: str) -> Callable[[str], str]:
+    """A reusable nh3 cleaner resolving against ``origin``: nh3 turns the allow-lists into
+    its own sets on every ``nh3.clean`` call, ~35 us of a ~150 us body; a Cleaner once."""
+    import nh3
+
+    return nh3.Cleaner(**_options(origin)).clean
+
+
+# Every URL attribute nh3 resolves (href, src) and those whose value starts with a scheme or
+# "/": when the counts agree, a body resolves against its site's origin exactly as against its
+# own URL ("/x", "//host/x" and "https://..." never read the base's path), and the cached
+# cleaner serves it. Anything else (a relative "img.jpg", an unquoted or upper-case attribute,
+# "srcset", the word "href" in text) takes a cleaner made for this URL.
+_URL_ATTRIBUTE = re.compile(r"href|src", re.IGNORECASE)
+_ORIGIN_ONLY = re.compile(r'(?:href|src)="(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/)')
+
+
+def _origin(base_url: str) -> str | None:
+    scheme, netloc, *_ = urlsplit(base_url)
+    return f"{scheme}://{netloc}/" if scheme and netloc else None
+
+
 def sanitize(html: str, base_url: str) -> str:
     """Sanitize an HTML fragment and make every relative link and image URL absolute."""
-    lib = _nh3()
-    attributes = {tag: set(attrs) for tag, attrs in lib.attributes.items()}
-    # nh3 refuses "class" in attributes when allowed_classes governs it.
-    cleaned = lib.clean(
-        strip_xml_illegal(html),
-        tags=set(lib.tags),
-        clean_content_tags={"script", "style", "template", "noscript", "iframe", "object"},
-        attributes=attributes,
-        allowed_classes=ALLOWED_CLASSES,
-        url_schemes=URL_SCHEMES,
-        filter_style_properties=FILTER_STYLE,
-        url_relative=("rewrite_with_base", base_url),
-        link_rel=None,
-    )
+    html = strip_xml_illegal(html)
+    origin = _origin(base_url)
+    if origin is not None and len(_URL_ATTRIBUTE.findall(html)) == len(_ORIGIN_ONLY.findall(html)):
+        cleaned = _cleaner(origin)(html)
+    else:
+        cleaned = _nh3().clean(html, **_options(base_url))
     return strip_html_invalid(cleaned)
 
 
