@@ -8,6 +8,8 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syndicate.api import Publication as Pub
 from syndicate.exporters import _feedgen, jsonfeed
@@ -178,3 +180,23 @@ def test_built_feeds_equal_whole_feeds(make_pub: MakePub, tmp_path: Path) -> Non
         assert (folder / "rss.xml").read_bytes() == whole_xml(publication, spec, atom=False)
         assert (folder / "atom.xml").read_bytes() == whole_xml(publication, spec, atom=True)
         assert (folder / "feed.json").read_bytes() == whole_json(publication, spec, pretty=True)
+
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(st.characters(codec="utf-8"))
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES, st.integers(0, 3))
+def test_json_items_are_laid_out_as_json_dumps_indents_them(value: object, level: int) -> None:
+    expected = json.dumps(value, ensure_ascii=False, indent=2)
+    assert jsonfeed.indented(value, level) == expected.replace("\n", "\n" + "  " * level)

@@ -47,10 +47,32 @@ class JsonFeedExporter(PerFeedExporter):
 
 
 def _pretty_item(pub: Publication, article: Article) -> bytes:
-    text = json.dumps(_item(pub, article), ensure_ascii=False, indent=2)
-    # An item sits two levels deep (in "items", in the feed object); a JSON text holds no raw
-    # line end (strings escape theirs), so indenting every line after the first is exact.
-    return text.replace("\n", "\n" + INDENT * 2).encode("utf-8")
+    # An item sits two levels deep (in "items", in the feed object).
+    return indented(_item(pub, article), 2).encode("utf-8")
+
+
+# json.dumps(indent=...) runs the pure-Python encoder (the C one takes no indent): ~100 us an
+# item, most of it generator calls. The layout is simple enough to write here, with every
+# scalar encoded by the C encoder, for the same text at a fraction of the cost.
+_scalar = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def indented(value: Any, level: int = 0) -> str:
+    """``value`` (string keys) as ``json.dumps(value, ensure_ascii=False, indent=2)`` writes
+    it, every line after the first indented ``level`` steps further (a member that deep)."""
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = "\n" + INDENT * (level + 1)
+        members = (f"{_scalar(str(k))}: {indented(v, level + 1)}" for k, v in value.items())
+        return "{" + inner + ("," + inner).join(members) + "\n" + INDENT * level + "}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        inner = "\n" + INDENT * (level + 1)
+        elements = (indented(v, level + 1) for v in value)
+        return "[" + inner + ("," + inner).join(elements) + "\n" + INDENT * level + "]"
+    return _scalar(value)
 
 
 def _compact_item(pub: Publication, article: Article) -> bytes:
