@@ -143,13 +143,25 @@ def _cleaner(origin: str) -> Callable[[str], str]:
     return nh3.Cleaner(**_options(origin)).clean
 
 
-# Every URL attribute nh3 resolves (href, src) and those whose value starts with a scheme or
-# "/": when the counts agree, a body resolves against its site's origin exactly as against its
-# own URL ("/x", "//host/x" and "https://..." never read the base's path), and the cached
-# cleaner serves it. Anything else (a relative "img.jpg", an unquoted or upper-case attribute,
-# "srcset", the word "href" in text) takes a cleaner made for this URL.
-_URL_ATTRIBUTE = re.compile(r"href|src", re.IGNORECASE)
-_ORIGIN_ONLY = re.compile(r'(?:href|src)="(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/)')
+# What may follow an URL attribute nh3 resolves (href, src) for its value to resolve against
+# a site's origin exactly as against any page's URL on it: "/x" and "//host/x" never read the
+# base's path, and the schemes nh3 lets through never read the base at all.
+_ORIGIN_ONLY_VALUES = (b'="/', b'="http:', b'="https:', b'="mailto:', b'="tel:')
+
+
+def _origin_only(html: str) -> bool:
+    """Whether every "href" and "src" in ``html`` (any case, also in text) starts an
+    attribute whose value is in ``_ORIGIN_ONLY_VALUES``. Anything else (a relative "img.jpg",
+    an unquoted value, "srcset", the word in text) says no. A regex over a long non-ASCII
+    text costs more than the cleaner saves; its lowered bytes are searched for two names."""
+    lowered = html.encode("utf-8", "surrogatepass").lower()
+    for name in (b"href", b"src"):
+        at = lowered.find(name)
+        while at != -1:
+            if not lowered.startswith(_ORIGIN_ONLY_VALUES, at + len(name)):
+                return False
+            at = lowered.find(name, at + 1)
+    return True
 
 
 def _origin(base_url: str) -> str | None:
@@ -161,7 +173,7 @@ def sanitize(html: str, base_url: str) -> str:
     """Sanitize an HTML fragment and make every relative link and image URL absolute."""
     html = strip_xml_illegal(html)
     origin = _origin(base_url)
-    if origin is not None and len(_URL_ATTRIBUTE.findall(html)) == len(_ORIGIN_ONLY.findall(html)):
+    if origin is not None and _origin_only(html):
         cleaned = _cleaner(origin)(html)
     else:
         cleaned = _nh3().clean(html, **_options(base_url))
