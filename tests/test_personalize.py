@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from syndicate.config import Config
 from syndicate.delivery.message import Recipient, build_message, message_bytes
-from syndicate.delivery.personalize import Personalizer, _shape
+from syndicate.delivery.personalize import Personalizer, _double_dots, _payload, _shape
 from syndicate.delivery.rendered import RenderedEdition
 from syndicate.delivery.settings import MessageSettings
+from syndicate.delivery.transports import WireMessage
+from syndicate.delivery.transports.smtp import wire_format
 from syndicate.edition.render import render_edition
 from syndicate.edition.state import open_state, plan_edition
 from syndicate.errors import DeliveryError
@@ -69,6 +71,7 @@ def same(config: Config, rendered: RenderedEdition, person: Recipient) -> None:
     slow = message_bytes(build_message(MessageSettings.from_config(config), rendered, person, date=DATE))
     assert _shape(parse(raw)) == _shape(parse(slow))
     assert not re.search(rb"(?<!\r)\n", raw), "bare LF"
+    assert isinstance(raw, WireMessage) and raw.payload == wire_format(raw)
     body = raw.split(b"\r\n\r\n", 1)[1]
     assert max(len(line) for line in body.split(b"\r\n")) <= 76
 
@@ -132,3 +135,23 @@ def test_a_single_use_publication_gets_the_fast_path(make_pub: Publication) -> N
     planned = plan_edition(config, conn, now=datetime.fromisoformat(NOW))
     assert planned is not None
     assert Personalizer(MessageSettings.from_config(config), render_edition(config, planned), date=DATE).fast
+
+
+# Parts as the splice makes them: CRLF line ends only, dots anywhere, a line cut at any place.
+PART = st.lists(st.sampled_from([b"a", b".", b"..", b"\r\n", b"=\r\n", b" "]), max_size=6).map(
+    b"".join
+)
+
+
+@given(st.lists(PART, max_size=8), st.data())
+def test_the_payload_spliced_from_parts_is_what_wire_format_makes_of_the_whole(
+    parts: list[bytes], data: st.DataObject
+) -> None:
+    # Some parts are "constants" whose dots were doubled once beforehand, the rest per copy.
+    constants = data.draw(st.sets(st.sampled_from(parts))) if parts else set()
+    stuffed = {part: _double_dots(part) for part in constants}
+    assert _payload(parts, stuffed) == wire_format(b"".join(parts))
+
+
+def test_a_part_ending_in_a_carriage_return_leaves_the_payload_to_wire_format() -> None:
+    assert _payload([b"a\r", b"\n.b"], {}) is None

@@ -20,6 +20,8 @@ from syndicate.delivery.message import Recipient, build_message, message_bytes
 from syndicate.delivery.personalize import Personalizer, _shape
 from syndicate.delivery.rendered import ReaderTemplates, RenderedEdition
 from syndicate.delivery.settings import MessageSettings
+from syndicate.delivery.transports import WireMessage
+from syndicate.delivery.transports.smtp import wire_format
 from syndicate.edition import render as render_module
 from syndicate.edition.render import render_edition
 from syndicate.edition.state import open_state, plan_edition
@@ -144,6 +146,7 @@ def test_each_message_equals_the_per_reader_render_once_parsed(
             settings, per_reader.render(dict(per_reader.key(values))), person, date=DATE
         )
         assert _shape(parse(raw)) == _shape(parse(message_bytes(slow))), values
+        assert isinstance(raw, WireMessage) and raw.payload == wire_format(raw)
         head = raw.split(b"\r\n\r\n", 1)[0]
         assert b"evil@" not in head and b"Bcc" not in head
 

@@ -36,6 +36,7 @@ from .message import WIRE_POLICY, Recipient, build_message, message_bytes
 from .rendered import PLACEHOLDER_FIELDS, ReaderFill, reader_placeholder, sample_readers
 from .settings import MessageSettings
 from .subscribers import InvalidAddress, plain_address
+from .transports import WireMessage
 
 if TYPE_CHECKING:
     from .rendered import RenderedEdition
@@ -135,6 +136,15 @@ class _Template:
     probe: RenderedEdition
     order: tuple[str, ...]
     text_source: str | None  # the text, when reader values make it per copy (re-tidied)
+    stuffed: dict[bytes, bytes] = dataclasses.field(
+        default_factory=dict
+    )  # constant -> dots doubled
+
+    def __post_init__(self) -> None:
+        constants = [raw for _, raw in self.fields]
+        constants += [self.before_text, self.between, self.after_html, SOFT_BREAK]
+        constants += [p for p in (*self.text.pieces, *self.html.pieces) if isinstance(p, bytes)]
+        self.stuffed.update((c, _double_dots(c)) for c in constants)
 
 
 class Personalizer:
@@ -164,10 +174,17 @@ class Personalizer:
         self.fast = self._template is not None
 
     def __call__(self, recipient: Recipient, attributes: Mapping[str, str] | None = None) -> bytes:
-        """The complete message for one recipient, CRLF line ends."""
+        """The complete message for one recipient, CRLF line ends; on the fast path a
+        ``WireMessage`` that carries its SMTP payload too."""
         if self._template is None:
             return self._bytes(self._build(recipient, attributes or {}))
-        return self._splice(self._template, recipient, attributes or {})
+        parts = self._parts(self._template, recipient, attributes or {})
+        payload = _payload(parts, self._template.stuffed)
+        if payload is None:
+            return b"".join(parts)
+        message = WireMessage(b"".join(parts))
+        message.payload = payload
+        return message
 
     def _build(self, recipient: Recipient, attributes: Mapping[str, str]) -> EmailMessage:
         """The reference: ``build_message`` for this recipient's own copy."""
@@ -265,6 +282,12 @@ class Personalizer:
     def _splice(
         self, template: _Template, recipient: Recipient, attributes: Mapping[str, str]
     ) -> bytes:
+        return b"".join(self._parts(template, recipient, attributes))
+
+    def _parts(
+        self, template: _Template, recipient: Recipient, attributes: Mapping[str, str]
+    ) -> list[bytes]:
+        """One recipient's message as the pieces it is joined from."""
         for what, value in (
             ("recipient address", recipient.email),
             ("recipient name", recipient.name),
@@ -304,7 +327,35 @@ class Personalizer:
         parts.append(template.between)
         parts += template.html.fill(encoded)
         parts.append(template.after_html)
-        return b"".join(parts)
+        return parts
+
+
+def _double_dots(part: bytes) -> bytes:
+    """A part's own line starts with their leading dots doubled (SMTP's dot-stuffing)."""
+    return part.replace(b"\r\n.", b"\r\n..") if b"\r\n." in part else part
+
+
+def _payload(parts: list[bytes], stuffed: Mapping[bytes, bytes]) -> bytes | None:
+    """``smtp.wire_format(b"".join(parts))`` for parts with CRLF line ends only: the
+    template's constant parts come dot-stuffed (``stuffed``), the recipient's own are
+    stuffed here, and a part that starts a line with a dot gets one more. None if a part
+    ends in a CR (a line end split across parts: let ``wire_format`` look at the whole)."""
+    out: list[bytes] = []
+    at_line_start = True
+    for part in parts:
+        if not part:
+            continue
+        if part[-1] == 0x0D:  # "\r"
+            return None
+        done = stuffed.get(part)
+        out.append(_double_dots(part) if done is None else done)
+        if at_line_start and part[0] == 0x2E:  # "."
+            out[-1] = b"." + out[-1]
+        at_line_start = part.endswith(CRLF)
+    if not out or not at_line_start:  # a message ends with a line end (an empty one too)
+        out.append(CRLF)
+    out.append(b"." + CRLF)
+    return b"".join(out)
 
 
 def _slot(index: int) -> str:

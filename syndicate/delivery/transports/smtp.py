@@ -27,6 +27,7 @@ from . import (
     TransportFailure,
     UncertainDelivery,
     Unreachable,
+    WireMessage,
 )
 
 if TYPE_CHECKING:
@@ -193,7 +194,7 @@ class SmtpSession:
             code, reply = smtp.getreply()
             if code != 354:
                 raise self._refused(code, reply)
-            payload = wire_format(message)
+            payload = message.payload if isinstance(message, WireMessage) else wire_format(message)
         except smtplib.SMTPNotSupportedError:
             raise PermanentFailure(
                 f"the SMTP server cannot take the internationalised address {recipient} "
