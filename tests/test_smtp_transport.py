@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from syndicate.delivery.transports import ConnectionLost, TransportDown, unledgered
 from syndicate.delivery.transports.smtp import (
     SmtpSession,
     SmtpSettings,
+    envelope_address,
     is_bad_address,
     wire_format,
 )
@@ -184,3 +187,20 @@ def test_reply_classification_and_framing() -> None:
 @pytest.fixture(autouse=True)
 def secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNDICATE_SECRET", SECRET)
+
+
+@given(
+    st.from_regex(
+        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\"<>(),;: \\-]{1,20}@[A-Za-z0-9.\-\[\]<> ]{1,20}",
+        fullmatch=True,
+    )
+)
+@example("reader.one+tag@news.example.com")
+@example("o'brien@example.org")
+@example("a..b@example.org")
+@example(".a@example.org")
+@example("a@-example.org")
+def test_envelope_addresses_are_what_smtplib_quoteaddr_makes_of_them(address: str) -> None:
+    import smtplib
+
+    assert envelope_address(address) == smtplib.quoteaddr(address)
