@@ -103,3 +103,18 @@ def test_the_ledger_connection_keeps_its_statements_prepared_only_while_open(
     assert raw.prepare_threshold == 1
     conn.close()
     assert raw.prepare_threshold is None  # back in the pool as the others are
+
+
+def test_subscribers_are_queued_in_batches_all_of_them_once(
+    make_pub: Publication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root: Path = smtp_pub(make_pub, 2525)
+    emails = add_many(root, 23)
+    monkeypatch.setattr(ledger_db, "ENQUEUE_BATCH", 5)
+    shared = open_ledger(config_of(root).state_target)
+    try:
+        assert ledger_db.enqueue(shared, EDITION, "example.com") == 23
+        assert ledger_db.enqueue(shared, EDITION, "example.com") == 0
+        assert sorted(states(shared)) == sorted(emails)
+    finally:
+        shared.close()
