@@ -138,6 +138,8 @@ def test_copies_are_spliced_without_building_a_message_per_copy(
     monkeypatch.setattr(personalize, "build_message", counted)
     copies = {fast(recipient(f"reader{n}@example.com", f"Reader {n}")) for n in range(200)}
     assert fast.fast and not built
+    fast._build(recipient("slow@example.com", "Slow"), {})  # the reference path: it is counted
+    assert len(built) == 1
     assert len(copies) == 200 and all(isinstance(c, WireMessage) for c in copies)
 
 
