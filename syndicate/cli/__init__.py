@@ -11,6 +11,7 @@ May import: api, build, config, content, delivery, edition, errors, exporters, f
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from typing import TYPE_CHECKING, Any
@@ -32,11 +33,18 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Console-script entry point: a no-op ``build`` is answered from its stamp (see
-    ``fastpath``); everything else goes to click."""
+    ``fastpath``); everything else goes to click. The process is expected to exit after it
+    (what it leaves alive is frozen for the garbage collector, see below)."""
     if "build" in sys.argv[1:]:
         # By name, and only for a build: its check (tomllib, hashlib, the walk) would add
         # ~25 ms to every other command's start, `--help` included.
         code = importlib.import_module(".fastpath", __name__).answer_noop(sys.argv[1:])
         if code is not None:
             sys.exit(code)
-    __getattr__("cli")(obj={})
+    try:
+        __getattr__("cli")(obj={})
+    finally:
+        # The interpreter's last collection at exit walks every object still alive; after a
+        # 10,000-article build that took 0.08-0.14 s of a 2.5 s run. Frozen objects are
+        # skipped (the permanent generation), and the process is ending anyway: 0.04-0.06 s.
+        gc.freeze()
