@@ -157,7 +157,10 @@ and what was done about it:
   model classes the largest part), scan 0.07 s, sources 0.64-0.79 s (1.15 s of CPU over two
   processes: the parent also decodes the workers' records), render 0.8-0.9 s, serialise
   0.5 s, write 0.05 s, exit 0.07 s. Three processes instead of two: no difference within the
-  noise (three alternating runs each).
+  noise (three alternating runs each). After this table: the CLI freezes what is alive when
+  `main` ends, so the interpreter's last collection skips it (exit 0.08-0.14 s -> ~0.03 s);
+  one more `--runs 7` run at 22:05, on a host slower than at 21:45 (Hugo 0.168 TOML 2.02 s
+  against 1.84 s), gave YAML 1.07 and RSS+Atom only 1.02: still not met, within the noise.
 - Status, 2026-12-06 19:21 UTC (the table above: `--sizes 10000 --no-pelican --no-others`, on
   a quiet host: load average 0.5 before the run, ~1 during it, which is the run itself; the
   Debian Hugo 0.111 was not installed on the host at the time, so its rows are absent). After
