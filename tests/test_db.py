@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,31 @@ def test_each_revision_after_the_baseline_can_be_taken_down_and_up_again(tmp_pat
     runner.upgrade(tmp_path / "round.db")
     runner.upgrade(tmp_path / "head.db")
     assert sqlite_columns(tmp_path / "round.db") == sqlite_columns(tmp_path / "head.db")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_baseline_taken_down_leaves_an_empty_database_that_upgrades_again(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    from alembic import command
+
+    if backend == "postgresql":
+        target: Path | str = request.getfixturevalue("pg_server").url_for_test()
+        columns: Callable[[Any], Columns] = pg_columns
+    else:
+        target, columns = tmp_path / "round.db", sqlite_columns
+    runner.upgrade(target)
+    head = columns(target)
+    assert set(legacy.baseline_tables()) <= set(head)
+    engine = runner.engine_for(target)
+    config = runner.make_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    engine.dispose()
+    assert columns(target) == {}
+    runner.upgrade(target)
+    assert columns(target) == head
 
 
 def test_an_unknown_revision_is_refused_on_sqlite(tmp_path: Path, make_pub: Publication, run: Run) -> None:

@@ -13,6 +13,7 @@ or Alembic's), on anything with the ``Connection`` shape.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -404,6 +405,15 @@ def fresh_script(*, postgres: bool) -> list[str]:
             f"INSERT INTO schema_versions (component, version) VALUES ('{component}', {len(chain)})"
         )
     return script
+
+
+_CREATED_TABLE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", re.IGNORECASE)
+
+
+def baseline_tables() -> list[str]:
+    """The tables ``apply`` makes in an empty database, in the order it makes them (the
+    chains only create tables and add to them: none is renamed or dropped)."""
+    return [m[1] for s in fresh_script(postgres=False) if (m := _CREATED_TABLE.match(s))]
 
 
 def needs_backup(conn: Executor) -> bool:

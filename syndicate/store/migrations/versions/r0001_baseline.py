@@ -31,4 +31,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("the baseline cannot be undone: restore a backup instead")
+    """Every table the baseline made, dropped in reverse order with its rows and indexes: an
+    empty database, as before the first upgrade (PostgreSQL's citext extension stays: other
+    schemas of the database may use it)."""
+    run(f"DROP TABLE {table}" for table in reversed(legacy.baseline_tables()))
