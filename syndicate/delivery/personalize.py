@@ -136,9 +136,8 @@ class _Template:
     probe: RenderedEdition
     order: tuple[str, ...]
     text_source: str | None  # the text, when reader values make it per copy (re-tidied)
-    stuffed: dict[bytes, bytes] = dataclasses.field(
-        default_factory=dict
-    )  # constant -> dots doubled
+    # Each constant part with its line starts' dots doubled (SMTP's dot-stuffing), made once.
+    stuffed: dict[bytes, bytes] = dataclasses.field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         constants = [raw for _, raw in self.fields]
