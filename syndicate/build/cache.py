@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..content.sources import Source
     from ..errors import Problem
 
-FORMAT = 2  # bump whenever a record's layout or meaning changes
+FORMAT = 3  # bump whenever a record's layout or meaning changes
 FILENAME = "build-cache.sqlite"
 
 _SCHEMA = """
