@@ -20,6 +20,7 @@ the fast path whole.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from functools import cache
 from typing import Any, Protocol
 
@@ -38,16 +39,14 @@ _UNSAFE_PAIRS = (
     "_*", "*_", ")_", ")*", "]_", "]*",  # emphasis mixed, or right after a link
 )  # fmt: skip
 _UNSAFE_MARKS = (*_UNSAFE_CHARS, *_UNSAFE_PAIRS)
-# Which pairs a text holds, in one scan: ``in`` per pair over a 10 kB non-ASCII text cost
-# ~67 us a body, this regex ~25 us. A scan resumes after each match, so a pair starting on
-# a match's last character goes unseen; only these can (the second character of one pair
-# starting another), each shown by the three or four characters that hold both.
-_PAIRS = re.compile("|".join(map(re.escape, _UNSAFE_PAIRS)))
-_HIDDEN = (  # (pair found, text holding it and the hidden one, the hidden one)
-    ("]:", "]:::", ":::"),
-    ("_*", "_*_", "*_"), (")*", ")*_", "*_"), ("]*", "]*_", "*_"),
-    ("*_", "*_*", "_*"), (")_", ")_*", "_*"), ("]_", "]_*", "_*"),
-)  # fmt: skip
+_ASCII_UNSAFE_CHARS = tuple(char for char in _UNSAFE_CHARS if char.isascii())
+# The pairs by their first character: each occurrence of one of these seven characters is
+# checked for the pairs it starts (``str.find`` and ``startswith``, C scans). One regex of
+# the ten pairs tried every position of a 10 kB non-ASCII body: ~37 us, this ~22 us.
+_PAIRS_BY_FIRST = tuple(
+    (first, tuple(pair for pair in _UNSAFE_PAIRS if pair[0] == first))
+    for first in dict.fromkeys(pair[0] for pair in _UNSAFE_PAIRS)
+)
 _HTML = re.compile(r"<(?!https?://[a-z0-9.-]+(?:/[A-Za-z0-9._~/-]*)?>)")  # not an autolink
 _EMPTY_QUOTE = re.compile(r">[ >]*$", re.MULTILINE)  # a quote marker with nothing after it
 _BARE_DELIMITER_ROW = re.compile(r"^ *:-|-: *$", re.MULTILINE)  # a table row to the Rust parser
@@ -93,22 +92,36 @@ class _Node(Protocol):
 
 def qualifies(text: str) -> bool:
     """Whether ``text`` may take the fast path: none of the constructs where the parsers part."""
-    return _qualifies(text, _UNSAFE_MARKS)
+    return not _unsafe_spans(text) and not _code_in_label(text, 0, len(text))
 
 
 def plan(text: str) -> list[tuple[list[str], bool]]:
     """``text`` as runs to render in order, each a list of ``segments`` (joined by a blank line,
     as they were cut) with whether it takes the fast path: a text that qualifies whole is one
     run of itself; otherwise neighbouring segments of the same kind make one run, so each
-    parser is called once a run."""
+    parser is called once a run.
+
+    What the parsers part on is looked for once in the whole text (``_unsafe_spans``), and a
+    segment is slow when one of those places overlaps it. A place the whole text shows is a
+    place the segment alone shows too, or one reaching across a cut (an unclosed ``[``
+    before emphasis further on), which only sends more to the full parser; qualifying each
+    of a body's ~20 segments on its own scanned every one for every construct (~110 us a
+    body, and ~50 us to find which marks a body holds first)."""
     if _parser() is None:
         return [([text], False)]
-    marks = marks_in(text)
-    if not marks and _qualifies(text, marks):
+    spans = _unsafe_spans(text)
+    if not spans and not _code_in_label(text, 0, len(text)):
         return [([text], True)]
+    bounds = _bounds(text)
+    slow = _overlapped(bounds, spans)
+    if "`" in text and "[" in text:
+        slow.update(
+            index for index, (start, end) in enumerate(bounds) if _code_in_label(text, start, end)
+        )
     runs: list[tuple[list[str], bool]] = []
-    for segment in segments(text):
-        fast = _qualifies(segment, marks)
+    for index, (start, end) in enumerate(bounds):
+        segment = text[start:end]
+        fast = index not in slow
         if runs and runs[-1][1] == fast:
             runs[-1][0].append(segment)
         else:
@@ -116,30 +129,55 @@ def plan(text: str) -> list[tuple[list[str], bool]]:
     return runs
 
 
-def marks_in(text: str) -> tuple[str, ...]:
-    """The ``_UNSAFE_MARKS`` that ``text`` holds, in their order."""
-    found = set(_PAIRS.findall(text))
-    for seen, holding, hidden in _HIDDEN:
-        if seen in found and hidden not in found and holding in text:
-            found.add(hidden)
-    chars = tuple(mark for mark in _UNSAFE_CHARS if mark in text)  # one C scan each
-    return chars + tuple(pair for pair in _UNSAFE_PAIRS if pair in found)
+# Constructs found by a regex, each tried only when the text holds its trigger.
+_GUARDED = (
+    (("<",), _HTML),
+    ((">",), _EMPTY_QUOTE),
+    ((">",), _QUOTE_THEN_LIST),
+    ((":-", "-:"), _BARE_DELIMITER_ROW),
+    (("[",), _EMPHASIS_IN_BRACKETS),
+    (("](",), _TARGET_TO_ENCODE),
+)
 
 
-def _qualifies(text: str, marks: tuple[str, ...]) -> bool:
-    """``qualifies``, looking only for the ``marks`` that the whole text holds."""
-    if any(mark in text for mark in marks) or ("`" in text and "[" in text):
-        return False  # a code span in a link label can make the Rust parser panic
+def _unsafe_spans(text: str) -> list[tuple[int, int]]:
+    """Where in ``text`` the parsers may part: every occurrence of an ``_UNSAFE_MARKS`` mark
+    and every match of the patterns above (a run of three emphasis markers only in prose)."""
+    spans: list[tuple[int, int]] = []
+    for char in _ASCII_UNSAFE_CHARS if text.isascii() else _UNSAFE_CHARS:
+        at = text.find(char)
+        while at >= 0:
+            spans.append((at, at + 1))
+            at = text.find(char, at + 1)
+    for first, pairs in _PAIRS_BY_FIRST:
+        at = text.find(first)
+        while at >= 0:
+            spans.extend((at, at + len(pair)) for pair in pairs if text.startswith(pair, at))
+            at = text.find(first, at + 1)
+    for triggers, pattern in _GUARDED:
+        if any(trigger in text for trigger in triggers):
+            spans.extend(match.span() for match in pattern.finditer(text))
     if "***" in text or "___" in text:
-        if any(_in_prose(text, run.start()) for run in _THREE_MARKERS.finditer(text)):
-            return False
-    return not (
-        ("<" in text and _HTML.search(text))
-        or (">" in text and (_EMPTY_QUOTE.search(text) or _QUOTE_THEN_LIST.search(text)))
-        or ((":-" in text or "-:" in text) and _BARE_DELIMITER_ROW.search(text))
-        or ("[" in text and _EMPHASIS_IN_BRACKETS.search(text))
-        or ("](" in text and _TARGET_TO_ENCODE.search(text))
-    )
+        spans.extend(
+            run.span() for run in _THREE_MARKERS.finditer(text) if _in_prose(text, run.start())
+        )
+    return spans
+
+
+def _code_in_label(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` holds a backtick and a bracket: a code span in a link
+    label can make the Rust parser panic."""
+    return text.find("`", start, end) >= 0 and text.find("[", start, end) >= 0
+
+
+def _overlapped(bounds: list[tuple[int, int]], spans: list[tuple[int, int]]) -> set[int]:
+    """The indexes of the segments (``bounds``, in order) that some span overlaps."""
+    starts = [start for start, _ in bounds]
+    found: set[int] = set()
+    for start, end in spans:
+        first = max(bisect_right(starts, start) - 1, 0)
+        found.update(range(first, bisect_left(starts, end)))
+    return found
 
 
 def _in_prose(text: str, at: int) -> bool:
@@ -190,26 +228,53 @@ def segments(text: str) -> list[str]:
     inside an FAQ block or a fenced code block); a text holding a construct that can span
     blank lines unseen (raw HTML of CommonMark's kinds 1 to 5) or document-wide references is
     not cut at all."""
+    return [text[start:end] for start, end in _bounds(text)]
+
+
+def _bounds(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each of ``segments``. What is open at a cut is worked out only for the
+    text since the last cut that holds a fence or FAQ marker (found once, up front): with
+    none, nothing can have opened or closed."""
     if any(mark in text for mark in _UNCUTTABLE) or ("<" in text and _HTML_SPANNING.search(text)):
-        return [text]
-    runs: list[str] = []
+        return [(0, len(text))] if text else []
+    markers = sorted(at for marker in _BLOCK_MARKERS for at in _occurrences(text, marker))
+    bounds: list[tuple[int, int]] = []
     start = scanned = 0
+    next_marker = 0
     open_block: str | None = None
     for cut in _CUT.finditer(text):
-        open_block = _open_after(text[scanned : cut.start()], open_block)
-        scanned = cut.start()
+        end = cut.start()  # a line end: no marker reaches across it
+        if next_marker < len(markers) and markers[next_marker] < end:
+            open_block = _open_after(text[scanned:end], open_block)
+            next_marker = bisect_left(markers, end, next_marker)
+        scanned = end
         if open_block is None:
-            runs.append(text[start : cut.start() + 1])  # keep the run's final line end
+            if end + 1 > start:
+                bounds.append((start, end + 1))  # keep the run's final line end
             start = cut.end()
-    runs.append(text[start:])
-    return [run for run in runs if run]
+    if len(text) > start:
+        bounds.append((start, len(text)))
+    return bounds
+
+
+_BLOCK_MARKERS = (":::", "```", "~~~")  # what ``_open_after`` acts on
+
+
+def _occurrences(text: str, marker: str) -> list[int]:
+    """Every position of ``marker`` in ``text``, overlapping ones included."""
+    found = []
+    at = text.find(marker)
+    while at >= 0:
+        found.append(at)
+        at = text.find(marker, at + 1)
+    return found
 
 
 def _open_after(run: str, open_block: str | None) -> str | None:
     """What is still open after ``run``: None, ``"faq"`` (``::: faq`` ... ``:::``, blank lines
     allowed), a code fence at the margin (its marker run) or ``_UNFOLLOWED`` (a fence marker
     elsewhere: open for good)."""
-    if ":::" not in run and "```" not in run and "~~~" not in run:
+    if not any(marker in run for marker in _BLOCK_MARKERS):
         return open_block
     for line in run.split("\n"):
         if open_block == _UNFOLLOWED:
