@@ -8,7 +8,7 @@ blocks instead of guessing from rendered HTML.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -65,6 +65,11 @@ def _markdown_it() -> _Library:
             return bool(url and _pattern(_PLAIN_URL).fullmatch(url)) or super().validateLink(url)
 
     return _Library(MarkdownIt, PlainLinksFirst, Token, escapeHtml)
+
+
+def escape_html(text: str) -> str:
+    """``text`` escaped as markdown-it escapes it (``&``, ``<``, ``>`` and ``"``)."""
+    return _markdown_it().escape_html(text)
 
 
 def callout_label(kind: str) -> str:
@@ -126,25 +131,12 @@ def _faq_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
         return False
     if silent:
         return True
-    pairs: list[list[str]] = []
-    line = start + 1
-    closed = False
-    current: list[str] | None = None
-    while line < end:
-        text = state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]].strip()
-        if FAQ_END.match(text):
-            closed = True
-            break
-        match = FAQ_LINE.match(text)
-        if match and match.group(1) == "Q":
-            current = [match.group(2), ""]
-            pairs.append(current)
-        elif match and current is not None:
-            current[1] = (current[1] + "\n" + match.group(2)).strip()
-        elif text and current is not None:
-            index = 1 if current[1] else 0
-            current[index] = (current[index] + "\n" + text).strip()
-        line += 1
+    lines = (
+        state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]]
+        for line in range(start + 1, end)
+    )
+    pairs, read, closed = faq_pairs(lines)
+    line = start + 1 + read
     state.line = line + 1 if closed else line
     open_token = state.push("faq_open", "dl", 1)
     open_token.map = [start, state.line]
@@ -161,12 +153,39 @@ def _faq_block(state: StateBlock, start: int, end: int, silent: bool) -> bool:
     return True
 
 
+def faq_pairs(lines: Iterable[str]) -> tuple[list[tuple[str, str]], int, bool]:
+    """The (question, answer) texts of the lines after ``::: faq``, how many lines the block
+    holds before its closing ``:::`` (or to the end), and whether that line was found.
+
+    ``Q:`` starts a question, ``A:`` its answer (the markers may be bold); other lines continue
+    the answer, or the question before its answer; lines before the first ``Q:`` are dropped.
+    Shared by the parser's block rule and the fast path (``markdown_dialect``)."""
+    pairs: list[list[str]] = []
+    current: list[str] | None = None
+    read = 0
+    for raw in lines:
+        text = raw.strip()
+        if FAQ_END.match(text):
+            return [(q, a) for q, a in pairs], read, True
+        match = FAQ_LINE.match(text)
+        if match and match.group(1) == "Q":
+            current = [match.group(2), ""]
+            pairs.append(current)
+        elif match and current is not None:
+            current[1] = (current[1] + "\n" + match.group(2)).strip()
+        elif text and current is not None:
+            index = 1 if current[1] else 0
+            current[index] = (current[index] + "\n" + text).strip()
+        read += 1
+    return [(q, a) for q, a in pairs], read, False
+
+
 def _render_callout_open(
     renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
     meta: dict[str, Any] = tokens[idx].meta
     kind = meta["kind"]
-    title = _markdown_it().escape_html(meta["title"])
+    title = escape_html(meta["title"])
     return (
         f'<blockquote class="callout callout-{kind}">\n'
         f'<p class="callout-title"><strong>{title}</strong></p>\n'

@@ -8,7 +8,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from . import markdown_fast
+from . import markdown_blocks, markdown_fast
 from .markdown import parse, parser
 
 if TYPE_CHECKING:
@@ -216,28 +216,87 @@ def render_html(body: str, base_url: str) -> str:
 def render_markdown(body: str, *, summary: bool) -> tuple[str, str]:
     """(unsanitized HTML, first paragraph's plain text or "" without ``summary``) of a body:
     each run of blocks that the Rust parser renders as the dialect does takes it
-    (``markdown_fast``), the rest the dialect's own parser; the result is the same."""
-    html: list[str] = []
-    found: list[markdown_fast.Paragraph] = []
+    (``markdown_fast``), and so does what the dialect's callouts and FAQ blocks hold
+    (``markdown_blocks``); the rest the dialect's own parser. The result is the same."""
+    rendering = _Rendering(summary)
     for segments, qualifies in markdown_fast.plan(body):
+        if qualifies:
+            rendering.fast(segments)
+        else:
+            rendering.slow(segments)
+    return "".join(rendering.html), _first_text(rendering.found)
+
+
+class _Rendering:
+    """One body's HTML, run by run, and (when a summary is wanted) its first paragraphs."""
+
+    __slots__ = ("found", "html", "summary")
+
+    def __init__(self, summary: bool) -> None:
+        self.summary = summary
+        self.html: list[str] = []
+        self.found: list[markdown_fast.Paragraph] = []
+
+    def fast(self, segments: list[str]) -> None:
+        """Segments that qualify, through the Rust parser (the full one if it fails)."""
         text = "\n".join(segments)
-        fast = markdown_fast.render(text) if qualifies else None
-        if fast is None:
-            tokens = parse(text)
-            html.append(render_tokens(tokens))
-            if summary and not _settled(found):
-                found.extend(paragraphs(tokens))
-            continue
-        html.append(fast)
+        html = markdown_fast.render(text)
+        if html is None:
+            self.full(text)
+            return
+        self.html.append(html)
         # The summary needs the first paragraphs only: read the tree segment by segment (a
         # body that qualified whole was never cut: cut it now, only when a summary is wanted).
-        pieces = segments if len(segments) > 1 or not summary else markdown_fast.segments(text)
-        for segment in pieces if summary else ():
-            if _settled(found):
-                break
-            more = markdown_fast.paragraphs(segment)
-            found.extend(paragraphs(parse(segment)) if more is None else more)
-    return "".join(html), _first_text(found)
+        if self.summary:
+            pieces = segments if len(segments) > 1 else markdown_fast.segments(text)
+            for segment in pieces:
+                if _settled(self.found):
+                    break
+                self.paragraphs_of(segment)
+
+    def slow(self, segments: list[str]) -> None:
+        """Segments that do not qualify: a callout or FAQ block of a shape ``markdown_blocks``
+        knows takes the Rust parser inside; the others, together, the full parser."""
+        pending: list[str] = []
+        for segment in segments:
+            called = markdown_blocks.callout(segment)
+            asked = None if called is not None else markdown_blocks.faq(segment)
+            if called is None and asked is None:
+                pending.append(segment)
+                continue
+            self.flush(pending)
+            if called is not None:
+                html, inside = called
+                self.html.append(html)
+                self.paragraphs_of(inside)
+            elif asked is not None:
+                html, after = asked
+                self.html.append(html)
+                if after and markdown_fast.qualifies(after):
+                    self.fast([after])
+                elif after:
+                    self.full(after)
+        self.flush(pending)
+
+    def flush(self, pending: list[str]) -> None:
+        """Segments waiting for the full parser, parsed together (and forgotten)."""
+        if pending:
+            self.full("\n".join(pending))
+            pending.clear()
+
+    def full(self, text: str) -> None:
+        """``text`` through the dialect's own parser."""
+        tokens = parse(text)
+        self.html.append(render_tokens(tokens))
+        if self.summary and not _settled(self.found):
+            self.found.extend(paragraphs(tokens))
+
+    def paragraphs_of(self, text: str) -> None:
+        """The paragraphs of ``text`` (which qualifies) for the summary, while one is wanted."""
+        if not self.summary or _settled(self.found):
+            return
+        more = markdown_fast.paragraphs(text)
+        self.found.extend(paragraphs(parse(text)) if more is None else more)
 
 
 def _settled(found: Sequence[markdown_fast.Paragraph]) -> bool:
