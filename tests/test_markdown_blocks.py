@@ -43,7 +43,8 @@ def _callouts(draw: st.DrawFn) -> str:
     title = draw(st.sampled_from(["", " Title", ' A <b> & "c"', "Tight", " *em* title"]))
     lines = [f"> [!{kind}]{title}"]
     if draw(st.booleans()):  # the shape the fast path takes: a quoted paragraph follows
-        lines.append(f"> {draw(st.sampled_from(['Word', 'Ærø', '北京']))} {draw(_PROSE)}")
+        first = draw(st.sampled_from(["Word", "Ærø", "北京", "☀", "[a](/x)", "!", "&amp;", "\\#"]))
+        lines.append(f"> {first} {draw(_PROSE)}")
     for _ in range(draw(st.integers(0, 4))):
         start = draw(_LINE_START)
         text = draw(st.one_of(_LINE, _PROSE))
@@ -69,6 +70,7 @@ def _faqs(draw: st.DrawFn) -> str:
 @example("> [!NOTE] T\n>     code\n")  # indented: a continuation line, not code
 @example("> [!NOTE] T\nlazy text\n")  # lazy: still inside the quote
 @example("> [!TIP]\n> Drink water.\n")
+@example("> [!NOTE] Sun\n> ☀ and [a link](/x) first.\n")
 def test_a_callout_renders_as_the_full_parser_does(text: str) -> None:
     block = markdown_blocks.callout(text)
     if block is not None:
