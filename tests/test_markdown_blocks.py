@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from syndicate.content import markdown_blocks, markdown_fast
-from syndicate.content.markdown import parse
+from syndicate.content.markdown import escape_html, parse
 from syndicate.content.render import first_paragraph_text, render_markdown, render_tokens
 
 
@@ -119,3 +119,10 @@ def test_a_newsroom_callout_and_faq_take_the_fast_path(text: str) -> None:
 def test_other_callout_shapes_go_to_the_full_parser(text: str) -> None:
     assert markdown_blocks.callout(text) is None
     assert render_markdown(text, summary=True)[0] == _slow(text)
+
+
+@given(st.text(alphabet="&<>\"'a é\n", max_size=30))
+def test_titles_are_escaped_as_markdown_it_escapes_them(text: str) -> None:
+    from markdown_it.common.utils import escapeHtml
+
+    assert escape_html(text) == escapeHtml(text)

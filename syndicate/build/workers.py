@@ -4,8 +4,8 @@ A cold build of 10,000 articles spends most of its CPU in three embarrassingly p
 and each runs over a pool of *forked* processes once there is enough work to pay for the
 workers' start-up (the ``*_POOL_MIN`` thresholds); below them, or with ``jobs <= 1``, the same
 functions run in this process. Fork matters: workers inherit the parent's imported modules
-(``_pool`` builds the front-matter validators, imports markdown-it and nh3, or feedgen, once, beforehand) and its memory, so
-what a worker needs is not sent to it.
+(``_pool`` builds the front-matter validators, loads the Rust Markdown parser and nh3, or
+feedgen, once, beforehand) and its memory, so what a worker needs is not sent to it.
 
 This process is one of the ``jobs``: it forks ``jobs - 1`` workers, which take chunks of work
 from the front, and works through the chunks from the back itself until the two meet
@@ -273,7 +273,7 @@ def _pool(jobs: int, *, warm: str = "") -> ProcessPoolExecutor:
     if fork and warm == "parse":
         schema.build_validators()  # pydantic's, for front matter
     if fork and warm == "render":
-        render.load()  # markdown-it (and the shared parser) and nh3
+        render.load()  # the Rust Markdown parser and nh3
     if fork and warm == "feeds":
         _feedgen.load()  # feedgen and lxml
     return ProcessPoolExecutor(

@@ -7,14 +7,13 @@ blocks instead of guessing from rendered HTML.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from markdown_it import MarkdownIt
     from markdown_it.renderer import RendererHTML
     from markdown_it.rules_block import StateBlock
@@ -34,7 +33,6 @@ class _Library(NamedTuple):
     parser_class: type[MarkdownIt]
     plain_links_class: type[MarkdownIt]  # the parser class that leaves plain URLs as they are
     token_class: type[Token]
-    escape_html: Callable[[str], str]
 
 
 @cache
@@ -43,7 +41,6 @@ def _markdown_it() -> _Library:
     # lazy: markdown-it loads with the first Markdown parsed; `syndicate --help`, a no-op build
     # and the commands that parse no Markdown never pay for it
     from markdown_it import MarkdownIt
-    from markdown_it.common.utils import escapeHtml
     from markdown_it.token import Token
 
     class PlainLinksFirst(MarkdownIt):
@@ -64,12 +61,14 @@ def _markdown_it() -> _Library:
         def validateLink(self, url: str) -> bool:
             return bool(url and _pattern(_PLAIN_URL).fullmatch(url)) or super().validateLink(url)
 
-    return _Library(MarkdownIt, PlainLinksFirst, Token, escapeHtml)
+    return _Library(MarkdownIt, PlainLinksFirst, Token)
 
 
 def escape_html(text: str) -> str:
-    """``text`` escaped as markdown-it escapes it (``&``, ``<``, ``>`` and ``"``)."""
-    return _markdown_it().escape_html(text)
+    """``text`` escaped as markdown-it's ``escapeHtml`` escapes it (``&``, ``<``, ``>`` and
+    ``"``; property-tested against it), without importing markdown-it: the fast path writes
+    callout titles where no other part of markdown-it-py is needed."""
+    return html.escape(text, quote=False).replace('"', "&quot;")
 
 
 def callout_label(kind: str) -> str:

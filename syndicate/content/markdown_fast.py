@@ -299,6 +299,11 @@ def _open_after(run: str, open_block: str | None) -> str | None:
     return open_block
 
 
+def load() -> None:
+    """Load the Rust parser now (see ``render.load``)."""
+    _parser()
+
+
 @cache
 def _parser() -> Any:
     """The Rust parser configured as the dialect (None when the binding is not installed)."""

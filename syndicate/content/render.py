@@ -112,9 +112,11 @@ def _nh3() -> _Nh3:
 
 
 def load() -> None:
-    """Import markdown-it (building the shared parser) and nh3 now: a process about to fork
-    rendering workers does it once for all of them."""
-    parser()
+    """Load the Rust Markdown parser and nh3 now: a process about to fork rendering workers
+    does it once for all of them. markdown-it-py (~40 ms to import and build) is left to the
+    first body that needs it (``markdown_fast``, ``markdown_blocks``): a typical archive's
+    bodies never do, and a warm-up here is serial time before the workers start."""
+    markdown_fast.load()
     _nh3()
 
 
