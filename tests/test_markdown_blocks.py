@@ -83,6 +83,7 @@ def test_a_callout_renders_as_the_full_parser_does(text: str) -> None:
 @example("::: faq\nQ: Why?\nA: Heat.\n:::\n")
 @example("::: faq\nQ: One\n- two\nA: 1. three\n:::\nAfter.\n")  # block starts inside texts
 @example("::: faq\nQ: Open to the end\nA: yes\n")
+@example("::: faq\nQ: x\nA: # h\nQ: a\n***\nb\n:::\n")  # one text no paragraph, one two
 @example("::: faq\nQ: a\nA: b\n:::\n> [!NOTE] T\n> after\n")
 def test_an_faq_block_renders_as_the_full_parser_does(text: str) -> None:
     block = markdown_blocks.faq(text)

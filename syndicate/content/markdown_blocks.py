@@ -77,27 +77,33 @@ def faq(segment: str) -> tuple[str, str] | None:
         return None
     lines = segment[first_end + 1 :].split("\n") if first_end >= 0 else []
     pairs, read, closed = faq_pairs(lines)
+    inline = _inline([text for pair in pairs for text in pair])
+    if inline is None:
+        return None
     parts = ['<dl class="faq">\n']
-    for question, answer in pairs:
-        asked = _inline(question)
-        answered = _inline(answer)
-        if asked is None or answered is None:
-            return None
+    for asked, answered in zip(inline[::2], inline[1::2], strict=True):
         parts += ["<dt><strong>", asked, "</strong></dt>\n", "<dd>", answered, "</dd>\n"]
     parts.append("</dl>\n")
     return "".join(parts), "\n".join(lines[read + 1 :]) if closed else ""
 
 
-def _inline(text: str) -> str | None:
-    """The inline HTML of ``text`` (the dialect renders an FAQ text as inline content),
-    through the Rust parser as a paragraph of its own, or None."""
-    if not text:
-        return ""
-    if not markdown_fast.qualifies(text):
+def _inline(texts: list[str]) -> list[str] | None:
+    """The inline HTML of each text (the dialect renders an FAQ text as inline content), or
+    None. The texts (none holds a blank line) go to the Rust parser in one call, a blank line
+    apart: each must come back as one paragraph of its own. What the parsers part on is looked
+    for in the joined text: all that is in one text is there too (a text's ends are line ends
+    there), and a match reaching from one text into the next only refuses more."""
+    given = [text for text in texts if text]
+    if not given:
+        return texts
+    joined = "\n\n".join(given)
+    if not markdown_fast.qualifies(joined):
         return None
-    html = markdown_fast.render(text)
+    html = markdown_fast.render(joined)
     if html is None or not html.startswith("<p>") or not html.endswith("</p>\n"):
         return None
-    if html.count("<p>") != 1:
+    paragraphs = html[3:-5].split("</p>\n<p>")
+    if len(paragraphs) != len(given) or html.count("<p>") != len(given):
         return None
-    return html[3:-5]
+    rendered = iter(paragraphs)
+    return [next(rendered) if text else "" for text in texts]
