@@ -268,48 +268,78 @@ def _simple(raw: str) -> dict[str, Any] | None:
     """``raw`` loaded exactly as PureLoader would, or None when it is not the simple subset."""
     if not raw or _pattern(_UNUSUAL).search(raw):
         return None
-    borrowed = _borrowed()
     data: dict[str, Any] = {}
     items: list[Any] | None = None  # the block sequence being read
     indent = -1  # its items' indentation, -1 before the first
-    try:
-        for line in raw.split("\n"):
-            if not line.strip():
-                continue
-            if line[0] == " " or line[0] == "-":
-                match = _pattern(_ITEM_LINE).fullmatch(line)
-                if match is None or items is None:
-                    return None
-                if indent < 0:
-                    indent = len(match.group(1))
-                elif len(match.group(1)) != indent:
-                    return None
-                items.append(_scalar(match.group(2), borrowed))
-                continue
-            if items is not None and indent < 0:
-                return None  # ``key:`` with no items is null: left to the loaders
-            match = _pattern(_KEY_LINE).fullmatch(line)
-            if match is None:
+    for line in raw.split("\n"):
+        parsed = _line(line)
+        if parsed is None:
+            return None
+        if parsed is _BLANK:
+            continue
+        if parsed[0] is _ITEM:
+            _, width, item = parsed
+            if items is None:
                 return None
-            key, value = match.groups()
-            if key in data or not _plain_key(key):
-                return None  # a repeated key, or one such as ``yes`` or ``null``
-            if value is None:
-                items = data[key] = []
-                indent = -1
-            elif value[0] == "[":
-                items = None
-                data[key] = [
-                    _scalar(item, borrowed) for item in _pattern(_FLOW_ITEMS).findall(value[1:-1])
-                ]
-            else:
-                items = None
-                data[key] = _scalar(value, borrowed)
-    except _NotSimple:
-        return None
+            if indent < 0:
+                indent = width
+            elif width != indent:
+                return None
+            items.append(item)
+            continue
+        if items is not None and indent < 0:
+            return None  # ``key:`` with no items is null: left to the loaders
+        _, key, shape, value = parsed
+        if key in data:
+            return None  # a repeated key: the loaders word it
+        if shape is _SEQUENCE:
+            items = data[key] = []
+            indent = -1
+        else:
+            items = None
+            data[key] = list(value) if shape is _FLOW else value
     if not data or (items is not None and indent < 0):
         return None  # nothing but blank lines (null), or a last ``key:`` with no items
     return data
+
+
+_BLANK = ("blank",)
+_ITEM = "item"
+_KEY = "key"
+_SEQUENCE = "sequence"  # ``key:`` alone: a block sequence follows
+_FLOW = "flow"  # ``key: [a, b]``
+_SCALAR = "scalar"
+
+
+@lru_cache(maxsize=4096)
+def _line(line: str) -> tuple[Any, ...] | None:
+    """One line of the simple subset, read: ``_BLANK``, (``_ITEM``, indentation, value) or
+    (``_KEY``, key, shape, value); None when it is not in the subset. Cached: an archive's
+    front matter repeats lines (``draft: false``, ``tags:``, ``  - Politics``), and a value is
+    immutable (a str, bool, int, float or None; a flow sequence a tuple, listed per file)."""
+    if not line.strip():
+        return _BLANK
+    borrowed = _borrowed()
+    try:
+        if line[0] == " " or line[0] == "-":
+            match = _pattern(_ITEM_LINE).fullmatch(line)
+            if match is None:
+                return None
+            return (_ITEM, len(match.group(1)), _scalar(match.group(2), borrowed))
+        match = _pattern(_KEY_LINE).fullmatch(line)
+        if match is None:
+            return None
+        key, value = match.groups()
+        if not _plain_key(key):
+            return None  # a key such as ``yes`` or ``null``
+        if value is None:
+            return (_KEY, key, _SEQUENCE, None)
+        if value[0] == "[":
+            flow = _pattern(_FLOW_ITEMS).findall(value[1:-1])
+            return (_KEY, key, _FLOW, tuple(_scalar(item, borrowed) for item in flow))
+        return (_KEY, key, _SCALAR, _scalar(value, borrowed))
+    except _NotSimple:
+        return None
 
 
 def _scalar(text: str, borrowed: _Borrowed) -> Any:
