@@ -249,7 +249,7 @@ class _Rendering:
         self.html.append(html)
         # The summary needs the first paragraphs only: read the tree segment by segment (a
         # body that qualified whole was never cut: cut it now, only when a summary is wanted).
-        if self.summary:
+        if self.summary and not _settled(self.found):
             pieces = segments if len(segments) > 1 else markdown_fast.segments(text)
             for segment in pieces:
                 if _settled(self.found):
