@@ -174,3 +174,16 @@ def test_qualifies_refuses_every_mark(text: str) -> None:
     never qualifies."""
     if any(mark in text for mark in markdown_fast._UNSAFE_MARKS):
         assert not markdown_fast.qualifies(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(alphabet=":-*_]`~x\n", max_size=30),
+    st.sampled_from([":::", "***", "___", "-:", ":-", "]:", "](", "```", "~~~", "\r", "<"]),
+)
+def test_holds_and_occurrences_find_what_in_and_find_do(text: str, marker: str) -> None:
+    """The one-character scans behind ``_holds`` and ``_occurrences`` agree with ``in`` and
+    with every (overlapping) ``find``."""
+    assert markdown_fast._holds(text, marker) == (marker in text)
+    expected = [at for at in range(len(text)) if text.startswith(marker, at)]
+    assert markdown_fast._occurrences(text, marker) == expected

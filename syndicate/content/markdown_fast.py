@@ -155,9 +155,9 @@ def _unsafe_spans(text: str) -> list[tuple[int, int]]:
             spans.extend((at, at + len(pair)) for pair in pairs if text.startswith(pair, at))
             at = text.find(first, at + 1)
     for triggers, pattern in _GUARDED:
-        if any(trigger in text for trigger in triggers):
+        if any(_holds(text, trigger) for trigger in triggers):
             spans.extend(match.span() for match in pattern.finditer(text))
-    if "***" in text or "___" in text:
+    if _holds(text, "***") or _holds(text, "___"):
         spans.extend(
             run.span() for run in _THREE_MARKERS.finditer(text) if _in_prose(text, run.start())
         )
@@ -235,7 +235,9 @@ def _bounds(text: str) -> list[tuple[int, int]]:
     """(start, end) of each of ``segments``. What is open at a cut is worked out only for the
     text since the last cut that holds a fence or FAQ marker (found once, up front): with
     none, nothing can have opened or closed."""
-    if any(mark in text for mark in _UNCUTTABLE) or ("<" in text and _HTML_SPANNING.search(text)):
+    if any(_holds(text, mark) for mark in _UNCUTTABLE) or (
+        "<" in text and _HTML_SPANNING.search(text)
+    ):
         return [(0, len(text))] if text else []
     markers = sorted(at for marker in _BLOCK_MARKERS for at in _occurrences(text, marker))
     bounds: list[tuple[int, int]] = []
@@ -261,13 +263,32 @@ _BLOCK_MARKERS = (":::", "```", "~~~")  # what ``_open_after`` acts on
 
 
 def _occurrences(text: str, marker: str) -> list[int]:
-    """Every position of ``marker`` in ``text``, overlapping ones included."""
+    """Every position of ``marker`` in ``text``, overlapping ones included (see ``_holds``)."""
     found = []
-    at = text.find(marker)
+    at = text.find(marker[0])
     while at >= 0:
-        found.append(at)
-        at = text.find(marker, at + 1)
+        if text.startswith(marker, at):
+            found.append(at)
+        at = text.find(marker[0], at + 1)
     return found
+
+
+def _holds(text: str, marker: str) -> bool:
+    """``marker in text``, found through one of its characters, the one rarest in prose
+    (``_ANCHOR``; by default the first): ``str.find`` of one character is a vectorised
+    scan, while ``in`` for two or three (``:::``, ``***``, ``-:``) walks a 10 kB non-ASCII
+    body at ~5-7 us, an eighth of the work of finding every unsafe place in it."""
+    index = _ANCHOR.get(marker, 0)
+    char = marker[index]
+    at = text.find(char, index)
+    while at >= 0:
+        if text.startswith(marker, at - index):
+            return True
+        at = text.find(char, at + 1)
+    return False
+
+
+_ANCHOR = {"-:": 1}  # hyphens are everywhere in prose; colons are not
 
 
 def _open_after(run: str, open_block: str | None) -> str | None:
