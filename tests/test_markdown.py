@@ -153,6 +153,22 @@ def test_xml_illegal_characters_are_stripped_exactly_as_the_regex_would(text: st
         assert strip_xml_illegal(sample) == re.sub(XML_ILLEGAL, "", sample)
 
 
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.characters(exclude_categories=("Cs",)),
+            st.sampled_from(["\x7f", "\x85", "\x9f", "\xa0", "\ufdd0", "\ufdef", "\uff0c", "é"]),
+        )
+    )
+)
+def test_html_invalid_code_points_are_stripped_exactly_as_the_regex_would(text: str) -> None:
+    """The one-byte scans that skip the regex never skip a code point it would remove."""
+    from syndicate.content.render import HTML_INVALID, strip_html_invalid
+
+    for sample in (text, "é " + text):
+        assert strip_html_invalid(sample) == HTML_INVALID.sub("", sample)
+
+
 def _plain_url_strategy() -> st.SearchStrategy[str]:
     from syndicate.content.markdown import _PLAIN_URL
 
