@@ -24,6 +24,7 @@ _WORDS = st.sampled_from(
     [
         "word", "Wört", "北京", "*em*", "**b**", "[a](/x)", "![alt](/i.png)", "&amp;", "\\*",
         "`code`", "<https://x.example/>", "1.", "-", "#", ">", "---", "===", "Q:", "A:", ":",
+        "[x]", "[x][y]",
         "[!NOTE]", "|", "~~s~~", "<b>", "_u_", "***",
     ]
 )  # fmt: skip
@@ -60,7 +61,9 @@ def _faqs(draw: st.DrawFn) -> str:
         lines.append(marker + draw(_LINE))
     if draw(st.booleans()):
         lines.append(":::")
-    return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\nAfter *it*.\n", "\n- item\n"]))
+    return "\n".join(lines) + draw(
+        st.sampled_from(["", "\n", "\nAfter *it*.\n", "\n- item\n", "\n\n[x]: /r\n[y]: /s\n"])
+    )
 
 
 @settings(max_examples=500, deadline=None)
@@ -85,6 +88,7 @@ def test_a_callout_renders_as_the_full_parser_does(text: str) -> None:
 @example("::: faq\nQ: Open to the end\nA: yes\n")
 @example("::: faq\nQ: x\nA: # h\nQ: a\n***\nb\n:::\n")  # one text no paragraph, one two
 @example("::: faq\nQ: a\nA: b\n:::\n> [!NOTE] T\n> after\n")
+@example("::: faq\nQ: See [x]\nA: b\n:::\n\n[x]: /defined-after\n")  # a reference
 def test_an_faq_block_renders_as_the_full_parser_does(text: str) -> None:
     block = markdown_blocks.faq(text)
     if block is not None:

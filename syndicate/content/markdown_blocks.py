@@ -75,6 +75,10 @@ def faq(segment: str) -> tuple[str, str] | None:
         return None
     if "\r" in segment or "\0" in segment:  # the dialect's parser rewrites both first
         return None
+    if "]:" in segment:
+        # A reference definition anywhere in the body gives its links to the FAQ's texts,
+        # which the Rust parser sees alone (such a body is never cut: this is all of it).
+        return None
     lines = segment[first_end + 1 :].split("\n") if first_end >= 0 else []
     pairs, read, closed = faq_pairs(lines)
     inline = _inline([text for pair in pairs for text in pair])
