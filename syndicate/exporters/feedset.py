@@ -167,9 +167,12 @@ def _grouped(
 ) -> list[FeedSpec]:
     groups: dict[str, list[Article]] = {}
     names: dict[str, str] = {}
+    slugs: dict[str, str] = {}  # an archive's 10,000 articles share a few dozen terms
     for article in articles:
         for term in terms(article):
-            slug = slugify(term)
+            slug = slugs.get(term)
+            if slug is None:
+                slug = slugs[term] = slugify(term)
             names.setdefault(slug, term)
             bucket = groups.setdefault(slug, [])
             if len(bucket) < pub.feeds.max_items:
