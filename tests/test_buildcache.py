@@ -353,7 +353,6 @@ def test_cli_import_and_a_no_op_build_stay_light(make_pub: Publication) -> None:
     assert after_build == "", f"a no-op build imported {after_build}"
 
 
-
 def test_a_feeds_only_build_loads_nothing_of_the_newsletter(make_pub: Publication) -> None:
     """No state database (no edition ever made): the archive, and with it the edition renderer
     and the delivery ledger, is never imported (``publish/site.py``)."""
@@ -376,6 +375,7 @@ def test_a_feeds_only_build_loads_nothing_of_the_newsletter(make_pub: Publicatio
         check=True,
     )
     assert done.stdout.strip() == "[]"
+
 
 SUMMARIES_PLUGIN = """
 from pathlib import PurePosixPath
@@ -526,3 +526,22 @@ def test_this_process_and_its_workers_share_the_chunks_each_once_in_order() -> N
     assert owners[-1] == os.getpid()  # ... and this process at the back
     # One switch-over point: the worker's chunks, then this process's.
     assert owners == sorted(owners, key=lambda pid: pid == os.getpid())
+
+
+@pytest.mark.skipif(not workers._can_fork(), reason="the pools fork")
+def test_idle_runs_once_here_when_only_the_workers_chunks_are_left() -> None:
+    """``_fan_out``'s ``idle`` (what the next phases will need, loaded while this process
+    would wait) runs in this process, at most once, and changes no result."""
+    calls: list[int] = []
+    results = list(
+        workers._fan_out(
+            list(range(40)),
+            _chunk_owner,
+            _chunk_owner,
+            jobs=2,
+            warm="",
+            idle=lambda: calls.append(os.getpid()),
+        )
+    )
+    assert [chunk for chunk, _ in results] == list(range(40))
+    assert calls in ([], [os.getpid()])
