@@ -202,6 +202,21 @@ def test_a_broken_article_writes_nothing(make_pub: Publication) -> None:
     assert tree_bytes(feeds) == before
 
 
+@pytest.mark.parametrize(
+    ("second", "wording"),
+    [({"slug": "same", "id": "other"}, "duplicate slug 'same'"), ({"id": "one"}, "duplicate id")],
+)
+def test_two_files_with_one_slug_or_id_stop_the_build(
+    make_pub: Publication, second: dict[str, str], wording: str
+) -> None:
+    first = {"slug": "same"} if "slug" in second else {"id": "one"}
+    root = make_pub({"a.md": article("A", **first), "b.md": article("B", **second)})
+    with pytest.raises(ContentError) as caught:
+        built(root)
+    (problem,) = caught.value.problems
+    assert Path(str(problem.path)).name == "b.md" and problem.message.startswith(wording)
+
+
 HOSTILE_BODY = """\
 <script>alert('x')</script><img src=x onerror="alert(1)">
 <a href="javascript:alert(1)" onclick="steal()">click</a> ]]> \x01\x0b\x1f
