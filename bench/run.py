@@ -50,7 +50,7 @@ and what was done about it:
   it did; a body of plain prose with links, emphasis, lists and quotes renders ~10x faster.
   Identical output checked on the 10,000 corpus bodies, the demo, 756 posts of the Rust blog
   and by property tests. Since ~23:00 the same day, what callouts and FAQ blocks hold takes
-  the Rust parser too (`content/markdown_blocks.py`, see the 23:15 status below).
+  the Rust parser too (`content/markdown_blocks.py`, see the 23:30 status below).
 - Markdown parsing, counted in instructions on corpus bodies: markdown-it-py's CommonMark
   parser takes 8.1 M a body, ours 5.0 M (-38%), with the same tokens (property tests against
   the full parser, over the demo articles, generated Markdown and any mix of markup
@@ -139,36 +139,40 @@ and what was done about it:
   reading it), exiting without interpreter teardown (no measurable gain), a shorter GIL switch
   interval, glibc malloc thresholds (no fewer page faults), switching the cyclic GC off for
   the build (no gain within the noise, no growth in memory either).
-- Status, 2026-12-06 ~23:15 UTC (the table above: `--sizes 10000 --no-pelican --no-others
+- Status, 2026-12-06 ~23:30 UTC (the table above: `--sizes 10000 --no-pelican --no-others
   --runs 7`, on a shared host whose speed moved by ~30% within minutes). Since the 21:50 run:
   what a callout or FAQ block holds goes to the Rust parser and the dialect's wrapping is put
   around it (`content/markdown_blocks.py`: a callout's quote without its marker line; an FAQ
-  block's texts in one call, a blank line apart, each back as one paragraph; any other shape
-  still takes markdown-it-py; property tests against it), so no corpus body needs
-  markdown-it-py any more, and it is no longer imported before the render workers fork
-  (~40 ms of serial time). The fast path looks for what the parsers part on once per body
-  and marks the segments it overlaps (was: each of ~20 segments scanned for every
-  construct), and finds two- and three-character marks (`:::`, `***`, `-:`, `]:`) through a
-  one-character scan: `in` walked a 10 kB non-ASCII body at 5-7 us for each (planning a body
-  ~175 -> ~117 us). Sanitising encodes a body once for its two byte checks. A corpus body,
-  rendered in-process, alternating old and new code: ~715-745 -> ~555-625 us. On the serial
-  path: newest-first order sorts by the instant as a naive UTC datetime (aware datetimes of
-  different offsets called `utcoffset` on every comparison: 10,000 articles ~70 -> ~15 ms; a
-  skipped local time now sorts at its instant). Content hashes are SHA-256 (OpenSSL on the
-  CPU's SHA instructions: 4.7 us an 8 kB file against BLAKE2b's 10.5 us in a
-  micro-benchmark; an earlier try had measured ~2 us and dropped it). Lines of the YAML
-  subset are read once per archive (LRU cache: a front matter 20 -> 18 us, one cold pass).
-  All byte-identical on the 10,000 corpus, TOML and YAML (`diff -r`). Every run of this
-  command after those changes, syndicate/Hugo 0.168 on YAML with all three formats; with
+  block's texts in one call, a blank line apart, each back as one paragraph; any other shape,
+  or a body holding reference definitions, still takes markdown-it-py; property tests
+  against it), so no corpus body needs markdown-it-py any more, and it is no longer imported
+  before the render workers fork (~40 ms of serial time). The fast path looks for what the
+  parsers part on once per body and marks the segments it overlaps (was: each of ~20
+  segments scanned for every construct), and finds two- and three-character marks (`:::`,
+  `***`, `-:`, `]:`) through a one-character scan: `in` walked a 10 kB non-ASCII body at
+  5-7 us for each (planning a body ~175 -> ~117 us). Sanitising encodes a body once for its
+  two byte checks. A corpus body, rendered in-process, alternating old and new code:
+  ~715-745 -> ~555-625 us. On the serial path: newest-first order sorts by the time since
+  the epoch, an instant (aware datetimes of different offsets called `utcoffset` on every
+  comparison: 10,000 articles ~70 -> ~7 ms; a skipped local time now sorts at its instant);
+  feed grouping slugifies each term once (13 -> 9 ms); the duplicate slug/id check counts a
+  set first; what the render and serialise workers inherit (the Rust parser, nh3, feedgen) is
+  loaded while this process waits for the parse workers' last chunks. Content hashes are
+  SHA-256 (OpenSSL on the CPU's SHA instructions: 4.7 us an 8 kB file against BLAKE2b's
+  10.5 us in a micro-benchmark; an earlier try had measured ~2 us and dropped it). Lines of
+  the YAML subset are read once per archive (LRU cache: a front matter 20 -> 18 us, one cold
+  pass). All byte-identical on the 10,000 corpus, TOML and YAML (`diff -r`). Every run of
+  this command during the changes, syndicate/Hugo 0.168 on YAML with all three formats; with
   RSS+Atom only; and YAML/TOML: 22:50 1.05, 0.96, 1.10 -- 22:55 0.96, 0.94, 1.15 -- 23:02
-  0.95, 0.87, 1.04 -- 23:05 1.01, 0.99, 1.08 -- 23:07 0.97, 0.95, 0.94 -- 23:12 (the table)
-  1.07, 0.93, 1.07. Medians: 0.99, 0.945, 1.075. So against Hugo writing the same files the
-  YAML build is faster in every run; with JSON Feed as well (a third format, ~0.1-0.35 s of
-  the build's wall time, Hugo writes none) it lands either side of 1.0; YAML/TOML is within
-  10% in five runs of six (the YAML subset still costs ~25 us a file more than TOML's,
-  ~0.15 s of wall time, a larger share as the rest gets faster). Single builds of the same
-  code move by +-0.3 s between runs on this host. Not met in any run: TOML against Hugo
-  0.168 (1.2-1.3; Hugo reads TOML ~35% faster than YAML, syndicate about as fast).
+  0.95, 0.87, 1.04 -- 23:05 1.01, 0.99, 1.08 -- 23:07 0.97, 0.95, 0.94 -- 23:12 1.07, 0.93,
+  1.07; and with the final code: 23:28 0.94, 0.90, 1.06 -- 23:30 (the table) 0.99, 0.97,
+  1.05. So against Hugo writing the same files the YAML build is faster in every run; with
+  JSON Feed as well (a third format, ~0.13 s of the serialise phase; Hugo writes none) it
+  lands either side of 1.0 during the changes and under it with the final code; YAML/TOML is
+  within 10% in seven runs of eight (the YAML subset still costs ~25 us a file more than
+  TOML's, ~0.15 s of wall time, a larger share as the rest gets faster). Single builds of
+  the same code move by +-0.3 s between runs on this host. Not met in any run: TOML against
+  Hugo 0.168 (1.13-1.33; Hugo reads TOML ~35% faster than YAML, syndicate about as fast).
 - Status, 2026-12-06 ~21:50 UTC (the table above: `--sizes 10000 --no-pelican --no-others
   --runs 7`, quiet host, load average ~1.5 falling): sanitising reuses one `nh3.Cleaner` per
   site origin when every href/src of a body resolves the same against the origin as against
