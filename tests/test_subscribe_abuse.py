@@ -176,5 +176,8 @@ def test_new_and_active_addresses_look_the_same(make_pub: Publication, refuse: b
                 assert status_new == 200
                 new.append(t_new)
                 active.append(t_active)
+    # A confirmation sent while the request waits would put the server's 50 ms RCPT delay
+    # (``rcpt_delay``) into every new address's answer; medians of interleaved requests 20 ms
+    # apart still show that, with room for a loaded machine's noise (5 ms could flake there).
     gap = abs(statistics.median(new) - statistics.median(active))
-    assert gap < 0.005, (statistics.median(new), statistics.median(active))
+    assert gap < 0.02, (statistics.median(new), statistics.median(active))
