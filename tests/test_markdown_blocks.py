@@ -131,3 +131,61 @@ def test_titles_are_escaped_as_markdown_it_escapes_them(text: str) -> None:
     from markdown_it.common.utils import escapeHtml
 
     assert escape_html(text) == escapeHtml(text)
+
+
+def _faq_pairs_by_rebuilding(lines: list[str]) -> tuple[list[tuple[str, str]], int, bool]:
+    """The FAQ rule as first written, each text rebuilt and stripped per line: the reference."""
+    from syndicate.content.markdown import FAQ_END, FAQ_LINE
+
+    pairs: list[list[str]] = []
+    current: list[str] | None = None
+    read = 0
+    for raw in lines:
+        text = raw.strip()
+        if FAQ_END.match(text):
+            return [(q, a) for q, a in pairs], read, True
+        match = FAQ_LINE.match(text)
+        if match and match.group(1) == "Q":
+            current = [match.group(2), ""]
+            pairs.append(current)
+        elif match and current is not None:
+            current[1] = (current[1] + "\n" + match.group(2)).strip()
+        elif text and current is not None:
+            index = 1 if current[1] else 0
+            current[index] = (current[index] + "\n" + text).strip()
+        read += 1
+    return [(q, a) for q, a in pairs], read, False
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Q: q",
+                "Q:",
+                "A: a",
+                "A:",
+                "**Q:** b",
+                "A:\u3000x",
+                "Q:\u3000y",
+                "x",
+                "",
+                " ",
+                "\u3000",
+                "\u3000z",
+                "  w  ",
+                ":::",
+                "::: ",
+                "Q: two words",
+            ]
+        ),
+        max_size=20,
+    )
+)
+def test_faq_texts_are_what_rebuilding_them_line_by_line_gave(lines: list[str]) -> None:
+    """``faq_pairs`` joins each text once (linear in its lines) for the very texts the rule
+    built by stripping after every line."""
+    from syndicate.content.markdown import faq_pairs
+
+    assert faq_pairs(lines) == _faq_pairs_by_rebuilding(lines)
