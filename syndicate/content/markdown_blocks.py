@@ -17,11 +17,11 @@ from . import markdown_fast
 from .markdown import CALLOUT_MARKER, FAQ_FENCE, callout_label, escape_html, faq_pairs
 
 _QUOTE_OPEN = "<blockquote>\n"
+_QUOTE_CLOSE = "</blockquote>\n"
 # What a line may start with that could open a block (or continue one) rather than be
 # paragraph text: indentation, headings, quotes, list markers and thematic breaks, fences,
 # raw HTML, tables, setext underlines, the dialect's FAQ fence.
 _BLOCK_STARTS = frozenset(" \t\n#>-+*0123456789`~<|=_:")
-_QUOTE_CLOSE = "</blockquote>\n"
 
 
 def callout(segment: str) -> tuple[str, str] | None:
@@ -31,10 +31,10 @@ def callout(segment: str) -> tuple[str, str] | None:
     The dialect reads ``> [!KIND] Title`` as the first line of the quote's first paragraph
     and renders the rest of that paragraph, and the quote's other blocks, as they are. So the
     quote without its first line renders the same inside, provided the next line starts that
-    paragraph as it continued it: a quoted line whose text starts with a character that
-    can open no block (``_BLOCK_STARTS``: no list marker, heading, fence or indentation). The Rust parser's HTML must be
-    a single quote opening with a paragraph (a setext underline would make the dialect's
-    first block a heading, and so no callout at all)."""
+    paragraph as it continued it: a quoted line whose text starts with a character that can
+    open no block (``_BLOCK_STARTS``: no list marker, heading, fence or indentation). The
+    Rust parser's HTML must be a single quote opening with a paragraph (a setext underline
+    would make the dialect's first block a heading, and so no callout at all)."""
     first_end = segment.find("\n")
     if not segment.startswith(">") or first_end < 0:
         return None

@@ -251,8 +251,7 @@ def _bounds(text: str) -> list[tuple[int, int]]:
             next_marker = bisect_left(markers, end, next_marker)
         scanned = end
         if open_block is None:
-            if end + 1 > start:
-                bounds.append((start, end + 1))  # keep the run's final line end
+            bounds.append((start, end + 1))  # keep the run's final line end
             start = cut.end()
     if len(text) > start:
         bounds.append((start, len(text)))

@@ -258,10 +258,7 @@ class _Rendering:
         # The summary needs the first paragraphs only: read the tree segment by segment (a
         # body that qualified whole was never cut: cut it now, only when a summary is wanted).
         if self.summary and not _settled(self.found):
-            pieces = segments if len(segments) > 1 else markdown_fast.segments(text)
-            for segment in pieces:
-                if _settled(self.found):
-                    break
+            for segment in segments if len(segments) > 1 else markdown_fast.segments(text):
                 self.paragraphs_of(segment)
 
     def slow(self, segments: list[str]) -> None:
@@ -269,23 +266,19 @@ class _Rendering:
         knows takes the Rust parser inside; the others, together, the full parser."""
         pending: list[str] = []
         for segment in segments:
-            called = markdown_blocks.callout(segment)
-            asked = None if called is not None else markdown_blocks.faq(segment)
-            if called is None and asked is None:
-                pending.append(segment)
-                continue
-            self.flush(pending)
-            if called is not None:
+            if (called := markdown_blocks.callout(segment)) is not None:
+                self.flush(pending)
                 html, inside = called
                 self.html.append(html)
                 self.paragraphs_of(inside)
-            elif asked is not None:
+            elif (asked := markdown_blocks.faq(segment)) is not None:
+                self.flush(pending)
                 html, after = asked
                 self.html.append(html)
-                if after and markdown_fast.qualifies(after):
-                    self.fast([after])
-                elif after:
-                    self.full(after)
+                if after:  # what follows the block in its segment, as any segment goes
+                    (self.fast if markdown_fast.qualifies(after) else self.slow)([after])
+            else:
+                pending.append(segment)
         self.flush(pending)
 
     def flush(self, pending: list[str]) -> None:
